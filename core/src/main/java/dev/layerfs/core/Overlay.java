@@ -1,0 +1,401 @@
+package dev.layerfs.core;
+
+import dev.layerfs.core.attr.Attributes;
+import dev.layerfs.core.attr.Permissions;
+import dev.layerfs.core.attr.Xattrs;
+import dev.layerfs.core.copyup.CopyUp;
+import dev.layerfs.core.copyup.WorkDir;
+import dev.layerfs.core.error.Errno;
+import dev.layerfs.core.error.FsException;
+import dev.layerfs.core.handle.OpenFile;
+import dev.layerfs.core.handle.OpenFiles;
+import dev.layerfs.core.lookup.Entry;
+import dev.layerfs.core.lookup.Lookup;
+import dev.layerfs.core.model.Caller;
+import dev.layerfs.core.model.ConfigException;
+import dev.layerfs.core.model.InodeNumbers;
+import dev.layerfs.core.model.LayerStack;
+import dev.layerfs.core.model.OverlayConfig;
+import dev.layerfs.core.model.OverlayPaths;
+import dev.layerfs.core.nativeio.Linux;
+import dev.layerfs.core.nativeio.Stat;
+import dev.layerfs.core.nativeio.StatFs;
+import dev.layerfs.core.nativeio.Syscalls;
+import dev.layerfs.core.nativeio.Timespec;
+import dev.layerfs.core.ops.Creation;
+import dev.layerfs.core.ops.Engine;
+import dev.layerfs.core.ops.Removal;
+import dev.layerfs.core.ops.Rename;
+import dev.layerfs.core.ops.UpperWriter;
+import dev.layerfs.core.readdir.DirEntry;
+import dev.layerfs.core.readdir.MergedDirectory;
+import dev.layerfs.core.whiteout.WhiteoutCodec;
+import java.io.Closeable;
+import java.util.List;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * A merged view of a layer stack, with every filesystem operation of the kernel overlay. Paths are merged-view
+ * paths ("/a/b" or "a/b"). Failures are {@link FsException}s carrying the errno the kernel overlay gives.
+ *
+ * <p>Concurrency: operations that change the namespace or copy up take one write lock; lookups, stats and
+ * listings share a read lock; reads and writes on open files take none (they go straight to the real
+ * descriptor).
+ */
+public final class Overlay implements Closeable {
+    private final LayerStack stack;
+    private final Engine engine;
+    private final WorkDir work;
+    private final Attributes attributes;
+    private final Xattrs xattrs;
+    private final Creation creation;
+    private final Removal removal;
+    private final Rename rename;
+    private final boolean fsync;
+    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    private final Syscalls sys = Syscalls.get();
+
+    private Overlay(LayerStack stack, WorkDir work, boolean fsync) {
+        this.stack = stack;
+        this.work = work;
+        this.fsync = fsync;
+        WhiteoutCodec whiteouts = new WhiteoutCodec();
+        InodeNumbers inodes = new InodeNumbers(stack);
+        Lookup lookup = new Lookup(stack, whiteouts);
+        OpenFiles openFiles = new OpenFiles();
+        CopyUp copyUp = null;
+        UpperWriter writer = null;
+        if (stack.upper().isPresent()) {
+            openFiles.setUpper(stack.upper().get());
+            copyUp = new CopyUp(stack, lookup, work, openFiles);
+            writer = new UpperWriter(stack.upper().get(), work, whiteouts);
+        }
+        this.engine = new Engine(stack, lookup, whiteouts, new MergedDirectory(whiteouts, inodes), openFiles, copyUp,
+                writer);
+        this.attributes = new Attributes(engine, inodes);
+        this.xattrs = new Xattrs(engine);
+        this.creation = new Creation(engine);
+        this.removal = new Removal(engine);
+        this.rename = new Rename(engine);
+    }
+
+    /**
+     * Checks and opens a layer stack. With an upper layer, {@code WORKDIR/work} is created or emptied; nothing
+     * else is written.
+     */
+    public static Overlay open(OverlayConfig config) throws ConfigException {
+        LayerStack stack = LayerStack.open(config);
+        WorkDir work = null;
+        if (!stack.readOnly()) {
+            try {
+                work = WorkDir.prepare(stack);
+            } catch (FsException e) {
+                stack.close();
+                throw new ConfigException("cannot prepare workdir " + stack.workDir().orElseThrow() + ": "
+                        + e.getMessage());
+            }
+        }
+        return new Overlay(stack, work, config.fsync());
+    }
+
+    public LayerStack stack() {
+        return stack;
+    }
+
+    public boolean readOnly() {
+        return stack.readOnly();
+    }
+
+    // ---- lookup and attributes ----
+
+    public Stat getattr(String path) throws FsException {
+        String p = OverlayPaths.normalize(path);
+        return read(() -> attributes.stat(engine.lookup().existing(p, "stat")));
+    }
+
+    /** The merged listing of a directory, without "." and "..". */
+    public List<DirEntry> readdir(String path) throws FsException {
+        String p = OverlayPaths.normalize(path);
+        return read(() -> engine.directories().list(engine.lookup().resolve(p).requireDirectory("readdir")));
+    }
+
+    public String readlink(String path) throws FsException {
+        String p = OverlayPaths.normalize(path);
+        return read(() -> {
+            Entry e = engine.lookup().existing(p, "readlink");
+            if (!e.stat().isSymlink()) {
+                throw FsException.of(Errno.EINVAL, "readlink", "/" + p);
+            }
+            return sys.readlinkat(e.top().layer().fd(), e.top().path());
+        });
+    }
+
+    /** access(2) for a caller; W_OK on a read-only overlay is EROFS. */
+    public void access(String path, int mask, Caller caller) throws FsException {
+        String p = OverlayPaths.normalize(path);
+        Stat st = getattr(p);
+        if ((mask & Linux.W_OK) != 0 && readOnly()) {
+            throw FsException.of(Errno.EROFS, "access", "/" + p);
+        }
+        if (!Permissions.allows(st, caller, mask & 7)) {
+            throw FsException.of(Errno.EACCES, "access", "/" + p);
+        }
+    }
+
+    /** The upper layer's filesystem, or the topmost lower layer's for a read-only overlay. */
+    public StatFs statfs() throws FsException {
+        return sys.fstatvfs(stack.upper().orElse(stack.topLower()).fd());
+    }
+
+    // ---- changing attributes ----
+
+    public void chmod(String path, int mode) throws FsException {
+        String p = OverlayPaths.normalize(path);
+        write(() -> attributes.chmod(p, mode));
+    }
+
+    public void chown(String path, int uid, int gid) throws FsException {
+        String p = OverlayPaths.normalize(path);
+        write(() -> attributes.chown(p, uid, gid));
+    }
+
+    public void utimens(String path, Timespec atime, Timespec mtime) throws FsException {
+        String p = OverlayPaths.normalize(path);
+        write(() -> attributes.utimens(p, atime, mtime));
+    }
+
+    public void truncate(String path, long size) throws FsException {
+        String p = OverlayPaths.normalize(path);
+        write(() -> attributes.truncate(p, size));
+    }
+
+    public byte[] getxattr(String path, String name) throws FsException {
+        String p = OverlayPaths.normalize(path);
+        return read(() -> xattrs.get(p, name));
+    }
+
+    public List<String> listxattr(String path) throws FsException {
+        String p = OverlayPaths.normalize(path);
+        return read(() -> xattrs.list(p));
+    }
+
+    public void setxattr(String path, String name, byte[] value, int flags) throws FsException {
+        String p = OverlayPaths.normalize(path);
+        write(() -> xattrs.set(p, name, value, flags));
+    }
+
+    public void removexattr(String path, String name) throws FsException {
+        String p = OverlayPaths.normalize(path);
+        write(() -> xattrs.remove(p, name));
+    }
+
+    // ---- namespace ----
+
+    public void mkdir(String path, int mode, Caller caller) throws FsException {
+        String p = OverlayPaths.normalize(path);
+        write(() -> creation.mkdir(p, mode, caller));
+    }
+
+    public void mknod(String path, int mode, long rdev, Caller caller) throws FsException {
+        String p = OverlayPaths.normalize(path);
+        write(() -> creation.mknod(p, mode, rdev, caller));
+    }
+
+    public void symlink(String target, String path, Caller caller) throws FsException {
+        String p = OverlayPaths.normalize(path);
+        write(() -> creation.symlink(target, p, caller));
+    }
+
+    public void link(String from, String to) throws FsException {
+        String f = OverlayPaths.normalize(from);
+        String t = OverlayPaths.normalize(to);
+        write(() -> creation.link(f, t));
+    }
+
+    public void unlink(String path) throws FsException {
+        String p = OverlayPaths.normalize(path);
+        write(() -> removal.unlink(p));
+    }
+
+    public void rmdir(String path) throws FsException {
+        String p = OverlayPaths.normalize(path);
+        write(() -> removal.rmdir(p));
+    }
+
+    /** rename, with 0, RENAME_NOREPLACE or RENAME_EXCHANGE. */
+    public void rename(String from, String to, int flags) throws FsException {
+        String f = OverlayPaths.normalize(from);
+        String t = OverlayPaths.normalize(to);
+        write(() -> rename.rename(f, t, flags));
+    }
+
+    // ---- open files ----
+
+    /**
+     * Opens a file. Reading stays on the layer that has the file; O_WRONLY, O_RDWR or O_TRUNC copy it up first.
+     * With O_CREAT a missing file is created (owned by {@code caller}); O_CREAT|O_EXCL on an existing name is
+     * EEXIST.
+     */
+    public OpenFile open(String path, int flags, int mode, Caller caller) throws FsException {
+        String p = OverlayPaths.normalize(path);
+        if ((flags & Linux.O_CREAT) != 0) {
+            OpenFile created = write(() -> {
+                Entry e = engine.lookup().resolve(p);
+                if (e.exists()) {
+                    if ((flags & Linux.O_EXCL) != 0) {
+                        throw FsException.of(Errno.EEXIST, "create", "/" + p);
+                    }
+                    return null;
+                }
+                int fd = creation.createFile(p, realFlags(flags), mode, caller);
+                return new OpenFile(p, flags, fd, true);
+            });
+            if (created != null) {
+                return created;
+            }
+        }
+        OpenFile f = Linux.opensForWrite(flags) ? write(() -> openExisting(p, flags)) : read(() -> openExisting(p, flags));
+        engine.openFiles().opened(f);
+        return f;
+    }
+
+    /** Opens an existing file with flags without O_CREAT. */
+    public OpenFile open(String path, int flags) throws FsException {
+        return open(path, flags & ~Linux.O_CREAT, 0, Caller.ROOT);
+    }
+
+    private OpenFile openExisting(String p, int flags) throws FsException {
+        Entry e = engine.lookup().existing(p, "open");
+        boolean forWrite = Linux.opensForWrite(flags);
+        if (e.isDirectory()) {
+            if (forWrite) {
+                throw FsException.of(Errno.EISDIR, "open", "/" + p);
+            }
+        } else if (e.stat().isSymlink()) {
+            throw FsException.of(Errno.ELOOP, "open", "/" + p);
+        }
+        if (forWrite) {
+            engine.requireWritable("open", p);
+            boolean truncating = (flags & Linux.O_TRUNC) != 0;
+            e = engine.copyUp().copyUp(e, !truncating);
+        }
+        int real = realFlags(flags) | Linux.O_NOFOLLOW;
+        if (!e.hasUpper()) {
+            real |= Linux.O_NOATIME;
+        }
+        int fd;
+        try {
+            fd = sys.openat(e.top().layer().fd(), e.top().path(), real, 0);
+        } catch (FsException ex) {
+            if (ex.errno() != Errno.EPERM || (real & Linux.O_NOATIME) == 0) {
+                throw ex;
+            }
+            fd = sys.openat(e.top().layer().fd(), e.top().path(), real & ~Linux.O_NOATIME, 0);
+        }
+        return new OpenFile(p, flags, fd, e.hasUpper());
+    }
+
+    private static int realFlags(int flags) {
+        return flags & (Linux.O_ACCMODE | Linux.O_APPEND | Linux.O_TRUNC | Linux.O_NONBLOCK | Linux.O_DIRECT
+                | 04010000 /* O_SYNC */ | 010000 /* O_DSYNC */ | Linux.O_NOATIME);
+    }
+
+    /** Reads into a native buffer (FUSE's); returns the bytes read, 0 at the end. */
+    public int read(OpenFile f, jnr.ffi.Pointer buf, int size, long offset) throws FsException {
+        return sys.pread(f.fd(), buf, size, offset);
+    }
+
+    /** Writes from a native buffer (FUSE's); returns the bytes written. */
+    public int write(OpenFile f, jnr.ffi.Pointer buf, int size, long offset) throws FsException {
+        return sys.pwrite(f.fd(), buf, size, offset);
+    }
+
+    public int read(OpenFile f, byte[] buf, int size, long offset) throws FsException {
+        return sys.pread(f.fd(), buf, size, offset);
+    }
+
+    public int write(OpenFile f, byte[] buf, int size, long offset) throws FsException {
+        return sys.pwrite(f.fd(), buf, size, offset);
+    }
+
+    public void ftruncate(OpenFile f, long size) throws FsException {
+        requireWritableHandle(f, "ftruncate");
+        sys.ftruncate(f.fd(), size);
+    }
+
+    public void fallocate(OpenFile f, int mode, long offset, long length) throws FsException {
+        requireWritableHandle(f, "fallocate");
+        sys.fallocate(f.fd(), mode, offset, length);
+    }
+
+    /** fsync, unless the overlay was opened volatile (fsync off). */
+    public void fsync(OpenFile f, boolean dataOnly) throws FsException {
+        if (fsync) {
+            sys.fsync(f.fd(), dataOnly);
+        }
+    }
+
+    /** The stat of an open file's real object, as the merged view shows it. */
+    public Stat fstat(OpenFile f) throws FsException {
+        return getattr(f.path());
+    }
+
+    public void release(OpenFile f) {
+        engine.openFiles().released(f);
+    }
+
+    private static void requireWritableHandle(OpenFile f, String op) throws FsException {
+        if ((f.flags() & Linux.O_ACCMODE) == Linux.O_RDONLY) {
+            throw FsException.of(Errno.EBADF, op, "/" + f.path());
+        }
+    }
+
+    public boolean fsyncEnabled() {
+        return fsync;
+    }
+
+    @Override
+    public void close() {
+        if (work != null) {
+            work.close();
+        }
+        stack.close();
+    }
+
+    // ---- locking ----
+
+    @FunctionalInterface
+    private interface Op<T> {
+        T run() throws FsException;
+    }
+
+    @FunctionalInterface
+    private interface VoidOp {
+        void run() throws FsException;
+    }
+
+    private <T> T read(Op<T> op) throws FsException {
+        return locked(lock.readLock(), op);
+    }
+
+    private <T> T write(Op<T> op) throws FsException {
+        return locked(lock.writeLock(), op);
+    }
+
+    private void write(VoidOp op) throws FsException {
+        locked(lock.writeLock(), () -> {
+            op.run();
+            return null;
+        });
+    }
+
+    private static <T> T locked(Lock l, Op<T> op) throws FsException {
+        l.lock();
+        try {
+            return op.run();
+        } finally {
+            l.unlock();
+        }
+    }
+}

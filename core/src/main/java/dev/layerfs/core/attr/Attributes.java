@@ -1,0 +1,86 @@
+package dev.layerfs.core.attr;
+
+import dev.layerfs.core.error.Errno;
+import dev.layerfs.core.error.FsException;
+import dev.layerfs.core.lookup.Entry;
+import dev.layerfs.core.model.InodeNumbers;
+import dev.layerfs.core.nativeio.Linux;
+import dev.layerfs.core.nativeio.Stat;
+import dev.layerfs.core.nativeio.Syscalls;
+import dev.layerfs.core.nativeio.Timespec;
+import dev.layerfs.core.ops.Engine;
+
+/**
+ * What stat shows and what chmod, chown, utimens and truncate change. Attributes are the topmost real object's;
+ * a merged directory reports one link (the kernel's choice: counting subdirectories across layers is not worth
+ * it, and find and friends accept 1). Every change copies the object up first and applies to the upper copy.
+ */
+public final class Attributes {
+    private final Engine engine;
+    private final InodeNumbers inodes;
+    private final Syscalls sys = Syscalls.get();
+
+    public Attributes(Engine engine, InodeNumbers inodes) {
+        this.engine = engine;
+        this.inodes = inodes;
+    }
+
+    /** The merged view's stat of an existing entry. */
+    public Stat stat(Entry e) {
+        Stat st = e.stat();
+        long ino = inodes.of(e.top().layer(), st.ino());
+        long nlink = e.isMergedDirectory() ? 1 : st.nlink();
+        return new Stat(st.dev(), ino, st.mode(), nlink, st.uid(), st.gid(), st.rdev(), st.size(), st.blksize(),
+                st.blocks(), st.atime(), st.mtime(), st.ctime());
+    }
+
+    public void chmod(String path, int mode) throws FsException {
+        Entry e = writable(path, "chmod", true);
+        if (e.stat().isSymlink()) {
+            throw FsException.of(Errno.EOPNOTSUPP, "chmod of a symbolic link", "/" + path);
+        }
+        sys.fchmodat(upperFd(), path, mode & Linux.PERMISSION_BITS);
+    }
+
+    /** chown; -1 leaves an id unchanged. */
+    public void chown(String path, int uid, int gid) throws FsException {
+        writable(path, "chown", true);
+        sys.lchownat(upperFd(), path, uid, gid);
+    }
+
+    public void utimens(String path, Timespec atime, Timespec mtime) throws FsException {
+        writable(path, "utimens", true);
+        sys.lutimensat(upperFd(), path, atime, mtime);
+    }
+
+    public void truncate(String path, long size) throws FsException {
+        if (size < 0) {
+            throw FsException.of(Errno.EINVAL, "truncate", "/" + path);
+        }
+        engine.requireWritable("truncate", path);
+        Entry e = engine.lookup().resolve(path).requireExists("truncate");
+        if (e.isDirectory()) {
+            throw FsException.of(Errno.EISDIR, "truncate", "/" + path);
+        }
+        if (!e.stat().isRegularFile()) {
+            throw FsException.of(Errno.EINVAL, "truncate", "/" + path);
+        }
+        engine.copyUp().copyUp(e, size != 0);
+        int fd = sys.openat(upperFd(), path, Linux.O_WRONLY | Linux.O_NOFOLLOW, 0);
+        try {
+            sys.ftruncate(fd, size);
+        } finally {
+            sys.close(fd);
+        }
+    }
+
+    private Entry writable(String path, String op, boolean withData) throws FsException {
+        engine.requireWritable(op, path);
+        Entry e = engine.lookup().resolve(path).requireExists(op);
+        return engine.copyUp().copyUp(e, withData);
+    }
+
+    private int upperFd() {
+        return engine.writer().upper().fd();
+    }
+}

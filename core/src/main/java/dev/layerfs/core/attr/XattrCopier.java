@@ -1,0 +1,39 @@
+package dev.layerfs.core.attr;
+
+import dev.layerfs.core.error.Errno;
+import dev.layerfs.core.error.FsException;
+import dev.layerfs.core.nativeio.Syscalls;
+import dev.layerfs.core.whiteout.WhiteoutCodec;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Copies the xattrs of a real object to another, leaving out the overlay's private ones (they describe the
+ * source layer, not the object). An xattr the target filesystem refuses is logged and skipped, as the kernel
+ * does for ENOTSUP.
+ */
+public final class XattrCopier {
+    private static final Logger LOG = LoggerFactory.getLogger(XattrCopier.class);
+
+    private final Syscalls sys = Syscalls.get();
+
+    public void copy(String from, String to) throws FsException {
+        for (String name : sys.llistxattr(from)) {
+            if (WhiteoutCodec.isPrivateXattr(name)) {
+                continue;
+            }
+            byte[] value = sys.lgetxattr(from, name);
+            if (value == null) {
+                continue;
+            }
+            try {
+                sys.lsetxattr(to, name, value, 0);
+            } catch (FsException e) {
+                if (e.errno() != Errno.EOPNOTSUPP && e.errno() != Errno.EPERM) {
+                    throw e;
+                }
+                LOG.warn("copy-up skipped xattr {} of {}: {}", name, from, e.getMessage());
+            }
+        }
+    }
+}

@@ -1,0 +1,139 @@
+package dev.layerfs.core.copyup;
+
+import dev.layerfs.core.attr.XattrCopier;
+import dev.layerfs.core.error.Errno;
+import dev.layerfs.core.error.FsException;
+import dev.layerfs.core.lookup.Entry;
+import dev.layerfs.core.lookup.Lookup;
+import dev.layerfs.core.lookup.RealPath;
+import dev.layerfs.core.model.Layer;
+import dev.layerfs.core.model.LayerStack;
+import dev.layerfs.core.model.OverlayPaths;
+import dev.layerfs.core.nativeio.Linux;
+import dev.layerfs.core.nativeio.Stat;
+import dev.layerfs.core.nativeio.Syscalls;
+
+/**
+ * Copy-up: makes a lower object exist in the upper layer so that it can be changed. Parents go first, each with
+ * its mode, owner, times and xattrs. The object is built under a temporary name in the work directory (data,
+ * then owner and mode, then xattrs, so security.capability survives the chown, then times) and renamed into
+ * place, so a crash never leaves a half-copied object in the upper layer. The upper parent's times are put back
+ * afterwards: a copy-up is not a change the merged view shows.
+ *
+ * <p>Callers hold the overlay's namespace lock, so no two copy-ups of a path race.
+ */
+public final class CopyUp {
+    private final Layer upper;
+    private final Lookup lookup;
+    private final WorkDir work;
+    private final CopyUpListener listener;
+    private final DataCopier data = new DataCopier();
+    private final XattrCopier xattrs = new XattrCopier();
+    private final Syscalls sys = Syscalls.get();
+
+    public CopyUp(LayerStack stack, Lookup lookup, WorkDir work, CopyUpListener listener) {
+        this.upper = stack.upper().orElseThrow();
+        this.lookup = lookup;
+        this.work = work;
+        this.listener = listener;
+    }
+
+    /** Copies an existing entry up with its data; returns the entry as it now is. */
+    public Entry copyUp(Entry e) throws FsException {
+        return copyUp(e, true);
+    }
+
+    /**
+     * Copies an existing entry up; {@code withData} false copies a regular file's metadata only, for an open
+     * with O_TRUNC or a truncate to zero that would throw the data away at once.
+     */
+    public Entry copyUp(Entry e, boolean withData) throws FsException {
+        e.requireExists("copy-up");
+        if (e.hasUpper()) {
+            return e;
+        }
+        Entry parent = e.parent();
+        if (!parent.hasUpper()) {
+            parent = copyUp(parent, true);
+        }
+        copyObject(e.top(), e.path(), withData);
+        listener.copiedUp(e.path());
+        return lookup.child(parent, e.name());
+    }
+
+    /** Makes sure every directory down to {@code dir} exists in the upper layer; returns its entry. */
+    public Entry ensureUpperDirectory(Entry dir) throws FsException {
+        return copyUp(dir.requireDirectory("copy-up"), true);
+    }
+
+    private void copyObject(RealPath src, String path, boolean withData) throws FsException {
+        Stat st = src.stat();
+        String tmp = work.tempName();
+        String parentPath = OverlayPaths.parent(path);
+        try {
+            switch (st.type()) {
+                case Linux.S_IFDIR -> {
+                    sys.mkdirat(work.fd(), tmp, 0700);
+                    finishByPath(src, tmp, st);
+                }
+                case Linux.S_IFREG -> copyRegular(src, tmp, st, withData);
+                case Linux.S_IFLNK -> {
+                    sys.symlinkat(sys.readlinkat(src.layer().fd(), src.path()), work.fd(), tmp);
+                    finishByPath(src, tmp, st);
+                }
+                default -> {
+                    sys.mknodat(work.fd(), tmp, st.type() | 0600, st.rdev());
+                    finishByPath(src, tmp, st);
+                }
+            }
+            Stat parentTimes = sys.lstat(upper.fd(), parentPath);
+            sys.renameat2(work.fd(), tmp, upper.fd(), path, Linux.RENAME_NOREPLACE);
+            sys.lutimensat(upper.fd(), parentPath, parentTimes.atime(), parentTimes.mtime());
+        } catch (FsException e) {
+            work.removeTree(tmp);
+            throw e;
+        }
+    }
+
+    private void copyRegular(RealPath src, String tmp, Stat st, boolean withData) throws FsException {
+        int in = openLower(src);
+        int out = -1;
+        try {
+            out = sys.openat(work.fd(), tmp, Linux.O_WRONLY | Linux.O_CREAT | Linux.O_EXCL | Linux.O_NOFOLLOW, 0600);
+            if (withData) {
+                data.copy(in, out, st.size());
+            }
+            sys.fchown(out, st.uid(), st.gid());
+            sys.fchmod(out, st.permissions());
+            xattrs.copy(src.absolute(), work.absolute(tmp));
+            sys.futimens(out, st.atime(), st.mtime());
+        } finally {
+            sys.close(out);
+            sys.close(in);
+        }
+    }
+
+    /** Opens a lower file for reading without touching its atime where the kernel allows. */
+    public static int openLower(RealPath src) throws FsException {
+        Syscalls sys = Syscalls.get();
+        int flags = Linux.O_RDONLY | Linux.O_NOFOLLOW;
+        try {
+            return sys.openat(src.layer().fd(), src.path(), flags | Linux.O_NOATIME, 0);
+        } catch (FsException e) {
+            if (e.errno() != Errno.EPERM) {
+                throw e;
+            }
+            return sys.openat(src.layer().fd(), src.path(), flags, 0);
+        }
+    }
+
+    /** Owner, mode, xattrs and times of a non-regular object built in the work directory. */
+    private void finishByPath(RealPath src, String tmp, Stat st) throws FsException {
+        sys.lchownat(work.fd(), tmp, st.uid(), st.gid());
+        if (!st.isSymlink()) {
+            sys.fchmodat(work.fd(), tmp, st.permissions());
+        }
+        xattrs.copy(src.absolute(), work.absolute(tmp));
+        sys.lutimensat(work.fd(), tmp, st.atime(), st.mtime());
+    }
+}

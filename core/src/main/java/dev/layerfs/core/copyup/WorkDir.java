@@ -1,0 +1,92 @@
+package dev.layerfs.core.copyup;
+
+import dev.layerfs.core.error.Errno;
+import dev.layerfs.core.error.FsException;
+import dev.layerfs.core.model.LayerStack;
+import dev.layerfs.core.nativeio.Linux;
+import dev.layerfs.core.nativeio.RawDirent;
+import dev.layerfs.core.nativeio.Stat;
+import dev.layerfs.core.nativeio.Syscalls;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The scratch directory {@code WORKDIR/work} on the upper filesystem, where objects are built before they are
+ * renamed into the upper layer, and where removed directories are moved before they are deleted. As the kernel
+ * does, it is emptied when the overlay starts, so leftovers of a crash never reach the merged view.
+ */
+public final class WorkDir {
+    static final String NAME = "work";
+
+    private final Syscalls sys = Syscalls.get();
+    private final int fd;
+    private final String root;
+    private final AtomicLong counter = new AtomicLong();
+
+    private WorkDir(int fd, String root) {
+        this.fd = fd;
+        this.root = root;
+    }
+
+    /** Creates or empties {@code WORKDIR/work}; the stack must have an upper layer. */
+    public static WorkDir prepare(LayerStack stack) throws FsException {
+        Syscalls sys = Syscalls.get();
+        int parent = stack.workFd();
+        Stat st = sys.lstatIfExists(parent, NAME);
+        if (st != null && !st.isDirectory()) {
+            sys.unlinkat(parent, NAME, false);
+            st = null;
+        }
+        if (st == null) {
+            sys.mkdirat(parent, NAME, 0700);
+        }
+        int fd = sys.openat(parent, NAME, Linux.O_PATH | Linux.O_DIRECTORY | Linux.O_NOFOLLOW, 0);
+        WorkDir work = new WorkDir(fd, stack.workDir().orElseThrow() + "/" + NAME);
+        for (RawDirent d : sys.readdir(fd, "")) {
+            work.removeTree(d.name());
+        }
+        return work;
+    }
+
+    /** The O_PATH descriptor of the work directory. */
+    public int fd() {
+        return fd;
+    }
+
+    /** The absolute path of an object in the work directory. */
+    public String absolute(String name) {
+        return root + "/" + name;
+    }
+
+    /** A fresh name for a temporary object in the work directory. */
+    public String tempName() {
+        return "#" + Long.toHexString(counter.incrementAndGet());
+    }
+
+    /** Deletes an object of the work directory, a directory with everything in it. */
+    public void removeTree(String name) throws FsException {
+        removeTree(fd, name);
+    }
+
+    private void removeTree(int dirfd, String path) throws FsException {
+        Stat st = sys.lstatIfExists(dirfd, path);
+        if (st == null) {
+            return;
+        }
+        if (st.isDirectory()) {
+            for (RawDirent d : sys.readdir(dirfd, path)) {
+                removeTree(dirfd, path + "/" + d.name());
+            }
+        }
+        try {
+            sys.unlinkat(dirfd, path, st.isDirectory());
+        } catch (FsException e) {
+            if (e.errno() != Errno.ENOENT) {
+                throw e;
+            }
+        }
+    }
+
+    public void close() {
+        sys.close(fd);
+    }
+}

@@ -1,0 +1,130 @@
+package dev.layerfs.core.lookup;
+
+import dev.layerfs.core.error.Errno;
+import dev.layerfs.core.error.FsException;
+import dev.layerfs.core.model.Layer;
+import dev.layerfs.core.model.LayerStack;
+import dev.layerfs.core.model.OverlayPaths;
+import dev.layerfs.core.nativeio.Stat;
+import dev.layerfs.core.nativeio.Syscalls;
+import dev.layerfs.core.whiteout.Opacity;
+import dev.layerfs.core.whiteout.WhiteoutCodec;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Looks merged paths up through the layers, one component at a time and never following a symbolic link
+ * (every component is lstat-ed in every layer it is looked for in, and a layer whose component is not a
+ * directory drops out). The rules, as the kernel's: the topmost non-directory wins; directories merge until one
+ * is opaque; a whiteout stops the search; a non-directory hides directories below it.
+ */
+public final class Lookup {
+    private final LayerStack stack;
+    private final WhiteoutCodec whiteouts;
+    private final Syscalls sys = Syscalls.get();
+
+    public Lookup(LayerStack stack, WhiteoutCodec whiteouts) {
+        this.stack = stack;
+        this.whiteouts = whiteouts;
+    }
+
+    /** The root: every layer's root directory (opaque markers on layer roots are ignored, as by the kernel). */
+    public Entry root() throws FsException {
+        List<RealPath> reals = new ArrayList<>(stack.layers().size());
+        for (Layer layer : stack.layers()) {
+            Stat st = sys.lstat(layer.fd(), "");
+            reals.add(new RealPath(layer, "", st, Opacity.TRANSPARENT));
+        }
+        return new Entry(null, "", reals, false, Entry.UpperWhiteout.NONE);
+    }
+
+    /**
+     * Looks a path up. The last component may be missing (the entry then says why); a missing or
+     * non-directory ancestor is ENOENT or ENOTDIR.
+     */
+    public Entry resolve(String path) throws FsException {
+        Entry e = root();
+        if (path.isEmpty()) {
+            return e;
+        }
+        int start = 0;
+        while (true) {
+            int slash = path.indexOf('/', start);
+            String name = slash < 0 ? path.substring(start) : path.substring(start, slash);
+            if (!e.exists()) {
+                throw FsException.of(Errno.ENOENT, "lookup", "/" + path);
+            }
+            if (!e.isDirectory()) {
+                throw FsException.of(Errno.ENOTDIR, "lookup", "/" + path);
+            }
+            e = child(e, name);
+            if (slash < 0) {
+                return e;
+            }
+            start = slash + 1;
+        }
+    }
+
+    /** Looks up a path that must exist. */
+    public Entry existing(String path, String op) throws FsException {
+        return resolve(path).requireExists(op);
+    }
+
+    /** Looks one name up in a directory entry. */
+    public Entry child(Entry dir, String name) throws FsException {
+        if (WhiteoutCodec.isReservedName(name)) {
+            return new Entry(dir, OverlayPaths.child(dir.path(), name), List.of(), false, Entry.UpperWhiteout.NONE);
+        }
+        return scan(dir, name, dir.reals());
+    }
+
+    /**
+     * Whether a lower layer still shows something under this name in the directory: then removing or moving
+     * away the upper object must leave a whiteout, and a directory put there must be opaque.
+     */
+    public boolean lowerPositive(Entry dir, String name) throws FsException {
+        List<RealPath> lowers = dir.reals().stream().filter(r -> !r.isUpper()).toList();
+        return !lowers.isEmpty() && scan(dir, name, lowers).exists();
+    }
+
+    private Entry scan(Entry dir, String name, List<RealPath> parents) throws FsException {
+        String path = OverlayPaths.child(dir.path(), name);
+        List<RealPath> found = new ArrayList<>(2);
+        boolean whitedOut = false;
+        Entry.UpperWhiteout upperWhiteout = Entry.UpperWhiteout.NONE;
+        int last = parents.size() - 1;
+        for (int i = 0; i <= last; i++) {
+            RealPath parent = parents.get(i);
+            Layer layer = parent.layer();
+            Stat st = sys.lstatIfExists(layer.fd(), path);
+            if (st == null) {
+                if (whiteouts.hasWhiteoutFile(layer, path)) {
+                    whitedOut = true;
+                    upperWhiteout = layer.upper() ? Entry.UpperWhiteout.AUFS_FILE : upperWhiteout;
+                    break;
+                }
+                continue;
+            }
+            if (whiteouts.isWhiteout(layer, path, st, parent.opacity())) {
+                whitedOut = true;
+                upperWhiteout = layer.upper() ? Entry.UpperWhiteout.DEVICE : upperWhiteout;
+                break;
+            }
+            if (!st.isDirectory()) {
+                if (found.isEmpty()) {
+                    found.add(new RealPath(layer, path, st, Opacity.TRANSPARENT));
+                }
+                break;
+            }
+            Opacity opacity = whiteouts.opacity(layer, path);
+            found.add(new RealPath(layer, path, st, opacity));
+            if (opacity.hidesLower()) {
+                break;
+            }
+        }
+        if (!found.isEmpty()) {
+            whitedOut = false;
+        }
+        return new Entry(dir, path, found, whitedOut, upperWhiteout);
+    }
+}

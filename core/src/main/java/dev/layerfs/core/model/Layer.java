@@ -1,0 +1,26 @@
+package dev.layerfs.core.model;
+
+import java.nio.file.Path;
+
+/**
+ * One real directory of the stack, opened once. Every path the engine hands to the kernel is relative to
+ * {@link #fd()}; xattr calls, which have no *at form, use {@link #absolute(String)}.
+ *
+ * @param index position in the stack, 0 being the topmost (the upper layer when there is one)
+ * @param root the directory as given
+ * @param fd an O_PATH descriptor of the directory
+ * @param upper true for the one writable layer
+ * @param dev st_dev of the directory, for telling filesystems apart
+ */
+public record Layer(int index, Path root, int fd, boolean upper, long dev) {
+
+    /** The absolute path of a path relative to this layer ("" is the layer's root). */
+    public String absolute(String relative) {
+        return relative.isEmpty() ? root.toString() : root + "/" + relative;
+    }
+
+    @Override
+    public String toString() {
+        return (upper ? "upper " : "lower ") + root;
+    }
+}

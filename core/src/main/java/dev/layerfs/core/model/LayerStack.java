@@ -1,0 +1,186 @@
+package dev.layerfs.core.model;
+
+import dev.layerfs.core.error.FsException;
+import dev.layerfs.core.nativeio.Linux;
+import dev.layerfs.core.nativeio.Stat;
+import dev.layerfs.core.nativeio.Syscalls;
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The layer order, and the only owner of it: the upper layer (if any) first, then the lowers top-down. It opens
+ * every layer once and checks the stack as the kernel does at mount time, naming the offending path.
+ */
+public final class LayerStack implements Closeable {
+    private final List<Layer> layers;
+    private final Optional<Layer> upper;
+    private final Optional<Path> workDir;
+    private final int workFd;
+    private final boolean singleFilesystem;
+
+    private LayerStack(List<Layer> layers, Optional<Path> workDir, int workFd) {
+        this.layers = List.copyOf(layers);
+        this.upper = layers.get(0).upper() ? Optional.of(layers.get(0)) : Optional.empty();
+        this.workDir = workDir;
+        this.workFd = workFd;
+        this.singleFilesystem = layers.stream().mapToLong(Layer::dev).distinct().count() == 1;
+    }
+
+    /** Checks the configuration and opens the layers; nothing on disk is changed. */
+    public static LayerStack open(OverlayConfig config) throws ConfigException {
+        List<Checked> checked = check(config);
+        Syscalls sys = Syscalls.get();
+        List<Layer> layers = new ArrayList<>();
+        int workFd = -1;
+        try {
+            int index = 0;
+            for (Checked c : checked) {
+                if (c.role == Role.WORK) {
+                    workFd = openDir(sys, c.path);
+                } else {
+                    layers.add(new Layer(index++, c.path, openDir(sys, c.path), c.role == Role.UPPER, c.stat.dev()));
+                }
+            }
+        } catch (FsException e) {
+            layers.forEach(l -> sys.close(l.fd()));
+            sys.close(workFd);
+            throw new ConfigException("cannot open layer: " + e.getMessage());
+        }
+        return new LayerStack(layers, config.workDir().map(LayerStack::absolute), workFd);
+    }
+
+    private static int openDir(Syscalls sys, Path dir) throws FsException {
+        return sys.openat(Linux.AT_FDCWD, dir.toString(), Linux.O_PATH | Linux.O_DIRECTORY, 0);
+    }
+
+    private enum Role {
+        UPPER("upperdir"), LOWER("lowerdir"), WORK("workdir");
+
+        final String option;
+
+        Role(String option) {
+            this.option = option;
+        }
+    }
+
+    private record Checked(Role role, Path path, Stat stat) {}
+
+    private static List<Checked> check(OverlayConfig config) throws ConfigException {
+        if (config.lowerDirs().isEmpty()) {
+            throw new ConfigException("no lowerdir given: at least one lower layer is needed");
+        }
+        if (config.upperDir().isPresent() && config.workDir().isEmpty()) {
+            throw new ConfigException("upperdir " + config.upperDir().get() + " given without a workdir");
+        }
+        if (config.workDir().isPresent() && config.upperDir().isEmpty()) {
+            throw new ConfigException("workdir " + config.workDir().get() + " given without an upperdir");
+        }
+        List<Checked> all = new ArrayList<>();
+        if (config.upperDir().isPresent()) {
+            all.add(directory(Role.UPPER, config.upperDir().get()));
+        }
+        for (Path lower : config.lowerDirs()) {
+            all.add(directory(Role.LOWER, lower));
+        }
+        if (config.workDir().isPresent()) {
+            Checked work = directory(Role.WORK, config.workDir().get());
+            Checked up = all.get(0);
+            if (work.stat.dev() != up.stat.dev()) {
+                throw new ConfigException("workdir " + work.path + " is on another filesystem than upperdir " + up.path);
+            }
+            all.add(work);
+        }
+        for (int i = 0; i < all.size(); i++) {
+            for (int j = 0; j < all.size(); j++) {
+                Checked a = all.get(i);
+                Checked b = all.get(j);
+                if (i == j) {
+                    continue;
+                }
+                if (i < j && a.stat.dev() == b.stat.dev() && a.stat.ino() == b.stat.ino()) {
+                    throw new ConfigException(b.role.option + " " + b.path + " is the same directory as "
+                            + a.role.option + " " + a.path);
+                }
+                if (!a.path.equals(b.path) && a.path.startsWith(b.path)) {
+                    throw new ConfigException(a.role.option + " " + a.path + " is inside " + b.role.option + " "
+                            + b.path);
+                }
+            }
+        }
+        return all;
+    }
+
+    private static Checked directory(Role role, Path given) throws ConfigException {
+        Path p = absolute(given);
+        if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS) && !Files.exists(p)) {
+            throw new ConfigException(role.option + " " + given + " does not exist");
+        }
+        if (!Files.isDirectory(p)) {
+            throw new ConfigException(role.option + " " + given + " is not a directory");
+        }
+        try {
+            Path real = p.toRealPath();
+            Stat st = Syscalls.get().lstat(Linux.AT_FDCWD, real.toString());
+            return new Checked(role, real, st);
+        } catch (IOException e) {
+            throw new ConfigException(role.option + " " + given + " cannot be read: " + e.getMessage());
+        }
+    }
+
+    private static Path absolute(Path p) {
+        return p.toAbsolutePath().normalize();
+    }
+
+    /** Every layer, the upper (if any) first, then the lowers top-down. */
+    public List<Layer> layers() {
+        return layers;
+    }
+
+    public Optional<Layer> upper() {
+        return upper;
+    }
+
+    /** The upper layer, or EROFS for a read-only stack. */
+    public Layer requireUpper(String op, String path) throws FsException {
+        if (upper.isEmpty()) {
+            throw FsException.of(dev.layerfs.core.error.Errno.EROFS, op, path);
+        }
+        return upper.get();
+    }
+
+    public boolean readOnly() {
+        return upper.isEmpty();
+    }
+
+    /** The topmost read-only layer. */
+    public Layer topLower() {
+        return layers.get(upper.isPresent() ? 1 : 0);
+    }
+
+    public Optional<Path> workDir() {
+        return workDir;
+    }
+
+    /** An O_PATH descriptor of the workdir, -1 for a read-only stack. */
+    public int workFd() {
+        return workFd;
+    }
+
+    /** True where every layer lies on one filesystem, so real inode numbers cannot collide. */
+    public boolean singleFilesystem() {
+        return singleFilesystem;
+    }
+
+    @Override
+    public void close() {
+        Syscalls sys = Syscalls.get();
+        layers.forEach(l -> sys.close(l.fd()));
+        sys.close(workFd);
+    }
+}

@@ -1,0 +1,51 @@
+package dev.layerfs.core.model;
+
+import dev.layerfs.core.error.Errno;
+import dev.layerfs.core.error.FsException;
+
+/**
+ * Merged-view paths. The engine keeps them relative and normalised: "" is the root, "a/b" a descendant.
+ * FUSE's absolute paths ("/a/b") are accepted too; "." and ".." components are refused, never resolved.
+ */
+public final class OverlayPaths {
+    private OverlayPaths() {}
+
+    public static String normalize(String path) throws FsException {
+        int start = 0;
+        int end = path.length();
+        while (start < end && path.charAt(start) == '/') {
+            start++;
+        }
+        while (end > start && path.charAt(end - 1) == '/') {
+            end--;
+        }
+        String p = path.substring(start, end);
+        if (p.isEmpty()) {
+            return p;
+        }
+        if (p.contains("//") || p.equals(".") || p.equals("..") || p.startsWith("./") || p.startsWith("../")
+                || p.endsWith("/.") || p.endsWith("/..") || p.contains("/./") || p.contains("/../")
+                || p.indexOf('\0') >= 0) {
+            throw FsException.of(Errno.EINVAL, "resolve", path);
+        }
+        return p;
+    }
+
+    public static String parent(String path) {
+        int slash = path.lastIndexOf('/');
+        return slash < 0 ? "" : path.substring(0, slash);
+    }
+
+    public static String name(String path) {
+        return path.substring(path.lastIndexOf('/') + 1);
+    }
+
+    public static String child(String parent, String name) {
+        return parent.isEmpty() ? name : parent + "/" + name;
+    }
+
+    /** True where {@code path} is {@code ancestor} or lies below it. */
+    public static boolean isSameOrBelow(String path, String ancestor) {
+        return ancestor.isEmpty() || path.equals(ancestor) || path.startsWith(ancestor + "/");
+    }
+}

@@ -1,0 +1,91 @@
+package dev.layerfs.core.nativeio;
+
+import jnr.ffi.Pointer;
+import jnr.ffi.annotations.In;
+import jnr.ffi.annotations.Out;
+import jnr.ffi.types.size_t;
+import jnr.ffi.types.ssize_t;
+
+/** The libc functions layerfs calls. Public only because jnr generates its implementation elsewhere: use {@link Syscalls}. */
+public interface LibC {
+    int openat(int dirfd, String path, int flags, int mode);
+
+    int close(int fd);
+
+    int fstatat(int dirfd, String path, @Out Pointer buf, int flags);
+
+    int fstat(int fd, @Out Pointer buf);
+
+    @ssize_t long pread(int fd, @Out Pointer buf, @size_t long count, long offset);
+
+    @ssize_t long pwrite(int fd, @In Pointer buf, @size_t long count, long offset);
+
+    @ssize_t long pread(int fd, @Out byte[] buf, @size_t long count, long offset);
+
+    @ssize_t long pwrite(int fd, @In byte[] buf, @size_t long count, long offset);
+
+    long lseek(int fd, long offset, int whence);
+
+    int ftruncate(int fd, long length);
+
+    int fallocate(int fd, int mode, long offset, long len);
+
+    int fsync(int fd);
+
+    int fdatasync(int fd);
+
+    int mkdirat(int dirfd, String path, int mode);
+
+    int mknodat(int dirfd, String path, int mode, long dev);
+
+    int symlinkat(String target, int dirfd, String linkpath);
+
+    @ssize_t long readlinkat(int dirfd, String path, @Out byte[] buf, @size_t long size);
+
+    int linkat(int olddirfd, String oldpath, int newdirfd, String newpath, int flags);
+
+    int unlinkat(int dirfd, String path, int flags);
+
+    int renameat2(int olddirfd, String oldpath, int newdirfd, String newpath, int flags);
+
+    int fchmodat(int dirfd, String path, int mode, int flags);
+
+    int fchmod(int fd, int mode);
+
+    int fchownat(int dirfd, String path, int uid, int gid, int flags);
+
+    int fchown(int fd, int uid, int gid);
+
+    int utimensat(int dirfd, String path, @In long[] times, int flags);
+
+    int futimens(int fd, @In long[] times);
+
+    @ssize_t long lgetxattr(String path, String name, @Out byte[] value, @size_t long size);
+
+    @ssize_t long fgetxattr(int fd, String name, @Out byte[] value, @size_t long size);
+
+    int lsetxattr(String path, String name, @In byte[] value, @size_t long size, int flags);
+
+    int fsetxattr(int fd, String name, @In byte[] value, @size_t long size, int flags);
+
+    @ssize_t long llistxattr(String path, @Out byte[] list, @size_t long size);
+
+    @ssize_t long flistxattr(int fd, @Out byte[] list, @size_t long size);
+
+    int lremovexattr(String path, String name);
+
+    int ioctl(int fd, long request, int arg);
+
+    @ssize_t long copy_file_range(int fdIn, @In @Out long[] offIn, int fdOut, @In @Out long[] offOut,
+            @size_t long len, int flags);
+
+    int fstatvfs(int fd, @Out Pointer buf);
+
+    Pointer fdopendir(int fd);
+
+    Pointer readdir(Pointer dir);
+
+    int closedir(Pointer dir);
+
+    int geteuid();
+}

@@ -1,0 +1,140 @@
+package dev.layerfs.core.ops;
+
+import dev.layerfs.core.error.Errno;
+import dev.layerfs.core.error.FsException;
+import dev.layerfs.core.lookup.Entry;
+import dev.layerfs.core.model.Caller;
+import dev.layerfs.core.model.OverlayPaths;
+import dev.layerfs.core.nativeio.Linux;
+import dev.layerfs.core.nativeio.Syscalls;
+import dev.layerfs.core.whiteout.WhiteoutCodec;
+
+/**
+ * Creating names: files, directories, device nodes, fifos, sockets, symbolic links and hard links. The new
+ * object is owned by the caller (the group of a set-group-ID parent, which a new directory also inherits, as
+ * the kernel does), its mode is set explicitly so that the daemon's umask plays no part, and a whiteout in its
+ * place is replaced atomically.
+ */
+public final class Creation {
+    private final Engine engine;
+    private final Syscalls sys = Syscalls.get();
+
+    public Creation(Engine engine) {
+        this.engine = engine;
+    }
+
+    /** Creates a regular file and returns a descriptor opened with {@code flags} (O_CREAT|O_EXCL implied). */
+    public int createFile(String path, int flags, int mode, Caller caller) throws FsException {
+        Entry target = prepare(path, "create");
+        int openFlags = (flags & ~(Linux.O_CREAT | Linux.O_EXCL | Linux.O_TRUNC)) | Linux.O_CREAT | Linux.O_EXCL
+                | Linux.O_NOFOLLOW;
+        Ownership own = ownership(target, caller, mode, false);
+        return engine.writer().install(target, false, (dirfd, p) -> {
+            int fd = sys.openat(dirfd, p, openFlags, own.mode);
+            try {
+                if (own.chown) {
+                    sys.fchown(fd, own.uid, own.gid);
+                }
+                sys.fchmod(fd, own.mode);
+                return fd;
+            } catch (FsException e) {
+                sys.close(fd);
+                throw e;
+            }
+        });
+    }
+
+    public void mkdir(String path, int mode, Caller caller) throws FsException {
+        Entry target = prepare(path, "mkdir");
+        Ownership own = ownership(target, caller, mode, true);
+        engine.writer().install(target, true, (dirfd, p) -> {
+            sys.mkdirat(dirfd, p, 0700);
+            finish(dirfd, p, own, true);
+            return -1;
+        });
+    }
+
+    /** mknod: a fifo, socket, character or block device, or an empty regular file. */
+    public void mknod(String path, int mode, long rdev, Caller caller) throws FsException {
+        int type = mode & Linux.S_IFMT;
+        if (type == Linux.S_IFDIR || type == Linux.S_IFLNK) {
+            throw FsException.of(Errno.EINVAL, "mknod", "/" + path);
+        }
+        Entry target = prepare(path, "mknod");
+        Ownership own = ownership(target, caller, mode, false);
+        engine.writer().install(target, false, (dirfd, p) -> {
+            sys.mknodat(dirfd, p, (type == 0 ? Linux.S_IFREG : type) | 0600, rdev);
+            finish(dirfd, p, own, true);
+            return -1;
+        });
+    }
+
+    public void symlink(String target, String path, Caller caller) throws FsException {
+        Entry entry = prepare(path, "symlink");
+        Ownership own = ownership(entry, caller, 0777, false);
+        engine.writer().install(entry, false, (dirfd, p) -> {
+            sys.symlinkat(target, dirfd, p);
+            finish(dirfd, p, own, false);
+            return -1;
+        });
+    }
+
+    /** A hard link: the source is copied up first and linked in the upper layer. */
+    public void link(String from, String to) throws FsException {
+        engine.requireWritable("link", to);
+        Entry src = engine.lookup().resolve(from).requireExists("link");
+        if (src.isDirectory()) {
+            throw FsException.of(Errno.EPERM, "link", "/" + from);
+        }
+        prepare(to, "link");
+        engine.copyUp().copyUp(src);
+        Entry target = prepare(to, "link");
+        engine.writer().install(target, false, (dirfd, p) -> {
+            sys.linkat(engine.writer().upper().fd(), from, dirfd, p);
+            return -1;
+        });
+    }
+
+    /** Checks that the name can be created and copies its parent up; returns the (missing) entry. */
+    private Entry prepare(String path, String op) throws FsException {
+        engine.requireWritable(op, path);
+        if (path.isEmpty()) {
+            throw FsException.of(Errno.EEXIST, op, "/");
+        }
+        Entry parent = engine.lookup().resolve(OverlayPaths.parent(path)).requireDirectory(op);
+        Entry target = engine.lookup().child(parent, OverlayPaths.name(path));
+        if (WhiteoutCodec.isReservedName(target.name())) {
+            throw FsException.of(Errno.EINVAL, op + " (names beginning with .wh. are reserved)", "/" + path);
+        }
+        target.requireAbsent(op);
+        if (parent.hasUpper()) {
+            return target;
+        }
+        Entry upperParent = engine.copyUp().ensureUpperDirectory(parent);
+        return engine.lookup().child(upperParent, target.name());
+    }
+
+    private record Ownership(boolean chown, int uid, int gid, int mode) {}
+
+    private Ownership ownership(Entry target, Caller caller, int mode, boolean directory) {
+        int perms = mode & Linux.PERMISSION_BITS;
+        var parent = target.parent().stat();
+        int gid = caller.gid();
+        if ((parent.mode() & Linux.S_ISGID) != 0) {
+            gid = parent.gid();
+            if (directory) {
+                perms |= Linux.S_ISGID;
+            }
+        }
+        return new Ownership(true, caller.uid(), gid, perms);
+    }
+
+    private void finish(int dirfd, String path, Ownership own, boolean chmod) throws FsException {
+        if (own.chown) {
+            sys.lchownat(dirfd, path, own.uid, own.gid);
+        }
+        if (chmod) {
+            sys.fchmodat(dirfd, path, own.mode);
+        }
+    }
+}
