@@ -88,4 +88,6 @@ public interface LibC {
     int closedir(Pointer dir);
 
     int geteuid();
+
+    int umount2(String target, int flags);
 }

@@ -339,6 +339,11 @@ public final class Syscalls {
         return libc.geteuid();
     }
 
+    /** umount2(2); needs CAP_SYS_ADMIN. */
+    public void umount(String target) throws FsException {
+        check(libc.umount2(target, 0), "umount", target);
+    }
+
     /** Where each field of struct stat lies, for the two 64-bit Linux ABIs layerfs runs on. */
     private enum StatLayout {
         X86_64(16, true, 24, 28, 32, 40, 48, 56, 64, 72),

@@ -1,0 +1,113 @@
+package dev.layerfs.fuse;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The {@code layerfs} command line, argument-compatible with fuse-overlayfs:
+ * {@code layerfs [-f] [-d] -o OPTIONS MOUNTPOINT}, and the form mount helpers use,
+ * {@code layerfs SOURCE MOUNTPOINT -o OPTIONS} (what {@code mount -t fuse.layerfs} runs via mount.fuse3).
+ */
+final class CommandLine {
+    static final String USAGE = """
+            usage: layerfs [-f] [-d] -o lowerdir=LOWER1[:LOWER2...][,upperdir=UPPER,workdir=WORK][,OPTION...] MOUNTPOINT
+                   layerfs SOURCE MOUNTPOINT -o OPTIONS     (the form mount.fuse3 runs)
+                   layerfs --version | --help
+
+            Stacks read-only lower layers (topmost first) under an optional writable upper layer and mounts the
+            merged view at MOUNTPOINT. The command returns once the mount answers; the daemon stays in the
+            background until the mount point is unmounted (umount, fusermount3 -u) or it gets SIGTERM.
+
+              -f                  stay in the foreground
+              -d                  debug: log every FUSE request (implies -f)
+              -o OPTIONS          comma-separated, may be given more than once:
+                 lowerdir=A:B:C   read-only layers, topmost first (\\: escapes a colon in a path)
+                 upperdir=DIR     the writable layer; needs workdir
+                 workdir=DIR      scratch directory on the same filesystem as upperdir
+                 ephemeral        a writable layer in a new temporary directory, deleted at unmount
+                 ro               mount read-only (also the case without upperdir)
+                 volatile         skip fsync (the same as fsync=0)
+                 fsync=0|1        whether fsync reaches the disk (default 1)
+                 timeout=SECONDS  how long the kernel caches names and attributes (default 1)
+                 allow_other      let other users in (the default when run as root)
+                 default_permissions  the kernel checks permissions (the default when run as root)
+                 fsname=NAME      the source name shown in /proc/mounts
+              rw, dev, suid, exec and the other generic mount options are accepted and ignored; unknown options
+              are reported on stderr and ignored.
+            """;
+
+    boolean foreground;
+    boolean debug;
+    boolean version;
+    boolean help;
+    Optional<Path> readyFile = Optional.empty();
+    Optional<String> source = Optional.empty();
+    Path mountPoint;
+    final MountOptions options = new MountOptions();
+
+    static CommandLine parse(String[] args) throws UsageException {
+        CommandLine cl = new CommandLine();
+        List<String> positional = new ArrayList<>();
+        boolean sawOptions = false;
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            switch (a) {
+                case "-f" -> cl.foreground = true;
+                case "-d", "--debug" -> {
+                    cl.debug = true;
+                    cl.foreground = true;
+                }
+                case "-s" -> { } // single-threaded: accepted for compatibility, the loop stays multithreaded
+                case "-V", "--version" -> cl.version = true;
+                case "-h", "--help" -> cl.help = true;
+                case "-o" -> {
+                    if (i + 1 >= args.length) {
+                        throw new UsageException("-o needs an option list");
+                    }
+                    cl.options.parse(args[++i]);
+                    sawOptions = true;
+                }
+                case "--ready-file" -> {
+                    if (i + 1 >= args.length) {
+                        throw new UsageException("--ready-file needs a path");
+                    }
+                    cl.readyFile = Optional.of(Path.of(args[++i]));
+                }
+                case "--" -> {
+                    while (++i < args.length) {
+                        positional.add(args[i]);
+                    }
+                }
+                default -> {
+                    if (a.startsWith("-o") && a.length() > 2) {
+                        cl.options.parse(a.substring(2));
+                        sawOptions = true;
+                    } else if (a.startsWith("-") && a.length() > 1) {
+                        throw new UsageException("unknown flag " + a + " (see layerfs --help)");
+                    } else {
+                        positional.add(a);
+                    }
+                }
+            }
+        }
+        if (cl.version || cl.help) {
+            return cl;
+        }
+        if (positional.isEmpty()) {
+            throw new UsageException("no mount point given (see layerfs --help)");
+        }
+        if (positional.size() > 2) {
+            throw new UsageException("too many arguments: " + String.join(" ", positional));
+        }
+        if (positional.size() == 2) {
+            cl.source = Optional.of(positional.get(0));
+        }
+        cl.mountPoint = Path.of(positional.get(positional.size() - 1));
+        if (!sawOptions || cl.options.lowerDirs.isEmpty()) {
+            throw new UsageException("no lowerdir given: use -o lowerdir=DIR[:DIR...]");
+        }
+        return cl;
+    }
+}

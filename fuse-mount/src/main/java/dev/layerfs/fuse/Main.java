@@ -1,0 +1,62 @@
+package dev.layerfs.fuse;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Properties;
+
+/** The {@code layerfs} command. */
+public final class Main {
+    private Main() {}
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    static int run(String[] args) {
+        CommandLine cl;
+        try {
+            cl = CommandLine.parse(args);
+        } catch (UsageException e) {
+            System.err.println("layerfs: " + e.getMessage());
+            return 2;
+        }
+        if (cl.help) {
+            System.out.print(CommandLine.USAGE);
+            return 0;
+        }
+        if (cl.version) {
+            System.out.println("layerfs version " + version() + " (FUSE through jnr-fuse and libfuse 2)");
+            return 0;
+        }
+        configureLogging(cl.debug);
+        for (String unknown : cl.options.unknown) {
+            System.err.println("layerfs: warning: unknown option " + unknown + " ignored");
+        }
+        try {
+            return new MountDaemon(cl).run();
+        } catch (MountException e) {
+            System.err.println("layerfs: " + e.getMessage());
+            cl.readyFile.ifPresent(f -> MountDaemon.writeReady(f, "error: " + e.getMessage()));
+            return 1;
+        }
+    }
+
+    private static void configureLogging(boolean debug) {
+        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", debug ? "debug" : "warn");
+        System.setProperty("org.slf4j.simpleLogger.showThreadName", "false");
+        System.setProperty("org.slf4j.simpleLogger.logFile", "System.err");
+        System.setProperty("org.slf4j.simpleLogger.showDateTime", "true");
+    }
+
+    static String version() {
+        try (InputStream in = Main.class.getResourceAsStream("layerfs.properties")) {
+            Properties p = new Properties();
+            if (in != null) {
+                p.load(in);
+            }
+            return p.getProperty("version", "unknown");
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+}

@@ -1,0 +1,220 @@
+package dev.layerfs.fuse;
+
+import dev.layerfs.core.Overlay;
+import dev.layerfs.core.error.FsException;
+import dev.layerfs.core.model.ConfigException;
+import dev.layerfs.core.model.OverlayConfig;
+import dev.layerfs.core.nativeio.Linux;
+import dev.layerfs.core.nativeio.Syscalls;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import sun.misc.Signal;
+
+/**
+ * One mount's life: checks, the FUSE loop on its own thread, readiness (the kernel has sent INIT and a stat of
+ * the mount point is answered), then waiting until the mount point is unmounted or a signal (TERM, INT, HUP)
+ * asks for an unmount. An ephemeral upper layer is deleted at the end.
+ */
+final class MountDaemon {
+    private static final Logger LOG = LoggerFactory.getLogger(MountDaemon.class);
+    private static final long READY_TIMEOUT_SECONDS = 30;
+
+    private final CommandLine cl;
+    private final Syscalls sys = Syscalls.get();
+    private Path ephemeralDir;
+
+    MountDaemon(CommandLine cl) {
+        this.cl = cl;
+    }
+
+    /** Mounts and serves until unmounted; returns the exit status. */
+    int run() throws MountException {
+        MountOptions o = cl.options;
+        if (o.ephemeral && o.upperDir.isPresent()) {
+            throw new MountException("ephemeral and upperdir exclude each other: ephemeral makes its own upper layer");
+        }
+        if (o.upperDir.isPresent() != o.workDir.isPresent() && !o.readOnly) {
+            throw new MountException(o.upperDir.isPresent() ? "upperdir given without a workdir"
+                    : "workdir given without an upperdir");
+        }
+        Preflight.requireFuse();
+        List<Path> layers = new ArrayList<>(o.lowerDirs);
+        o.upperDir.ifPresent(layers::add);
+        o.workDir.ifPresent(layers::add);
+        Path mountPoint = Preflight.mountPoint(cl.mountPoint, layers);
+
+        Overlay overlay = openOverlay(o);
+        OverlayFuse fuse = new OverlayFuse(overlay, cl.source.or(() -> o.fsName).orElse("layerfs"));
+        AtomicReference<Throwable> loopFailure = new AtomicReference<>();
+        Thread loop = new Thread(() -> {
+            try {
+                fuse.mount(mountPoint, true, cl.debug, fuseArguments(o, overlay.readOnly()).toArray(String[]::new));
+            } catch (Throwable t) {
+                loopFailure.set(t);
+            }
+        }, "fuse-loop");
+        loop.start();
+        try {
+            awaitReady(fuse, loop, loopFailure, mountPoint);
+        } catch (MountException e) {
+            unmount(mountPoint);
+            joinQuietly(loop, 5);
+            finish(fuse, overlay);
+            throw e;
+        }
+        for (String sig : List.of("TERM", "INT", "HUP")) {
+            Signal.handle(new Signal(sig), s -> {
+                LOG.info("SIG{}: unmounting {}", sig, mountPoint);
+                unmount(mountPoint);
+            });
+        }
+        LOG.info("mounted {} ({} layers{})", mountPoint, overlay.stack().layers().size(),
+                overlay.readOnly() ? ", read-only" : "");
+        cl.readyFile.ifPresent(f -> writeReady(f, "ready"));
+        joinQuietly(loop, Long.MAX_VALUE);
+        finish(fuse, overlay);
+        LOG.info("unmounted {}", mountPoint);
+        return 0;
+    }
+
+    private Overlay openOverlay(MountOptions o) throws MountException {
+        Optional<Path> upper = o.readOnly ? Optional.empty() : o.upperDir;
+        Optional<Path> work = o.readOnly ? Optional.empty() : o.workDir;
+        if (o.ephemeral && !o.readOnly) {
+            try {
+                ephemeralDir = Files.createTempDirectory("layerfs-ephemeral-");
+                upper = Optional.of(Files.createDirectory(ephemeralDir.resolve("upper")));
+                work = Optional.of(Files.createDirectory(ephemeralDir.resolve("work")));
+            } catch (IOException e) {
+                throw new MountException("cannot create the ephemeral upper layer: " + e.getMessage());
+            }
+        }
+        try {
+            return Overlay.open(new OverlayConfig(o.lowerDirs, upper, work, o.fsync));
+        } catch (ConfigException e) {
+            deleteEphemeral();
+            throw new MountException(e.getMessage());
+        }
+    }
+
+    private List<String> fuseArguments(MountOptions o, boolean readOnly) {
+        boolean root = sys.geteuid() == 0;
+        String t = Double.toString(o.timeoutSeconds);
+        List<String> opts = new ArrayList<>(List.of("subtype=layerfs", "use_ino", "hard_remove", "nonempty",
+                "big_writes", "max_write=131072", "atomic_o_trunc", "kernel_cache", "entry_timeout=" + t,
+                "attr_timeout=" + t, "negative_timeout=" + t));
+        if (o.allowOther || (root && !o.allowRoot)) {
+            opts.add("allow_other");
+        }
+        if (o.allowRoot) {
+            opts.add("allow_root");
+        }
+        if (o.defaultPermissions || root) {
+            opts.add("default_permissions");
+        }
+        if (readOnly) {
+            opts.add("ro");
+        }
+        return List.of("-o", String.join(",", opts));
+    }
+
+    private void awaitReady(OverlayFuse fuse, Thread loop, AtomicReference<Throwable> failure, Path mountPoint)
+            throws MountException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(READY_TIMEOUT_SECONDS);
+        try {
+            while (!fuse.initialized().await(10, TimeUnit.MILLISECONDS)) {
+                if (!loop.isAlive()) {
+                    Throwable t = failure.get();
+                    throw new MountException("mounting " + mountPoint + " failed"
+                            + (t == null ? " (libfuse said why above)" : ": " + t.getMessage()));
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new MountException("the mount at " + mountPoint + " did not start within "
+                            + READY_TIMEOUT_SECONDS + " s");
+                }
+            }
+            sys.lstat(Linux.AT_FDCWD, mountPoint.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new MountException("interrupted while mounting " + mountPoint);
+        } catch (FsException e) {
+            throw new MountException("the mount at " + mountPoint + " does not answer: " + e.getMessage());
+        }
+    }
+
+    /** Unmounts: umount2 as root, else fusermount3 / fusermount. The FUSE loop then ends by itself. */
+    static void unmount(Path mountPoint) {
+        Syscalls sys = Syscalls.get();
+        if (sys.geteuid() == 0) {
+            try {
+                sys.umount(mountPoint.toString());
+                return;
+            } catch (FsException e) {
+                LOG.debug("umount {}: {}", mountPoint, e.getMessage());
+            }
+        }
+        for (String tool : List.of("fusermount3", "fusermount")) {
+            try {
+                Process p = new ProcessBuilder(tool, "-u", "-z", mountPoint.toString())
+                        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+                if (p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0) {
+                    return;
+                }
+            } catch (IOException e) {
+                LOG.debug("{}: {}", tool, e.getMessage());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    private void finish(OverlayFuse fuse, Overlay overlay) {
+        fuse.markUnmounted();
+        overlay.close();
+        deleteEphemeral();
+    }
+
+    private void deleteEphemeral() {
+        if (ephemeralDir == null) {
+            return;
+        }
+        try (var walk = Files.walk(ephemeralDir)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            LOG.warn("cannot delete the ephemeral layer {}: {}", ephemeralDir, e.getMessage());
+        }
+        ephemeralDir = null;
+    }
+
+    private static void joinQuietly(Thread t, long seconds) {
+        try {
+            t.join(seconds == Long.MAX_VALUE ? 0 : TimeUnit.SECONDS.toMillis(seconds));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Tells the launcher waiting in the background: "ready", or "error: ..." (written atomically). */
+    static void writeReady(Path file, String line) {
+        try {
+            Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+            Files.writeString(tmp, line + "\n", StandardCharsets.UTF_8);
+            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            LOG.warn("cannot write the ready file {}: {}", file, e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,130 @@
+package dev.layerfs.fuse;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The {@code -o} options, as fuse-overlayfs takes them: comma-separated, empty entries allowed, {@code \,} and
+ * {@code \:} escape a comma or colon inside a path, unknown options are collected for a warning and otherwise
+ * ignored. Generic mount options a mount helper passes ({@code rw}, {@code dev}, {@code suid}, {@code exec},
+ * ...) are accepted silently.
+ */
+final class MountOptions {
+    /** Options mount(8) and mount helpers pass that mean nothing more to layerfs. */
+    private static final Set<String> GENERIC = Set.of("rw", "dev", "nodev", "suid", "nosuid", "exec", "noexec",
+            "atime", "noatime", "relatime", "strictatime", "nodiratime", "diratime", "auto", "noauto", "user",
+            "nouser", "users", "async", "_netdev", "nofail", "defaults", "lazytime", "nolazytime");
+
+    List<Path> lowerDirs = new ArrayList<>();
+    Optional<Path> upperDir = Optional.empty();
+    Optional<Path> workDir = Optional.empty();
+    boolean readOnly;
+    boolean fsync = true;
+    boolean ephemeral;
+    boolean allowOther;
+    boolean allowRoot;
+    boolean defaultPermissions;
+    double timeoutSeconds = 1.0;
+    Optional<String> fsName = Optional.empty();
+    final List<String> unknown = new ArrayList<>();
+
+    /** Adds the options of one {@code -o} argument. */
+    void parse(String optionList) throws UsageException {
+        for (String option : split(optionList, ',')) {
+            if (!option.isEmpty()) {
+                apply(option);
+            }
+        }
+    }
+
+    private void apply(String option) throws UsageException {
+        int eq = option.indexOf('=');
+        String key = eq < 0 ? option : option.substring(0, eq);
+        String value = eq < 0 ? null : option.substring(eq + 1);
+        switch (key) {
+            case "lowerdir" -> {
+                lowerDirs = new ArrayList<>();
+                for (String dir : split(require(key, value), ':')) {
+                    if (dir.isEmpty()) {
+                        throw new UsageException("malformed option lowerdir=" + value + ": an empty layer path");
+                    }
+                    lowerDirs.add(Path.of(dir));
+                }
+            }
+            case "upperdir" -> upperDir = Optional.of(Path.of(unescape(require(key, value))));
+            case "workdir" -> workDir = Optional.of(Path.of(unescape(require(key, value))));
+            case "ro" -> readOnly = true;
+            case "volatile" -> fsync = false;
+            case "fsync" -> fsync = parseBoolean(key, value);
+            case "ephemeral" -> ephemeral = true;
+            case "allow_other" -> allowOther = true;
+            case "allow_root" -> allowRoot = true;
+            case "default_permissions" -> defaultPermissions = true;
+            case "fsname" -> fsName = Optional.of(require(key, value));
+            case "timeout" -> timeoutSeconds = parseSeconds(key, value);
+            default -> {
+                if (!GENERIC.contains(key)) {
+                    unknown.add(option);
+                }
+            }
+        }
+    }
+
+    private static String unescape(String s) {
+        return s.replace("\\:", ":").replace("\\,", ",").replace("\\\\", "\\");
+    }
+
+    private static String require(String key, String value) throws UsageException {
+        if (value == null || value.isEmpty()) {
+            throw new UsageException("malformed option " + key + ": it needs a value (" + key + "=...)");
+        }
+        return value;
+    }
+
+    private static boolean parseBoolean(String key, String value) throws UsageException {
+        if ("1".equals(value) || "true".equals(value)) {
+            return true;
+        }
+        if ("0".equals(value) || "false".equals(value)) {
+            return false;
+        }
+        throw new UsageException("malformed option " + key + "=" + value + ": expected 0 or 1");
+    }
+
+    private static double parseSeconds(String key, String value) throws UsageException {
+        try {
+            double d = Double.parseDouble(require(key, value));
+            if (d < 0 || Double.isNaN(d) || Double.isInfinite(d)) {
+                throw new NumberFormatException();
+            }
+            return d;
+        } catch (NumberFormatException e) {
+            throw new UsageException("malformed option " + key + "=" + value + ": expected a number of seconds");
+        }
+    }
+
+    /** Splits on a separator not preceded by a backslash; escapes are resolved in the parts. */
+    static List<String> split(String s, char separator) {
+        List<String> parts = new ArrayList<>();
+        StringBuilder cur = new StringBuilder();
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '\\' && i + 1 < s.length()) {
+                cur.append(c).append(s.charAt(++i));
+            } else if (c == separator) {
+                parts.add(cur.toString());
+                cur.setLength(0);
+            } else {
+                cur.append(c);
+            }
+        }
+        parts.add(cur.toString());
+        if (separator == ':') {
+            parts.replaceAll(MountOptions::unescape);
+        }
+        return parts;
+    }
+}
