@@ -41,6 +41,7 @@ final class CommandLine {
     boolean foreground;
     boolean debug;
     boolean version;
+    boolean singleThreaded;
     boolean help;
     Optional<Path> readyFile = Optional.empty();
     Optional<String> source = Optional.empty();
@@ -59,7 +60,7 @@ final class CommandLine {
                     cl.debug = true;
                     cl.foreground = true;
                 }
-                case "-s" -> { } // single-threaded: accepted for compatibility, the loop stays multithreaded
+                case "-s" -> cl.singleThreaded = true;
                 case "-V", "--version" -> cl.version = true;
                 case "-h", "--help" -> cl.help = true;
                 case "-o" -> {

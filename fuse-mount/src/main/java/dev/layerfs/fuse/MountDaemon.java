@@ -28,6 +28,8 @@ import sun.misc.Signal;
 final class MountDaemon {
     private static final Logger LOG = LoggerFactory.getLogger(MountDaemon.class);
     private static final long READY_TIMEOUT_SECONDS = 30;
+    /** Threads serving FUSE requests: enough to overlap I/O on two cores, few enough to stay small. */
+    private static final int WORKER_THREADS = Integer.getInteger("layerfs.threads", 8);
 
     private final CommandLine cl;
     private final Syscalls sys = Syscalls.get();
@@ -54,22 +56,27 @@ final class MountDaemon {
         Path mountPoint = Preflight.mountPoint(cl.mountPoint, layers);
 
         Overlay overlay = openOverlay(o);
-        OverlayFuse fuse = new OverlayFuse(overlay, cl.source.or(() -> o.fsName).orElse("layerfs"));
+        OverlayFuse fuse = new OverlayFuse(overlay);
         AtomicReference<Throwable> loopFailure = new AtomicReference<>();
+        List<String> args = fuseArguments(o, overlay.readOnly(), mountPoint);
         Thread loop = new Thread(() -> {
             try {
-                fuse.mount(mountPoint, true, cl.debug, fuseArguments(o, overlay.readOnly()).toArray(String[]::new));
+                FuseSession session = FuseSession.mount(fuse.operations(), args);
+                if (session == null) {
+                    throw new IllegalStateException("libfuse refused the mount");
+                }
+                session.serve(WORKER_THREADS);
             } catch (Throwable t) {
                 loopFailure.set(t);
             }
-        }, "fuse-loop");
+        }, "fuse-session");
         loop.start();
         try {
             awaitReady(fuse, loop, loopFailure, mountPoint);
         } catch (MountException e) {
             unmount(mountPoint);
             joinQuietly(loop, 5);
-            finish(fuse, overlay);
+            finish(overlay);
             throw e;
         }
         for (String sig : List.of("TERM", "INT", "HUP")) {
@@ -82,7 +89,7 @@ final class MountDaemon {
                 overlay.readOnly() ? ", read-only" : "");
         cl.readyFile.ifPresent(f -> writeReady(f, "ready"));
         joinQuietly(loop, Long.MAX_VALUE);
-        finish(fuse, overlay);
+        finish(overlay);
         LOG.info("unmounted {}", mountPoint);
         return 0;
     }
@@ -107,10 +114,11 @@ final class MountDaemon {
         }
     }
 
-    private List<String> fuseArguments(MountOptions o, boolean readOnly) {
+    private List<String> fuseArguments(MountOptions o, boolean readOnly, Path mountPoint) {
+        String fuseName = cl.source.or(() -> o.fsName).orElse("layerfs").replace(",", "_");
         boolean root = sys.geteuid() == 0;
         String t = Double.toString(o.timeoutSeconds);
-        List<String> opts = new ArrayList<>(List.of("subtype=layerfs", "use_ino", "hard_remove", "nonempty",
+        List<String> opts = new ArrayList<>(List.of("fsname=" + fuseName, "subtype=layerfs", "use_ino", "hard_remove", "nonempty",
                 "big_writes", "max_write=131072", "atomic_o_trunc", "kernel_cache", "entry_timeout=" + t,
                 "attr_timeout=" + t, "negative_timeout=" + t));
         if (o.allowOther || (root && !o.allowRoot)) {
@@ -125,7 +133,15 @@ final class MountDaemon {
         if (readOnly) {
             opts.add("ro");
         }
-        return List.of("-o", String.join(",", opts));
+        List<String> args = new ArrayList<>(List.of(fuseName, "-f", "-o", String.join(",", opts)));
+        if (cl.singleThreaded) {
+            args.add("-s");
+        }
+        if (cl.debug) {
+            args.add("-d");
+        }
+        args.add(mountPoint.toString());
+        return args;
     }
 
     private void awaitReady(OverlayFuse fuse, Thread loop, AtomicReference<Throwable> failure, Path mountPoint)
@@ -179,8 +195,7 @@ final class MountDaemon {
         }
     }
 
-    private void finish(OverlayFuse fuse, Overlay overlay) {
-        fuse.markUnmounted();
+    private void finish(Overlay overlay) {
         overlay.close();
         deleteEphemeral();
     }

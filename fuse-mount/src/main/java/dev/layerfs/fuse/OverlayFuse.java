@@ -30,24 +30,17 @@ import ru.serce.jnrfuse.struct.Timespec;
  */
 final class OverlayFuse extends FuseStubFS {
     private final Overlay overlay;
-    private final String fsName;
     private final HandleTable<OpenFile> files = new HandleTable<>();
     private final HandleTable<List<DirEntry>> directories = new HandleTable<>();
     private final CountDownLatch initialized = new CountDownLatch(1);
 
-    OverlayFuse(Overlay overlay, String fsName) {
+    OverlayFuse(Overlay overlay) {
         this.overlay = overlay;
-        this.fsName = fsName;
     }
 
-    @Override
-    protected String getFSName() {
-        return fsName;
-    }
-
-    /** The FUSE loop has returned: jnr-fuse's own shutdown hook must not touch the freed session. */
-    void markUnmounted() {
-        mounted.set(false);
+    /** The callback table jnr-fuse built for the methods this class overrides, for {@link FuseSession}. */
+    ru.serce.jnrfuse.struct.FuseOperations operations() {
+        return fuseOperations;
     }
 
     /** Counts down once the kernel has sent INIT: the mount exists and the loop runs. */

@@ -1,0 +1,138 @@
+package dev.layerfs.fuse;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import jnr.ffi.LibraryLoader;
+import jnr.ffi.Memory;
+import jnr.ffi.Pointer;
+import jnr.ffi.Runtime;
+import jnr.ffi.Struct;
+import jnr.ffi.byref.IntByReference;
+import jnr.ffi.byref.PointerByReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import ru.serce.jnrfuse.struct.FuseOperations;
+
+/**
+ * The FUSE request loop, run by a fixed pool of Java threads instead of libfuse's own multithreaded loop.
+ *
+ * <p>libfuse 2's loop starts a native thread whenever none is idle and ends threads when more than ten are idle;
+ * each new native thread that calls into Java is attached to the JVM, which costs more than serving a request.
+ * Here the threads are created once, stay attached, and each reads {@code /dev/fuse} and processes what it reads
+ * with libfuse's high-level session (the same calls libfuse's loop makes). Mounting and unmounting stay
+ * libfuse's: {@code fuse_setup} parses the options and mounts, {@code fuse_teardown} unmounts and destroys.
+ */
+final class FuseSession {
+    private static final Logger LOG = LoggerFactory.getLogger(FuseSession.class);
+    private static final int EINTR = 4;
+    private static final int EAGAIN = 11;
+    private static final int ENOENT = 2;
+
+    /** The part of libfuse 2's API that the loop uses. */
+    public interface LibFuse2 {
+        Pointer fuse_setup(int argc, Pointer argv, Pointer op, long opSize, PointerByReference mountpoint,
+                IntByReference multithreaded, Pointer userData);
+
+        Pointer fuse_get_session(Pointer fuse);
+
+        Pointer fuse_session_next_chan(Pointer se, Pointer ch);
+
+        long fuse_chan_bufsize(Pointer ch);
+
+        int fuse_chan_recv(Pointer channelRef, Pointer buf, long size);
+
+        void fuse_session_process(Pointer se, Pointer buf, long len, Pointer ch);
+
+        int fuse_session_exited(Pointer se);
+
+        void fuse_session_exit(Pointer se);
+
+        void fuse_teardown(Pointer fuse, Pointer mountpoint);
+    }
+
+    private static final LibFuse2 LIB = LibraryLoader.create(LibFuse2.class).load("fuse");
+
+    private final Pointer fuse;
+    private final Pointer session;
+    private final Pointer channel;
+    private final Pointer mountPointString;
+    private final List<Pointer> argvMemory;
+    private final boolean singleThreaded;
+
+    private FuseSession(Pointer fuse, Pointer mountPointString, List<Pointer> argvMemory, boolean singleThreaded) {
+        this.fuse = fuse;
+        this.session = LIB.fuse_get_session(fuse);
+        this.channel = LIB.fuse_session_next_chan(session, null);
+        this.mountPointString = mountPointString;
+        this.argvMemory = argvMemory;
+        this.singleThreaded = singleThreaded;
+    }
+
+    /** Parses the arguments and mounts; returns null where libfuse refused (it says why on stderr). */
+    static FuseSession mount(FuseOperations ops, List<String> args) {
+        Runtime rt = Runtime.getRuntime(LIB);
+        List<Pointer> keep = new ArrayList<>();
+        Pointer argv = Memory.allocateDirect(rt, (args.size() + 1) * rt.addressSize(), true);
+        keep.add(argv);
+        for (int i = 0; i < args.size(); i++) {
+            byte[] bytes = args.get(i).getBytes(StandardCharsets.UTF_8);
+            Pointer s = Memory.allocateDirect(rt, bytes.length + 1, true);
+            s.put(0, bytes, 0, bytes.length);
+            keep.add(s);
+            argv.putPointer((long) i * rt.addressSize(), s);
+        }
+        PointerByReference mountpoint = new PointerByReference();
+        IntByReference multithreaded = new IntByReference();
+        Pointer fuse = LIB.fuse_setup(args.size(), argv, Struct.getMemory(ops), Struct.size(ops), mountpoint,
+                multithreaded, null);
+        if (fuse == null) {
+            return null;
+        }
+        return new FuseSession(fuse, mountpoint.getValue(), keep, multithreaded.getValue() == 0);
+    }
+
+    /** Serves requests with {@code threads} threads until the file system is unmounted, then tears down. */
+    void serve(int threads) {
+        int n = singleThreaded ? 1 : threads;
+        List<Thread> workers = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            Thread t = new Thread(this::work, "fuse-" + i);
+            t.setDaemon(true);
+            workers.add(t);
+            t.start();
+        }
+        for (Thread t : workers) {
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                LIB.fuse_session_exit(session);
+            }
+        }
+        LIB.fuse_teardown(fuse, mountPointString);
+        argvMemory.clear();
+    }
+
+    private void work() {
+        long size = LIB.fuse_chan_bufsize(channel);
+        Runtime rt = Runtime.getRuntime(LIB);
+        Pointer buf = Memory.allocateDirect(rt, (int) size);
+        Pointer ch = Memory.allocateDirect(rt, rt.addressSize());
+        while (LIB.fuse_session_exited(session) == 0) {
+            ch.putPointer(0, channel);
+            int res = LIB.fuse_chan_recv(ch, buf, size);
+            if (res == -EINTR || res == -EAGAIN || res == -ENOENT) {
+                continue;
+            }
+            if (res <= 0) {
+                if (res < 0) {
+                    LOG.warn("reading /dev/fuse failed with errno {}", -res);
+                }
+                LIB.fuse_session_exit(session);
+                break;
+            }
+            LIB.fuse_session_process(session, buf, res, ch.getPointer(0));
+        }
+    }
+}
