@@ -1,0 +1,40 @@
+# layerfs — build helpers. See scripts/install-deps.sh for system packages.
+#
+#   make / make build   build and install all modules (tests skipped)
+#   make test           install system deps, then build and run all tests
+#   make demo           build, then run scripts/demo.sh
+#   make clean          remove build output
+#
+# Variables (override on the command line or in the environment):
+#   MVN               Maven executable (default: mvn)
+#   MVNFLAGS          flags for quiet goals (default: -B -q)
+#   TESTFLAGS         flags for `make test` (no -q: Surefire's "Tests run:"
+#                     summary must stay visible)
+#   MAVEN_REPO_LOCAL  local repository; empty = Maven's own default
+#                     (~/.m2/repository, or <localRepository> in settings.xml)
+#   OFFLINE=1         run Maven offline (-o), using only the local repository
+
+MVN       ?= mvn
+MVNFLAGS  ?= -B -q
+TESTFLAGS ?= -B -ntp
+MAVEN_REPO_LOCAL ?=
+OFFLINE   ?=
+
+MVN_COMMON := $(if $(MAVEN_REPO_LOCAL),-Dmaven.repo.local=$(MAVEN_REPO_LOCAL)) $(if $(OFFLINE),-o)
+
+.PHONY: all build test demo clean
+
+all: build
+
+build:
+	$(MVN) $(MVNFLAGS) $(MVN_COMMON) -DskipTests install
+
+test:
+	bash scripts/install-deps.sh
+	$(MVN) $(TESTFLAGS) $(MVN_COMMON) verify
+
+demo: build
+	bash scripts/demo.sh
+
+clean:
+	$(MVN) $(MVNFLAGS) $(MVN_COMMON) clean
