@@ -22,6 +22,7 @@ final class CommandLine {
 
               -f                  stay in the foreground
               -d                  debug: log every FUSE request (implies -f)
+              -s                  serve requests with a single thread
               -o OPTIONS          comma-separated, may be given more than once:
                  lowerdir=A:B:C   read-only layers, topmost first (\\: escapes a colon in a path)
                  upperdir=DIR     the writable layer; needs workdir
@@ -31,6 +32,7 @@ final class CommandLine {
                  volatile         skip fsync (the same as fsync=0)
                  fsync=0|1        whether fsync reaches the disk (default 1)
                  timeout=SECONDS  how long the kernel caches names and attributes (default 1)
+                 threads=N        threads serving requests (default: one per core, at least 2); -s is 1
                  allow_other      let other users in (the default when run as root)
                  default_permissions  the kernel checks permissions (the default when run as root)
                  fsname=NAME      the source name shown in /proc/mounts

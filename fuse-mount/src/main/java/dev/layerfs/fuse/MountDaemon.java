@@ -28,8 +28,6 @@ import sun.misc.Signal;
 final class MountDaemon {
     private static final Logger LOG = LoggerFactory.getLogger(MountDaemon.class);
     private static final long READY_TIMEOUT_SECONDS = 30;
-    /** Threads serving FUSE requests: enough to overlap I/O on two cores, few enough to stay small. */
-    private static final int WORKER_THREADS = Integer.getInteger("layerfs.threads", 8);
 
     private final CommandLine cl;
     private final Syscalls sys = Syscalls.get();
@@ -65,7 +63,7 @@ final class MountDaemon {
                 if (session == null) {
                     throw new IllegalStateException("libfuse refused the mount");
                 }
-                session.serve(WORKER_THREADS);
+                session.serve(o.threads);
             } catch (Throwable t) {
                 loopFailure.set(t);
             }
