@@ -32,6 +32,7 @@ import dev.layerfs.core.readdir.MergedDirectory;
 import dev.layerfs.core.whiteout.WhiteoutCodec;
 import java.io.Closeable;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
@@ -44,6 +45,9 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * descriptor).
  */
 public final class Overlay implements Closeable {
+    /** statvfs's f_flag bit for a read-only filesystem. */
+    private static final long ST_RDONLY = 1;
+
     private final LayerStack stack;
     private final Engine engine;
     private final WorkDir work;
@@ -55,6 +59,7 @@ public final class Overlay implements Closeable {
     private final boolean fsync;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private final Syscalls sys = Syscalls.get();
+    private final AtomicBoolean closed = new AtomicBoolean();
 
     private Overlay(LayerStack stack, WorkDir work, boolean fsync) {
         this.stack = stack;
@@ -143,31 +148,39 @@ public final class Overlay implements Closeable {
         }
     }
 
-    /** The upper layer's filesystem, or the topmost lower layer's for a read-only overlay. */
+    /**
+     * The upper layer's filesystem, or the topmost lower layer's for a read-only overlay, flagged ST_RDONLY
+     * then (as the kernel's read-only overlay reports).
+     */
     public StatFs statfs() throws FsException {
-        return sys.fstatvfs(stack.upper().orElse(stack.topLower()).fd());
+        StatFs st = sys.fstatvfs(stack.upper().orElse(stack.topLower()).fd());
+        if (!readOnly()) {
+            return st;
+        }
+        return new StatFs(st.bsize(), st.frsize(), st.blocks(), st.bfree(), st.bavail(), st.files(), st.ffree(),
+                st.favail(), st.fsid(), st.flag() | ST_RDONLY, st.namemax());
     }
 
     // ---- changing attributes ----
 
     public void chmod(String path, int mode) throws FsException {
         String p = OverlayPaths.normalize(path);
-        write(() -> attributes.chmod(p, mode));
+        change(() -> attributes.chmod(p, mode), p);
     }
 
     public void chown(String path, int uid, int gid) throws FsException {
         String p = OverlayPaths.normalize(path);
-        write(() -> attributes.chown(p, uid, gid));
+        change(() -> attributes.chown(p, uid, gid), p);
     }
 
     public void utimens(String path, Timespec atime, Timespec mtime) throws FsException {
         String p = OverlayPaths.normalize(path);
-        write(() -> attributes.utimens(p, atime, mtime));
+        change(() -> attributes.utimens(p, atime, mtime), p);
     }
 
     public void truncate(String path, long size) throws FsException {
         String p = OverlayPaths.normalize(path);
-        write(() -> attributes.truncate(p, size));
+        change(() -> attributes.truncate(p, size), p);
     }
 
     public byte[] getxattr(String path, String name) throws FsException {
@@ -182,52 +195,52 @@ public final class Overlay implements Closeable {
 
     public void setxattr(String path, String name, byte[] value, int flags) throws FsException {
         String p = OverlayPaths.normalize(path);
-        write(() -> xattrs.set(p, name, value, flags));
+        change(() -> xattrs.set(p, name, value, flags), p);
     }
 
     public void removexattr(String path, String name) throws FsException {
         String p = OverlayPaths.normalize(path);
-        write(() -> xattrs.remove(p, name));
+        change(() -> xattrs.remove(p, name), p);
     }
 
     // ---- namespace ----
 
     public void mkdir(String path, int mode, Caller caller) throws FsException {
         String p = OverlayPaths.normalize(path);
-        write(() -> creation.mkdir(p, mode, caller));
+        change(() -> creation.mkdir(p, mode, caller), p);
     }
 
     public void mknod(String path, int mode, long rdev, Caller caller) throws FsException {
         String p = OverlayPaths.normalize(path);
-        write(() -> creation.mknod(p, mode, rdev, caller));
+        change(() -> creation.mknod(p, mode, rdev, caller), p);
     }
 
     public void symlink(String target, String path, Caller caller) throws FsException {
         String p = OverlayPaths.normalize(path);
-        write(() -> creation.symlink(target, p, caller));
+        change(() -> creation.symlink(target, p, caller), p);
     }
 
     public void link(String from, String to) throws FsException {
         String f = OverlayPaths.normalize(from);
         String t = OverlayPaths.normalize(to);
-        write(() -> creation.link(f, t));
+        change(() -> creation.link(f, t), f, t);
     }
 
     public void unlink(String path) throws FsException {
         String p = OverlayPaths.normalize(path);
-        write(() -> removal.unlink(p));
+        change(() -> removal.unlink(p), p);
     }
 
     public void rmdir(String path) throws FsException {
         String p = OverlayPaths.normalize(path);
-        write(() -> removal.rmdir(p));
+        change(() -> removal.rmdir(p), p);
     }
 
     /** rename, with 0, RENAME_NOREPLACE or RENAME_EXCHANGE. */
     public void rename(String from, String to, int flags) throws FsException {
         String f = OverlayPaths.normalize(from);
         String t = OverlayPaths.normalize(to);
-        write(() -> rename.rename(f, t, flags));
+        change(() -> rename.rename(f, t, flags), f, t);
     }
 
     // ---- open files ----
@@ -249,15 +262,20 @@ public final class Overlay implements Closeable {
                     return null;
                 }
                 int fd = creation.createFile(p, realFlags(flags), mode, caller);
+                engine.lookup().invalidate(p);
                 return new OpenFile(p, flags, fd, true);
             });
             if (created != null) {
                 return created;
             }
         }
-        OpenFile f = Linux.opensForWrite(flags) ? write(() -> openExisting(p, flags)) : read(() -> openExisting(p, flags));
-        engine.openFiles().opened(f);
-        return f;
+        // Registered under the lock that found the file on a lower layer, so no copy-up can slip in between.
+        Op<OpenFile> op = () -> {
+            OpenFile opened = openExisting(p, flags);
+            engine.openFiles().opened(opened);
+            return opened;
+        };
+        return Linux.opensForWrite(flags) ? write(op) : read(op);
     }
 
     /** Opens an existing file with flags without O_CREAT. */
@@ -355,8 +373,12 @@ public final class Overlay implements Closeable {
         return fsync;
     }
 
+    /** Closes the layers' descriptors; a second call does nothing (the numbers may belong to others by then). */
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
         if (work != null) {
             work.close();
         }
@@ -383,9 +405,16 @@ public final class Overlay implements Closeable {
         return locked(lock.writeLock(), op);
     }
 
-    private void write(VoidOp op) throws FsException {
+    /** Runs a change under the write lock, then drops what the lookup cache holds for the paths it touched. */
+    private void change(VoidOp op, String... touched) throws FsException {
         locked(lock.writeLock(), () -> {
-            op.run();
+            try {
+                op.run();
+            } finally {
+                for (String path : touched) {
+                    engine.lookup().invalidate(path);
+                }
+            }
             return null;
         });
     }

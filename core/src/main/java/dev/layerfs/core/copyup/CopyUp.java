@@ -56,9 +56,15 @@ public final class CopyUp {
         if (!parent.hasUpper()) {
             parent = copyUp(parent, true);
         }
-        copyObject(e.top(), e.path(), withData);
-        listener.copiedUp(e.path());
-        return lookup.child(parent, e.name());
+        // The entry may have been looked up before an earlier copy-up of this operation reached it.
+        Entry current = lookup.child(parent, e.name()).requireExists("copy-up");
+        if (current.hasUpper()) {
+            return current;
+        }
+        copyObject(current.top(), current.path(), withData);
+        lookup.invalidate(current.path());
+        listener.copiedUp(current.path());
+        return lookup.child(parent, current.name());
     }
 
     /** Makes sure every directory down to {@code dir} exists in the upper layer; returns its entry. */

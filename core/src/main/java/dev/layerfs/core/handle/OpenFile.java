@@ -44,6 +44,11 @@ public final class OpenFile {
     }
 
     synchronized void moveToUpper(int upperFd) {
+        if (fd < 0) {
+            // Released while its copy-up was under way: nothing will ever close a new descriptor.
+            Syscalls.get().close(upperFd);
+            return;
+        }
         retired.add(fd);
         fd = upperFd;
         onUpper = true;

@@ -11,17 +11,26 @@ import dev.layerfs.core.whiteout.Opacity;
 import dev.layerfs.core.whiteout.WhiteoutCodec;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.NavigableMap;
+import java.util.concurrent.ConcurrentSkipListMap;
 
 /**
  * Looks merged paths up through the layers, one component at a time and never following a symbolic link
  * (every component is lstat-ed in every layer it is looked for in, and a layer whose component is not a
- * directory drops out). The rules, as the kernel's: the topmost non-directory wins; directories merge until one
- * is opaque; a whiteout stops the search; a non-directory hides directories below it.
+ * directory drops out), with the directories on the way cached. The rules, as the kernel's: the topmost
+ * non-directory wins; directories merge until one is opaque; a whiteout stops the search; a non-directory hides
+ * directories below it.
  */
 public final class Lookup {
     private final LayerStack stack;
     private final WhiteoutCodec whiteouts;
     private final Syscalls sys = Syscalls.get();
+    /**
+     * Directories looked up before, by merged path ("" is the root). Only layerfs changes the layers while
+     * they are mounted (the kernel overlay makes the same demand), so an entry stays right until an operation
+     * of this overlay changes that path or one above it, and {@link #invalidate} drops it.
+     */
+    private final NavigableMap<String, Entry> directories = new ConcurrentSkipListMap<>();
 
     public Lookup(LayerStack stack, WhiteoutCodec whiteouts) {
         this.stack = stack;
@@ -40,29 +49,55 @@ public final class Lookup {
 
     /**
      * Looks a path up. The last component may be missing (the entry then says why); a missing or
-     * non-directory ancestor is ENOENT or ENOTDIR.
+     * non-directory ancestor is ENOENT or ENOTDIR. The last component is always looked up afresh; the
+     * directories above it come from the cache where they are in it.
      */
     public Entry resolve(String path) throws FsException {
-        Entry e = root();
         if (path.isEmpty()) {
-            return e;
+            return root();
+        }
+        Entry e = directories.get("");
+        if (e == null) {
+            e = root();
+            directories.put("", e);
         }
         int start = 0;
         while (true) {
             int slash = path.indexOf('/', start);
-            String name = slash < 0 ? path.substring(start) : path.substring(start, slash);
             if (!e.exists()) {
                 throw FsException.of(Errno.ENOENT, "lookup", "/" + path);
             }
             if (!e.isDirectory()) {
                 throw FsException.of(Errno.ENOTDIR, "lookup", "/" + path);
             }
-            e = child(e, name);
+            String prefix = slash < 0 ? path : path.substring(0, slash);
+            Entry cached = slash < 0 ? null : directories.get(prefix);
+            if (cached != null) {
+                e = cached;
+            } else {
+                e = child(e, slash < 0 ? path.substring(start) : path.substring(start, slash));
+                if (e.isDirectory()) {
+                    directories.put(prefix, e);
+                }
+            }
             if (slash < 0) {
                 return e;
             }
             start = slash + 1;
         }
+    }
+
+    /**
+     * Forgets what is cached about a path and everything below it. Every change to the namespace calls this
+     * for the paths it touched, under the overlay's write lock, so no lookup fills the cache meanwhile.
+     */
+    public void invalidate(String path) {
+        if (path.isEmpty()) {
+            directories.clear();
+            return;
+        }
+        directories.remove(path);
+        directories.subMap(path + "/", path + "0").clear();
     }
 
     /** Looks up a path that must exist. */

@@ -310,9 +310,17 @@ public final class Syscalls {
 
     // ---- directories ----
 
-    /** The entries of a directory (without "." and ".."), opened without following a symbolic link. */
+    /**
+     * The entries of a directory (without "." and ".."), opened without following a symbolic link and, where
+     * permitted, without touching its atime (lower layers are never written, not even their atimes).
+     */
     public List<RawDirent> readdir(int dirfd, String path) throws FsException {
-        int fd = openat(dirfd, path, Linux.O_RDONLY | Linux.O_DIRECTORY | Linux.O_NOFOLLOW, 0);
+        int flags = Linux.O_RDONLY | Linux.O_DIRECTORY | Linux.O_NOFOLLOW;
+        int fd = libc.openat(dirfd, rel(path), flags | Linux.O_NOATIME | Linux.O_CLOEXEC, 0);
+        if (fd < 0 && errno() == Errno.EPERM.code()) {
+            fd = libc.openat(dirfd, rel(path), flags | Linux.O_CLOEXEC, 0);
+        }
+        check(fd, "opendir", path);
         Pointer dir = libc.fdopendir(fd);
         if (dir == null) {
             FsException e = fail("opendir", path);

@@ -60,6 +60,12 @@ public final class Creation {
         if (type == Linux.S_IFDIR || type == Linux.S_IFLNK) {
             throw FsException.of(Errno.EINVAL, "mknod", "/" + path);
         }
+        if (type == Linux.S_IFCHR && rdev == 0) {
+            // A 0/0 device is a whiteout: the kernel overlay refuses to make one through the mount.
+            engine.requireWritable("mknod", path);
+            engine.lookup().resolve(path).requireAbsent("mknod");
+            throw FsException.of(Errno.EPERM, "mknod (a 0/0 character device is a whiteout)", "/" + path);
+        }
         Entry target = prepare(path, "mknod");
         Ownership own = ownership(target, caller, mode, false);
         engine.writer().install(target, false, (dirfd, p) -> {

@@ -58,13 +58,14 @@ public final class Rename {
             if (!src.isDirectory() && dst.isDirectory()) {
                 throw FsException.of(Errno.EISDIR, "rename", "/" + to);
             }
-            if (dst.isDirectory() && !engine.directories().isEmpty(dst)) {
-                throw FsException.of(Errno.ENOTEMPTY, "rename", "/" + to);
-            }
         }
+        // As the kernel: a directory that cannot move is EXDEV before its target is found not empty.
         requireMovable(src, from);
         if (exchange) {
             requireMovable(dst, to);
+        }
+        if (dst.exists() && !exchange && dst.isDirectory() && !engine.directories().isEmpty(dst)) {
+            throw FsException.of(Errno.ENOTEMPTY, "rename", "/" + to);
         }
         if (WhiteoutCodec.isReservedName(OverlayPaths.name(to))) {
             throw FsException.of(Errno.EINVAL, "rename (names beginning with .wh. are reserved)", "/" + to);

@@ -29,6 +29,7 @@ public final class WhiteoutCodec {
 
     public static final String PREFIX = ".wh.";
     public static final String OPAQUE_MARKER_FILE = ".wh..wh..opq";
+    private static final int NAME_MAX = 255;
     static final String TRUSTED_OPAQUE = "trusted.overlay.opaque";
     static final String USER_OPAQUE = "user.overlay.opaque";
     static final String FUSE_OVERLAYFS_OPAQUE = "user.fuseoverlayfs.opaque";
@@ -57,6 +58,14 @@ public final class WhiteoutCodec {
         return false;
     }
 
+    /**
+     * False for names of more than NAME_MAX - 4 bytes: their {@code .wh.} file cannot exist (asking for it would
+     * be ENAMETOOLONG, though the name itself is fine).
+     */
+    static boolean fitsWhiteoutFile(String name) {
+        return PREFIX.length() + name.getBytes(StandardCharsets.UTF_8).length <= NAME_MAX;
+    }
+
     /** The name of the AUFS whiteout file that hides {@code name}. */
     public static String whiteoutFileName(String name) {
         return PREFIX + name;
@@ -79,6 +88,9 @@ public final class WhiteoutCodec {
 
     /** Whether the layer holds a {@code .wh.NAME} file for the name at {@code path}. */
     public boolean hasWhiteoutFile(Layer layer, String path) throws FsException {
+        if (!fitsWhiteoutFile(OverlayPaths.name(path))) {
+            return false;
+        }
         String wh = OverlayPaths.child(OverlayPaths.parent(path), whiteoutFileName(OverlayPaths.name(path)));
         return sys.lstatIfExists(layer.fd(), wh) != null;
     }
@@ -158,6 +170,9 @@ public final class WhiteoutCodec {
 
     /** Removes an AUFS {@code .wh.NAME} file for the name at {@code path} from the upper layer, if one is there. */
     public void removeWhiteoutFile(Layer upper, String path) throws FsException {
+        if (!fitsWhiteoutFile(OverlayPaths.name(path))) {
+            return;
+        }
         String wh = OverlayPaths.child(OverlayPaths.parent(path), whiteoutFileName(OverlayPaths.name(path)));
         try {
             sys.unlinkat(upper.fd(), wh, false);

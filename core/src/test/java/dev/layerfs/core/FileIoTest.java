@@ -1,0 +1,216 @@
+package dev.layerfs.core;
+
+import static dev.layerfs.core.testing.FsAssert.assertErrno;
+import static dev.layerfs.core.testing.OverlayIo.read;
+import static dev.layerfs.core.testing.OverlayIo.readAll;
+import static dev.layerfs.core.testing.OverlayIo.writeAt;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.layerfs.core.error.Errno;
+import dev.layerfs.core.handle.OpenFile;
+import dev.layerfs.core.model.OverlayConfig;
+import dev.layerfs.core.model.Caller;
+import dev.layerfs.core.nativeio.Linux;
+import dev.layerfs.core.nativeio.StatFs;
+import dev.layerfs.core.nativeio.Syscalls;
+import dev.layerfs.core.testing.LowerLayersUnchanged;
+import dev.layerfs.core.testing.OverlayFixture;
+import dev.layerfs.core.testing.OverlayIo;
+import dev.layerfs.core.testing.TmpfsMount;
+import dev.layerfs.core.testing.TreeSnapshot;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import jnr.ffi.Memory;
+import jnr.ffi.Pointer;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Reads and writes on open files, ftruncate, fallocate, fsync and statfs. */
+@ExtendWith(LowerLayersUnchanged.class)
+class FileIoTest {
+    @TempDir
+    Path tmp;
+
+    OverlayFixture fx;
+
+    @BeforeEach
+    void fixture() {
+        fx = OverlayFixture.create(tmp);
+        fx.l1().file("f", "0123456789");
+    }
+
+    @Test
+    void readAtOffsets() throws Exception {
+        Overlay ov = fx.open();
+        OpenFile f = ov.open("f", Linux.O_RDONLY);
+        byte[] buf = new byte[4];
+        assertEquals(4, ov.read(f, buf, 4, 3));
+        assertArrayEquals("3456".getBytes(), buf);
+        assertEquals(2, ov.read(f, buf, 4, 8), "a short read at the end");
+        assertEquals(0, ov.read(f, buf, 4, 10), "0 at the end");
+        assertEquals(0, ov.read(f, buf, 4, 1000));
+        ov.release(f);
+    }
+
+    @Test
+    void writeAtOffsetsAfterCopyUp() throws Exception {
+        Overlay ov = fx.open();
+        OpenFile f = ov.open("f", Linux.O_RDWR);
+        writeAt(ov, f, "AB", 2);
+        writeAt(ov, f, "Z", 12);
+        assertEquals("01AB456789\0\0Z", readAll(ov, f));
+        ov.release(f);
+        assertEquals("01AB456789\0\0Z", fx.upper().read("f"));
+        assertEquals("0123456789", fx.l1().read("f"));
+    }
+
+    @Test
+    void nativeBuffersWorkToo() throws Exception {
+        Overlay ov = fx.open();
+        Pointer buf = Memory.allocateDirect(Syscalls.get().runtime(), 16);
+        OpenFile f = ov.open("f", Linux.O_RDWR);
+        buf.put(0, "xy".getBytes(), 0, 2);
+        assertEquals(2, ov.write(f, buf, 2, 0));
+        assertEquals(10, ov.read(f, buf, 16, 0));
+        byte[] out = new byte[10];
+        buf.get(0, out, 0, 10);
+        assertArrayEquals("xy23456789".getBytes(), out);
+        ov.release(f);
+    }
+
+    @Test
+    void appendWritesAtTheEndWhateverTheOffset() throws Exception {
+        Overlay ov = fx.open();
+        OpenFile f = ov.open("f", Linux.O_WRONLY | Linux.O_APPEND);
+        writeAt(ov, f, "A", 0);
+        writeAt(ov, f, "B", 3);
+        ov.release(f);
+        assertEquals("0123456789AB", read(ov, "f"));
+    }
+
+    @Test
+    void ftruncate() throws Exception {
+        Overlay ov = fx.open();
+        OpenFile f = ov.open("f", Linux.O_RDWR);
+        ov.ftruncate(f, 3);
+        assertEquals(3, ov.fstat(f).size());
+        ov.ftruncate(f, 5);
+        assertEquals("012\0\0", readAll(ov, f));
+        ov.release(f);
+    }
+
+    @Test
+    void fallocateReservesSpace() throws Exception {
+        Overlay ov = fx.open();
+        OpenFile f = ov.open("f", Linux.O_RDWR);
+        ov.fallocate(f, 0, 0, 1 << 20);
+        assertEquals(1 << 20, ov.fstat(f).size());
+        assertTrue(ov.fstat(f).blocks() * 512 >= 1 << 20);
+        ov.fallocate(f, 1 /* FALLOC_FL_KEEP_SIZE */, 1 << 20, 1 << 20);
+        assertEquals(1 << 20, ov.fstat(f).size());
+        assertErrno(Errno.EINVAL, () -> ov.fallocate(f, 0, 0, 0));
+        ov.release(f);
+    }
+
+    @Test
+    void fsyncAndFdatasync() throws Exception {
+        Overlay ov = fx.open();
+        assertTrue(ov.fsyncEnabled());
+        OpenFile f = ov.open("f", Linux.O_RDWR);
+        writeAt(ov, f, "s", 0);
+        ov.fsync(f, false);
+        ov.fsync(f, true);
+        ov.release(f);
+        OpenFile r = ov.open("f", Linux.O_RDONLY);
+        ov.fsync(r, false);
+        ov.release(r);
+        assertEquals("s123456789", fx.upper().read("f"));
+    }
+
+    @Test
+    void fsyncOffSkipsTheCall() throws Exception {
+        Overlay ov = fx.open(fx.writableConfig().withFsync(false));
+        assertFalse(ov.fsyncEnabled());
+        OpenFile f = ov.open("f", Linux.O_RDWR);
+        ov.fsync(f, false);
+        ov.release(f);
+        ov.release(f);
+        assertErrno(Errno.EBADF, () -> Syscalls.get().fsync(f.fd(), false));
+    }
+
+    @Test
+    void statfsIsTheUpperFilesystems() throws Exception {
+        Overlay ov = fx.open();
+        StatFs st = ov.statfs();
+        StatFs real = realStatFs(fx.upper().root());
+        assertEquals(real.fsid(), st.fsid());
+        assertEquals(real.bsize(), st.bsize());
+        assertEquals(real.namemax(), st.namemax());
+        assertEquals(0, st.flag() & 1, "a writable overlay is not ST_RDONLY");
+    }
+
+    @Test
+    void statfsFollowsTheUpperOrTheTopLowerAcrossFilesystems() throws Exception {
+        try (TmpfsMount up = TmpfsMount.mountOrSkip(tmp.resolve("upfs"));
+                TmpfsMount low = TmpfsMount.mountOrSkip(tmp.resolve("lowfs"))) {
+            Path upperDir = Files.createDirectories(up.dir().resolve("upper"));
+            Path workDir = Files.createDirectories(up.dir().resolve("work"));
+            Path topLower = Files.createDirectories(low.dir().resolve("l"));
+            Files.writeString(topLower.resolve("onTmpfs"), "t");
+            // The tmpfs layer is gone (unmounted) when LowerLayersUnchanged looks after the test: check it here.
+            TreeSnapshot before = TreeSnapshot.of(topLower);
+            LowerLayersUnchanged.watch(fx.l1().root());
+            StatFs upperFs = realStatFs(upperDir);
+            StatFs lowerFs = realStatFs(topLower);
+            StatFs ext4 = realStatFs(fx.l1().root());
+            try (Overlay rw = Overlay.open(OverlayConfig.writable(List.of(topLower, fx.l1().root()), upperDir,
+                    workDir))) {
+                assertEquals(upperFs.fsid(), rw.statfs().fsid());
+                assertEquals(upperFs.blocks(), rw.statfs().blocks());
+                // Layers on two filesystems: inode numbers carry the filesystem in their top bits.
+                long a = rw.getattr("onTmpfs").ino();
+                long b = rw.getattr("f").ino();
+                assertFalse(a >>> 56 == b >>> 56, "inode numbers of different filesystems are told apart");
+                OverlayIo.create(rw, "new", "n");
+                assertEquals(rw.getattr("new").ino(), rw.readdir("/").stream()
+                        .filter(e -> e.name().equals("new")).findFirst().orElseThrow().ino());
+                rw.chmod("onTmpfs", 0600);
+                assertEquals("t", read(rw, "onTmpfs"), "copied up across filesystems");
+            }
+            try (Overlay ro = Overlay.open(OverlayConfig.readOnly(List.of(topLower, fx.l1().root())))) {
+                assertEquals(lowerFs.fsid(), ro.statfs().fsid());
+                assertEquals(lowerFs.blocks(), ro.statfs().blocks());
+            }
+            try (Overlay ro = Overlay.open(OverlayConfig.readOnly(List.of(fx.l1().root(), topLower)))) {
+                assertEquals(ext4.fsid(), ro.statfs().fsid());
+            }
+            assertEquals(List.of(), before.diff(TreeSnapshot.of(topLower)), "the tmpfs lower layer changed");
+        }
+    }
+
+    private static StatFs realStatFs(Path dir) throws Exception {
+        Syscalls sys = Syscalls.get();
+        int fd = sys.openat(Linux.AT_FDCWD, dir.toString(), Linux.O_RDONLY | Linux.O_DIRECTORY, 0);
+        try {
+            return sys.fstatvfs(fd);
+        } finally {
+            sys.close(fd);
+        }
+    }
+
+    @Test
+    void openCreateReturnsAWritableHandle() throws Exception {
+        Overlay ov = fx.open();
+        OpenFile f = ov.open("new", Linux.O_RDWR | Linux.O_CREAT | Linux.O_EXCL, 0600, Caller.ROOT);
+        writeAt(ov, f, "hello", 0);
+        assertEquals("hello", readAll(ov, f));
+        ov.release(f);
+        assertEquals("hello", fx.upper().read("new"));
+    }
+}
