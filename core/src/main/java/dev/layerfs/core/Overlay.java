@@ -263,7 +263,7 @@ public final class Overlay implements Closeable {
                 }
                 int fd = creation.createFile(p, realFlags(flags), mode, caller);
                 engine.lookup().invalidate(p);
-                return new OpenFile(p, flags, fd, true);
+                return new OpenFile(p, flags, fd, stack.upper().orElseThrow());
             });
             if (created != null) {
                 return created;
@@ -311,7 +311,7 @@ public final class Overlay implements Closeable {
             }
             fd = sys.openat(e.top().layer().fd(), e.top().path(), real & ~Linux.O_NOATIME, 0);
         }
-        return new OpenFile(p, flags, fd, e.hasUpper());
+        return new OpenFile(p, flags, fd, e.top().layer());
     }
 
     private static int realFlags(int flags) {
@@ -354,9 +354,12 @@ public final class Overlay implements Closeable {
         }
     }
 
-    /** The stat of an open file's real object, as the merged view shows it. */
+    /**
+     * The stat of an open file, from its descriptor: it needs no lookup, and it still answers after the name was
+     * removed or replaced.
+     */
     public Stat fstat(OpenFile f) throws FsException {
-        return getattr(f.path());
+        return attributes.stat(f.layer(), sys.fstat(f.fd()), false);
     }
 
     public void release(OpenFile f) {

@@ -69,9 +69,14 @@ final class OverlayFuse extends FuseStubFS {
         });
     }
 
+    /** fstat of an open file: from its descriptor, so an unlinked open file still answers. */
     @Override
     public int fgetattr(String path, FileStat stat, FuseFileInfo fi) {
-        return getattr(path, stat);
+        return FuseCall.run("fgetattr", path, () -> {
+            OpenFile f = files.get(fi.fh.get());
+            fill(stat, f == null ? overlay.getattr(path) : overlay.fstat(f));
+            return 0;
+        });
     }
 
     static void fill(FileStat s, Stat st) {

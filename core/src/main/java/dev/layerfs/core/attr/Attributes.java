@@ -4,6 +4,7 @@ import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
 import dev.layerfs.core.lookup.Entry;
 import dev.layerfs.core.model.InodeNumbers;
+import dev.layerfs.core.model.Layer;
 import dev.layerfs.core.nativeio.Linux;
 import dev.layerfs.core.nativeio.Stat;
 import dev.layerfs.core.nativeio.Syscalls;
@@ -27,9 +28,13 @@ public final class Attributes {
 
     /** The merged view's stat of an existing entry. */
     public Stat stat(Entry e) {
-        Stat st = e.stat();
-        long ino = inodes.of(e.top().layer(), st.ino());
-        long nlink = e.isMergedDirectory() ? 1 : st.nlink();
+        return stat(e.top().layer(), e.stat(), e.isMergedDirectory());
+    }
+
+    /** The merged view's stat of a real object of a layer. */
+    public Stat stat(Layer layer, Stat st, boolean mergedDirectory) {
+        long ino = inodes.of(layer, st.ino());
+        long nlink = mergedDirectory ? 1 : st.nlink();
         return new Stat(st.dev(), ino, st.mode(), nlink, st.uid(), st.gid(), st.rdev(), st.size(), st.blksize(),
                 st.blocks(), st.atime(), st.mtime(), st.ctime());
     }

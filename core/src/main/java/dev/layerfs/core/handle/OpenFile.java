@@ -1,5 +1,6 @@
 package dev.layerfs.core.handle;
 
+import dev.layerfs.core.model.Layer;
 import dev.layerfs.core.nativeio.Syscalls;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,14 +15,14 @@ public final class OpenFile {
     private final String path;
     private final int flags;
     private volatile int fd;
-    private volatile boolean onUpper;
+    private volatile Layer layer;
     private final List<Integer> retired = new ArrayList<>(0);
 
-    public OpenFile(String path, int flags, int fd, boolean onUpper) {
+    public OpenFile(String path, int flags, int fd, Layer layer) {
         this.path = path;
         this.flags = flags;
         this.fd = fd;
-        this.onUpper = onUpper;
+        this.layer = layer;
     }
 
     /** The merged path it was opened at. */
@@ -39,11 +40,16 @@ public final class OpenFile {
         return fd;
     }
 
-    public boolean onUpper() {
-        return onUpper;
+    /** The layer the descriptor's file lies in. */
+    public Layer layer() {
+        return layer;
     }
 
-    synchronized void moveToUpper(int upperFd) {
+    public boolean onUpper() {
+        return layer.upper();
+    }
+
+    synchronized void moveToUpper(int upperFd, Layer upper) {
         if (fd < 0) {
             // Released while its copy-up was under way: nothing will ever close a new descriptor.
             Syscalls.get().close(upperFd);
@@ -51,7 +57,7 @@ public final class OpenFile {
         }
         retired.add(fd);
         fd = upperFd;
-        onUpper = true;
+        layer = upper;
     }
 
     synchronized void close() {

@@ -54,7 +54,7 @@ public final class OpenFiles implements CopyUpListener {
         }
         for (OpenFile f : files) {
             try {
-                f.moveToUpper(sys.openat(upper.fd(), path, Linux.O_RDONLY | Linux.O_NOFOLLOW, 0));
+                f.moveToUpper(sys.openat(upper.fd(), path, Linux.O_RDONLY | Linux.O_NOFOLLOW, 0), upper);
             } catch (FsException e) {
                 LOG.warn("a file open on the lower copy of /{} keeps reading it: {}", path, e.getMessage());
             }
