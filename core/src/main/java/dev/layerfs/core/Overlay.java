@@ -9,6 +9,7 @@ import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
 import dev.layerfs.core.handle.OpenFile;
 import dev.layerfs.core.handle.OpenFiles;
+import dev.layerfs.core.handle.PinnedFile;
 import dev.layerfs.core.lookup.Entry;
 import dev.layerfs.core.lookup.Lookup;
 import dev.layerfs.core.model.Caller;
@@ -359,6 +360,23 @@ public final class Overlay implements Closeable {
      * removed or replaced.
      */
     public Stat fstat(OpenFile f) throws FsException {
+        return attributes.stat(f.layer(), sys.fstat(f.fd()), false);
+    }
+
+    /**
+     * Holds on to the real file behind a path (which must not be a directory), so that {@link #fstat(PinnedFile)}
+     * still answers after the name is removed. Close it when done.
+     */
+    public PinnedFile pin(String path) throws FsException {
+        String p = OverlayPaths.normalize(path);
+        return read(() -> {
+            Entry e = engine.lookup().existing(p, "pin");
+            int fd = sys.openat(e.top().layer().fd(), e.top().path(), Linux.O_PATH | Linux.O_NOFOLLOW, 0);
+            return new PinnedFile(fd, e.top().layer());
+        });
+    }
+
+    public Stat fstat(PinnedFile f) throws FsException {
         return attributes.stat(f.layer(), sys.fstat(f.fd()), false);
     }
 

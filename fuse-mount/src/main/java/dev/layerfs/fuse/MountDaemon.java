@@ -112,12 +112,18 @@ final class MountDaemon {
         }
     }
 
+    /**
+     * libfuse's options. {@code auto_cache} keeps file data cached in the kernel across opens unless the file's
+     * size or mtime changed (kernel_cache would keep it even then, and hard links, which libfuse 2's path-based
+     * API shows as separate kernel inodes, would read stale data through one name after a write through
+     * another). Files removed while open are handled by {@link HiddenFiles}.
+     */
     private List<String> fuseArguments(MountOptions o, boolean readOnly, Path mountPoint) {
         String fuseName = cl.source.or(() -> o.fsName).orElse("layerfs").replace(",", "_");
         boolean root = sys.geteuid() == 0;
         String t = Double.toString(o.timeoutSeconds);
-        List<String> opts = new ArrayList<>(List.of("fsname=" + fuseName, "subtype=layerfs", "use_ino", "hard_remove", "nonempty",
-                "big_writes", "max_write=131072", "atomic_o_trunc", "kernel_cache", "entry_timeout=" + t,
+        List<String> opts = new ArrayList<>(List.of("fsname=" + fuseName, "subtype=layerfs", "use_ino", "nonempty",
+                "big_writes", "max_write=131072", "atomic_o_trunc", "auto_cache", "entry_timeout=" + t,
                 "attr_timeout=" + t, "negative_timeout=" + t));
         if (o.allowOther || (root && !o.allowRoot)) {
             opts.add("allow_other");

@@ -26,20 +26,36 @@ import ru.serce.jnrfuse.struct.Timespec;
 /**
  * The FUSE face of an {@link Overlay}. Each callback decodes its arguments, calls the engine and answers, inside
  * {@link FuseCall#run}. Open files and directories get a handle ({@code fi.fh}) in a table: reads and writes go
- * to the real descriptor straight from and into FUSE's buffer, and never look the path up again.
+ * to the real descriptor straight from and into FUSE's buffer, and never look the path up again (libfuse passes
+ * no path for them: see {@link #operations}).
  */
 final class OverlayFuse extends FuseStubFS {
     private final Overlay overlay;
+    private final HiddenFiles hidden;
     private final HandleTable<OpenFile> files = new HandleTable<>();
     private final HandleTable<List<DirEntry>> directories = new HandleTable<>();
     private final CountDownLatch initialized = new CountDownLatch(1);
 
     OverlayFuse(Overlay overlay) {
         this.overlay = overlay;
+        this.hidden = new HiddenFiles(overlay);
     }
 
-    /** The callback table jnr-fuse built for the methods this class overrides, for {@link FuseSession}. */
+    /**
+     * The callback table jnr-fuse built for the methods this class overrides, for {@link FuseSession}, with the
+     * three flags of libfuse 2's {@code struct fuse_operations} that jnr-fuse leaves as padding switched on:
+     * {@code flag_nullpath_ok} and {@code flag_nopath} (calls on an open file pass only its handle, so an
+     * unlinked open file keeps working and no path is built for each read and write), and
+     * {@code flag_utime_omit_ok} (utimens receives UTIME_NOW and UTIME_OMIT as they are, so touch -m works).
+     */
     ru.serce.jnrfuse.struct.FuseOperations operations() {
+        int nullpathOk = 1;
+        int nopath = 1 << 1;
+        int utimeOmitOk = 1 << 2;
+        // The flags are bits of the unsigned int that follows the struct's first 38 function pointers
+        // (getattr .. bmap), in libfuse 2's ABI.
+        long flagsOffset = 38L * Runtime.getSystemRuntime().addressSize();
+        jnr.ffi.Struct.getMemory(fuseOperations).putByte(flagsOffset, (byte) (nullpathOk | nopath | utimeOmitOk));
         return fuseOperations;
     }
 
@@ -64,7 +80,8 @@ final class OverlayFuse extends FuseStubFS {
     @Override
     public int getattr(String path, FileStat stat) {
         return FuseCall.run("getattr", path, () -> {
-            fill(stat, overlay.getattr(path));
+            Stat hiddenFile = HiddenFiles.isHiddenName(path) ? hidden.stat(path) : null;
+            fill(stat, hiddenFile != null ? hiddenFile : overlay.getattr(path));
             return 0;
         });
     }
@@ -73,8 +90,7 @@ final class OverlayFuse extends FuseStubFS {
     @Override
     public int fgetattr(String path, FileStat stat, FuseFileInfo fi) {
         return FuseCall.run("fgetattr", path, () -> {
-            OpenFile f = files.get(fi.fh.get());
-            fill(stat, f == null ? overlay.getattr(path) : overlay.fstat(f));
+            fill(stat, overlay.fstat(file(fi)));
             return 0;
         });
     }
@@ -136,12 +152,7 @@ final class OverlayFuse extends FuseStubFS {
     @Override
     public int ftruncate(String path, long size, FuseFileInfo fi) {
         return FuseCall.run("ftruncate", path, () -> {
-            OpenFile f = files.get(fi.fh.get());
-            if (f == null) {
-                overlay.truncate(path, size);
-            } else {
-                overlay.ftruncate(f, size);
-            }
+            overlay.ftruncate(file(fi), size);
             return 0;
         });
     }
@@ -256,7 +267,9 @@ final class OverlayFuse extends FuseStubFS {
     @Override
     public int unlink(String path) {
         return FuseCall.run("unlink", path, () -> {
-            overlay.unlink(path);
+            if (!HiddenFiles.isHiddenName(path) || !hidden.forget(path)) {
+                overlay.unlink(path);
+            }
             return 0;
         });
     }
@@ -280,7 +293,11 @@ final class OverlayFuse extends FuseStubFS {
     @Override
     public int rename(String from, String to) {
         return FuseCall.run("rename", from, () -> {
-            overlay.rename(from, to, 0);
+            if (HiddenFiles.isHiddenName(to) && !HiddenFiles.isHiddenName(from)) {
+                hidden.hide(from, to);
+            } else {
+                overlay.rename(from, to, 0);
+            }
             return 0;
         });
     }
@@ -396,7 +413,7 @@ final class OverlayFuse extends FuseStubFS {
         return FuseCall.run("readdir", path, () -> {
             List<DirEntry> entries = directories.get(fi.fh.get());
             if (entries == null) {
-                entries = overlay.readdir(path);
+                throw FsException.of(Errno.EBADF, "directory handle", Long.toString(fi.fh.get()));
             }
             filler.apply(buf, ".", null, 0);
             filler.apply(buf, "..", null, 0);
