@@ -3,6 +3,11 @@
 #   make / make build   build and install all modules (tests skipped)
 #   make test           install system deps, then build and run all tests
 #   make demo           build, then run scripts/demo.sh
+#   make bench          benchmark against the kernel overlay and fuse-overlayfs (root; installs fio,
+#                       builds if needed; results/ gets Markdown, JSON, log, PNG). QUICK=1: about 2 minutes;
+#                       BENCHFLAGS: more bench.py options (see scripts/bench/README.md)
+#   make install        link bin/layerfs into $(PREFIX)/bin (default /usr/local), where mount(8) finds it
+#   make uninstall      remove that link
 #   make clean          remove build output
 #
 # Variables (override on the command line or in the environment):
@@ -20,9 +25,11 @@ TESTFLAGS ?= -B -ntp
 MAVEN_REPO_LOCAL ?=
 OFFLINE   ?=
 
+PREFIX    ?= /usr/local
+
 MVN_COMMON := $(if $(MAVEN_REPO_LOCAL),-Dmaven.repo.local=$(MAVEN_REPO_LOCAL)) $(if $(OFFLINE),-o)
 
-.PHONY: all build test demo clean
+.PHONY: all build test demo clean install uninstall bench
 
 all: build
 
@@ -35,6 +42,17 @@ test:
 
 demo: build
 	bash scripts/demo.sh
+
+bench:
+	QUICK="$(QUICK)" MAKE="$(MAKE)" bash scripts/bench/run.sh $(BENCHFLAGS)
+
+# A link, not a copy: bin/layerfs finds its jars next to itself through the link.
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin
+	ln -sfn $(CURDIR)/bin/layerfs $(DESTDIR)$(PREFIX)/bin/layerfs
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/layerfs
 
 clean:
 	$(MVN) $(MVNFLAGS) $(MVN_COMMON) clean
