@@ -35,6 +35,7 @@ all: build
 
 build:
 	$(MVN) $(MVNFLAGS) $(MVN_COMMON) -DskipTests install
+	@bin/layerfs --train-startup || echo "note: no class-data archive; layerfs starts a little slower"
 
 test:
 	bash scripts/install-deps.sh

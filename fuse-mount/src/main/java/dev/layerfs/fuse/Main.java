@@ -13,6 +13,9 @@ public final class Main {
     }
 
     static int run(String[] args) {
+        if (args.length == 1 && args[0].equals("--train-startup")) {
+            return StartupTraining.run();
+        }
         CommandLine cl;
         try {
             cl = CommandLine.parse(args);
