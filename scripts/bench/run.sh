@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# make bench: install what the benchmark needs, build layerfs if its jar is missing or older than its sources,
+# then run scripts/bench/bench.py (kernel overlay vs fuse-overlayfs vs layerfs). Arguments go to bench.py.
+#
+#   QUICK=1       smaller sizes, fewer rounds (about 2 minutes)
+#   NOPLOT=1      do not install gnuplot-nox for the PNG of the ratios
+#   BENCH_DIR=D   create the data directory under D (default /var/tmp; all targets use that one filesystem)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+
+if [ "$(id -u)" != 0 ]; then
+  echo "make bench mounts overlays and drops the page cache: run it as root" >&2
+  exit 1
+fi
+
+bash scripts/install-deps.sh bench
+
+# The plot is optional: gnuplot-nox is small (a handful of packages). A failure here only costs the PNG.
+if [ "${NOPLOT:-0}" != 1 ] && ! command -v gnuplot >/dev/null 2>&1; then
+  echo "bench: installing gnuplot-nox for the plot (NOPLOT=1 skips it)"
+  if ! { apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends gnuplot-nox >/dev/null 2>&1 \
+         || { apt-get -o DPkg::Lock::Timeout=300 update -qq >/dev/null 2>&1 \
+              && apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends gnuplot-nox >/dev/null 2>&1; }; }
+  then
+    echo "bench: could not install gnuplot-nox; no PNG this time" >&2
+  fi
+fi
+
+# Build when the jar is missing or any source or pom of the modules it is made from is newer.
+jar=fuse-mount/target/layerfs.jar
+if [ ! -f "$jar" ] || [ -n "$(find pom.xml core/pom.xml core/src fuse-mount/pom.xml fuse-mount/src \
+                                  -newer "$jar" -type f -print -quit 2>/dev/null)" ]; then
+  echo "bench: building layerfs (make build)"
+  "${MAKE:-make}" build
+fi
+
+args=()
+case "${QUICK:-}" in ''|0) ;; *) args+=(--quick) ;; esac
+exec python3 scripts/bench/bench.py "${args[@]}" "$@"
