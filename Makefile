@@ -8,6 +8,8 @@
 #                       BENCHFLAGS: more bench.py options (see scripts/bench/README.md)
 #   make install        link bin/layerfs into $(PREFIX)/bin (default /usr/local), where mount(8) finds it
 #   make uninstall      remove that link
+#   make fuzz           differential fuzzing against the kernel overlay (work in progress, not part of make test):
+#                       make fuzz SEQS=N SEED=S [PROFILE=bounded|full] [KERNEL_OPTS=...] [LAYERFS_OPTS=...] [REPLAY=SEQSEED]
 #   make clean          remove build output
 #
 # Variables (override on the command line or in the environment):
@@ -26,10 +28,16 @@ MAVEN_REPO_LOCAL ?=
 OFFLINE   ?=
 
 PREFIX    ?= /usr/local
+SEQS      ?= 200
+SEED      ?= 1
+PROFILE   ?= bounded
+KERNEL_OPTS ?=
+LAYERFS_OPTS ?=
+REPLAY    ?=
 
 MVN_COMMON := $(if $(MAVEN_REPO_LOCAL),-Dmaven.repo.local=$(MAVEN_REPO_LOCAL)) $(if $(OFFLINE),-o)
 
-.PHONY: all build test demo clean install uninstall bench
+.PHONY: all build test demo clean install uninstall fuzz bench
 
 all: build
 
@@ -54,6 +62,13 @@ install: build
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/layerfs
+
+fuzz:
+	$(MVN) $(MVNFLAGS) $(MVN_COMMON) -DskipTests install
+	$(MVN) $(TESTFLAGS) $(MVN_COMMON) test -pl native-tests -Dtest='DifferentialFuzzTest#campaign' \
+	  -Dsurefire.failIfNoSpecifiedTests=false -Dfuzz.seqs=$(SEQS) -Dfuzz.seed=$(SEED) -Dfuzz.profile=$(PROFILE) \
+	  $(if $(KERNEL_OPTS),-Dfuzz.kernelOptions=$(KERNEL_OPTS)) $(if $(LAYERFS_OPTS),-Dfuzz.layerfsOptions=$(LAYERFS_OPTS)) \
+	  $(if $(REPLAY),-Dfuzz.replay=$(REPLAY))
 
 clean:
 	$(MVN) $(MVNFLAGS) $(MVN_COMMON) clean

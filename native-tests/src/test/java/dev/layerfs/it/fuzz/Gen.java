@@ -1,0 +1,383 @@
+package dev.layerfs.it.fuzz;
+
+import dev.layerfs.it.fuzz.Stack.Entry;
+import dev.layerfs.it.fuzz.Stack.Kind;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.SortedMap;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+
+/**
+ * Random stacks and operation sequences, a pure function of a seed and a {@link Profile}: the same seed gives the
+ * same sequence on every machine and run. Names come from a small alphabet so that the layers collide (a file
+ * over a directory, a whiteout over a file, the same directory merged through several layers) and the
+ * operations hit what exists.
+ */
+final class Gen {
+    static final String[] NAMES = {"a", "b", "c", "d", "e"};
+    static final String[] NEW_NAMES = {"n", "m", "o", "a", "b"};
+    static final int[] FILE_MODES = {0644, 0644, 0600, 0755, 0640, 0444, 0666, 0000, 04755, 02755, 0700};
+    static final int[] DIR_MODES = {0755, 0755, 0700, 0775, 01777, 02775, 0555, 0711, 0777};
+    static final int[] OP_MODES = {0644, 0600, 0755, 0700, 0000, 0777, 04755, 02775, 01777, 0444};
+    static final int[] OWNERS = {0, 0, 0, 1000, 1001, 65534};
+    static final int[] USERS = {1000, 65534};
+    static final String[] LINK_TARGETS = {"a", "b", "../a", "d/e", "c/a", "..", ".", "/etc/passwd",
+        "/nonexistent", "missing", "../../x", "a/b/c", "../../../../etc"};
+    static final String[] XATTR_NAMES = {"user.a", "user.b", "user.c"};
+
+    private final SplittableRandom r;
+    private final Profile profile;
+
+    private Gen(long seed, Profile profile) {
+        this.r = new SplittableRandom(seed);
+        this.profile = profile;
+    }
+
+    /** The sequence of a seed: its stack and its operations. */
+    static Seq sequence(long seed, Profile profile) {
+        Gen g = new Gen(seed, profile);
+        Stack stack = g.stack();
+        for (Allowed a : profile.exclusions()) {
+            stack = a.filter(stack);
+        }
+        List<Op> ops = g.ops(stack);
+        return new Seq(seed, stack, ops);
+    }
+
+    // ---- stacks ----
+
+    private Stack stack() {
+        int lowers = 1 + r.nextInt(5);
+        List<Entry> entries = new ArrayList<>();
+        boolean someLower = false;
+        boolean[] hasRoot = new boolean[lowers + 1];
+        for (int l = 1; l <= lowers; l++) {
+            hasRoot[l] = r.nextInt(10) < 7;
+            someLower |= hasRoot[l];
+        }
+        if (!someLower) {
+            hasRoot[1 + r.nextInt(lowers)] = true;
+        }
+        hasRoot[0] = r.nextInt(10) < 4;
+        // The upper layer first in the list (layer 0), then the lowers top down; each is generated on its own.
+        for (int l = 0; l <= lowers; l++) {
+            if (!hasRoot[l]) {
+                continue;
+            }
+            entries.add(dir(l, ".", r.nextInt(100) < 4));
+            List<String> files = new ArrayList<>();
+            fill(entries, l, "", 0, files);
+        }
+        return new Stack(lowers, List.copyOf(entries));
+    }
+
+    private void fill(List<Entry> entries, int layer, String dir, int depth, List<String> files) {
+        int max = depth == 0 ? 6 : depth == 1 ? 4 : 3;
+        int n = r.nextInt(max + 1);
+        Set<String> names = new LinkedHashSet<>();
+        for (int i = 0; i < n; i++) {
+            names.add(NAMES[r.nextInt(NAMES.length - (depth > 0 ? 1 : 0))]);
+        }
+        for (String name : names) {
+            String path = dir.isEmpty() ? name : dir + "/" + name;
+            int k = r.nextInt(100);
+            if (k < 28 && depth < 2) {
+                entries.add(dir(layer, path, r.nextInt(100) < 12));
+                fill(entries, layer, path, depth + 1, files);
+            } else if (k < 63) {
+                entries.add(file(layer, path));
+                files.add(path);
+            } else if (k < 73) {
+                entries.add(new Entry(layer, Kind.LINK, path, 0777, owner(), owner(), sec(), nsec(), 0, 0, false,
+                        LINK_TARGETS[r.nextInt(LINK_TARGETS.length)], new TreeMap<>(), false));
+            } else if (k < 80 && !files.isEmpty()) {
+                entries.add(Entry.hard(layer, path, files.get(r.nextInt(files.size()))));
+            } else if (k < 85) {
+                entries.add(new Entry(layer, Kind.FIFO, path, FILE_MODES[r.nextInt(FILE_MODES.length)], owner(),
+                        owner(), sec(), nsec(), 0, 0, false, null, new TreeMap<>(), false));
+            } else {
+                entries.add(Entry.whiteout(layer, path));
+            }
+        }
+    }
+
+    private Entry dir(int layer, String path, boolean opaque) {
+        return new Entry(layer, Kind.DIR, path, DIR_MODES[r.nextInt(DIR_MODES.length)], owner(), owner(), sec(),
+                nsec(), 0, 0, false, null, xattrs(25), opaque);
+    }
+
+    private Entry file(int layer, String path) {
+        int k = r.nextInt(100);
+        long size;
+        boolean sparse = false;
+        if (k < 10) {
+            size = 0;
+        } else if (k < 50) {
+            size = 1 + r.nextInt(100);
+        } else if (k < 78) {
+            size = 1 + r.nextInt(8192);
+        } else if (k < 90) {
+            size = 1 + r.nextInt(70_000);
+        } else if (k < 94) {
+            size = 1 + r.nextInt(1 << 20);
+        } else {
+            size = 4096 + r.nextInt(1 << 20);
+            sparse = true;
+        }
+        return new Entry(layer, Kind.FILE, path, FILE_MODES[r.nextInt(FILE_MODES.length)], owner(), owner(), sec(),
+                nsec(), size, r.nextLong(1_000_000), sparse, null, xattrs(20), false);
+    }
+
+    private SortedMap<String, String> xattrs(int percent) {
+        SortedMap<String, String> x = new TreeMap<>();
+        if (r.nextInt(100) < percent) {
+            int n = 1 + r.nextInt(2);
+            for (int i = 0; i < n; i++) {
+                x.put(XATTR_NAMES[r.nextInt(XATTR_NAMES.length)], "v" + r.nextInt(100));
+            }
+        }
+        return x;
+    }
+
+    private int owner() {
+        return OWNERS[r.nextInt(OWNERS.length)];
+    }
+
+    private long sec() {
+        return 1_000_000_000L + r.nextInt(500_000_000);
+    }
+
+    private int nsec() {
+        return r.nextInt(1_000_000_000);
+    }
+
+    // ---- operations ----
+
+    private List<Op> ops(Stack stack) {
+        List<String> pool = new ArrayList<>(stack.paths());
+        List<String> dirs = new ArrayList<>();
+        dirs.add("");
+        for (Entry e : stack.entries()) {
+            if (e.kind() == Kind.DIR && !e.path().equals(".") && !dirs.contains(e.path())) {
+                dirs.add(e.path());
+            }
+        }
+        int n = profile.minOps() + r.nextInt(profile.maxOps() - profile.minOps() + 1);
+        List<Op> ops = new ArrayList<>();
+        while (ops.size() < n) {
+            Op op = op(pool, dirs);
+            if (op != null && profile.allows(op, ops)) {
+                ops.add(op);
+            }
+        }
+        return ops;
+    }
+
+    private String existing(List<String> pool, List<String> dirs) {
+        if (pool.isEmpty() || r.nextInt(10) == 0) {
+            return fresh(pool, dirs);
+        }
+        return pool.get(r.nextInt(pool.size()));
+    }
+
+    /** A name in a directory of the pool (or under a file of it: ENOTDIR), remembered for later operations. */
+    private String fresh(List<String> pool, List<String> dirs) {
+        String parent;
+        int k = r.nextInt(10);
+        if (k < 6 || pool.isEmpty()) {
+            parent = dirs.get(r.nextInt(dirs.size()));
+        } else {
+            parent = pool.get(r.nextInt(pool.size()));
+        }
+        if (parent.split("/").length >= 4) {
+            parent = "";
+        }
+        String name = NEW_NAMES[r.nextInt(NEW_NAMES.length)];
+        String p = parent.isEmpty() ? name : parent + "/" + name;
+        if (!pool.contains(p)) {
+            pool.add(p);
+        }
+        return p;
+    }
+
+    private String target(List<String> pool, List<String> dirs) {
+        return r.nextBoolean() ? existing(pool, dirs) : fresh(pool, dirs);
+    }
+
+    private int mode() {
+        return OP_MODES[r.nextInt(OP_MODES.length)];
+    }
+
+    private String time() {
+        int k = r.nextInt(100);
+        if (k < profile.utimeSpecialPercent() / 2) {
+            return "NOW";
+        }
+        if (k < profile.utimeSpecialPercent()) {
+            return "OMIT";
+        }
+        return Stack.time(sec(), nsec());
+    }
+
+    private int ownerArg() {
+        int k = r.nextInt(6);
+        return k == 0 ? -1 : OWNERS[r.nextInt(OWNERS.length)];
+    }
+
+    private Op op(List<String> pool, List<String> dirs) {
+        int uid = r.nextInt(100) < profile.unprivilegedPercent() ? USERS[r.nextInt(USERS.length)] : 0;
+        int k = r.nextInt(120);
+        String slot = Integer.toString(r.nextInt(Exec.SLOTS));
+        if (k < 14) {
+            String flags = openFlags();
+            boolean keep = r.nextInt(10) < 7;
+            String path = flags.contains("CREAT") ? target(pool, dirs) : existing(pool, dirs);
+            return new Op(uid, "open", keep ? slot : "-", path, flags, Stack.octal(mode()));
+        }
+        if (k < 24) {
+            return new Op(0, "write", slot, Long.toString(offset()), Integer.toString(length()),
+                    Long.toString(r.nextLong(1_000_000)));
+        }
+        if (k < 29) {
+            return new Op(0, "read", slot, Long.toString(offset()), Integer.toString(length()));
+        }
+        if (k < 31) {
+            return new Op(0, "ftruncate", slot, Long.toString(offset()));
+        }
+        if (k < 33) {
+            return new Op(0, "fstat", slot);
+        }
+        if (k < 36) {
+            return new Op(0, "close", slot);
+        }
+        if (k < 40) {
+            return new Op(uid, "truncate", existing(pool, dirs), Long.toString(offset()));
+        }
+        if (k < 48) {
+            return new Op(uid, "unlink", existing(pool, dirs));
+        }
+        if (k < 54) {
+            return new Op(uid, "rmdir", existing(pool, dirs));
+        }
+        if (k < 61) {
+            String p = target(pool, dirs);
+            if (!dirs.contains(p)) {
+                dirs.add(p);
+            }
+            return new Op(uid, "mkdir", p, Stack.octal(mode()));
+        }
+        if (k < 73) {
+            String from = existing(pool, dirs);
+            String to;
+            int t = r.nextInt(20);
+            if (t == 0) {
+                to = from + "/" + NEW_NAMES[r.nextInt(NEW_NAMES.length)];
+            } else {
+                to = target(pool, dirs);
+            }
+            String flags = "0";
+            if (r.nextInt(100) < profile.renameFlagsPercent()) {
+                flags = r.nextBoolean() ? "NOREPLACE" : "EXCHANGE";
+            }
+            return new Op(uid, "rename", from, to, flags);
+        }
+        if (k < 78) {
+            return new Op(uid, "link", existing(pool, dirs), target(pool, dirs));
+        }
+        if (k < 81) {
+            return new Op(uid, "symlink", LINK_TARGETS[r.nextInt(LINK_TARGETS.length)], target(pool, dirs));
+        }
+        if (k < 85) {
+            return new Op(uid, "chmod", existing(pool, dirs), Stack.octal(mode()));
+        }
+        if (k < 89) {
+            return new Op(uid, r.nextBoolean() ? "chown" : "lchown", existing(pool, dirs),
+                    Integer.toString(ownerArg()), Integer.toString(ownerArg()));
+        }
+        if (k < 93) {
+            return new Op(uid, r.nextInt(3) == 0 ? "utimens" : "lutimens", existing(pool, dirs), time(), time());
+        }
+        if (k < 97) {
+            String[] fl = {"0", "0", "CREATE", "REPLACE"};
+            return new Op(uid, "setxattr", existing(pool, dirs), XATTR_NAMES[r.nextInt(XATTR_NAMES.length)],
+                    "=" + (r.nextInt(8) == 0 ? "" : "w" + r.nextInt(100)), fl[r.nextInt(fl.length)]);
+        }
+        if (k < 100) {
+            return new Op(uid, "removexattr", existing(pool, dirs), XATTR_NAMES[r.nextInt(XATTR_NAMES.length)]);
+        }
+        if (k < 102) {
+            return new Op(uid, "mkfifo", target(pool, dirs), Stack.octal(mode()));
+        }
+        if (k < 107) {
+            return new Op(uid, "stat", existing(pool, dirs));
+        }
+        if (k < 111) {
+            return new Op(uid, "readdir", r.nextInt(4) == 0 ? "." : existing(pool, dirs));
+        }
+        if (k < 112) {
+            return new Op(uid, "readlink", existing(pool, dirs));
+        }
+        if (k < 116) {
+            return new Op(uid, "cat", existing(pool, dirs));
+        }
+        if (k < 118) {
+            return new Op(uid, "getxattr", existing(pool, dirs), XATTR_NAMES[r.nextInt(XATTR_NAMES.length)]);
+        }
+        return new Op(uid, "listxattr", existing(pool, dirs));
+    }
+
+    private String openFlags() {
+        List<String> f = new ArrayList<>();
+        f.add(new String[] {"RDONLY", "WRONLY", "RDWR", "RDWR"}[r.nextInt(4)]);
+        if (r.nextInt(100) < 45) {
+            f.add("CREAT");
+            if (r.nextInt(100) < 30) {
+                f.add("EXCL");
+            }
+        }
+        if (r.nextInt(100) < 20) {
+            f.add("TRUNC");
+        }
+        if (r.nextInt(100) < 15) {
+            f.add("APPEND");
+        }
+        if (r.nextInt(100) < 4) {
+            f.add("DIRECTORY");
+        }
+        if (r.nextInt(100) < 8) {
+            f.add("NOFOLLOW");
+        }
+        return String.join("|", f);
+    }
+
+    private long offset() {
+        int k = r.nextInt(10);
+        if (k < 3) {
+            return 0;
+        }
+        if (k < 6) {
+            return r.nextInt(200);
+        }
+        if (k < 8) {
+            return r.nextInt(70_000);
+        }
+        return r.nextInt(1_200_000);
+    }
+
+    private int length() {
+        int k = r.nextInt(10);
+        if (k == 0) {
+            return 0;
+        }
+        if (k < 6) {
+            return 1 + r.nextInt(100);
+        }
+        if (k < 9) {
+            return 1 + r.nextInt(8192);
+        }
+        return 1 + r.nextInt(70_000);
+    }
+}

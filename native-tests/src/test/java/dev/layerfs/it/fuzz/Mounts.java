@@ -1,0 +1,246 @@
+package dev.layerfs.it.fuzz;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+
+/**
+ * The fuzzer's mounts: the kernel overlay ({@code mount -t overlay}) and layerfs (the launcher, {@code bin/layerfs},
+ * from the system property {@code layerfs.launcher}). Each mount is owned by the batch that made it, which
+ * unmounts it (umount, then umount -l where busy) and waits for the layerfs daemon it started to exit.
+ */
+final class Mounts {
+    /** The mounts made and not yet unmounted: a JVM shutdown (Ctrl-C, a killed build) still takes them down. */
+    private static final java.util.Set<Mount> LIVE = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    static {
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            for (Mount m : LIVE) {
+                exec(List.of("umount", "-l", m.mountPoint.toString()));
+                if (m.daemon != null && !m.daemon.awaitExit(5000)) {
+                    m.daemon.kill();
+                }
+            }
+        }, "layerfs-fuzz-unmount"));
+    }
+
+    private Mounts() {}
+
+    /** A mounted file system, as the batch owns it. */
+    static final class Mount {
+        final Path mountPoint;
+        final Daemon daemon; // null for the kernel overlay
+        private boolean unmounted;
+
+        Mount(Path mountPoint, Daemon daemon) {
+            this.mountPoint = mountPoint;
+            this.daemon = daemon;
+            LIVE.add(this);
+        }
+
+        boolean alive() {
+            return daemon == null || !daemon.gone();
+        }
+
+        synchronized void unmount() {
+            if (unmounted) {
+                return;
+            }
+            unmounted = true;
+            try {
+                Mounts.unmount(mountPoint);
+            } finally {
+                LIVE.remove(this);
+                if (daemon != null && !daemon.awaitExit(15_000)) {
+                    daemon.kill();
+                    throw new IllegalStateException("the layerfs daemon " + daemon.pid + " for " + mountPoint
+                            + " did not exit within 15 s of the unmount (killed)");
+                }
+            }
+        }
+
+        /** Ends a hung mount: kills the daemon this batch started, so every request waiting on it fails. */
+        void abort() {
+            if (daemon != null) {
+                daemon.kill();
+            }
+        }
+    }
+
+    /** A process found in /proc, by pid and start time (a recycled pid is never taken for it). */
+    record Daemon(long pid, long start) {
+        boolean gone() {
+            String[] st = stat(pid);
+            return st == null || st[0].equals("Z") || Long.parseLong(st[19]) != start;
+        }
+
+        boolean awaitExit(long millis) {
+            long deadline = System.currentTimeMillis() + millis;
+            while (!gone()) {
+                if (System.currentTimeMillis() > deadline) {
+                    return false;
+                }
+                sleep(20);
+            }
+            return true;
+        }
+
+        void kill() {
+            if (!gone()) {
+                ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+                awaitExit(5000);
+            }
+        }
+    }
+
+    static Path launcher() {
+        String p = System.getProperty("layerfs.launcher");
+        if (p != null) {
+            return Path.of(p).toAbsolutePath().normalize();
+        }
+        for (Path c : List.of(Path.of("bin/layerfs"), Path.of("../bin/layerfs"))) {
+            if (Files.isExecutable(c)) {
+                return c.toAbsolutePath().normalize();
+            }
+        }
+        throw new IllegalStateException("set -Dlayerfs.launcher=/path/to/bin/layerfs");
+    }
+
+    static String options(List<Path> lowers, Path upper, Path work, String extra) {
+        String o = "lowerdir=" + lowers.stream().map(Path::toString).collect(Collectors.joining(":"))
+                + ",upperdir=" + upper + ",workdir=" + work;
+        return extra == null || extra.isBlank() ? o : o + "," + extra;
+    }
+
+    static Mount kernel(List<Path> lowers, Path upper, Path work, Path mp, String extra) {
+        run(List.of("mount", "-t", "overlay", "overlay", "-o", options(lowers, upper, work, extra), mp.toString()),
+                "mount -t overlay at " + mp);
+        return new Mount(mp, null);
+    }
+
+    static Mount layerfs(List<Path> lowers, Path upper, Path work, Path mp, String extra) {
+        run(List.of(launcher().toString(), "-o", options(lowers, upper, work, extra), mp.toString()),
+                "layerfs at " + mp);
+        List<Daemon> found = daemonsFor(mp);
+        if (found.size() != 1) {
+            throw new IllegalStateException("expected one layerfs daemon for " + mp + ", found " + found);
+        }
+        return new Mount(mp, found.get(0));
+    }
+
+    static void unmount(Path mp) {
+        for (int i = 0; i < 4 && isMounted(mp); i++) {
+            if (exec(List.of("umount", mp.toString())).code != 0 && isMounted(mp)) {
+                exec(List.of("umount", "-l", mp.toString()));
+            }
+        }
+        if (isMounted(mp)) {
+            throw new IllegalStateException("cannot unmount " + mp);
+        }
+    }
+
+    static boolean isMounted(Path mp) {
+        String target = " " + mp.toAbsolutePath().normalize() + " ";
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+                String[] f = line.split(" ", 6);
+                if (f.length > 5 && (" " + f[4] + " ").equals(target)) {
+                    return true;
+                }
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return false;
+    }
+
+    /** The layerfs daemons ({@code java ... -jar .../layerfs.jar ... MOUNTPOINT}) serving a mount point. */
+    static List<Daemon> daemonsFor(Path mp) {
+        String target = mp.toAbsolutePath().normalize().toString();
+        List<Daemon> out = new ArrayList<>();
+        try (DirectoryStream<Path> proc = Files.newDirectoryStream(Path.of("/proc"), "[0-9]*")) {
+            for (Path dir : proc) {
+                long pid = Long.parseLong(dir.getFileName().toString());
+                List<String> args = cmdline(pid);
+                if (args == null || !args.contains(target)) {
+                    continue;
+                }
+                boolean jar = false;
+                for (int i = 0; i + 1 < args.size(); i++) {
+                    jar |= args.get(i).equals("-jar") && args.get(i + 1).endsWith("/layerfs.jar");
+                }
+                String[] st = stat(pid);
+                if (jar && st != null && !st[0].equals("Z")) {
+                    out.add(new Daemon(pid, Long.parseLong(st[19])));
+                }
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return out;
+    }
+
+    private static List<String> cmdline(long pid) {
+        try {
+            byte[] raw = Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline"));
+            if (raw.length == 0) {
+                return null;
+            }
+            return Arrays.asList(new String(raw, StandardCharsets.UTF_8).split("\0"));
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    private static String[] stat(long pid) {
+        try {
+            String s = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            return s.substring(s.lastIndexOf(')') + 2).trim().split(" ");
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    record Result(int code, String output) {}
+
+    static Result exec(List<String> cmd) {
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(
+                    new java.io.File("/dev/null"))).start();
+            // The launcher's daemon inherits no descriptor of ours (it runs with its own log), so this ends.
+            byte[] out = p.getInputStream().readAllBytes();
+            if (!p.waitFor(120, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                return new Result(-1, "timed out: " + String.join(" ", cmd));
+            }
+            return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8).trim());
+        } catch (IOException e) {
+            return new Result(-1, e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new Result(-1, "interrupted");
+        }
+    }
+
+    private static void run(List<String> cmd, String what) {
+        Result r = exec(cmd);
+        if (r.code != 0) {
+            throw new IllegalStateException(what + " failed (" + r.code + "): " + r.output);
+        }
+    }
+
+    static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
