@@ -272,19 +272,19 @@ public final class Overlay implements Closeable {
         }
         // Registered under the lock that found the file on a lower layer, so no copy-up can slip in between.
         Op<OpenFile> op = () -> {
-            OpenFile opened = openExisting(p, flags);
+            OpenFile opened = openExisting(p, flags, caller);
             engine.openFiles().opened(opened);
             return opened;
         };
         return Linux.opensForWrite(flags) ? write(op) : read(op);
     }
 
-    /** Opens an existing file with flags without O_CREAT. */
+    /** Opens an existing file with flags without O_CREAT, for root. */
     public OpenFile open(String path, int flags) throws FsException {
         return open(path, flags & ~Linux.O_CREAT, 0, Caller.ROOT);
     }
 
-    private OpenFile openExisting(String p, int flags) throws FsException {
+    private OpenFile openExisting(String p, int flags, Caller caller) throws FsException {
         Entry e = engine.lookup().existing(p, "open");
         boolean forWrite = Linux.opensForWrite(flags);
         if (e.isDirectory()) {
@@ -312,7 +312,25 @@ public final class Overlay implements Closeable {
             }
             fd = sys.openat(e.top().layer().fd(), e.top().path(), real & ~Linux.O_NOATIME, 0);
         }
+        if ((flags & Linux.O_TRUNC) != 0 && !caller.isRoot()) {
+            killPrivileges(fd, e.stat().mode());
+        }
         return new OpenFile(p, flags, fd, e.top().layer());
+    }
+
+    /**
+     * An open with O_TRUNC by a caller without CAP_FSETID clears setuid, and setgid where group execution is on,
+     * as the kernel's do_truncate does. Through FUSE with atomic_o_trunc the kernel leaves this to the file system:
+     * the truncation happens inside OPEN and the kernel sends no SETATTR for the mode.
+     */
+    private void killPrivileges(int fd, int mode) throws FsException {
+        int kill = mode & Linux.S_ISUID;
+        if ((mode & Linux.S_ISGID) != 0 && (mode & 0010) != 0) {
+            kill |= Linux.S_ISGID;
+        }
+        if (kill != 0 && (mode & Linux.S_IFMT) == Linux.S_IFREG) {
+            sys.fchmod(fd, mode & 07777 & ~kill);
+        }
     }
 
     private static int realFlags(int flags) {

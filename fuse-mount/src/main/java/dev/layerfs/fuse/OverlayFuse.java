@@ -324,7 +324,7 @@ final class OverlayFuse extends FuseStubFS {
     @Override
     public int open(String path, FuseFileInfo fi) {
         return FuseCall.run("open", path, () -> {
-            OpenFile f = overlay.open(path, fi.flags.get() & ~Linux.O_CREAT);
+            OpenFile f = overlay.open(path, fi.flags.get() & ~Linux.O_CREAT, 0, caller());
             fi.fh.set(files.add(f));
             return 0;
         });

@@ -176,4 +176,26 @@ class OpenFileTest {
         ov.release(f);
         assertEquals("old content", OverlayIo.read(ov, "f"));
     }
+
+    @Test
+    void openWithTruncByAnUnprivilegedCallerClearsSetuidAndGroupExecutableSetgid() throws Exception {
+        fx.l1().file("suid", "data").mode(06755).owner(1000, 1000);
+        fx.l1().file("sgid-no-x", "data").mode(02644).owner(1000, 1000);
+        Overlay ov = fx.open();
+        ov.release(ov.open("suid", Linux.O_WRONLY | Linux.O_TRUNC, 0, new Caller(1000, 1000)));
+        assertEquals(0755, ov.getattr("suid").mode() & 07777, "kernel do_truncate: ATTR_KILL_SUID | ATTR_KILL_SGID");
+        assertEquals(0, ov.getattr("suid").size());
+        ov.release(ov.open("sgid-no-x", Linux.O_WRONLY | Linux.O_TRUNC, 0, new Caller(1000, 1000)));
+        assertEquals(02644, ov.getattr("sgid-no-x").mode() & 07777, "setgid without group execute is mandatory locking");
+    }
+
+    @Test
+    void openWithTruncByRootKeepsSetuid() throws Exception {
+        fx.l1().file("suid", "data").mode(04755);
+        Overlay ov = fx.open();
+        ov.release(ov.open("suid", Linux.O_WRONLY | Linux.O_TRUNC, 0, Caller.ROOT));
+        assertEquals(04755, ov.getattr("suid").mode() & 07777, "root has CAP_FSETID");
+        ov.release(ov.open("suid", Linux.O_WRONLY, 0, new Caller(1000, 1000)));
+        assertEquals(04755, ov.getattr("suid").mode() & 07777, "no O_TRUNC, nothing cleared at open");
+    }
 }
