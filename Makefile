@@ -8,8 +8,9 @@
 #                       BENCHFLAGS: more bench.py options (see scripts/bench/README.md)
 #   make install        link bin/layerfs into $(PREFIX)/bin (default /usr/local), where mount(8) finds it
 #   make uninstall      remove that link
-#   make fuzz           differential fuzzing against the kernel overlay (work in progress, not part of make test):
-#                       make fuzz SEQS=N SEED=S [PROFILE=bounded|full] [KERNEL_OPTS=...] [LAYERFS_OPTS=...] [REPLAY=SEQSEED]
+#   make fuzz           a long differential campaign against the kernel overlay (make test runs a bounded one):
+#                       make fuzz SEQS=N SEED=S [PROFILE=bounded|long|full] [KERNEL_OPTS=...] [LAYERFS_OPTS=...]
+#                       [REPLAY=SEQSEED]; PROFILE=long: 40 to 60 operations per sequence
 #   make clean          remove build output
 #
 # Variables (override on the command line or in the environment):

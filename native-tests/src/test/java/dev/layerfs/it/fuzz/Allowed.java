@@ -13,10 +13,12 @@ import java.util.function.Predicate;
  * naming one of these; everything else that differs is a divergence.
  *
  * <p>Permanent entries are layerfs's documented differences (README, "How layerfs differs") or the limits of what
- * the comparison looks at. TEMPORARY entries are bugs found by the fuzzer and not fixed yet: each excludes from
- * the generated operations what triggers it, so that the bounded campaign of {@code make test} passes today; each
- * names the @Disabled regression test in {@link DifferentialFuzzRegressionTest} that reproduces it. When the bug
- * is fixed, delete the entry, enable the test, and the campaigns exercise the area again.
+ * the comparison looks at; where one keeps something out of the generated stacks or operations, or excuses a
+ * divergence after the fact, a test in {@link DifferentialFuzzRegressionTest} shows the exact difference, so that
+ * the entry goes when the difference does. TEMPORARY entries (none today) are bugs found by the fuzzer and not
+ * fixed yet: each keeps what triggers it out of the generated operations, so that the campaign of
+ * {@code make test} passes meanwhile, and names the @Disabled regression test that reproduces it. When the bug is
+ * fixed, delete the entry, enable the test, and the campaigns exercise the area again.
  */
 enum Allowed {
     // ---- documented differences (README) ----
@@ -46,6 +48,18 @@ enum Allowed {
             + " and times are not compared (the kernel hard-links its whiteouts to one shared inode in the workdir,"
             + " or keeps an older whiteout's mode where it renames over one)."),
 
+    SPARSER_COPY_UP(false, "in the upper layers a copied-up file may be sparse on layerfs where the kernel's copy is"
+            + " dense: layerfs copies only the lower file's data extents (SEEK_DATA/SEEK_HOLE), so every hole stays a"
+            + " hole; the kernel skips a hole only where it spans a whole 1 MiB copy chunk. The data is compared byte"
+            + " for byte either way. Excused: upper/holes where the kernel's copy is dense and layerfs's sparse, and"
+            + " nothing else about the file differs (the reverse is a divergence).") {
+        @Override
+        boolean excuses(Compare.Divergence d, List<Op> ops, List<String> kernelOutcomes) {
+            return d.kind().equals("upper/holes") && d.fields().equals(Set.of("holes"))
+                    && d.detail().endsWith(" holes: kernel dense, layerfs sparse;");
+        }
+    },
+
     NO_AUFS_WHITEOUTS(false, "the stacks hold no AUFS whiteouts ('.wh.NAME', '.wh..wh..opq') and no operation"
             + " uses a name starting with '.wh.': the kernel shows them as ordinary files, layerfs honours them and"
             + " refuses to create them (README)."),
@@ -65,74 +79,28 @@ enum Allowed {
     SEQUENCE_DIRECTORIES_ONLY(false, "the mount roots (above the sequences' directories) are not compared: each"
             + " sequence compares only its own directory and what lies below it."),
 
-    // ---- TEMPORARY: bugs found by the fuzzer, excluded from the generated operations until fixed ----
+    // ---- documented differences the generated sequences stay clear of, or that are excused after the fact ----
 
-    UNLINKED_OPEN_FILE_IO(true, "BUG (DifferentialFuzzRegressionTest.writeToAnOpenFileAfterItsUnlink): read, write,"
-            + " fstat and ftruncate through a descriptor whose name was unlinked (or renamed over) fail with ENOENT"
-            + " on layerfs; the kernel overlay serves them. libfuse 2's high-level API, with hard_remove, forgets"
-            + " the path of an unlinked node and answers ENOENT itself unless the file system sets"
-            + " flag_nullpath_ok (which jnr-fuse maps as padding, so layerfs cannot set it today) and accepts a"
-            + " null path in read/write/fgetattr/ftruncate/release. Excluded: an operation on a descriptor slot"
-            + " after an unlink or rename that followed the slot's first open.") {
-        @Override
-        boolean excludes(Op op, List<Op> before) {
-            if (!Set.of("write", "read", "fstat", "ftruncate").contains(op.name())) {
-                return false;
-            }
-            // An open can fail and leave the slot's earlier descriptor in place: look from the slot's FIRST open.
-            boolean opened = false;
-            for (Op b : before) {
-                opened |= b.name().equals("open") && b.arg(0).equals(op.arg(0));
-                if (opened && (b.name().equals("unlink") || b.name().equals("rename"))) {
-                    return true;
-                }
-            }
-            return false;
-        }
-    },
-
-    PARTIAL_UTIMENS(true, "BUG (DifferentialFuzzRegressionTest.utimensWithOmitChangesNothing, also"
-            + " DifferentialTest.tarExtractionKeepsTheArchiveTimes): utimensat with UTIME_OMIT or UTIME_NOW for one"
-            + " of the two times is answered 0 and changes nothing on layerfs (no copy-up, no new time); the kernel"
-            + " sets the other time. libfuse 2 passes UTIME_OMIT/UTIME_NOW through only where the file system sets"
-            + " flag_utime_omit_ok (padding in jnr-fuse), so layerfs never sees them as asked. Excluded: utimens and"
-            + " lutimens with NOW or OMIT.") {
-        @Override
-        boolean excludes(Op op, List<Op> before) {
-            return op.name().endsWith("utimens") && (op.args().contains("NOW") || op.args().contains("OMIT"));
-        }
-    },
-
-    OTRUNC_KEEPS_SETUID(true, "BUG (DifferentialFuzzRegressionTest.openWithTruncByTheOwnerClearsSetuid): an open with"
-            + " O_TRUNC by an unprivileged caller leaves the setuid (and setgid) bit of the file on layerfs; the kernel"
-            + " clears it (do_truncate with ATTR_KILL_SUID). With atomic_o_trunc the kernel's FUSE module sends the"
-            + " truncation inside OPEN, so the file system must kill the bits itself. Excluded: O_TRUNC opens as an"
-            + " unprivileged user.") {
-        @Override
-        boolean excludes(Op op, List<Op> before) {
-            return op.name().equals("open") && op.uid() != 0 && op.arg(2).contains("TRUNC");
-        }
-    },
-
-    CHOWN_WITHOUT_CHANGE(true, "BUG (DifferentialFuzzRegressionTest.chownToMinusOneCopiesUp): chown(path, -1, -1)"
-            + " (and lchown) copies a lower file up on the kernel overlay (ovl_setattr copies up for any setattr);"
-            + " through layerfs nothing happens, because the kernel's FUSE module sends a SETATTR without uid or gid"
-            + " and libfuse 2's high-level API calls no operation for it. The upper layers differ, and so does the"
-            + " parent's link count (a copied-up directory is merged: nlink 1). Excluded: chown and lchown with"
-            + " both ids -1.") {
+    CHOWN_WITHOUT_CHANGE(false, "chown(path, -1, -1) (and lchown) copies a lower file up on the kernel overlay"
+            + " (ovl_setattr copies up for any setattr); through layerfs nothing happens, because the kernel's FUSE"
+            + " module sends a SETATTR that asks for no change and libfuse 2's high-level API then calls no"
+            + " operation at all (README, 'Through FUSE'). The merged views show the same file; the upper layers"
+            + " and the parent's link count (a copied-up directory is merged: nlink 1) differ. Kept out of the"
+            + " generated operations: chown and lchown with both ids -1."
+            + " DifferentialFuzzRegressionTest.chownToMinusOneCopiesUpOnTheKernelOnly shows the difference.") {
         @Override
         boolean excludes(Op op, List<Op> before) {
             return op.name().endsWith("chown") && op.arg(1).equals("-1") && op.arg(2).equals("-1");
         }
     },
 
-    OPAQUE_SET_BY_A_FAILED_RENAME(true, "BUG, or a difference to document (DifferentialFuzzRegressionTest"
-            + ".failedRenameLeavesTheSourceOpaque): the kernel marks a pure-upper directory opaque when it is renamed"
-            + " into a merged directory BEFORE the rename fails with ENOTEMPTY on a non-empty pure-upper target"
-            + " (kernel-facts 5c); layerfs leaves the directory unmarked. The merged views agree (the directory has"
-            + " nothing below it); only the upper layers differ. Relaxed: in the upper layers, the kernel's"
-            + " trusted.overlay.opaque=y on a directory that was the source of a rename the kernel answered"
-            + " ENOTEMPTY.") {
+    OPAQUE_SET_BY_A_FAILED_RENAME(false, "the kernel marks a pure-upper directory opaque when it is renamed into a"
+            + " merged directory BEFORE the rename fails with ENOTEMPTY on a non-empty pure-upper target"
+            + " (docs/kernel-overlay-facts.md); layerfs leaves the directory of a failed rename as it was (README)."
+            + " The merged views agree (the directory has nothing below it); only the upper layers differ. Excused:"
+            + " in the upper layers, the kernel's trusted.overlay.opaque=y on a directory that was the source of a"
+            + " rename the kernel answered ENOTEMPTY. DifferentialFuzzRegressionTest"
+            + ".failedRenameLeavesTheSourceOpaqueOnTheKernelOnly shows it.") {
         @Override
         boolean excuses(Compare.Divergence d, List<Op> ops, List<String> kernelOutcomes) {
             if (!d.kind().equals("upper/xattrs")) {
@@ -153,13 +121,13 @@ enum Allowed {
         }
     },
 
-    RMDIR_WITH_STALE_WHITEOUTS(true, "BUG, or an extension of the documented difference to document"
-            + " (DifferentialFuzzRegressionTest.rmdirOfAPureUpperDirectoryHoldingAStaleWhiteout): rmdir of a"
-            + " directory that exists in the upper layer only (no lower directory below it) and holds nothing but"
-            + " a stale whiteout succeeds on layerfs (emptiness judged on the merged view); the kernel answers"
-            + " ENOTEMPTY (it removes a pure-upper directory with the upper file system's rmdir; kernel-facts 4)."
-            + " README documents only that such whiteouts are not listed. Excluded: the generated upper layers hold"
-            + " no whiteout inside a directory that has no lower directory below it.") {
+    RMDIR_WITH_STALE_WHITEOUTS(false, "rmdir of a directory that exists in the upper layer only (no lower directory"
+            + " below it) and holds nothing but stale whiteouts: the kernel answers ENOTEMPTY (for a directory that"
+            + " is not merged it reads the upper directory alone and counts a whiteout as an entry, the same reason"
+            + " its readdir lists it: WHITEOUT_LISTED_IN_NON_MERGED_DIR); layerfs judges emptiness on the view it"
+            + " shows, where the directory is empty, and removes it with its whiteouts (README). Kept out of the"
+            + " generated stacks: whiteouts inside an upper directory that has no lower directory below it."
+            + " DifferentialFuzzRegressionTest.rmdirOfAPureUpperDirectoryHoldingAStaleWhiteout shows it.") {
         @Override
         Stack filter(Stack s) {
             List<Stack.Entry> kept = new java.util.ArrayList<>();
@@ -177,13 +145,13 @@ enum Allowed {
         }
     },
 
-    RENAME_BETWEEN_HARD_LINKS(true, "BUG (DifferentialFuzzRegressionTest.unprivilegedRenameBetweenTwoNamesOfOneFile):"
-            + " rename(a, b) where a and b are hard links to one file does nothing and answers 0 (the VFS returns"
-            + " before any permission check: source == target); through layerfs an unprivileged caller gets EACCES"
-            + " (or EPERM), because libfuse 2's high-level API gives every NAME its own node, so the kernel sees two"
-            + " inodes and checks write permission on the parent. Relaxed: an unprivileged rename the kernel"
-            + " answered 0 and layerfs EACCES or EPERM (were it a real rename, the trees would differ and be"
-            + " reported).") {
+    RENAME_BETWEEN_HARD_LINKS(false, "rename(a, b) where a and b are hard links to one file does nothing and answers"
+            + " 0 on the kernel overlay (the VFS returns before any permission check: source == target); through"
+            + " layerfs an unprivileged caller gets EACCES (or EPERM), because libfuse 2's high-level API gives every"
+            + " NAME its own node, so the kernel sees two inodes and checks write permission on the parent before"
+            + " layerfs is asked (README, 'Through FUSE'). Excused: an unprivileged rename the kernel answered 0 and"
+            + " layerfs EACCES or EPERM (were it a real rename, the trees would differ and be reported)."
+            + " DifferentialFuzzRegressionTest.unprivilegedRenameBetweenTwoNamesOfOneFile shows it.") {
         @Override
         boolean excuses(Compare.Divergence d, List<Op> ops, List<String> kernelOutcomes) {
             return (d.signature().equals("op/rename kernel ok layerfs EACCES")
@@ -191,41 +159,14 @@ enum Allowed {
         }
     },
 
-    HARD_LINK_PAGE_CACHE(true, "BUG (DifferentialFuzzRegressionTest.writeThroughOneHardLinkReadThroughAnother):"
-            + " data written through one name of a hard-linked file is not seen when the file is read through"
-            + " another name that was read before: libfuse 2's high-level API gives each NAME its own node (kernel"
-            + " inode), and with the kernel_cache option the kernel keeps each one's page cache across opens, so"
-            + " the other name serves stale pages (timeout=0 does not help). Relaxed: a content difference of a"
-            + " file with more than one link (in the merged view after the sequence, or as read by cat or read) where"
-            + " nothing else differs; the upper-layer and cross-mount comparisons still compare the data.") {
-        @Override
-        boolean excuses(Compare.Divergence d, List<Op> ops, List<String> kernelOutcomes) {
-            if (d.kind().equals("merged/content")) {
-                return d.fields().equals(Set.of("content")) && d.kernelNode() != null
-                        && Long.parseLong(d.kernelNode().getOrDefault("nlink", "1")) > 1;
-            }
-            if (d.kind().equals("op/cat") || d.kind().equals("op/read")) {
-                // "op N `...`: kernel ok SIZE MD5 links=L, layerfs ok SIZE MD5' links=L"
-                String[] kl = d.detail().substring(d.detail().indexOf("`: kernel ") + 10).split(", layerfs ");
-                if (kl.length != 2) {
-                    return false;
-                }
-                String[] k = kl[0].split(" ");
-                String[] l = kl[1].split(" ");
-                return k.length == 4 && l.length == 4 && k[0].equals("ok") && l[0].equals("ok") && k[1].equals(l[1])
-                        && k[3].equals(l[3]) && !k[3].equals("links=1");
-            }
-            return false;
-        }
-    },
-
-    FUSE_ATTRIBUTE_CACHE(true, "BUG (DifferentialFuzzRegressionTest.hardLinkedNameSeesTruncateThroughTheOther,"
-            + " .parentNlinkAfterCopyUp, .chownThroughOneHardLinkName; also"
-            + " MountBehaviourTest.hardLinkedNamesSeeEachOthersChanges): with the default timeout=1 the kernel"
-            + " caches attributes per FUSE node, and libfuse 2's high-level API makes one node per NAME, so a change"
-            + " through one name of a hard-linked file (size, owner, mode) is not seen through the other for up to"
-            + " a second; likewise a directory's link count changes at copy-up (its real count, then 1 once merged)"
-            + " without the kernel being told. Excluded: the bounded profile mounts layerfs with timeout=0.") {
+    FUSE_ATTRIBUTE_CACHE(false, "the campaigns mount layerfs with timeout=0. With the default timeout=1 the kernel"
+            + " caches attributes per FUSE node for up to a second, and libfuse 2's high-level API makes one node per"
+            + " NAME: a change through one name of a hard-linked file (size, owner, mode, link count) is seen through"
+            + " the other only when the cache expires; and a directory's link count changes at copy-up (its real"
+            + " count, then 1 once merged) without the kernel being told (README, 'Through FUSE'; timeout=0 removes"
+            + " both). DifferentialFuzzRegressionTest.hardLinkedNameSeesTruncateThroughTheOther,"
+            + " .chownThroughOneHardLinkName and .parentNlinkAfterCopyUp show it with the default and agree with"
+            + " timeout=0.") {
         @Override
         String layerfsOptions() {
             return "timeout=0";
@@ -243,7 +184,7 @@ enum Allowed {
         this.reason = reason;
     }
 
-    /** True where a TEMPORARY entry keeps this operation (after those before it) out of the generated sequences. */
+    /** True where this entry keeps this operation (after those before it) out of the generated sequences. */
     boolean excludes(Op op, List<Op> before) {
         return false;
     }
@@ -271,17 +212,29 @@ enum Allowed {
         }
     }
 
-    /** The generated stack without what this TEMPORARY entry keeps out of it. */
+    /** The generated stack without what this entry keeps out of it. */
     Stack filter(Stack s) {
         return s;
     }
 
-    /** Extra layerfs mount options this TEMPORARY entry needs while its bug is open ("" for none). */
+    /** Extra layerfs mount options the campaigns need for this entry ("" for none). */
     String layerfsOptions() {
         return "";
     }
 
-    /** The TEMPORARY entries. */
+    /** Every entry: what the campaigns apply (permanent entries, and TEMPORARY ones while their bug is open). */
+    static Set<Allowed> all() {
+        return EnumSet.allOf(Allowed.class);
+    }
+
+    /** The permanent entries: the documented differences. */
+    static Set<Allowed> permanent() {
+        Set<Allowed> s = EnumSet.allOf(Allowed.class);
+        s.removeAll(temporaries());
+        return s;
+    }
+
+    /** The TEMPORARY entries (open bugs). */
     static Set<Allowed> temporaries() {
         Set<Allowed> s = EnumSet.noneOf(Allowed.class);
         for (Allowed a : values()) {

@@ -17,7 +17,7 @@ import java.util.TreeMap;
  * a sequence is a function of its seed and the profile: {@code -Dfuzz.replay=SEED} replays one.
  *
  * <p>System properties: {@code fuzz.seqs}, {@code fuzz.seed}, {@code fuzz.batch} (sequences per mount pair),
- * {@code fuzz.profile} (bounded, full), {@code fuzz.kernelOptions} (extra kernel overlay mount options, e.g.
+ * {@code fuzz.profile} (bounded, long, full), {@code fuzz.kernelOptions} (extra kernel overlay mount options, e.g.
  * {@code redirect_dir=off,xino=off}), {@code fuzz.layerfsOptions} (extra layerfs options, e.g. {@code timeout=0}),
  * {@code fuzz.shrink} (true), {@code fuzz.shrinkSeconds} (per divergence kind), {@code fuzz.tmp} (where the
  * layers go, default /tmp: an ext4 or other file system with trusted xattrs and mknod), {@code fuzz.replay}.

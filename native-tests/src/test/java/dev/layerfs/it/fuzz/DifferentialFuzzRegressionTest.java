@@ -1,12 +1,21 @@
 package dev.layerfs.it.fuzz;
 
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /**
- * Divergences the differential fuzzer found, shrunk to minimal sequences: each is a permanent test. A test marked
- * {@code @Disabled("BUG: ...")} reproduces an open layerfs bug (with a TEMPORARY entry in {@link Allowed}); when
- * the bug is fixed, remove the @Disabled and the TEMPORARY entry.
+ * Divergences the differential fuzzer found, shrunk to minimal sequences: each is a permanent test.
+ *
+ * <ul>
+ * <li>Bugs that were fixed: the sequence must now agree ({@link Scenario#assertAgree}).</li>
+ * <li>Documented differences (permanent entries of {@link Allowed}, README "How layerfs differs"): the sequence
+ * diverges in exactly the documented way ({@link Scenario#assertDivergesExactly}), so the entry goes when the
+ * difference does.</li>
+ * <li>Differences of the FUSE attribute cache, which last at most the attribute timeout: the sequence agrees with
+ * {@code timeout=0} (with the default timeout=1 the result depends on how fast the machine is, so it is not
+ * asserted).</li>
+ * <li>An open bug would be a test marked {@code @Disabled("BUG: ...")} with a TEMPORARY entry in {@link Allowed}
+ * (none today).</li>
+ * </ul>
  */
 class DifferentialFuzzRegressionTest {
     /** A stack with some of everything, and operations across it: the machinery itself. */
@@ -42,9 +51,9 @@ class DifferentialFuzzRegressionTest {
                 """);
     }
 
+    /** Fixed: I/O on a descriptor whose name was unlinked failed with ENOENT (libfuse 2 forgot the path);
+     * now libfuse's nullpath_ok/nopath flags are set and layerfs pins the unlinked file (HiddenFiles). */
     @Test
-    @Disabled("BUG: read/write/fstat/ftruncate on a descriptor whose name was unlinked fail with ENOENT (libfuse 2"
-            + " high-level API without flag_nullpath_ok); Allowed.UNLINKED_OPEN_FILE_IO")
     void writeToAnOpenFileAfterItsUnlink() {
         Scenario.assertAgree("""
                 lowers 1
@@ -56,9 +65,9 @@ class DifferentialFuzzRegressionTest {
                 """);
     }
 
+    /** Fixed: utimensat with UTIME_OMIT for one time changed nothing (libfuse 2 resolved OMIT itself);
+     * now libfuse's utime_omit_ok flag is set. */
     @Test
-    @Disabled("BUG: utimensat with UTIME_OMIT for one time changes nothing (no copy-up, mtime kept);"
-            + " Allowed.PARTIAL_UTIMENS")
     void utimensWithOmitChangesNothing() {
         Scenario.assertAgree("""
                 lowers 1
@@ -69,9 +78,8 @@ class DifferentialFuzzRegressionTest {
                 """);
     }
 
+    /** Fixed: UTIME_NOW with UTIME_OMIT changed nothing (as above). */
     @Test
-    @Disabled("BUG: utimensat with UTIME_NOW for one time and UTIME_OMIT for the other changes nothing;"
-            + " Allowed.PARTIAL_UTIMENS")
     void utimensNowOmitOnALowerFifo() {
         Scenario.assertAgree("""
                 lowers 1
@@ -82,8 +90,9 @@ class DifferentialFuzzRegressionTest {
                 """);
     }
 
+    /** Fixed: open(O_TRUNC) by an unprivileged owner kept setuid; with atomic_o_trunc the kernel leaves
+     * clearing it to the file system, which now does (Overlay.open). */
     @Test
-    @Disabled("BUG: open(O_TRUNC) by the unprivileged owner keeps the setuid bit; Allowed.OTRUNC_KEEPS_SETUID")
     void openWithTruncByTheOwnerClearsSetuid() {
         Scenario.assertAgree("""
                 lowers 1
@@ -95,22 +104,25 @@ class DifferentialFuzzRegressionTest {
                 """);
     }
 
+    /** Fixed: data written through one hard-linked name was not seen through another read before
+     * (kernel_cache kept each name's pages); now auto_cache. The link count of the other names lags with the
+     * default timeout=1 (Allowed.FUSE_ATTRIBUTE_CACHE). */
     @Test
-    @Disabled("BUG: chown(-1, -1) does not copy up as the kernel does (libfuse 2 drops the empty SETATTR);"
-            + " Allowed.CHOWN_WITHOUT_CHANGE")
-    void chownToMinusOneCopiesUp() {
+    void writeThroughOneHardLinkReadThroughAnother() {
         Scenario.assertAgree("""
                 lowers 1
-                L1 dir . 0755 0:0 1025216548.399479958
-                L1 file a 0644 0:0 1446169753.345058138 size=37 seed=635652
+                L1 dir . 0755 0:0 1148213300.185118765
+                L1 file a 0644 0:0 1282222409.364110960 size=3436 seed=397616
                 --
-                chown a -1 -1
-                """);
+                link a b
+                link b c
+                open 0 c RDWR 0444
+                write 0 0 6 1
+                """, "timeout=0");
     }
 
+    /** Allowed.FUSE_ATTRIBUTE_CACHE: agrees with timeout=0. */
     @Test
-    @Disabled("BUG: with the default timeout=1, a truncate through one hard-linked name is not seen through the"
-            + " other (attributes cached per name); Allowed.FUSE_ATTRIBUTE_CACHE")
     void hardLinkedNameSeesTruncateThroughTheOther() {
         Scenario.assertAgree("""
                 lowers 1
@@ -120,12 +132,11 @@ class DifferentialFuzzRegressionTest {
                 L1 dir . 0755 0:0 1102630762.467921371
                 --
                 truncate e 19
-                """);
+                """, "timeout=0");
     }
 
+    /** Allowed.FUSE_ATTRIBUTE_CACHE: agrees with timeout=0. */
     @Test
-    @Disabled("BUG: with the default timeout=1, an lchown through one hard-linked name is not seen through the"
-            + " other; Allowed.FUSE_ATTRIBUTE_CACHE")
     void chownThroughOneHardLinkName() {
         Scenario.assertAgree("""
                 lowers 1
@@ -134,12 +145,11 @@ class DifferentialFuzzRegressionTest {
                 --
                 link e m
                 lchown e 0 65534
-                """);
+                """, "timeout=0");
     }
 
+    /** Allowed.FUSE_ATTRIBUTE_CACHE: agrees with timeout=0. */
     @Test
-    @Disabled("BUG: with the default timeout=1, a directory's link count stays its lower one (2) after a copy-up"
-            + " inside it made it merged (1); Allowed.FUSE_ATTRIBUTE_CACHE")
     void parentNlinkAfterCopyUp() {
         Scenario.assertAgree("""
                 lowers 1
@@ -151,14 +161,31 @@ class DifferentialFuzzRegressionTest {
                 stat b/a
                 chmod b/a/a 0644
                 stat b/a
-                """);
+                """, "timeout=0");
     }
 
+    /** Allowed.CHOWN_WITHOUT_CHANGE: the kernel copies up, layerfs is not asked. */
     @Test
-    @Disabled("BUG or a difference to document: the kernel marks the source directory opaque before the rename"
-            + " fails with ENOTEMPTY; layerfs does not. Allowed.OPAQUE_SET_BY_A_FAILED_RENAME")
-    void failedRenameLeavesTheSourceOpaque() {
-        Scenario.assertAgree("""
+    void chownToMinusOneCopiesUpOnTheKernelOnly() {
+        Scenario.assertDivergesExactly("""
+                lowers 1
+                L1 dir . 0755 0:0 1025216548.399479958
+                L1 file a 0644 0:0 1446169753.345058138 size=37 seed=635652
+                --
+                chown a -1 -1
+                """, "timeout=0",
+                "merged/nlink: .: nlink: kernel 1, layerfs 2;",
+                "upper/missing: .: {type=d, mode=0755, owner=0:0, xattrs={}, mtime=1025216548.399479958}"
+                        + " only on the kernel's side",
+                "upper/missing: a: {type=f, mode=0644, owner=0:0, size=37, nlink=1,"
+                        + " content=39d7137c0cbf, xattrs={}, mtime=1446169753.345058138} only on the kernel's side",
+                "cross-kernel/nlink: .: nlink: kernel 1, layerfs 2;");
+    }
+
+    /** Allowed.OPAQUE_SET_BY_A_FAILED_RENAME: only the kernel's upper layer gets the opaque marker. */
+    @Test
+    void failedRenameLeavesTheSourceOpaqueOnTheKernelOnly() {
+        Scenario.assertDivergesExactly("""
                 lowers 1
                 U dir . 0755 0:0 1279865114.768913841
                 U dir b 0755 0:0 1371362738.175709126
@@ -167,14 +194,14 @@ class DifferentialFuzzRegressionTest {
                 mkdir m 0600
                 mkdir b/b 0000
                 rename m b 0
-                """);
+                """, "timeout=0",
+                "upper/xattrs: m: xattrs: kernel {trusted.overlay.opaque=y}, layerfs {};");
     }
 
+    /** Allowed.RMDIR_WITH_STALE_WHITEOUTS: the kernel counts the whiteout, layerfs removes the directory. */
     @Test
-    @Disabled("BUG or a difference to document: rmdir of a pure-upper directory holding only a stale whiteout:"
-            + " kernel ENOTEMPTY, layerfs removes it. Allowed.RMDIR_WITH_STALE_WHITEOUTS")
     void rmdirOfAPureUpperDirectoryHoldingAStaleWhiteout() {
-        Scenario.assertAgree("""
+        Scenario.assertDivergesExactly("""
                 lowers 1
                 U dir . 0755 0:0 1204324712.808789822
                 U dir b 0755 0:0 1195501211.533382489
@@ -183,14 +210,27 @@ class DifferentialFuzzRegressionTest {
                 L1 dir . 0755 0:0 1148529396.189323355
                 --
                 rmdir b/d
-                """);
+                """, "timeout=0",
+                "op/rmdir: op 1 `rmdir b/d`: kernel ENOTEMPTY, layerfs ok",
+                "merged/missing: b/d: {type=d, mode=0755, owner=0:0, nlink=2, xattrs={},"
+                        + " mtime=1103689195.175003812} only on the kernel's side",
+                "merged/nlink: b: mtime: kernel 1195501211.533382489, layerfs new; nlink: kernel 3,"
+                        + " layerfs 2;",
+                "upper/missing: b/d: {type=d, mode=0755, owner=0:0, xattrs={},"
+                        + " mtime=1103689195.175003812} only on the kernel's side",
+                "upper/missing: b/d/d: {type=whiteout} only on the kernel's side",
+                "upper/mtime: b: mtime: kernel 1195501211.533382489, layerfs new;",
+                "cross-kernel/missing: b/d: {type=d, mode=0755, owner=0:0, nlink=2, xattrs={},"
+                        + " mtime=1103689195.175003812} only on the kernel's side",
+                "cross-kernel/missing: b/d/d: {type=ghost} only on the kernel's side",
+                "cross-kernel/nlink: b: mtime: kernel 1195501211.533382489, layerfs new; nlink: kernel"
+                        + " 3, layerfs 2;");
     }
 
+    /** Allowed.RENAME_BETWEEN_HARD_LINKS: the kernel sees one inode, FUSE shows it two. */
     @Test
-    @Disabled("BUG: rename between two names of one file by an unprivileged user: kernel 0 (VFS: source =="
-            + " target), layerfs EACCES (one FUSE node per name). Allowed.RENAME_BETWEEN_HARD_LINKS")
     void unprivilegedRenameBetweenTwoNamesOfOneFile() {
-        Scenario.assertAgree("""
+        Scenario.assertDivergesExactly("""
                 lowers 1
                 U dir . 0755 0:0 1198205002.199003467
                 U file e 0644 0:0 1472987924.336463037 size=1 seed=215138
@@ -198,22 +238,20 @@ class DifferentialFuzzRegressionTest {
                 L1 dir . 0755 0:0 1322371705.367421727
                 --
                 as 1000 rename a e 0
-                """);
+                """, "timeout=0",
+                "op/rename: op 1 `as 1000 rename a e 0`: kernel ok, layerfs EACCES");
     }
 
+    /** Allowed.SPARSER_COPY_UP: layerfs keeps a hole smaller than the kernel's 1 MiB copy chunk. */
     @Test
-    @Disabled("BUG: data written through one hard-linked name is not seen through another name read before"
-            + " (one FUSE node and page cache per name, kernel_cache). Allowed.HARD_LINK_PAGE_CACHE")
-    void writeThroughOneHardLinkReadThroughAnother() {
-        Scenario.assertAgree("""
+    void copyUpKeepsSmallHolesOnLayerfsOnly() {
+        Scenario.assertDivergesExactly("""
                 lowers 1
-                L1 dir . 0755 0:0 1148213300.185118765
-                L1 file a 0644 0:0 1282222409.364110960 size=3436 seed=397616
+                L1 dir . 0755 0:0 1056161031.197767275
+                L1 file b 0644 0:0 1170571035.138176330 size=186282 seed=296223 sparse
                 --
-                link a b
-                link b c
-                open 0 c RDWR 0444
-                write 0 0 6 1
-                """);
+                chmod b 0777
+                """, "timeout=0",
+                "upper/holes: b: holes: kernel dense, layerfs sparse;");
     }
 }

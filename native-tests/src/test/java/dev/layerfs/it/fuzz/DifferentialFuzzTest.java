@@ -35,7 +35,7 @@ class DifferentialFuzzTest {
     /** The text forms a shrunk test carries give back exactly the generated sequence. */
     @Test
     void textFormsRoundTrip() {
-        for (String profile : new String[] {"bounded", "full"}) {
+        for (String profile : new String[] {"bounded", "long", "full"}) {
             Set<String> distinct = new HashSet<>();
             for (int i = 0; i < 500; i++) {
                 Seq seq = Gen.sequence(Campaign.seqSeed(7, i), Profile.of(profile));

@@ -1,16 +1,17 @@
 package dev.layerfs.it.fuzz;
 
-import java.util.EnumSet;
 import java.util.Set;
 
 /**
  * What a campaign generates: how many operations a sequence has, how often an operation runs as an unprivileged
- * user, how often renames carry flags and times are UTIME_NOW/UTIME_OMIT, and which TEMPORARY exclusions of
+ * user, how often renames carry flags and times are UTIME_NOW/UTIME_OMIT, and which entries of
  * {@link Allowed} apply. Part of what a seed reproduces.
  *
  * <ul>
- * <li>{@code bounded}: the profile of {@code make test} and the default one: every TEMPORARY exclusion.</li>
- * <li>{@code full}: no exclusion at all, to see the known bugs too (or whether they are fixed).</li>
+ * <li>{@code bounded}: the profile of {@code make test} and the default one: 4 to 30 operations per sequence,
+ * every entry of {@link Allowed} applied.</li>
+ * <li>{@code long}: 40 to 60 operations per sequence, every entry applied: the long campaigns of issue 4.</li>
+ * <li>{@code full}: as bounded, but TEMPORARY entries (open bugs) are not applied, to see whether they are fixed.</li>
  * </ul>
  */
 record Profile(String name, int minOps, int maxOps, int unprivilegedPercent, int renameFlagsPercent,
@@ -18,9 +19,10 @@ record Profile(String name, int minOps, int maxOps, int unprivilegedPercent, int
 
     static Profile of(String name) {
         return switch (name) {
-            case "bounded" -> new Profile(name, 4, 30, 15, 6, 30, Allowed.temporaries());
-            case "full" -> new Profile(name, 4, 30, 15, 6, 30, EnumSet.noneOf(Allowed.class));
-            default -> throw new IllegalArgumentException("unknown fuzz profile " + name + " (bounded, full)");
+            case "bounded" -> new Profile(name, 4, 30, 15, 6, 30, Allowed.all());
+            case "long" -> new Profile(name, 40, 60, 15, 6, 30, Allowed.all());
+            case "full" -> new Profile(name, 4, 30, 15, 6, 30, Allowed.permanent());
+            default -> throw new IllegalArgumentException("unknown fuzz profile " + name + " (bounded, long, full)");
         };
     }
 

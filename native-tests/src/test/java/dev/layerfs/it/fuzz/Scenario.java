@@ -14,11 +14,12 @@ public final class Scenario {
     private Scenario() {}
 
     public static void assertAgree(String text) {
-        Seq seq = Seq.parse(text);
-        Batch.Config cfg = new Batch.Config(Path.of(System.getProperty("fuzz.tmp", "/tmp")),
-                System.getProperty("fuzz.kernelOptions", ""), System.getProperty("fuzz.layerfsOptions", ""),
-                java.util.EnumSet.noneOf(Allowed.class));
-        Batch.SeqResult r = IoThread.run(new Batch(cfg), List.of(seq)).get(0);
+        assertAgree(text, System.getProperty("fuzz.layerfsOptions", ""));
+    }
+
+    /** As {@link #assertAgree(String)}, with these layerfs mount options. */
+    public static void assertAgree(String text, String layerfsOptions) {
+        Batch.SeqResult r = run(text, layerfsOptions);
         if (r.findings().any()) {
             StringBuilder b = new StringBuilder("the kernel overlay and layerfs diverge:\n");
             for (Divergence d : r.findings().divergences) {
@@ -27,5 +28,29 @@ public final class Scenario {
             b.append("outcomes:\n  ").append(String.join("\n  ", r.log()));
             throw new AssertionError(b.toString());
         }
+    }
+
+    /**
+     * For a documented difference (an entry of {@link Allowed}): the sequence diverges in exactly these ways, no
+     * more and no fewer (each as {@code kind: detail}, in any order). When layerfs one day agrees with the kernel
+     * here, this fails, and the entry of {@link Allowed} and the README's sentence can go.
+     */
+    public static void assertDivergesExactly(String text, String layerfsOptions, String... expected) {
+        Batch.SeqResult r = run(text, layerfsOptions);
+        List<String> got = r.findings().divergences.stream().map(Divergence::toString).sorted().toList();
+        List<String> want = java.util.Arrays.stream(expected).sorted().toList();
+        if (!got.equals(want)) {
+            throw new AssertionError("expected exactly these divergences:\n  [" + String.join("]\n  [", want)
+                    + "]\ngot:\n  [" + String.join("]\n  [", got) + "]\noutcomes:\n  "
+                    + String.join("\n  ", r.log()));
+        }
+    }
+
+    private static Batch.SeqResult run(String text, String layerfsOptions) {
+        Seq seq = Seq.parse(text);
+        Batch.Config cfg = new Batch.Config(Path.of(System.getProperty("fuzz.tmp", "/tmp")),
+                System.getProperty("fuzz.kernelOptions", ""), layerfsOptions,
+                java.util.EnumSet.noneOf(Allowed.class));
+        return IoThread.run(new Batch(cfg), List.of(seq)).get(0);
     }
 }

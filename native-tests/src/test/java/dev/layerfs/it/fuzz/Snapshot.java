@@ -94,7 +94,7 @@ final class Snapshot {
         if (st.isRegularFile()) {
             f.put("content", content(abs));
             if (upper && st.size() >= 131072) {
-                // Holes stay holes at copy-up (both copy data only): a coarse test, extent blocks vary.
+                // Holes stay holes at copy-up (Allowed.SPARSER_COPY_UP): a coarse test, extent blocks vary.
                 f.put("holes", st.blocks() * 512 + 65536 < st.size() ? "sparse" : "dense");
             }
         }
