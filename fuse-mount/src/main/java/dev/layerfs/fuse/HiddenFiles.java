@@ -2,7 +2,9 @@ package dev.layerfs.fuse;
 
 import dev.layerfs.core.Overlay;
 import dev.layerfs.core.error.FsException;
+import dev.layerfs.core.handle.OpenFile;
 import dev.layerfs.core.handle.PinnedFile;
+import dev.layerfs.core.model.OverlayPaths;
 import dev.layerfs.core.nativeio.Stat;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -13,12 +15,19 @@ import java.util.concurrent.ConcurrentHashMap;
  * ask for the file's attributes by path (an fstat carries no file handle). Here that rename removes the name for
  * real, with the overlay's semantics (a whiteout where a lower layer has it), and the hidden name lives only in
  * this table, pinned to the real file: it never reaches a layer, a listing or a copy-up.
+ *
+ * <p>libfuse believes the hidden name is still a link of the file, so it takes one off the link count it passes
+ * on for a hidden node; since the name is really gone, the count handed to libfuse for such a node is one more
+ * than the real one ({@link #forLibfuse}).
  */
 final class HiddenFiles {
     private static final String PREFIX = ".fuse_hidden";
 
     private final Overlay overlay;
-    private final Map<String, PinnedFile> pinned = new ConcurrentHashMap<>();
+    private final Map<String, Hidden> pinned = new ConcurrentHashMap<>();
+
+    /** A hidden file: the real file, and the merged path it had when libfuse hid it. */
+    private record Hidden(PinnedFile file, String path) {}
 
     HiddenFiles(Overlay overlay) {
         this.overlay = overlay;
@@ -38,22 +47,46 @@ final class HiddenFiles {
             file.close();
             throw e;
         }
-        pinned.put(hiddenPath, file);
+        pinned.put(hiddenPath, new Hidden(file, OverlayPaths.normalize(path)));
     }
 
     /** The attributes of a hidden file, or null where the name is not one. */
     Stat stat(String hiddenPath) throws FsException {
-        PinnedFile file = pinned.get(hiddenPath);
-        return file == null ? null : overlay.fstat(file);
+        Hidden h = pinned.get(hiddenPath);
+        return h == null ? null : overlay.fstat(h.file());
+    }
+
+    /**
+     * True where an open file's node is one libfuse hid: it was opened at the path of a hidden file and is that
+     * file. (A handle opened through another name of the same file has a node of its own, which is not hidden.)
+     */
+    boolean isHidden(OpenFile f, Stat st) throws FsException {
+        if (pinned.isEmpty()) {
+            return false;
+        }
+        for (Hidden h : pinned.values()) {
+            if (h.path().equals(f.path())) {
+                Stat hs = overlay.fstat(h.file());
+                if (hs.dev() == st.dev() && hs.ino() == st.ino()) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /** The link count to hand libfuse for a hidden node: it subtracts the hidden name it thinks still exists. */
+    static long forLibfuse(long nlink) {
+        return nlink + 1;
     }
 
     /** libfuse's unlink at the last close; false where the name is not a hidden file. */
     boolean forget(String hiddenPath) {
-        PinnedFile file = pinned.remove(hiddenPath);
-        if (file == null) {
+        Hidden h = pinned.remove(hiddenPath);
+        if (h == null) {
             return false;
         }
-        file.close();
+        h.file().close();
         return true;
     }
 }

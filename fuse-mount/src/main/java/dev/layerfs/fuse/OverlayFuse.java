@@ -81,7 +81,12 @@ final class OverlayFuse extends FuseStubFS {
     public int getattr(String path, FileStat stat) {
         return FuseCall.run("getattr", path, () -> {
             Stat hiddenFile = HiddenFiles.isHiddenName(path) ? hidden.stat(path) : null;
-            fill(stat, hiddenFile != null ? hiddenFile : overlay.getattr(path));
+            if (hiddenFile != null) {
+                fill(stat, hiddenFile);
+                stat.st_nlink.set(HiddenFiles.forLibfuse(hiddenFile.nlink()));
+            } else {
+                fill(stat, overlay.getattr(path));
+            }
             return 0;
         });
     }
@@ -90,7 +95,12 @@ final class OverlayFuse extends FuseStubFS {
     @Override
     public int fgetattr(String path, FileStat stat, FuseFileInfo fi) {
         return FuseCall.run("fgetattr", path, () -> {
-            fill(stat, overlay.fstat(file(fi)));
+            OpenFile f = file(fi);
+            Stat st = overlay.fstat(f);
+            fill(stat, st);
+            if (hidden.isHidden(f, st)) {
+                stat.st_nlink.set(HiddenFiles.forLibfuse(st.nlink()));
+            }
             return 0;
         });
     }
