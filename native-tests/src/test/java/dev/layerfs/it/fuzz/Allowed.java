@@ -60,9 +60,12 @@ enum Allowed {
         }
     },
 
-    NO_AUFS_WHITEOUTS(false, "the stacks hold no AUFS whiteouts ('.wh.NAME', '.wh..wh..opq') and no operation"
-            + " uses a name starting with '.wh.': the kernel shows them as ordinary files, layerfs honours them and"
-            + " refuses to create them (README)."),
+    AUFS_ON_LAYERFS_SIDE_ONLY(false, "AUFS whiteouts ('.wh.NAME', '.wh..wh..opq') appear only in layerfs's copy of"
+            + " the lower layers (Stack: the layers marked 'aufs'), where the kernel's copy holds the same whiteouts"
+            + " and opaque markers as character devices 0/0 and trusted.overlay.opaque: the kernel shows AUFS"
+            + " whiteouts as ordinary files, layerfs honours them (README). For the same reason the kernel's"
+            + " cross-mount of layerfs's upper layer uses the kernel's copy of the lowers. No operation uses a name"
+            + " starting with '.wh.': layerfs refuses to create one (EINVAL), the kernel creates an ordinary file."),
 
     NO_PRIVATE_XATTRS(false, "no operation sets or removes trusted.overlay.*, user.overlay.* or"
             + " user.fuseoverlayfs.* xattrs: the kernel (6.7+) stores them escaped, layerfs refuses them with EPERM"
@@ -141,7 +144,7 @@ enum Allowed {
                 }
                 kept.add(e);
             }
-            return new Stack(s.lowers(), List.copyOf(kept));
+            return new Stack(s.lowers(), List.copyOf(kept), s.aufs());
         }
     },
 

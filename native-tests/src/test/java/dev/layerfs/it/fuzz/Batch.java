@@ -163,7 +163,7 @@ final class Batch {
         for (int i = 0; i < n; i++) {
             for (Side s : List.of(k, l)) {
                 List<Path> roots = s.roots(i);
-                seqs.get(i).stack().materialize(roots.subList(0, seqs.get(i).stack().lowers() + 1));
+                seqs.get(i).stack().materialize(roots.subList(0, seqs.get(i).stack().lowers() + 1), s == l);
             }
         }
         phase("materialize");
@@ -296,7 +296,10 @@ final class Batch {
         String lxError = null;
         try {
             try {
-                kx = track(Mounts.kernel(l.lowers, l.upper, l.work2, l.mnt2, cfg.kernelOptions()));
+                // The kernel's own copy of the lowers: layerfs's may hold AUFS whiteouts, which the kernel does
+                // not read.
+                // layerfs never writes into its lowers (checked above), so the two copies are the same layers.
+                kx = track(Mounts.kernel(k.lowers, l.upper, l.work2, l.mnt2, cfg.kernelOptions()));
             } catch (IllegalStateException e) {
                 kxError = e.getMessage();
             }

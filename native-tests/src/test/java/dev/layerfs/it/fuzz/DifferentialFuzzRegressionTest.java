@@ -51,6 +51,39 @@ class DifferentialFuzzRegressionTest {
                 """);
     }
 
+    /** The same stack with both lower layers in AUFS form on layerfs's side (.wh.c, d/.wh..wh..opq). */
+    @Test
+    void smokeWithAufsLowerLayers() {
+        Scenario.assertAgree("""
+                lowers 2 aufs 1,2
+                L1 dir . 0755 0:0 1100000000.000000001
+                L1 file a 0644 1000:1000 1100000000.000000005 size=12 seed=7 user.a=v1
+                L1 dir d 0755 0:0 1100000000.000000002 opaque
+                L1 file d/x 0600 0:0 1100000000.000000003 size=70000 seed=8
+                L1 link s 0:0 1100000000.000000004 -> a
+                L2 dir . 0755 0:0 1100000000.000000001
+                L2 file b 0644 0:0 1100000000.000000006 size=5000 seed=9 sparse
+                L2 dir d 0755 0:0 1100000000.000000002
+                L2 file d/hidden 0644 0:0 1100000000.000000006 size=1 seed=1
+                L2 fifo p 0644 0:0 1100000000.000000007
+                L2 file c 0644 0:0 1100000000.000000006 size=3 seed=2
+                L1 wh c
+                --
+                stat c
+                readdir d
+                open 0 a RDWR 0644
+                write 0 3 10 42
+                read 0 0 20
+                close 0
+                rename b n 0
+                mkdir e 0755
+                as 1000 open - e/f WRONLY|CREAT 0600
+                as 65534 unlink a
+                setxattr a user.b =w1 0
+                lutimens s 1200000000.000000001 1200000000.000000002
+                """);
+    }
+
     /** Fixed: I/O on a descriptor whose name was unlinked failed with ENOENT (libfuse 2 forgot the path);
      * now libfuse's nullpath_ok/nopath flags are set and layerfs pins the unlinked file (HiddenFiles). */
     @Test
@@ -118,6 +151,32 @@ class DifferentialFuzzRegressionTest {
                 link b c
                 open 0 c RDWR 0444
                 write 0 0 6 1
+                """, "timeout=0");
+    }
+
+    /**
+     * Fixed: fstat of an open file after one of its two names was unlinked said nlink 0 (the kernel: 1). libfuse
+     * takes one off the count of a node it hid, for the hidden name it thinks remains; layerfs removes that name
+     * for real (HiddenFiles), so it now hands libfuse one more.
+     */
+    @Test
+    void fstatAfterUnlinkingOneOfTwoNames() {
+        Scenario.assertAgree("""
+                lowers 1
+                U dir . 1777 65534:0 1011341812.994655313
+                U dir c 0700 1001:1000 1372232681.617499979
+                U dir c/c 2775 65534:1000 1165067571.486315811
+                U dir d 0775 1000:1000 1167950965.199237349
+                L1 dir . 2775 1000:0 1370788995.274280822
+                --
+                open 2 c/c/m RDWR|CREAT|EXCL|TRUNC 0600
+                link c/c/m d/o
+                unlink c/c/m
+                fstat 2
+                write 2 0 10 7
+                fstat 2
+                unlink d/o
+                fstat 2
                 """, "timeout=0");
     }
 

@@ -5,9 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.layerfs.core.nativeio.Syscalls;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Differential testing against the kernel overlayfs (issue 4): random layer stacks and operation sequences run on
@@ -47,6 +52,38 @@ class DifferentialFuzzTest {
                 distinct.add(seq.text());
             }
             assertEquals(500, distinct.size(), "sequences repeat");
+        }
+    }
+
+    /** Layerfs's side gets the AUFS dialect in the layers marked so, the kernel's side the kernel's. */
+    @Test
+    void aufsLayersAreWrittenInAufsFormOnLayerfsSideOnly(@TempDir Path tmp)
+            throws Exception {
+        assumeTrue(Syscalls.get().geteuid() == 0, "trusted xattrs and mknod need root");
+        Stack st = Seq.parse("""
+                lowers 2 aufs 1
+                L1 dir . 0755 0:0 1100000000.000000001
+                L1 wh gone
+                L1 dir d 0755 0:0 1100000000.000000002 opaque
+                L2 dir . 0755 0:0 1100000000.000000001
+                L2 wh gone2
+                --
+                stat d
+                """).stack();
+        for (boolean layerfsSide : new boolean[] {false, true}) {
+            Path side = tmp.resolve(layerfsSide ? "l" : "k");
+            List<Path> roots = List.of(side.resolve("u"), side.resolve("1"),
+                    side.resolve("2"));
+            for (Path r : roots) {
+                Files.createDirectories(r.getParent());
+            }
+            st.materialize(roots, layerfsSide);
+            Path l1 = roots.get(1);
+            assertEquals(layerfsSide, Files.isRegularFile(l1.resolve(".wh.gone")));
+            assertEquals(layerfsSide, Files.isRegularFile(l1.resolve("d/.wh..wh..opq")));
+            assertEquals(!layerfsSide, Files.exists(l1.resolve("gone"), LinkOption.NOFOLLOW_LINKS));
+            assertTrue(Files.exists(roots.get(2).resolve("gone2"), LinkOption.NOFOLLOW_LINKS),
+                    "layer 2 is not marked aufs: a character device on both sides");
         }
     }
 }

@@ -44,7 +44,16 @@ final class Gen {
             stack = a.filter(stack);
         }
         List<Op> ops = g.ops(stack);
-        return new Seq(seed, stack, ops);
+        // Which lower layers layerfs gets in AUFS form: from a stream of its own, so that the stack and the
+        // operations are what they were before AUFS layers were added.
+        SplittableRandom a = new SplittableRandom(seed ^ 0x61756673L);
+        Set<Integer> aufs = new java.util.TreeSet<>();
+        for (int l = 1; l <= stack.lowers(); l++) {
+            if (a.nextInt(100) < 35) {
+                aufs.add(l);
+            }
+        }
+        return new Seq(seed, new Stack(stack.lowers(), stack.entries(), Set.copyOf(aufs)), ops);
     }
 
     // ---- stacks ----

@@ -121,6 +121,9 @@ final class Shrinker {
     private static List<Seq> simplifications(Seq s) {
         List<Seq> out = new ArrayList<>();
         Stack st = s.stack();
+        if (!st.aufs().isEmpty()) {
+            out.add(s.withStack(new Stack(st.lowers(), st.entries())));   // no AUFS layer on layerfs's side
+        }
         for (int i = 0; i < st.entries().size(); i++) {
             Entry e = st.entries().get(i);
             if (e.kind() == Kind.FILE && (e.size() > 3 || e.sparse())) {

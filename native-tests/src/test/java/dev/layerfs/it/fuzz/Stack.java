@@ -33,8 +33,17 @@ import java.util.TreeMap;
  * L2 dir d 0700 0:0 1100000000.000000005 opaque user.k=v1
  * U wh a
  * </pre>
+ *
+ * <p>A header {@code lowers 2 aufs 2} says that on layerfs's side lower layer 2 holds its whiteouts and opaque
+ * markers in AUFS form ({@code .wh.NAME}, {@code .wh..wh..opq}), as containers-storage extracts image layers for a
+ * mount program; the kernel's side always gets character devices 0/0 and trusted.overlay.opaque, which is what the
+ * kernel understands. The two sides then hold the same layers, each in a dialect its overlay reads.
  */
-record Stack(int lowers, List<Entry> entries) {
+record Stack(int lowers, List<Entry> entries, java.util.Set<Integer> aufs) {
+
+    Stack(int lowers, List<Entry> entries) {
+        this(lowers, entries, java.util.Set.of());
+    }
 
     enum Kind { DIR, FILE, LINK, HARD, FIFO, WH }
 
@@ -159,7 +168,12 @@ record Stack(int lowers, List<Entry> entries) {
     }
 
     String text() {
-        StringBuilder b = new StringBuilder("lowers ").append(lowers).append('\n');
+        StringBuilder b = new StringBuilder("lowers ").append(lowers);
+        if (!aufs.isEmpty()) {
+            b.append(" aufs ").append(String.join(",", new java.util.TreeSet<>(aufs).stream().map(String::valueOf)
+                    .toList()));
+        }
+        b.append('\n');
         for (Entry e : entries) {
             b.append(e.text()).append('\n');
         }
@@ -168,6 +182,7 @@ record Stack(int lowers, List<Entry> entries) {
 
     static Stack parse(List<String> lines) {
         int lowers = -1;
+        java.util.Set<Integer> aufs = java.util.Set.of();
         List<Entry> entries = new ArrayList<>();
         for (String line : lines) {
             String l = line.trim();
@@ -175,7 +190,14 @@ record Stack(int lowers, List<Entry> entries) {
                 continue;
             }
             if (l.startsWith("lowers ")) {
-                lowers = Integer.parseInt(l.substring(7).trim());
+                String[] h = l.substring(7).trim().split(" +");
+                lowers = Integer.parseInt(h[0]);
+                if (h.length == 3 && h[1].equals("aufs")) {
+                    aufs = java.util.Arrays.stream(h[2].split(",")).map(Integer::valueOf)
+                            .collect(java.util.stream.Collectors.toUnmodifiableSet());
+                } else if (h.length != 1) {
+                    throw new IllegalArgumentException("expected 'lowers N' or 'lowers N aufs I,J': " + l);
+                }
             } else {
                 entries.add(Entry.parse(l));
             }
@@ -183,7 +205,7 @@ record Stack(int lowers, List<Entry> entries) {
         if (lowers < 1) {
             throw new IllegalArgumentException("a stack needs a 'lowers N' line");
         }
-        return new Stack(lowers, List.copyOf(entries));
+        return new Stack(lowers, List.copyOf(entries), aufs);
     }
 
     /** Every path the stack names (not "."), in order of first appearance. */
@@ -209,7 +231,7 @@ record Stack(int lowers, List<Entry> entries) {
                 out.add(e);
             }
         }
-        return new Stack(lowers, out);
+        return new Stack(lowers, out, aufs);
     }
 
     /** This stack with one lower layer (1..lowers) taken out, the ones below it moving up. */
@@ -222,7 +244,13 @@ record Stack(int lowers, List<Entry> entries) {
                 out.add(e.withLayer(e.layer - 1));
             }
         }
-        return new Stack(lowers - 1, out);
+        java.util.Set<Integer> a = new java.util.HashSet<>();
+        for (int l : aufs) {
+            if (l != layer) {
+                a.add(l < layer ? l : l - 1);
+            }
+        }
+        return new Stack(lowers - 1, out, java.util.Set.copyOf(a));
     }
 
     static int defaultMode(Kind k) {
@@ -237,7 +265,7 @@ record Stack(int lowers, List<Entry> entries) {
     Stack replace(int index, Entry e) {
         List<Entry> out = new ArrayList<>(entries);
         out.set(index, e);
-        return new Stack(lowers, out);
+        return new Stack(lowers, out, aufs);
     }
 
     /**
@@ -295,14 +323,18 @@ record Stack(int lowers, List<Entry> entries) {
             w += 10 + e.xattrs.size() + (e.opaque ? 1 : 0) + (e.sparse ? 1 : 0) + Math.min(e.size, 1 << 20) / 256
                     + (e.uid != 0 || e.gid != 0 ? 1 : 0) + (e.mode != defaultMode(e.kind) ? 1 : 0);
         }
-        return w + lowers;
+        return w + lowers + aufs.size();
     }
 
     // ---- writing the layers ----
 
-    /** Writes the stack: layer i of the stack below {@code roots[i]} (upper first, then the lowers). */
-    void materialize(List<Path> roots) {
+    /**
+     * Writes the stack: layer i of the stack below {@code roots[i]} (upper first, then the lowers); for layerfs's
+     * side ({@code aufsSide}) the {@link #aufs} lower layers in AUFS form.
+     */
+    void materialize(List<Path> roots, boolean aufsSide) {
         for (int layer = 0; layer <= lowers; layer++) {
+            boolean aufsForm = aufsSide && layer > 0 && aufs.contains(layer);
             List<Entry> dirs = new ArrayList<>();
             for (Entry e : entries) {
                 if (e.layer != layer) {
@@ -310,7 +342,7 @@ record Stack(int lowers, List<Entry> entries) {
                 }
                 Path p = e.path.equals(".") ? roots.get(layer) : roots.get(layer).resolve(e.path);
                 try {
-                    write(e, p, roots.get(layer));
+                    write(e, p, roots.get(layer), aufsForm);
                 } catch (IOException ex) {
                     throw new UncheckedIOException("writing " + e.text(), ex);
                 }
@@ -327,12 +359,14 @@ record Stack(int lowers, List<Entry> entries) {
         }
     }
 
-    private static void write(Entry e, Path p, Path layerRoot) throws IOException {
+    private static void write(Entry e, Path p, Path layerRoot, boolean aufsForm) throws IOException {
         String s = p.toString();
         switch (e.kind) {
             case DIR -> {
                 check(Sys.C.mkdirat(Linux.AT_FDCWD, s, 0700), "mkdir", s);
-                if (e.opaque) {
+                if (e.opaque && aufsForm) {
+                    Files.createFile(p.resolve(".wh..wh..opq"));
+                } else if (e.opaque) {
                     check(Sys.C.lsetxattr(s, "trusted.overlay.opaque", new byte[] {'y'}, 1, 0), "opaque", s);
                 }
                 xattrs(e, s);
@@ -354,7 +388,13 @@ record Stack(int lowers, List<Entry> entries) {
                 check(Sys.C.mknodat(Linux.AT_FDCWD, s, Linux.S_IFIFO | 0600, 0), "mkfifo", s);
                 attributes(e, s);
             }
-            case WH -> check(Sys.C.mknodat(Linux.AT_FDCWD, s, Linux.S_IFCHR, 0), "whiteout", s);
+            case WH -> {
+                if (aufsForm) {
+                    Files.createFile(p.resolveSibling(".wh." + p.getFileName()));
+                } else {
+                    check(Sys.C.mknodat(Linux.AT_FDCWD, s, Linux.S_IFCHR, 0), "whiteout", s);
+                }
+            }
             default -> throw new IllegalStateException();
         }
     }

@@ -6,8 +6,9 @@
  * <li>{@link dev.layerfs.it.fuzz.Gen} makes a <b>sequence</b> from a seed: a layer stack ({@link
  * dev.layerfs.it.fuzz.Stack}: one to five lower layers and maybe an upper one, with files of 0 bytes to 1 MiB, some
  * sparse, nested directories, relative, absolute and dangling symlinks, hard links, fifos, whiteouts (character
- * devices 0/0), opaque directories, user.* xattrs, varied modes, owners and nanosecond mtimes) and 4 to 30
- * operations (40 to 60 in the {@code long} profile) ({@link dev.layerfs.it.fuzz.Op}, run by {@link dev.layerfs.it.fuzz.Exec}: open with every flag, write
+ * devices 0/0, or on layerfs's side in some lower layers AUFS {@code .wh.} files), opaque directories, user.*
+ * xattrs, varied modes, owners and nanosecond mtimes) and 4 to 30 operations (40 to 60 in the {@code long}
+ * profile; {@link dev.layerfs.it.fuzz.Op}, run by {@link dev.layerfs.it.fuzz.Exec}: open with every flag, write
  * and read at offsets through up to three open descriptors, truncate, unlink, mkdir, rmdir, rename (also NOREPLACE
  * and EXCHANGE), link, symlink, chmod, chown, utimensat, set/remove/get/list xattrs, mkfifo, stat, readdir, readlink
  * and whole-file reads; some as an unprivileged user, by switching the thread's fsuid/fsgid). Names come from a small
