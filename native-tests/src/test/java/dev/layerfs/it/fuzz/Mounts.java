@@ -20,15 +20,34 @@ final class Mounts {
     /** The mounts made and not yet unmounted: a JVM shutdown (Ctrl-C, a killed build) still takes them down. */
     private static final java.util.Set<Mount> LIVE = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
+    /** Set when the JVM shuts down: the batch thread keeps running meanwhile, and must mount nothing more. */
+    private static volatile boolean closing;
+
     static {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            for (Mount m : LIVE) {
-                exec(List.of("umount", "-l", m.mountPoint.toString()));
-                if (m.daemon != null && !m.daemon.awaitExit(5000)) {
-                    m.daemon.kill();
+            closing = true;
+            // Twice: a mount the batch thread was making when the hook started shows up in LIVE only after it.
+            for (int pass = 0; pass < 2; pass++) {
+                for (Mount m : LIVE) {
+                    exec(List.of("umount", "-l", m.mountPoint.toString()));
+                    if (m.daemon != null && !m.daemon.awaitExit(5000)) {
+                        m.daemon.kill();
+                    }
+                    LIVE.remove(m);
+                }
+                try {
+                    Thread.sleep(500);
+                } catch (InterruptedException e) {
+                    return;
                 }
             }
         }, "layerfs-fuzz-unmount"));
+    }
+
+    private static void refuseWhenClosing(Path mp) {
+        if (closing) {
+            throw new IllegalStateException("not mounting " + mp + ": the JVM is shutting down");
+        }
     }
 
     private Mounts() {}
@@ -120,12 +139,14 @@ final class Mounts {
     }
 
     static Mount kernel(List<Path> lowers, Path upper, Path work, Path mp, String extra) {
+        refuseWhenClosing(mp);
         run(List.of("mount", "-t", "overlay", "overlay", "-o", options(lowers, upper, work, extra), mp.toString()),
                 "mount -t overlay at " + mp);
         return new Mount(mp, null);
     }
 
     static Mount layerfs(List<Path> lowers, Path upper, Path work, Path mp, String extra) {
+        refuseWhenClosing(mp);
         run(List.of(launcher().toString(), "-o", options(lowers, upper, work, extra), mp.toString()),
                 "layerfs at " + mp);
         List<Daemon> found = daemonsFor(mp);
