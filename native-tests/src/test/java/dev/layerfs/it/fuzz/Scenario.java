@@ -36,6 +36,23 @@ public final class Scenario {
      * here, this fails, and the entry of {@link Allowed} and the README's sentence can go.
      */
     public static void assertDivergesExactly(String text, String layerfsOptions, String... expected) {
+        divergesExactly(text, layerfsOptions, expected);
+    }
+
+    /**
+     * As {@link #assertDivergesExactly}, for an entry that excuses divergences after the fact: each of them must be
+     * one the entry excuses, so that a campaign accepts exactly these.
+     */
+    static void assertExcused(Allowed entry, String text, String layerfsOptions, String... expected) {
+        Batch.SeqResult r = divergesExactly(text, layerfsOptions, expected);
+        for (Divergence d : r.findings().divergences) {
+            if (!entry.excuses(d, r.seq().ops(), r.kernelOutcomes())) {
+                throw new AssertionError("Allowed." + entry + " does not excuse: " + d);
+            }
+        }
+    }
+
+    private static Batch.SeqResult divergesExactly(String text, String layerfsOptions, String... expected) {
         Batch.SeqResult r = run(text, layerfsOptions);
         List<String> got = r.findings().divergences.stream().map(Divergence::toString).sorted().toList();
         List<String> want = java.util.Arrays.stream(expected).sorted().toList();
@@ -44,6 +61,7 @@ public final class Scenario {
                     + "]\ngot:\n  [" + String.join("]\n  [", got) + "]\noutcomes:\n  "
                     + String.join("\n  ", r.log()));
         }
+        return r;
     }
 
     private static Batch.SeqResult run(String text, String layerfsOptions) {
