@@ -110,7 +110,16 @@ enum Allowed {
                 return false;
             }
             String path = d.detail().substring(0, d.detail().indexOf(':'));
-            if (!d.detail().equals(path + ": xattrs: kernel {trusted.overlay.opaque=y}, layerfs {};")) {
+            String prefix = path + ": xattrs: kernel {";
+            int mid = d.detail().indexOf("}, layerfs {");
+            if (!d.detail().startsWith(prefix) || mid < 0 || !d.detail().endsWith("};")) {
+                return false;
+            }
+            // The kernel's xattrs are layerfs's and the opaque marker.
+            List<String> kernel = new java.util.ArrayList<>(List.of(d.detail().substring(prefix.length(), mid)
+                    .split(", ")));
+            String l = d.detail().substring(mid + 12, d.detail().length() - 2);
+            if (!kernel.remove("trusted.overlay.opaque=y") || !String.join(", ", kernel).equals(l)) {
                 return false;
             }
             for (int i = 0; i < ops.size() && i < kernelOutcomes.size(); i++) {
@@ -203,6 +212,18 @@ enum Allowed {
                 }
             }
             return false;
+        }
+    },
+
+    FIFO_PER_NAME(false, "a fifo's pipe belongs to the kernel's inode, and through libfuse 2's high-level API each"
+            + " NAME of a hard-linked fifo is an inode of its own: a writer opening one name does not meet a reader"
+            + " that opened another, so a non-blocking open for writing is ENXIO (no reader) on layerfs where the"
+            + " kernel overlay, with one inode, opens it (README, 'Through FUSE'). Excused, after the fact: an open"
+            + " for writing answered ENXIO by layerfs where the kernel opened the file (ENXIO at open comes from a"
+            + " fifo without a reader only). DifferentialFuzzRegressionTest.fifoReaderThroughAnotherName shows it.") {
+        @Override
+        boolean excuses(Compare.Divergence d, List<Op> ops, List<String> kernelOutcomes) {
+            return d.signature().equals("op/open kernel ok layerfs ENXIO") && !d.detail().contains(" RDONLY");
         }
     },
 

@@ -350,4 +350,38 @@ class DifferentialFuzzRegressionTest {
                         + " links=ENOENT",
                 "op/fstat: op 6 `fstat 1`: kernel f 0644 0:0 size=10 nlink=0 mtime=new, layerfs ENOENT");
     }
+
+    /** Allowed.OPAQUE_SET_BY_A_FAILED_RENAME, on a directory with xattrs of its own. */
+    @Test
+    void failedRenameLeavesTheSourceOpaqueOnTheKernelOnlyBesideItsXattrs() {
+        Scenario.assertExcused(Allowed.OPAQUE_SET_BY_A_FAILED_RENAME, """
+                lowers 1
+                U dir . 2775 1001:1000 1145808372.003434518
+                U dir e 0555 0:1001 1063908098.315751055
+                U dir e/a 0700 0:65534 1002574326.828217041
+                U file e/a/a 4755 0:0 1494655382.613801469 size=99 seed=549924
+                L1 dir . 0700 0:0 1180139593.343540496
+                --
+                setxattr e/a user.b =w79 0
+                mkdir b 1777
+                link e/a/a b/m
+                rename e/a b 0
+                """, "timeout=0",
+                "upper/xattrs: e/a: xattrs: kernel {trusted.overlay.opaque=y, user.b=w79}, layerfs {user.b=w79};");
+    }
+
+    /** Allowed.FIFO_PER_NAME: a reader through one name of a fifo, a writer through the other. */
+    @Test
+    void fifoReaderThroughAnotherName() {
+        Scenario.assertExcused(Allowed.FIFO_PER_NAME, """
+                lowers 1
+                L1 dir . 0755 0:0 1164529373.202137195
+                L1 fifo f 0644 0:0 1215184738.876101761
+                --
+                link f g
+                open 0 g RDWR 0000
+                open - f WRONLY 0444
+                """, "timeout=0",
+                "op/open: op 3 `open - f WRONLY 0444`: kernel ok, layerfs ENXIO");
+    }
 }
