@@ -6,7 +6,7 @@
 #                  fuse-overlayfs, attr (getfattr/setfattr), util-linux
 #                  (runuser/setpriv); makes sure /dev/fuse exists.
 #   bench          also fio
-#   containers     also podman, buildah, runc
+#   containers     also podman, buildah, runc and busybox-static (the offline test image)
 #
 # Idempotent and silent when everything is already present. Runs
 # `apt-get update` at most once, and only if something must be installed.
@@ -83,6 +83,7 @@ if (( want_containers )); then
   have podman || missing+=(podman)
   have buildah || missing+=(buildah)
   have runc || missing+=(runc)
+  [[ -x /bin/busybox ]] || missing+=(busybox-static)
 fi
 
 # Fill pkgs from missing, resolving the libfuse 2 package name;

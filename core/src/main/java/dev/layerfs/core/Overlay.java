@@ -13,6 +13,7 @@ import dev.layerfs.core.handle.PinnedFile;
 import dev.layerfs.core.lookup.Entry;
 import dev.layerfs.core.lookup.Lookup;
 import dev.layerfs.core.model.Caller;
+import dev.layerfs.core.model.IdMapping;
 import dev.layerfs.core.model.ConfigException;
 import dev.layerfs.core.model.InodeNumbers;
 import dev.layerfs.core.model.LayerStack;
@@ -62,7 +63,7 @@ public final class Overlay implements Closeable {
     private final Syscalls sys = Syscalls.get();
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private Overlay(LayerStack stack, WorkDir work, boolean fsync) {
+    private Overlay(LayerStack stack, WorkDir work, boolean fsync, IdMapping ids) {
         this.stack = stack;
         this.work = work;
         this.fsync = fsync;
@@ -79,9 +80,9 @@ public final class Overlay implements Closeable {
         }
         this.engine = new Engine(stack, lookup, whiteouts, new MergedDirectory(whiteouts, inodes), openFiles, copyUp,
                 writer);
-        this.attributes = new Attributes(engine, inodes);
+        this.attributes = new Attributes(engine, inodes, ids);
         this.xattrs = new Xattrs(engine);
-        this.creation = new Creation(engine);
+        this.creation = new Creation(engine, ids);
         this.removal = new Removal(engine);
         this.rename = new Rename(engine);
     }
@@ -102,7 +103,7 @@ public final class Overlay implements Closeable {
                         + e.getMessage());
             }
         }
-        return new Overlay(stack, work, config.fsync());
+        return new Overlay(stack, work, config.fsync(), config.ids());
     }
 
     public LayerStack stack() {

@@ -36,6 +36,9 @@ final class CommandLine {
                  allow_other      let other users in (the default when run as root)
                  default_permissions  the kernel checks permissions (the default when run as root)
                  fsname=NAME      the source name shown in /proc/mounts
+                 uidmapping=ID:SHOWN:LEN[:ID:SHOWN:LEN...]  user ids stored in the layers and the ids shown
+                                  for them (unmapped ids show as 65534); gidmapping= the same for groups
+                 squash_to_root, squash_to_uid=UID, squash_to_gid=GID  show every object as owned by them
               rw, dev, suid, exec and the other generic mount options are accepted and ignored; unknown options
               are reported on stderr and ignored.
             """;

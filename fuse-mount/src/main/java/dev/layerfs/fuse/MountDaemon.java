@@ -105,7 +105,7 @@ final class MountDaemon {
             }
         }
         try {
-            return Overlay.open(new OverlayConfig(o.lowerDirs, upper, work, o.fsync));
+            return Overlay.open(new OverlayConfig(o.lowerDirs, upper, work, o.fsync, o.idMapping()));
         } catch (ConfigException e) {
             deleteEphemeral();
             throw new MountException(e.getMessage());

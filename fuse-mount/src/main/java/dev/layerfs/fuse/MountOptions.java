@@ -1,9 +1,13 @@
 package dev.layerfs.fuse;
 
+import dev.layerfs.core.model.ConfigException;
+import dev.layerfs.core.model.IdMap;
+import dev.layerfs.core.model.IdMapping;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 
 /**
@@ -34,7 +38,22 @@ final class MountOptions {
      */
     int threads = Math.max(2, Runtime.getRuntime().availableProcessors());
     Optional<String> fsName = Optional.empty();
+    IdMap uidMapping = IdMap.IDENTITY;
+    IdMap gidMapping = IdMap.IDENTITY;
+    boolean squashToRoot;
+    OptionalInt squashToUid = OptionalInt.empty();
+    OptionalInt squashToGid = OptionalInt.empty();
     final List<String> unknown = new ArrayList<>();
+
+    /**
+     * The owners shown and stored, as fuse-overlayfs combines these options: {@code squash_to_uid} and
+     * {@code squash_to_gid} win over {@code squash_to_root}, whatever their order.
+     */
+    IdMapping idMapping() {
+        OptionalInt root = squashToRoot ? OptionalInt.of(0) : OptionalInt.empty();
+        return IdMapping.of(uidMapping, gidMapping).withSquash(squashToUid.isPresent() ? squashToUid : root,
+                squashToGid.isPresent() ? squashToGid : root);
+    }
 
     /** Adds the options of one {@code -o} argument. */
     void parse(String optionList) throws UsageException {
@@ -71,6 +90,11 @@ final class MountOptions {
             case "fsname" -> fsName = Optional.of(require(key, value));
             case "timeout" -> timeoutSeconds = parseSeconds(key, value);
             case "threads" -> threads = parseCount(key, value);
+            case "uidmapping" -> uidMapping = parseMapping(key, value);
+            case "gidmapping" -> gidMapping = parseMapping(key, value);
+            case "squash_to_root" -> squashToRoot = true;
+            case "squash_to_uid" -> squashToUid = OptionalInt.of(parseId(key, value));
+            case "squash_to_gid" -> squashToGid = OptionalInt.of(parseId(key, value));
             default -> {
                 if (!GENERIC.contains(key)) {
                     unknown.add(option);
@@ -121,6 +145,30 @@ final class MountOptions {
             return n;
         } catch (NumberFormatException e) {
             throw new UsageException("malformed option " + key + "=" + value + ": expected a number from 1 to 256");
+        }
+    }
+
+    private static IdMap parseMapping(String key, String value) throws UsageException {
+        try {
+            return IdMap.parse(key, require(key, value));
+        } catch (ConfigException e) {
+            throw new UsageException(e.getMessage());
+        }
+    }
+
+    private static int parseId(String key, String value) throws UsageException {
+        String v = require(key, value);
+        try {
+            if (!v.chars().allMatch(c -> c >= '0' && c <= '9')) {
+                throw new NumberFormatException();
+            }
+            long id = Long.parseLong(v);
+            if (id > 0xFFFF_FFFEL) {
+                throw new NumberFormatException();
+            }
+            return (int) id;
+        } catch (NumberFormatException e) {
+            throw new UsageException("malformed option " + key + "=" + value + ": expected a user or group id");
         }
     }
 

@@ -42,6 +42,35 @@ class MountHelperTest {
         assertEquals("c", Files.readString(l.upper().resolve("c")));
     }
 
+    /**
+     * containerd's shim may mount the same root filesystem three times within 30 ms, through mount.fuse3, which
+     * runs {@code PROG overlay TARGET -o workdir=...,upperdir=...,lowerdir=...,dev,suid}. All three must come up
+     * (stacked on the target), and each must go away with its own unmount.
+     */
+    @Test
+    void theSameLayersMountedThreeTimesAtOnceInTheHelperForm() throws Exception {
+        Layers l = layers("thrice");
+        String opts = "workdir=" + Layers.escape(l.work()) + ",upperdir=" + Layers.escape(l.upper()) + ","
+                + l.lowerdirOption() + ",dev,suid";
+        String one = "'" + MountExtension.launcher() + "' overlay '" + l.mnt() + "' -o '" + opts + "'";
+        Sh.Result r = Sh.run(List.of("bash", "-c", "for i in 1 2 3; do (" + one + "; echo \"rc=$?\") & sleep 0.01; "
+                + "done; wait"), ext.env(), null, Duration.ofSeconds(120));
+        assertEquals(List.of("rc=0", "rc=0", "rc=0"), r.stdout().lines().toList(), r::toString);
+        long mounted = MountInfo.read().stream().filter(e -> e.mountPoint().equals(l.mnt())).count();
+        assertEquals(3, mounted, "three mounts stacked at the target");
+        assertEquals(3, Daemon.forMountPoint(l.mnt()).size());
+        assertEquals("b\n", Files.readString(l.mnt().resolve("b")));
+        Files.writeString(l.mnt().resolve("c"), "c");
+        assertEquals("c", Files.readString(l.upper().resolve("c")));
+        for (int i = 3; i > 0; i--) {
+            Sh.ok("umount", l.mnt().toString());
+        }
+        assertTrue(MountInfo.at(l.mnt()).isEmpty());
+        for (Daemon d : Daemon.forMountPoint(l.mnt())) {
+            assertTrue(d.awaitExit(Duration.ofSeconds(10)), d + " exits after its unmount");
+        }
+    }
+
     private static boolean hasMountFuse3() {
         return Files.isExecutable(Path.of("/usr/sbin/mount.fuse3")) || Files.isExecutable(Path.of("/sbin/mount.fuse3"));
     }

@@ -8,6 +8,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -44,6 +45,33 @@ class OptionCompatibilityTest {
         }
         assertEquals(3, Files.size(l.upper().resolve("synced")));
         assertEquals("b\n", Files.readString(m.path("b")));
+    }
+
+    /** What containers-storage passes for a deep image: about 127 lower layers and 8.8 KB of options. */
+    @Test
+    void manyLowerLayersInALongOptionList() throws Exception {
+        Layers base = ext.layers("many", 1);
+        Path dir = ext.dir("many-lowers");
+        List<Path> lowers = new ArrayList<>();
+        for (int i = 0; i < 127; i++) {
+            Path l = Files.createDirectories(dir.resolve("%03d-%s".formatted(i, "L".repeat(40))));
+            Fixture.file(l.resolve("etc/f" + i), i + "\n");
+            lowers.add(l);
+        }
+        Fixture.file(lowers.get(0).resolve("etc/both"), "top\n");
+        Fixture.file(lowers.get(126).resolve("etc/both"), "bottom\n");
+        Layers l = base.withLowers(lowers);
+        String options = l.options() + ",,volatile";
+        assertTrue(options.length() > 8800, "options are " + options.length() + " bytes");
+        LayerfsMount m = mountWith(l, options);
+        try (var names = Files.list(m.path("etc"))) {
+            assertEquals(128, names.count());
+        }
+        assertEquals("top\n", Files.readString(m.path("etc/both")));
+        assertEquals("126\n", Files.readString(m.path("etc/f126")));
+        Files.writeString(m.path("etc/f126"), "changed\n");
+        assertEquals("changed\n", Files.readString(l.upper().resolve("etc/f126")));
+        assertEquals("126\n", Files.readString(lowers.get(126).resolve("etc/f126")));
     }
 
     @Test

@@ -3,6 +3,7 @@ package dev.layerfs.core.attr;
 import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
 import dev.layerfs.core.lookup.Entry;
+import dev.layerfs.core.model.IdMapping;
 import dev.layerfs.core.model.InodeNumbers;
 import dev.layerfs.core.model.Layer;
 import dev.layerfs.core.nativeio.Linux;
@@ -14,16 +15,19 @@ import dev.layerfs.core.ops.Engine;
 /**
  * What stat shows and what chmod, chown, utimens and truncate change. Attributes are the topmost real object's;
  * a merged directory reports one link (the kernel's choice: counting subdirectories across layers is not worth
- * it, and find and friends accept 1). Every change copies the object up first and applies to the upper copy.
+ * it, and find and friends accept 1). Owners go out and come in through the {@link IdMapping}. Every change
+ * copies the object up first and applies to the upper copy.
  */
 public final class Attributes {
     private final Engine engine;
     private final InodeNumbers inodes;
+    private final IdMapping ids;
     private final Syscalls sys = Syscalls.get();
 
-    public Attributes(Engine engine, InodeNumbers inodes) {
+    public Attributes(Engine engine, InodeNumbers inodes, IdMapping ids) {
         this.engine = engine;
         this.inodes = inodes;
+        this.ids = ids;
     }
 
     /** The merged view's stat of an existing entry. */
@@ -35,8 +39,8 @@ public final class Attributes {
     public Stat stat(Layer layer, Stat st, boolean mergedDirectory) {
         long ino = inodes.of(layer, st.ino());
         long nlink = mergedDirectory ? 1 : st.nlink();
-        return new Stat(st.dev(), ino, st.mode(), nlink, st.uid(), st.gid(), st.rdev(), st.size(), st.blksize(),
-                st.blocks(), st.atime(), st.mtime(), st.ctime());
+        return new Stat(st.dev(), ino, st.mode(), nlink, ids.shownUid(st.uid()), ids.shownGid(st.gid()), st.rdev(),
+                st.size(), st.blksize(), st.blocks(), st.atime(), st.mtime(), st.ctime());
     }
 
     public void chmod(String path, int mode) throws FsException {
@@ -47,10 +51,10 @@ public final class Attributes {
         sys.fchmodat(upperFd(), path, mode & Linux.PERMISSION_BITS);
     }
 
-    /** chown; -1 leaves an id unchanged. */
+    /** chown, with ids as seen through the overlay; -1 leaves an id unchanged. */
     public void chown(String path, int uid, int gid) throws FsException {
         writable(path, "chown", true);
-        sys.lchownat(upperFd(), path, uid, gid);
+        sys.lchownat(upperFd(), path, ids.storedUid(uid), ids.storedGid(gid));
     }
 
     public void utimens(String path, Timespec atime, Timespec mtime) throws FsException {

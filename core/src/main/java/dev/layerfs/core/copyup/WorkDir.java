@@ -52,9 +52,9 @@ public final class WorkDir {
         return fd;
     }
 
-    /** The absolute path of an object in the work directory. */
+    /** An absolute path for an object in the work directory, through its descriptor (as {@code Layer} does). */
     public String absolute(String name) {
-        return root + "/" + name;
+        return "/proc/self/fd/" + fd + "/" + name;
     }
 
     /** A fresh name for a temporary object in the work directory. */

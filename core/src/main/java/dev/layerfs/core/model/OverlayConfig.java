@@ -11,10 +11,16 @@ import java.util.Optional;
  * @param upperDir the writable layer, if any (without one the overlay is read-only)
  * @param workDir a scratch directory on the upper's filesystem, required with an upper
  * @param fsync false to skip fsync of upper files ("volatile")
+ * @param ids the owners shown and stored ({@code uidmapping}, {@code gidmapping}, {@code squash_*})
  */
-public record OverlayConfig(List<Path> lowerDirs, Optional<Path> upperDir, Optional<Path> workDir, boolean fsync) {
+public record OverlayConfig(List<Path> lowerDirs, Optional<Path> upperDir, Optional<Path> workDir, boolean fsync,
+        IdMapping ids) {
     public OverlayConfig {
         lowerDirs = List.copyOf(lowerDirs);
+    }
+
+    public OverlayConfig(List<Path> lowerDirs, Optional<Path> upperDir, Optional<Path> workDir, boolean fsync) {
+        this(lowerDirs, upperDir, workDir, fsync, IdMapping.IDENTITY);
     }
 
     public static OverlayConfig readOnly(List<Path> lowers) {
@@ -26,6 +32,10 @@ public record OverlayConfig(List<Path> lowerDirs, Optional<Path> upperDir, Optio
     }
 
     public OverlayConfig withFsync(boolean newFsync) {
-        return new OverlayConfig(lowerDirs, upperDir, workDir, newFsync);
+        return new OverlayConfig(lowerDirs, upperDir, workDir, newFsync, ids);
+    }
+
+    public OverlayConfig withIds(IdMapping newIds) {
+        return new OverlayConfig(lowerDirs, upperDir, workDir, fsync, newIds);
     }
 }

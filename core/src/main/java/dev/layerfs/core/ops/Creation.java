@@ -4,6 +4,7 @@ import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
 import dev.layerfs.core.lookup.Entry;
 import dev.layerfs.core.model.Caller;
+import dev.layerfs.core.model.IdMapping;
 import dev.layerfs.core.model.OverlayPaths;
 import dev.layerfs.core.nativeio.Linux;
 import dev.layerfs.core.nativeio.Syscalls;
@@ -13,14 +14,16 @@ import dev.layerfs.core.whiteout.WhiteoutCodec;
  * Creating names: files, directories, device nodes, fifos, sockets, symbolic links and hard links. The new
  * object is owned by the caller (the group of a set-group-ID parent, which a new directory also inherits, as
  * the kernel does), its mode is set explicitly so that the daemon's umask plays no part, and a whiteout in its
- * place is replaced atomically.
+ * place is replaced atomically. The caller's ids are stored through the {@link IdMapping}.
  */
 public final class Creation {
     private final Engine engine;
+    private final IdMapping ids;
     private final Syscalls sys = Syscalls.get();
 
-    public Creation(Engine engine) {
+    public Creation(Engine engine, IdMapping ids) {
         this.engine = engine;
+        this.ids = ids;
     }
 
     /** Creates a regular file and returns a descriptor opened with {@code flags} (O_CREAT|O_EXCL implied). */
@@ -125,14 +128,14 @@ public final class Creation {
     private Ownership ownership(Entry target, Caller caller, int mode, boolean directory) {
         int perms = mode & Linux.PERMISSION_BITS;
         var parent = target.parent().stat();
-        int gid = caller.gid();
+        int gid = ids.storedGid(caller.gid());
         if ((parent.mode() & Linux.S_ISGID) != 0) {
             gid = parent.gid();
             if (directory) {
                 perms |= Linux.S_ISGID;
             }
         }
-        return new Ownership(true, caller.uid(), gid, perms);
+        return new Ownership(true, ids.storedUid(caller.uid()), gid, perms);
     }
 
     private void finish(int dirfd, String path, Ownership own, boolean chmod) throws FsException {
