@@ -384,4 +384,28 @@ class DifferentialFuzzRegressionTest {
                 """, "timeout=0",
                 "op/open: op 3 `open - f WRONLY 0444`: kernel ok, layerfs ENXIO");
     }
+
+    /**
+     * Allowed.FAILED_RENAME_TOUCHES_THE_PARENT: the upper file system's whiteout for a rename that then fails
+     * (and the opaque marker of OPAQUE_SET_BY_A_FAILED_RENAME).
+     */
+    @Test
+    void failedRenameTouchesTheParentOnTheKernelOnly() {
+        Scenario.assertExcused(java.util.Set.of(Allowed.FAILED_RENAME_TOUCHES_THE_PARENT,
+                Allowed.OPAQUE_SET_BY_A_FAILED_RENAME), """
+                lowers 1
+                U dir . 0755 0:0 1438171465.614971045
+                U dir a 0755 0:0 1077245134.781040221
+                U dir a/d 1777 0:0 1237884288.228292975 opaque
+                U dir d 0755 0:0 1474184724.066510469
+                L1 dir . 0555 1000:65534 1119178626.681919780
+                L1 link d 0:0 1171879212.639494437 -> missing
+                --
+                rename d a 0
+                """, "timeout=0",
+                "merged/mtime: .: mtime: kernel new, layerfs 1438171465.614971045;",
+                "upper/mtime: .: mtime: kernel new, layerfs 1438171465.614971045;",
+                "cross-kernel/mtime: .: mtime: kernel new, layerfs 1438171465.614971045;",
+                "upper/xattrs: d: xattrs: kernel {trusted.overlay.opaque=y}, layerfs {};");
+    }
 }
