@@ -77,8 +77,9 @@ public final class Overlay implements Closeable {
             copyUp = new CopyUp(stack, lookup, work, openFiles);
             writer = new UpperWriter(stack.upper().get(), work, whiteouts);
         }
-        this.engine = new Engine(stack, lookup, whiteouts, new MergedDirectory(whiteouts, inodes), openFiles, copyUp,
-                writer);
+        MergedDirectory directories = new MergedDirectory(whiteouts, inodes);
+        lookup.onInvalidate(directories::invalidate);
+        this.engine = new Engine(stack, lookup, whiteouts, directories, openFiles, copyUp, writer);
         this.attributes = new Attributes(engine, inodes);
         this.xattrs = new Xattrs(engine);
         this.creation = new Creation(engine);
@@ -120,7 +121,7 @@ public final class Overlay implements Closeable {
         return read(() -> attributes.stat(engine.lookup().existing(p, "stat")));
     }
 
-    /** The merged listing of a directory, without "." and "..". */
+    /** The merged listing of a directory, without "." and ".." (unmodifiable; cached until the directory changes). */
     public List<DirEntry> readdir(String path) throws FsException {
         String p = OverlayPaths.normalize(path);
         return read(() -> engine.directories().list(engine.lookup().resolve(p).requireDirectory("readdir")));

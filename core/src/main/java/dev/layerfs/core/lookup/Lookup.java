@@ -13,6 +13,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.NavigableMap;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 
 /**
  * Looks merged paths up through the layers, one component at a time and never following a symbolic link
@@ -31,6 +33,8 @@ public final class Lookup {
      * of this overlay changes that path or one above it, and {@link #invalidate} drops it.
      */
     private final NavigableMap<String, Entry> directories = new ConcurrentSkipListMap<>();
+    /** Other caches that must forget what they know about a path whenever this one does. */
+    private final List<Consumer<String>> invalidationListeners = new CopyOnWriteArrayList<>();
 
     public Lookup(LayerStack stack, WhiteoutCodec whiteouts) {
         this.stack = stack;
@@ -94,10 +98,21 @@ public final class Lookup {
     public void invalidate(String path) {
         if (path.isEmpty()) {
             directories.clear();
-            return;
+        } else {
+            directories.remove(path);
+            directories.subMap(path + "/", path + "0").clear();
         }
-        directories.remove(path);
-        directories.subMap(path + "/", path + "0").clear();
+        for (Consumer<String> listener : invalidationListeners) {
+            listener.accept(path);
+        }
+    }
+
+    /**
+     * Tells {@code listener} every path {@link #invalidate} is called for, so that a cache derived from the
+     * layers (such as the merged listings) is dropped at the same moments as this one.
+     */
+    public void onInvalidate(Consumer<String> listener) {
+        invalidationListeners.add(listener);
     }
 
     /** Looks up a path that must exist. */
