@@ -53,8 +53,9 @@ public final class Lookup {
 
     /**
      * Looks a path up. The last component may be missing (the entry then says why); a missing or
-     * non-directory ancestor is ENOENT or ENOTDIR. The last component is always looked up afresh; the
-     * directories above it come from the cache where they are in it.
+     * non-directory ancestor is ENOENT or ENOTDIR. Directories come from the cache where they are in it; for
+     * the last component only the topmost real directory is stat-ed again, since its attributes (times, link
+     * count) change with what is made inside it, which leaves the layers that make it up unchanged.
      */
     public Entry resolve(String path) throws FsException {
         if (path.isEmpty()) {
@@ -75,7 +76,10 @@ public final class Lookup {
                 throw FsException.of(Errno.ENOTDIR, "lookup", "/" + path);
             }
             String prefix = slash < 0 ? path : path.substring(0, slash);
-            Entry cached = slash < 0 ? null : directories.get(prefix);
+            Entry cached = directories.get(prefix);
+            if (cached != null && slash < 0) {
+                cached = restat(cached);
+            }
             if (cached != null) {
                 e = cached;
             } else {
@@ -89,6 +93,18 @@ public final class Lookup {
             }
             start = slash + 1;
         }
+    }
+
+    /** A cached directory with its topmost real directory stat-ed afresh; null if that is no longer it. */
+    private Entry restat(Entry cached) throws FsException {
+        RealPath top = cached.top();
+        Stat st = sys.lstatIfExists(top.layer().fd(), top.path());
+        if (st == null || !st.isDirectory() || st.ino() != top.stat().ino()) {
+            return null;
+        }
+        List<RealPath> reals = new ArrayList<>(cached.reals());
+        reals.set(0, new RealPath(top.layer(), top.path(), st, top.opacity()));
+        return new Entry(cached.parent(), cached.path(), reals, false, Entry.UpperWhiteout.NONE);
     }
 
     /**
