@@ -263,7 +263,7 @@ public final class Overlay implements Closeable {
                     }
                     return null;
                 }
-                int fd = creation.createFile(p, realFlags(flags), mode, caller);
+                int fd = creation.createFile(e, realFlags(flags), mode, caller);
                 engine.lookup().invalidate(p);
                 return new OpenFile(p, flags, fd, stack.upper().orElseThrow());
             });
