@@ -10,6 +10,8 @@ import jnr.ffi.Runtime;
 import jnr.ffi.Struct;
 import jnr.ffi.byref.IntByReference;
 import jnr.ffi.byref.PointerByReference;
+import jnr.ffi.annotations.Delegate;
+import dev.layerfs.core.nativeio.Syscalls;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import ru.serce.jnrfuse.struct.FuseOperations;
@@ -22,6 +24,12 @@ import ru.serce.jnrfuse.struct.FuseOperations;
  * Here the threads are created once, stay attached, and each reads {@code /dev/fuse} and processes what it reads
  * with libfuse's high-level session (the same calls libfuse's loop makes). Mounting and unmounting stay
  * libfuse's: {@code fuse_setup} parses the options and mounts, {@code fuse_teardown} unmounts and destroys.
+ *
+ * <p>Directory listings cached by the kernel: libfuse 2 cannot ask for it (its {@code fuse_file_info} has no
+ * {@code cache_readdir}), so the loop processes OPENDIR requests with a second channel on the same
+ * {@code /dev/fuse} descriptor whose send hook sets {@code FOPEN_CACHE_DIR | FOPEN_KEEP_CACHE} in a successful
+ * reply before writing it. The kernel then serves later listings of that directory from its page cache until a
+ * change through the mount (create, unlink, rename, ...) or a new mtime drops it.
  */
 final class FuseSession {
     private static final Logger LOG = LoggerFactory.getLogger(FuseSession.class);
@@ -49,7 +57,23 @@ final class FuseSession {
         void fuse_session_exit(Pointer se);
 
         void fuse_teardown(Pointer fuse, Pointer mountpoint);
+
+        Pointer fuse_chan_new(Pointer op, int fd, long bufsize, Pointer data);
+
+        int fuse_chan_fd(Pointer ch);
     }
+
+    /** libfuse 2's {@code int (*send)(struct fuse_chan *ch, const struct iovec iov[], size_t count)}. */
+    public interface ChannelSend {
+        @Delegate
+        int send(Pointer ch, Pointer iov, long count);
+    }
+
+    private static final int FUSE_OPENDIR = 27;
+    private static final int FOPEN_KEEP_CACHE = 1 << 1;
+    private static final int FOPEN_CACHE_DIR = 1 << 3;
+    /** sizeof(struct fuse_open_out): fh (8), open_flags (4), padding (4). */
+    private static final int OPEN_OUT_SIZE = 16;
 
     private static final LibFuse2 LIB = LibraryLoader.create(LibFuse2.class).load("fuse");
 
@@ -59,6 +83,10 @@ final class FuseSession {
     private final Pointer mountPointString;
     private final List<Pointer> argvMemory;
     private final boolean singleThreaded;
+    /** The channel OPENDIR requests are processed with (replies marked cacheable), or null. */
+    private Pointer opendirChannel;
+    private ChannelSend opendirSend;
+    private Pointer opendirOps;
 
     private FuseSession(Pointer fuse, Pointer mountPointString, List<Pointer> argvMemory, boolean singleThreaded) {
         this.fuse = fuse;
@@ -67,6 +95,33 @@ final class FuseSession {
         this.mountPointString = mountPointString;
         this.argvMemory = argvMemory;
         this.singleThreaded = singleThreaded;
+    }
+
+    /**
+     * Has the kernel cache directory listings (see the class comment). The hook runs only for OPENDIR replies;
+     * a reply it cannot recognise goes out unchanged.
+     */
+    void cacheDirectoryListings() {
+        Runtime rt = Runtime.getRuntime(LIB);
+        int fd = LIB.fuse_chan_fd(channel);
+        Syscalls sys = Syscalls.get();
+        int iovSize = 2 * rt.addressSize();
+        opendirSend = (ch, iov, count) -> {
+            if (count == 2 && iov.getLong(iovSize + rt.addressSize()) == OPEN_OUT_SIZE) {
+                Pointer arg = iov.getPointer(iovSize);
+                arg.putInt(8, arg.getInt(8) | FOPEN_KEEP_CACHE | FOPEN_CACHE_DIR);
+            }
+            long n = sys.writev(fd, iov, (int) count);
+            return n < 0 ? (int) n : 0;
+        };
+        // struct fuse_chan_ops { receive, send, destroy }: only send is ever called on this channel.
+        opendirOps = Memory.allocateDirect(rt, 3 * rt.addressSize(), true);
+        opendirOps.putPointer(rt.addressSize(), rt.getClosureManager().getClosurePointer(ChannelSend.class,
+                opendirSend));
+        opendirChannel = LIB.fuse_chan_new(opendirOps, fd, LIB.fuse_chan_bufsize(channel), null);
+        if (opendirChannel == null) {
+            LOG.warn("cannot make the OPENDIR channel; directory listings are not cached by the kernel");
+        }
     }
 
     /** Parses the arguments and mounts; returns null where libfuse refused (it says why on stderr). */
@@ -132,7 +187,11 @@ final class FuseSession {
                 LIB.fuse_session_exit(session);
                 break;
             }
-            LIB.fuse_session_process(session, buf, res, ch.getPointer(0));
+            Pointer replyTo = ch.getPointer(0);
+            if (opendirChannel != null && res >= 8 && buf.getInt(4) == FUSE_OPENDIR) {
+                replyTo = opendirChannel;
+            }
+            LIB.fuse_session_process(session, buf, res, replyTo);
         }
     }
 }

@@ -63,6 +63,9 @@ final class MountDaemon {
                 if (session == null) {
                     throw new IllegalStateException("libfuse refused the mount");
                 }
+                if (o.timeoutSeconds > 0) {
+                    session.cacheDirectoryListings();
+                }
                 session.serve(o.threads);
             } catch (Throwable t) {
                 loopFailure.set(t);
