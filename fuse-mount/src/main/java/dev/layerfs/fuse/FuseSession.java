@@ -124,6 +124,11 @@ final class FuseSession {
         }
     }
 
+    /** Loads the libfuse binding (this class's initialisation) ahead of the mount. */
+    static void loadLibrary() {
+        // Nothing more: calling a static method initialises the class, which binds libfuse.
+    }
+
     /** Parses the arguments and mounts; returns null where libfuse refused (it says why on stderr). */
     static FuseSession mount(FuseOperations ops, List<String> args) {
         Runtime rt = Runtime.getRuntime(LIB);
