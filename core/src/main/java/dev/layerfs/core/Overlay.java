@@ -78,8 +78,9 @@ public final class Overlay implements Closeable {
             copyUp = new CopyUp(stack, lookup, work, openFiles);
             writer = new UpperWriter(stack.upper().get(), work, whiteouts);
         }
-        this.engine = new Engine(stack, lookup, whiteouts, new MergedDirectory(whiteouts, inodes), openFiles, copyUp,
-                writer);
+        MergedDirectory directories = new MergedDirectory(whiteouts, inodes);
+        lookup.onInvalidate(directories::invalidate);
+        this.engine = new Engine(stack, lookup, whiteouts, directories, openFiles, copyUp, writer);
         this.attributes = new Attributes(engine, inodes, ids);
         this.xattrs = new Xattrs(engine);
         this.creation = new Creation(engine, ids);
@@ -121,7 +122,7 @@ public final class Overlay implements Closeable {
         return read(() -> attributes.stat(engine.lookup().existing(p, "stat")));
     }
 
-    /** The merged listing of a directory, without "." and "..". */
+    /** The merged listing of a directory, without "." and ".." (unmodifiable; cached until the directory changes). */
     public List<DirEntry> readdir(String path) throws FsException {
         String p = OverlayPaths.normalize(path);
         return read(() -> engine.directories().list(engine.lookup().resolve(p).requireDirectory("readdir")));
@@ -263,7 +264,7 @@ public final class Overlay implements Closeable {
                     }
                     return null;
                 }
-                int fd = creation.createFile(p, realFlags(flags), mode, caller);
+                int fd = creation.createFile(e, realFlags(flags), mode, caller);
                 engine.lookup().invalidate(p);
                 return new OpenFile(p, flags, fd, stack.upper().orElseThrow());
             });

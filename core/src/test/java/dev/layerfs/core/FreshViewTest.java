@@ -37,7 +37,7 @@ class FreshViewTest {
     Path tmp;
 
     @ParameterizedTest(name = "seed {0}")
-    @ValueSource(ints = {1, 2, 3, 4, 5, 6})
+    @ValueSource(ints = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10})
     void everyStepMatchesAFreshOverlay(int seed) throws Exception {
         OverlayFixture fx = OverlayFixture.create(tmp);
         fx.l1().file("a", "l1 a");
@@ -157,7 +157,8 @@ class FreshViewTest {
             Stat st = ov.getattr(p);
             out.append(p).append(' ').append(Integer.toOctalString(st.mode())).append(" size=")
                     .append(st.isDirectory() ? "-" : st.size()).append(" nlink=").append(st.nlink())
-                    .append(" ino=").append(st.ino()).append(" type=").append(Integer.toOctalString(e.type()))
+                    .append(" ino=").append(st.ino()).append(" dino=").append(e.ino())
+                    .append(" type=").append(Integer.toOctalString(e.type()))
                     .append(" mtime=").append(st.mtime().sec()).append('.').append(st.mtime().nsec());
             List<String> x = new ArrayList<>(ov.listxattr(p));
             x.sort(null);

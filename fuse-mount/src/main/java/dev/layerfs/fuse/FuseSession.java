@@ -10,6 +10,8 @@ import jnr.ffi.Runtime;
 import jnr.ffi.Struct;
 import jnr.ffi.byref.IntByReference;
 import jnr.ffi.byref.PointerByReference;
+import jnr.ffi.annotations.Delegate;
+import dev.layerfs.core.nativeio.Syscalls;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import ru.serce.jnrfuse.struct.FuseOperations;
@@ -22,6 +24,19 @@ import ru.serce.jnrfuse.struct.FuseOperations;
  * Here the threads are created once, stay attached, and each reads {@code /dev/fuse} and processes what it reads
  * with libfuse's high-level session (the same calls libfuse's loop makes). Mounting and unmounting stay
  * libfuse's: {@code fuse_setup} parses the options and mounts, {@code fuse_teardown} unmounts and destroys.
+ *
+ * <p>Directory listings cached by the kernel: libfuse 2 cannot ask for it (its {@code fuse_file_info} has no
+ * {@code cache_readdir}), so the loop processes OPENDIR requests with a second channel on the same
+ * {@code /dev/fuse} descriptor whose send hook sets {@code FOPEN_CACHE_DIR | FOPEN_KEEP_CACHE} in a successful
+ * reply before writing it. The kernel then serves later listings of that directory from its page cache until a
+ * change through the mount (create, unlink, rename, ...) or a new mtime drops it.
+ *
+ * <p>Writes of 1 MiB: libfuse 2 speaks FUSE 7.19, where a request carries at most 32 pages (128 KiB). Where the
+ * kernel offers 7.28 or later, the INIT reply is rewritten the same way to say 7.28 with {@code FUSE_MAX_PAGES}
+ * (256 pages) and {@code max_write} 1 MiB; nothing else changes, since every later protocol feature is behind a
+ * flag libfuse 2 does not set, and requests libfuse 2 does not know (lseek, copy_file_range, rename2) are
+ * answered ENOSYS, after which the kernel does without them, as it does now. Each thread reads requests into a
+ * buffer large enough for such a write.
  */
 final class FuseSession {
     private static final Logger LOG = LoggerFactory.getLogger(FuseSession.class);
@@ -49,7 +64,33 @@ final class FuseSession {
         void fuse_session_exit(Pointer se);
 
         void fuse_teardown(Pointer fuse, Pointer mountpoint);
+
+        Pointer fuse_chan_new(Pointer op, int fd, long bufsize, Pointer data);
+
+        int fuse_chan_fd(Pointer ch);
     }
+
+    /** libfuse 2's {@code int (*send)(struct fuse_chan *ch, const struct iovec iov[], size_t count)}. */
+    public interface ChannelSend {
+        @Delegate
+        int send(Pointer ch, Pointer iov, long count);
+    }
+
+    private static final int FUSE_INIT = 26;
+    private static final int FUSE_OPENDIR = 27;
+    /** The protocol minor that brought FUSE_MAX_PAGES, and what the rewritten INIT reply says. */
+    private static final int MINOR_MAX_PAGES = 28;
+    private static final int FUSE_MAX_PAGES = 1 << 22;
+    private static final int MAX_WRITE = 1 << 20;
+    /** fuse_in_header (40) + fuse_write_in (40) + a 1 MiB write, rounded up. */
+    private static final int REQUEST_BUFFER = MAX_WRITE + 8192;
+    /** sizeof(struct fuse_init_out) in 7.28 and later, and in libfuse 2's 7.19. */
+    private static final int INIT_OUT_SIZE = 64;
+    private static final int INIT_OUT_SIZE_7_19 = 24;
+    private static final int FOPEN_KEEP_CACHE = 1 << 1;
+    private static final int FOPEN_CACHE_DIR = 1 << 3;
+    /** sizeof(struct fuse_open_out): fh (8), open_flags (4), padding (4). */
+    private static final int OPEN_OUT_SIZE = 16;
 
     private static final LibFuse2 LIB = LibraryLoader.create(LibFuse2.class).load("fuse");
 
@@ -59,6 +100,15 @@ final class FuseSession {
     private final Pointer mountPointString;
     private final List<Pointer> argvMemory;
     private final boolean singleThreaded;
+    /** The channel OPENDIR requests are processed with (replies marked cacheable), or null. */
+    private Pointer opendirChannel;
+    private ChannelSend opendirSend;
+    private Pointer opendirOps;
+    /** The channel the INIT request is processed with (reply rewritten for 1 MiB writes), or null. */
+    private volatile Pointer initChannel;
+    private ChannelSend initSend;
+    private Pointer initOps;
+    private Pointer initReply;
 
     private FuseSession(Pointer fuse, Pointer mountPointString, List<Pointer> argvMemory, boolean singleThreaded) {
         this.fuse = fuse;
@@ -67,6 +117,78 @@ final class FuseSession {
         this.mountPointString = mountPointString;
         this.argvMemory = argvMemory;
         this.singleThreaded = singleThreaded;
+    }
+
+    /**
+     * Has the kernel cache directory listings (see the class comment). The hook runs only for OPENDIR replies;
+     * a reply it cannot recognise goes out unchanged.
+     */
+    void cacheDirectoryListings() {
+        Runtime rt = Runtime.getRuntime(LIB);
+        int fd = LIB.fuse_chan_fd(channel);
+        Syscalls sys = Syscalls.get();
+        int iovSize = 2 * rt.addressSize();
+        opendirSend = (ch, iov, count) -> {
+            if (count == 2 && iov.getLong(iovSize + rt.addressSize()) == OPEN_OUT_SIZE) {
+                Pointer arg = iov.getPointer(iovSize);
+                arg.putInt(8, arg.getInt(8) | FOPEN_KEEP_CACHE | FOPEN_CACHE_DIR);
+            }
+            long n = sys.writev(fd, iov, (int) count);
+            return n < 0 ? (int) n : 0;
+        };
+        // struct fuse_chan_ops { receive, send, destroy }: only send is ever called on this channel.
+        opendirOps = channelOps(opendirSend);
+        opendirChannel = LIB.fuse_chan_new(opendirOps, fd, LIB.fuse_chan_bufsize(channel), null);
+        if (opendirChannel == null) {
+            LOG.warn("cannot make the OPENDIR channel; directory listings are not cached by the kernel");
+        }
+    }
+
+    /** struct fuse_chan_ops { receive, send, destroy }: only send is ever called on these channels. */
+    private static Pointer channelOps(ChannelSend send) {
+        Runtime rt = Runtime.getRuntime(LIB);
+        Pointer ops = Memory.allocateDirect(rt, 3 * rt.addressSize(), true);
+        ops.putPointer(rt.addressSize(), rt.getClosureManager().getClosurePointer(ChannelSend.class, send));
+        return ops;
+    }
+
+    /** Has the INIT reply ask for 1 MiB writes (see the class comment). */
+    void allowLargeWrites() {
+        Runtime rt = Runtime.getRuntime(LIB);
+        int fd = LIB.fuse_chan_fd(channel);
+        Syscalls sys = Syscalls.get();
+        int a = rt.addressSize();
+        initReply = Memory.allocateDirect(rt, INIT_OUT_SIZE + 4 * a, true);
+        initSend = (ch, iov, count) -> {
+            if (count == 2 && iov.getLong(2 * a + a) == INIT_OUT_SIZE_7_19) {
+                Pointer header = iov.getPointer(0);
+                Pointer old = iov.getPointer(2 * a);
+                Pointer out = initReply;
+                for (int i = 0; i < INIT_OUT_SIZE_7_19; i += 4) {
+                    out.putInt(i, old.getInt(i));
+                }
+                out.putInt(4, MINOR_MAX_PAGES);
+                out.putInt(12, out.getInt(12) | FUSE_MAX_PAGES);
+                out.putInt(20, MAX_WRITE);
+                out.putShort(28, (short) (MAX_WRITE / 4096));
+                header.putInt(0, 16 + INIT_OUT_SIZE);
+                Pointer vec = initReply.slice(INIT_OUT_SIZE);
+                vec.putPointer(0, header);
+                vec.putLong(a, 16);
+                vec.putPointer(2 * a, out);
+                vec.putLong(3 * a, INIT_OUT_SIZE);
+                iov = vec;
+            }
+            long n = sys.writev(fd, iov, (int) count);
+            return n < 0 ? (int) n : 0;
+        };
+        initOps = channelOps(initSend);
+        initChannel = LIB.fuse_chan_new(initOps, fd, LIB.fuse_chan_bufsize(channel), null);
+    }
+
+    /** Loads the libfuse binding (this class's initialisation) ahead of the mount. */
+    static void loadLibrary() {
+        // Nothing more: calling a static method initialises the class, which binds libfuse.
     }
 
     /** Parses the arguments and mounts; returns null where libfuse refused (it says why on stderr). */
@@ -115,7 +237,7 @@ final class FuseSession {
     }
 
     private void work() {
-        long size = LIB.fuse_chan_bufsize(channel);
+        long size = Math.max(LIB.fuse_chan_bufsize(channel), initChannel != null ? REQUEST_BUFFER : 0);
         Runtime rt = Runtime.getRuntime(LIB);
         Pointer buf = Memory.allocateDirect(rt, (int) size);
         Pointer ch = Memory.allocateDirect(rt, rt.addressSize());
@@ -132,7 +254,16 @@ final class FuseSession {
                 LIB.fuse_session_exit(session);
                 break;
             }
-            LIB.fuse_session_process(session, buf, res, ch.getPointer(0));
+            Pointer replyTo = ch.getPointer(0);
+            int opcode = res >= 8 ? buf.getInt(4) : -1;
+            if (opcode == FUSE_OPENDIR && opendirChannel != null) {
+                replyTo = opendirChannel;
+            } else if (opcode == FUSE_INIT && initChannel != null && res >= 48
+                    && buf.getInt(40) == 7 && buf.getInt(44) >= MINOR_MAX_PAGES) {
+                // fuse_init_in follows the 40-byte header: major 7, and the kernel's minor.
+                replyTo = initChannel;
+            }
+            LIB.fuse_session_process(session, buf, res, replyTo);
         }
     }
 }

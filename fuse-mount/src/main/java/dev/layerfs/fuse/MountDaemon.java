@@ -47,6 +47,7 @@ final class MountDaemon {
             throw new MountException(o.upperDir.isPresent() ? "upperdir given without a workdir"
                     : "workdir given without an upperdir");
         }
+        prepareCallbacksInBackground();
         Preflight.requireFuse();
         List<Path> layers = new ArrayList<>(o.lowerDirs);
         o.upperDir.ifPresent(layers::add);
@@ -63,6 +64,10 @@ final class MountDaemon {
                 if (session == null) {
                     throw new IllegalStateException("libfuse refused the mount");
                 }
+                if (o.timeoutSeconds > 0) {
+                    session.cacheDirectoryListings();
+                }
+                session.allowLargeWrites();
                 session.serve(o.threads);
             } catch (Throwable t) {
                 loopFailure.set(t);
@@ -90,6 +95,25 @@ final class MountDaemon {
         finish(overlay);
         LOG.info("unmounted {}", mountPoint);
         return 0;
+    }
+
+    /**
+     * jnr generates the classes behind the FUSE callback table and the libfuse binding at run time, a good part
+     * of the time to a live mount: a second thread does that while this one checks the layers and opens the
+     * overlay (jnr keeps what it generated, so the real construction later finds it ready). A failure here is
+     * left for the real construction to report.
+     */
+    private static void prepareCallbacksInBackground() {
+        Thread t = new Thread(() -> {
+            try {
+                new OverlayFuse(null).operations();
+                FuseSession.loadLibrary();
+            } catch (Throwable e) {
+                LOG.debug("preparing the FUSE callbacks: {}", e.toString());
+            }
+        }, "startup");
+        t.setDaemon(true);
+        t.start();
     }
 
     private Overlay openOverlay(MountOptions o) throws MountException {

@@ -13,6 +13,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.NavigableMap;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 
 /**
  * Looks merged paths up through the layers, one component at a time and never following a symbolic link
@@ -31,6 +33,8 @@ public final class Lookup {
      * of this overlay changes that path or one above it, and {@link #invalidate} drops it.
      */
     private final NavigableMap<String, Entry> directories = new ConcurrentSkipListMap<>();
+    /** Other caches that must forget what they know about a path whenever this one does. */
+    private final List<Consumer<String>> invalidationListeners = new CopyOnWriteArrayList<>();
 
     public Lookup(LayerStack stack, WhiteoutCodec whiteouts) {
         this.stack = stack;
@@ -49,8 +53,9 @@ public final class Lookup {
 
     /**
      * Looks a path up. The last component may be missing (the entry then says why); a missing or
-     * non-directory ancestor is ENOENT or ENOTDIR. The last component is always looked up afresh; the
-     * directories above it come from the cache where they are in it.
+     * non-directory ancestor is ENOENT or ENOTDIR. Directories come from the cache where they are in it; for
+     * the last component only the topmost real directory is stat-ed again, since its attributes (times, link
+     * count) change with what is made inside it, which leaves the layers that make it up unchanged.
      */
     public Entry resolve(String path) throws FsException {
         if (path.isEmpty()) {
@@ -71,7 +76,10 @@ public final class Lookup {
                 throw FsException.of(Errno.ENOTDIR, "lookup", "/" + path);
             }
             String prefix = slash < 0 ? path : path.substring(0, slash);
-            Entry cached = slash < 0 ? null : directories.get(prefix);
+            Entry cached = directories.get(prefix);
+            if (cached != null && slash < 0) {
+                cached = restat(cached);
+            }
             if (cached != null) {
                 e = cached;
             } else {
@@ -87,6 +95,18 @@ public final class Lookup {
         }
     }
 
+    /** A cached directory with its topmost real directory stat-ed afresh; null if that is no longer it. */
+    private Entry restat(Entry cached) throws FsException {
+        RealPath top = cached.top();
+        Stat st = sys.lstatIfExists(top.layer().fd(), top.path());
+        if (st == null || !st.isDirectory() || st.ino() != top.stat().ino()) {
+            return null;
+        }
+        List<RealPath> reals = new ArrayList<>(cached.reals());
+        reals.set(0, new RealPath(top.layer(), top.path(), st, top.opacity()));
+        return new Entry(cached.parent(), cached.path(), reals, false, Entry.UpperWhiteout.NONE);
+    }
+
     /**
      * Forgets what is cached about a path and everything below it. Every change to the namespace calls this
      * for the paths it touched, under the overlay's write lock, so no lookup fills the cache meanwhile.
@@ -94,10 +114,21 @@ public final class Lookup {
     public void invalidate(String path) {
         if (path.isEmpty()) {
             directories.clear();
-            return;
+        } else {
+            directories.remove(path);
+            directories.subMap(path + "/", path + "0").clear();
         }
-        directories.remove(path);
-        directories.subMap(path + "/", path + "0").clear();
+        for (Consumer<String> listener : invalidationListeners) {
+            listener.accept(path);
+        }
+    }
+
+    /**
+     * Tells {@code listener} every path {@link #invalidate} is called for, so that a cache derived from the
+     * layers (such as the merged listings) is dropped at the same moments as this one.
+     */
+    public void onInvalidate(Consumer<String> listener) {
+        invalidationListeners.add(listener);
     }
 
     /** Looks up a path that must exist. */

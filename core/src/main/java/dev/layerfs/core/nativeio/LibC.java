@@ -24,6 +24,8 @@ public interface LibC {
 
     @ssize_t long pwrite(int fd, @In byte[] buf, @size_t long count, long offset);
 
+    @ssize_t long writev(int fd, Pointer iov, int iovcnt);
+
     long lseek(int fd, long offset, int whence);
 
     int ftruncate(int fd, long length);

@@ -95,6 +95,12 @@ public final class Syscalls {
         return (int) check(libc.pwrite(fd, buf, size, offset), "write", "fd " + fd);
     }
 
+    /** writev of a native iovec array; returns the bytes written, or the negated errno (nothing thrown). */
+    public long writev(int fd, Pointer iov, int count) {
+        long n = libc.writev(fd, iov, count);
+        return n < 0 ? -errno() : n;
+    }
+
     /** lseek; for SEEK_DATA/SEEK_HOLE past the end this returns -1 (the kernel's ENXIO). */
     public long lseek(int fd, long offset, int whence) throws FsException {
         long rc = libc.lseek(fd, offset, whence);

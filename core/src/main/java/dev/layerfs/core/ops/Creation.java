@@ -28,7 +28,16 @@ public final class Creation {
 
     /** Creates a regular file and returns a descriptor opened with {@code flags} (O_CREAT|O_EXCL implied). */
     public int createFile(String path, int flags, int mode, Caller caller) throws FsException {
-        Entry target = prepare(path, "create");
+        return createPrepared(prepare(path, "create"), flags, mode, caller);
+    }
+
+    /** As {@link #createFile(String, int, int, Caller)}, for a miss the caller has just looked up. */
+    public int createFile(Entry missing, int flags, int mode, Caller caller) throws FsException {
+        engine.requireWritable("create", missing.path());
+        return createPrepared(prepare(missing, "create"), flags, mode, caller);
+    }
+
+    private int createPrepared(Entry target, int flags, int mode, Caller caller) throws FsException {
         int openFlags = (flags & ~(Linux.O_CREAT | Linux.O_EXCL | Linux.O_TRUNC)) | Linux.O_CREAT | Linux.O_EXCL
                 | Linux.O_NOFOLLOW;
         Ownership own = ownership(target, caller, mode, false);
@@ -111,11 +120,16 @@ public final class Creation {
             throw FsException.of(Errno.EEXIST, op, "/");
         }
         Entry parent = engine.lookup().resolve(OverlayPaths.parent(path)).requireDirectory(op);
-        Entry target = engine.lookup().child(parent, OverlayPaths.name(path));
+        return prepare(engine.lookup().child(parent, OverlayPaths.name(path)), op);
+    }
+
+    /** The part of {@link #prepare(String, String)} after the lookup of the name in its parent. */
+    private Entry prepare(Entry target, String op) throws FsException {
         if (WhiteoutCodec.isReservedName(target.name())) {
-            throw FsException.of(Errno.EINVAL, op + " (names beginning with .wh. are reserved)", "/" + path);
+            throw FsException.of(Errno.EINVAL, op + " (names beginning with .wh. are reserved)", "/" + target.path());
         }
         target.requireAbsent(op);
+        Entry parent = target.parent();
         if (parent.hasUpper()) {
             return target;
         }

@@ -16,32 +16,95 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.NavigableMap;
 import java.util.Set;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The listing of a merged directory: the real directories read top-down, each name taken from the topmost
  * layer that has it, whiteouts and the names they hide dropped, and nothing read below an opaque directory
  * (the entry's real list already ends there). Reserved {@code .wh.} names never appear. The same test serves
  * rmdir and rename: {@link #isEmpty}.
+ *
+ * <p>Listings are cached by merged path. A listing changes only when a name in the directory is created,
+ * removed, renamed or copied up (a copy-up changes the inode number it reports) or the directory itself
+ * changes, and every such change goes through {@code Lookup.invalidate} for the path it touched, which calls
+ * {@link #invalidate}: that drops the listing of the path's parent, of the path and of everything below it.
+ * Invalidation happens under the overlay's write lock and listings are made under its read lock, so a listing
+ * made before a change can never be stored after it.
  */
 public final class MergedDirectory {
     private final WhiteoutCodec whiteouts;
     private final InodeNumbers inodes;
+    /**
+     * At most this many names are kept in cached listings altogether (a few MiB); past it the cache starts
+     * over, and a larger directory is listed afresh every time.
+     */
+    private static final int MAX_CACHED_NAMES = 100_000;
+
     private final Syscalls sys = Syscalls.get();
+    private final NavigableMap<String, List<DirEntry>> listings = new ConcurrentSkipListMap<>();
+    private final AtomicInteger cachedNames = new AtomicInteger();
+    private final int maxCachedNames;
 
     public MergedDirectory(WhiteoutCodec whiteouts, InodeNumbers inodes) {
-        this.whiteouts = whiteouts;
-        this.inodes = inodes;
+        this(whiteouts, inodes, MAX_CACHED_NAMES);
     }
 
-    /** Every visible name of the directory, upper names first, without "." and "..". */
+    MergedDirectory(WhiteoutCodec whiteouts, InodeNumbers inodes, int maxCachedNames) {
+        this.whiteouts = whiteouts;
+        this.inodes = inodes;
+        this.maxCachedNames = maxCachedNames;
+    }
+
+    /** Every visible name of the directory, upper names first, without "." and ".." (unmodifiable). */
     public List<DirEntry> list(Entry dir) throws FsException {
-        return new ArrayList<>(read(dir, false).values());
+        List<DirEntry> cached = listings.get(dir.path());
+        if (cached != null) {
+            return cached;
+        }
+        List<DirEntry> fresh = List.copyOf(read(dir, false).values());
+        if (fresh.size() <= maxCachedNames) {
+            if (cachedNames.get() + fresh.size() > maxCachedNames) {
+                invalidate("");
+            }
+            if (listings.putIfAbsent(dir.path(), fresh) == null) {
+                cachedNames.addAndGet(fresh.size());
+            }
+        }
+        return fresh;
     }
 
     /** True where the merged directory shows no name at all. */
     public boolean isEmpty(Entry dir) throws FsException {
-        return read(dir, true).isEmpty();
+        List<DirEntry> cached = listings.get(dir.path());
+        return cached != null ? cached.isEmpty() : read(dir, true).isEmpty();
+    }
+
+    /**
+     * Forgets the listings a change at {@code path} may have changed: its parent's, its own and those below it
+     * ("" forgets everything).
+     */
+    public void invalidate(String path) {
+        if (path.isEmpty()) {
+            for (String p : listings.keySet()) {
+                forget(p);
+            }
+            return;
+        }
+        forget(OverlayPaths.parent(path));
+        forget(path);
+        for (String p : listings.subMap(path + "/", path + "0").keySet()) {
+            forget(p);
+        }
+    }
+
+    private void forget(String path) {
+        List<DirEntry> gone = listings.remove(path);
+        if (gone != null) {
+            cachedNames.addAndGet(-gone.size());
+        }
     }
 
     private Map<String, DirEntry> read(Entry dir, boolean stopAtFirst) throws FsException {

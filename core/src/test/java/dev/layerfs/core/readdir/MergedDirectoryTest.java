@@ -4,15 +4,24 @@ import static dev.layerfs.core.testing.FsAssert.assertErrno;
 import static dev.layerfs.core.testing.OverlayIo.create;
 import static dev.layerfs.core.testing.OverlayIo.names;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.layerfs.core.Overlay;
 import dev.layerfs.core.error.Errno;
+import dev.layerfs.core.lookup.Lookup;
 import dev.layerfs.core.model.Caller;
+import dev.layerfs.core.model.InodeNumbers;
+import dev.layerfs.core.model.LayerStack;
+import dev.layerfs.core.model.OverlayConfig;
 import dev.layerfs.core.nativeio.Linux;
 import dev.layerfs.core.testing.LayerTree.Opaque;
 import dev.layerfs.core.testing.LayerTree.XattrWhiteout;
 import dev.layerfs.core.testing.LowerLayersUnchanged;
 import dev.layerfs.core.testing.OverlayFixture;
+import dev.layerfs.core.whiteout.WhiteoutCodec;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -223,5 +232,78 @@ class MergedDirectoryTest {
         fx.l2().dir("d");
         Overlay ov = fx.open();
         assertEquals(List.of(), ov.readdir("d"));
+    }
+
+    /** The listing cache: every change that can alter a listing drops it, and the list itself is read-only. */
+    @Test
+    void aCachedListingFollowsEveryChange() throws Exception {
+        fx.l1().file("d/a", "a");
+        fx.l1().dir("d/sub");
+        fx.l1().file("d/sub/x", "x");
+        fx.l2().file("d/b", "b");
+        Overlay ov = fx.open();
+        List<DirEntry> first = ov.readdir("d");
+        assertEquals(List.of("a", "b", "sub"), names(ov, "d"));
+        assertSame(first, ov.readdir("d"), "a second listing comes from the cache");
+        assertThrows(UnsupportedOperationException.class, first::clear);
+
+        long lowerIno = byName(ov.readdir("d")).get("b").ino();
+        ov.chmod("d/b", 0600);
+        assertEquals(ov.getattr("d/b").ino(), byName(ov.readdir("d")).get("b").ino(),
+                "a copy-up changes the inode number the listing shows");
+        assertNotEquals(lowerIno, ov.getattr("d/b").ino());
+
+        long subIno = byName(ov.readdir("d")).get("sub").ino();
+        assertEquals(List.of("x"), names(ov, "d/sub"));
+        create(ov, "d/sub/y", "y");
+        assertEquals(List.of("x", "y"), names(ov, "d/sub"), "a create below copies the parent up");
+        assertEquals(ov.getattr("d/sub").ino(), byName(ov.readdir("d")).get("sub").ino());
+        assertNotEquals(subIno, ov.getattr("d/sub").ino());
+
+        ov.unlink("d/a");
+        assertEquals(List.of("b", "sub"), names(ov, "d"));
+        ov.mkdir("d/a", 0755, Caller.ROOT);
+        assertEquals(List.of("a", "b", "sub"), names(ov, "d"));
+        assertEquals(List.of(), names(ov, "d/a"), "a directory made over a whiteout is opaque");
+        ov.rmdir("d/a");
+        ov.rename("d/b", "d/c", 0);
+        assertEquals(List.of("c", "sub"), names(ov, "d"));
+        ov.link("d/c", "d/l");
+        ov.symlink("c", "d/s", Caller.ROOT);
+        assertEquals(List.of("c", "l", "s", "sub"), names(ov, "d"));
+        ov.mkdir("e", 0755, Caller.ROOT);
+        assertEquals(List.of(), names(ov, "e"));
+        ov.rename("d/c", "e/c", 0);
+        assertEquals(List.of("l", "s", "sub"), names(ov, "d"));
+        assertEquals(List.of("c"), names(ov, "e"));
+        ov.unlink("e/c");
+        assertEquals(List.of(), names(ov, "e"));
+        ov.rename("e", "d/e", 0);
+        assertEquals(List.of(), names(ov, "d/e"), "the listing of a moved directory is its own");
+        assertErrno(Errno.ENOENT, () -> ov.readdir("e"));
+        assertEquals(List.of("e", "l", "s", "sub"), names(ov, "d"));
+    }
+
+    @Test
+    void theCacheStaysBoundedAndADirectoryTooLargeForItIsStillListed() throws Exception {
+        fx.l1().file("big/a", "a");
+        fx.l1().file("big/b", "b");
+        fx.l1().file("big/c", "c");
+        fx.l1().file("two/a", "a");
+        fx.l1().file("two/b", "b");
+        fx.l1().file("one/a", "a");
+        try (LayerStack stack = LayerStack.open(OverlayConfig.readOnly(List.of(fx.l1().root())))) {
+            WhiteoutCodec whiteouts = new WhiteoutCodec();
+            Lookup lookup = new Lookup(stack, whiteouts);
+            MergedDirectory dirs = new MergedDirectory(whiteouts, new InodeNumbers(stack), 2);
+            List<DirEntry> big = dirs.list(lookup.resolve("big"));
+            assertEquals(3, big.size());
+            assertNotSame(big, dirs.list(lookup.resolve("big")), "too large to cache: listed afresh");
+            List<DirEntry> two = dirs.list(lookup.resolve("two"));
+            assertSame(two, dirs.list(lookup.resolve("two")));
+            List<DirEntry> one = dirs.list(lookup.resolve("one"));
+            assertSame(one, dirs.list(lookup.resolve("one")), "the cache started over to make room");
+            assertNotSame(two, dirs.list(lookup.resolve("two")));
+        }
     }
 }
