@@ -48,7 +48,7 @@ public final class Rename {
         if (noReplace && dst.exists()) {
             throw FsException.of(Errno.EEXIST, "rename", "/" + to);
         }
-        if (from.equals(to)) {
+        if (from.equals(to) || sameFile(src, dst)) {
             return;
         }
         if (dst.exists() && !exchange) {
@@ -129,6 +129,18 @@ public final class Rename {
         if (whiteout) {
             engine.writer().whiteout(from);
         }
+    }
+
+    /**
+     * Two names of one upper file (hard links in the upper layer): one inode to the kernel overlay, so, as the VFS
+     * does for source == target, rename does nothing and succeeds. Hard links in a lower layer are separate
+     * inodes to the kernel overlay without index=on: there the rename happens (copying up, which breaks the link).
+     */
+    private static boolean sameFile(Entry src, Entry dst) {
+        if (!dst.exists() || src.isDirectory() || dst.isDirectory() || !src.hasUpper() || !dst.hasUpper()) {
+            return false;
+        }
+        return src.top().stat().dev() == dst.top().stat().dev() && src.top().stat().ino() == dst.top().stat().ino();
     }
 
     /** Directories move only when the upper layer alone holds them (the kernel with redirect_dir=off). */

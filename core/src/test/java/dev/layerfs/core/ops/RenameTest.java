@@ -121,6 +121,29 @@ class RenameTest {
     }
 
     @Test
+    void twoNamesOfOneUpperFileChangeNothing() throws Exception {
+        fx.l1().file("h", "y");
+        Overlay ov = fx.open();
+        ov.link("h", "i");
+        ov.rename("h", "i", 0);
+        assertEquals(List.of("h", "i"), names(ov, "/"), "upper hard links, one inode: both names stay");
+        assertEquals(2, ov.getattr("h").nlink());
+        assertErrno(Errno.EEXIST, () -> ov.rename("h", "i", Linux.RENAME_NOREPLACE));
+    }
+
+    @Test
+    void twoNamesOfOneLowerFileAreTwoFilesAsForTheKernelOverlay() throws Exception {
+        fx.l1().file("f", "x");
+        java.nio.file.Files.createLink(fx.l1().path("g"), fx.l1().path("f"));
+        Overlay ov = fx.open();
+        ov.rename("f", "g", 0);
+        assertEquals(List.of("g"), names(ov, "/"), "without index=on the kernel overlay renames: copy-up, whiteout");
+        assertEquals("x", read(ov, "g"));
+        assertEquals(1, ov.getattr("g").nlink());
+        assertDeviceWhiteout(upper, "f");
+    }
+
+    @Test
     void noReplace() throws Exception {
         fx.l1().file("a", "A");
         fx.l1().file("b", "B");

@@ -180,6 +180,29 @@ class DifferentialFuzzRegressionTest {
                 """, "timeout=0");
     }
 
+    /**
+     * Fixed: rename between two names of one file did a real rename on layerfs (the second name went away);
+     * the VFS does nothing for source == target. Through FUSE the kernel sees two inodes and asks layerfs, which
+     * now compares the real files.
+     */
+    @Test
+    void renameBetweenTwoNamesOfOneFileKeepsBoth() {
+        Scenario.assertAgree("""
+                lowers 1
+                L1 dir . 0755 0:0 1197667876.337989158
+                L1 file a 0644 0:0 1310069492.904695237 size=1042 seed=5
+                L1 file b 0644 0:0 1310069492.904695237 size=10 seed=6
+                L1 hard c -> b
+                --
+                link a o
+                rename a o 0
+                stat a
+                rename b c 0
+                stat b
+                lutimens a 1197667876.337989158 1310069492.904695237
+                """, "timeout=0");
+    }
+
     /** Allowed.FUSE_ATTRIBUTE_CACHE: agrees with timeout=0. */
     @Test
     void hardLinkedNameSeesTruncateThroughTheOther() {
