@@ -75,7 +75,7 @@ public final class Overlay implements Closeable {
         UpperWriter writer = null;
         if (stack.upper().isPresent()) {
             openFiles.setUpper(stack.upper().get());
-            copyUp = new CopyUp(stack, lookup, work, openFiles);
+            copyUp = new CopyUp(stack, lookup, work, openFiles, ids);
             writer = new UpperWriter(stack.upper().get(), work, whiteouts);
         }
         MergedDirectory directories = new MergedDirectory(whiteouts, inodes);

@@ -6,6 +6,7 @@ import dev.layerfs.core.error.FsException;
 import dev.layerfs.core.lookup.Entry;
 import dev.layerfs.core.lookup.Lookup;
 import dev.layerfs.core.lookup.RealPath;
+import dev.layerfs.core.model.IdMapping;
 import dev.layerfs.core.model.Layer;
 import dev.layerfs.core.model.LayerStack;
 import dev.layerfs.core.model.OverlayPaths;
@@ -30,8 +31,10 @@ public final class CopyUp {
     private final DataCopier data = new DataCopier();
     private final XattrCopier xattrs = new XattrCopier();
     private final Syscalls sys = Syscalls.get();
+    private final IdMapping ids;
 
-    public CopyUp(LayerStack stack, Lookup lookup, WorkDir work, CopyUpListener listener) {
+    public CopyUp(LayerStack stack, Lookup lookup, WorkDir work, CopyUpListener listener, IdMapping ids) {
+        this.ids = ids;
         this.upper = stack.upper().orElseThrow();
         this.lookup = lookup;
         this.work = work;
@@ -109,7 +112,7 @@ public final class CopyUp {
             if (withData) {
                 data.copy(in, out, st.size());
             }
-            sys.fchown(out, st.uid(), st.gid());
+            sys.fchown(out, ids.canonicalUid(st.uid()), ids.canonicalGid(st.gid()));
             sys.fchmod(out, st.permissions());
             xattrs.copy(src.absolute(), work.absolute(tmp));
             sys.futimens(out, st.atime(), st.mtime());
@@ -135,7 +138,7 @@ public final class CopyUp {
 
     /** Owner, mode, xattrs and times of a non-regular object built in the work directory. */
     private void finishByPath(RealPath src, String tmp, Stat st) throws FsException {
-        sys.lchownat(work.fd(), tmp, st.uid(), st.gid());
+        sys.lchownat(work.fd(), tmp, ids.canonicalUid(st.uid()), ids.canonicalGid(st.gid()));
         if (!st.isSymlink()) {
             sys.fchmodat(work.fd(), tmp, st.permissions());
         }

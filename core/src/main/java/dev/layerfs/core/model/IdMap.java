@@ -118,6 +118,29 @@ public final class IdMap {
         return OVERFLOW_ID;
     }
 
+    /**
+     * The form to keep an id of a lower layer in when it is copied up: unchanged, unless no range stores it but one
+     * shows it, as in a layer already shifted by an idmapped mount (podman's {@code --uidmap}); such an id is
+     * stored as the id it stands for, the form every new file of the upper layer gets.
+     */
+    public int canonical(int storedId) {
+        if (ranges.isEmpty()) {
+            return storedId;
+        }
+        long id = Integer.toUnsignedLong(storedId);
+        for (Range r : ranges) {
+            if (r.storedHas(id)) {
+                return storedId;
+            }
+        }
+        for (Range r : ranges) {
+            if (r.shownHas(id)) {
+                return (int) (r.stored() + (id - r.shown()));
+            }
+        }
+        return storedId;
+    }
+
     /** The id stored in a layer for an id given through the overlay (a caller's, or chown's). */
     public int stored(int shownId) {
         if (ranges.isEmpty()) {

@@ -40,6 +40,16 @@ public record IdMapping(IdMap uids, IdMap gids, OptionalInt squashUid, OptionalI
         return squashGid.isPresent() ? squashGid.getAsInt() : gids.shown(stored);
     }
 
+    /** The owner a copy-up keeps for a lower object's owner ({@link IdMap#canonical}). */
+    public int canonicalUid(int stored) {
+        return uids.canonical(stored);
+    }
+
+    /** The group a copy-up keeps for a lower object's group ({@link IdMap#canonical}). */
+    public int canonicalGid(int stored) {
+        return gids.canonical(stored);
+    }
+
     /** The owner to store for an owner given through the overlay; -1 (chown's "unchanged") stays -1. */
     public int storedUid(int shown) {
         return shown == -1 ? -1 : uids.stored(shown);

@@ -144,7 +144,7 @@ public final class Creation {
         var parent = target.parent().stat();
         int gid = ids.storedGid(caller.gid());
         if ((parent.mode() & Linux.S_ISGID) != 0) {
-            gid = parent.gid();
+            gid = ids.canonicalGid(parent.gid());
             if (directory) {
                 perms |= Linux.S_ISGID;
             }

@@ -109,6 +109,22 @@ class IdMappingOverlayTest {
     }
 
     @Test
+    void copyUpOfAnAlreadyShiftedLowerObjectStoresTheIdsItStandsFor() throws Exception {
+        fx.l1().file("shifted-file", "s").owner(100005, 200006);
+        fx.l1().dir("shifted-dir").owner(100007, 200008).mode(02775);
+        fx.l1().file("unmapped", "u").owner(70000, 70001);
+        Overlay ov = open(podman());
+        ov.chmod("shifted-file", 0600);
+        ov.chmod("unmapped", 0600);
+        assertOwner(5, 6, upper.stat("shifted-file"), "the form new files and chown store");
+        assertOwner(100005, 200006, ov.getattr("shifted-file"));
+        assertOwner(70000, 70001, upper.stat("unmapped"), "an id no range covers stays as it is");
+        ov.mkdir("shifted-dir/sub", 0755, new Caller(100000, 200000));
+        assertOwner(0, 8, upper.stat("shifted-dir/sub"), "setgid parent's group, stored form");
+        assertOwner(7, 8, upper.stat("shifted-dir"));
+    }
+
+    @Test
     void anOpenFilesStatIsMappedToo() throws Exception {
         Overlay ov = open(podman());
         OpenFile f = ov.open("home/u/f", Linux.O_RDONLY);
@@ -134,5 +150,9 @@ class IdMappingOverlayTest {
 
     private static void assertOwner(int uid, int gid, Stat st) {
         assertEquals(uid + ":" + gid, st.uid() + ":" + st.gid());
+    }
+
+    private static void assertOwner(int uid, int gid, Stat st, String why) {
+        assertEquals(uid + ":" + gid, st.uid() + ":" + st.gid(), why);
     }
 }

@@ -50,6 +50,16 @@ class IdMapTest {
     }
 
     @Test
+    void theCanonicalFormOfAStoredIdIsTheStoredFormOfWhatItShows() throws Exception {
+        IdMap m = IdMap.parse("uidmapping", ":0:100000:65536");
+        assertEquals(7, m.canonical(7), "a stored id stays");
+        assertEquals(7, m.canonical(100007), "an already shifted id is stored as the id it stands for");
+        assertEquals(70000, m.canonical(70000), "in neither range: unchanged");
+        assertEquals(200000, m.canonical(200000), "above both: unchanged");
+        assertEquals(123, IdMap.IDENTITY.canonical(123));
+    }
+
+    @Test
     void givenIdsAreShiftedBackInwardAndUnmappedOnesStoredAsTheOverflowId() throws Exception {
         IdMap m = IdMap.parse("uidmapping", "0:100000:65536");
         assertEquals(0, m.stored(100000));
