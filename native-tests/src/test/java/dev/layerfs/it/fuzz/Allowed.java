@@ -208,8 +208,8 @@ enum Allowed {
             + " them at unlink), an open file whose name was removed and then its directory too (libfuse hid it"
             + " inside that directory), and an open directory that was removed. Reads and writes carry the handle and work (README, 'Through FUSE'). Excused,"
             + " after the fact: an fstat, or the link count a read or write reports, answered ENOENT by layerfs"
-            + " where the kernel gives the attributes, once the kernel removed a name earlier in the sequence"
-            + " (unlink, rename, rmdir); plain unlinked files are held to the kernel's answer by"
+            + " where the kernel gives the attributes, once the kernel removed the name the descriptor was opened at,"
+            + " or a directory above it (unlink, rmdir, a rename onto it); plain unlinked files are held to the kernel's answer by"
             + " DifferentialFuzzRegressionTest. .fstatOfAnUnlinkedOpenFifo and .fstatAfterItsDirectoryWasRemoved"
             + " show the difference.") {
         @Override
@@ -234,14 +234,40 @@ enum Allowed {
             if (!namelessStat) {
                 return false;
             }
+            // The path the descriptor was opened at (its last successful open), and a later removal of that
+            // name or of a directory above it.
+            String slot = ops.get(index).arg(0);
+            String opened = null;
+            int openedAt = -1;
             for (int i = 0; i < index && i < kernelOutcomes.size(); i++) {
-                String name = ops.get(i).name();
-                if ((name.equals("unlink") || name.equals("rename") || name.equals("rmdir"))
-                        && kernelOutcomes.get(i).startsWith("ok")) {
+                Op o = ops.get(i);
+                if (o.name().equals("open") && o.arg(0).equals(slot) && kernelOutcomes.get(i).startsWith("ok")) {
+                    opened = o.arg(1);
+                    openedAt = i;
+                }
+            }
+            if (opened == null) {
+                return false;
+            }
+            for (int i = openedAt + 1; i < index && i < kernelOutcomes.size(); i++) {
+                Op o = ops.get(i);
+                if (!kernelOutcomes.get(i).startsWith("ok")) {
+                    continue;
+                }
+                boolean removes = switch (o.name()) {
+                    case "unlink", "rmdir" -> covers(o.arg(0), opened);
+                    case "rename" -> o.arg(1).equals(opened);
+                    default -> false;
+                };
+                if (removes) {
                     return true;
                 }
             }
             return false;
+        }
+
+        private static boolean covers(String removed, String path) {
+            return path.equals(removed) || path.startsWith(removed + "/");
         }
     },
 
