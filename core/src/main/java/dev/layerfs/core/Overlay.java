@@ -59,11 +59,13 @@ public final class Overlay implements Closeable {
     private final Removal removal;
     private final Rename rename;
     private final boolean fsync;
+    private final IdMapping ids;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private final Syscalls sys = Syscalls.get();
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private Overlay(LayerStack stack, WorkDir work, boolean fsync, IdMapping ids) {
+        this.ids = ids;
         this.stack = stack;
         this.work = work;
         this.fsync = fsync;
@@ -314,10 +316,18 @@ public final class Overlay implements Closeable {
             }
             fd = sys.openat(e.top().layer().fd(), e.top().path(), real & ~Linux.O_NOATIME, 0);
         }
-        if ((flags & Linux.O_TRUNC) != 0 && !caller.isRoot()) {
+        if ((flags & Linux.O_TRUNC) != 0 && !privileged(caller)) {
             killPrivileges(fd, e.stat().mode());
         }
         return new OpenFile(p, flags, fd, e.top().layer());
+    }
+
+    /**
+     * Whether a caller is taken to hold CAP_FSETID: root, or, with an id mapping, the id that stands for root in
+     * the layers (a container's root, whose capabilities count over the files its namespace maps).
+     */
+    private boolean privileged(Caller caller) {
+        return caller.isRoot() || (!ids.isIdentity() && ids.storedUid(caller.uid()) == 0);
     }
 
     /**

@@ -58,7 +58,8 @@ class MountHelperTest {
         assertEquals(List.of("rc=0", "rc=0", "rc=0"), r.stdout().lines().toList(), r::toString);
         long mounted = MountInfo.read().stream().filter(e -> e.mountPoint().equals(l.mnt())).count();
         assertEquals(3, mounted, "three mounts stacked at the target");
-        assertEquals(3, Daemon.forMountPoint(l.mnt()).size());
+        List<Daemon> daemons = Daemon.forMountPoint(l.mnt());
+        assertEquals(3, daemons.size());
         assertEquals("b\n", Files.readString(l.mnt().resolve("b")));
         Files.writeString(l.mnt().resolve("c"), "c");
         assertEquals("c", Files.readString(l.upper().resolve("c")));
@@ -66,7 +67,7 @@ class MountHelperTest {
             Sh.ok("umount", l.mnt().toString());
         }
         assertTrue(MountInfo.at(l.mnt()).isEmpty());
-        for (Daemon d : Daemon.forMountPoint(l.mnt())) {
+        for (Daemon d : daemons) {
             assertTrue(d.awaitExit(Duration.ofSeconds(10)), d + " exits after its unmount");
         }
     }

@@ -19,12 +19,10 @@ public final class WorkDir {
 
     private final Syscalls sys = Syscalls.get();
     private final int fd;
-    private final String root;
     private final AtomicLong counter = new AtomicLong();
 
-    private WorkDir(int fd, String root) {
+    private WorkDir(int fd) {
         this.fd = fd;
-        this.root = root;
     }
 
     /** Creates or empties {@code WORKDIR/work}; the stack must have an upper layer. */
@@ -40,7 +38,7 @@ public final class WorkDir {
             sys.mkdirat(parent, NAME, 0700);
         }
         int fd = sys.openat(parent, NAME, Linux.O_PATH | Linux.O_DIRECTORY | Linux.O_NOFOLLOW, 0);
-        WorkDir work = new WorkDir(fd, stack.workDir().orElseThrow() + "/" + NAME);
+        WorkDir work = new WorkDir(fd);
         for (RawDirent d : sys.readdir(fd, "")) {
             work.removeTree(d.name());
         }

@@ -125,6 +125,17 @@ class IdMappingOverlayTest {
     }
 
     @Test
+    void theContainersRootKeepsSetuidAtOTruncAndItsUsersDoNot() throws Exception {
+        fx.l1().file("suid", "s").owner(0, 0).mode(04755);
+        fx.l1().file("suid5", "s").owner(5, 5).mode(04755);
+        Overlay ov = open(podman());
+        ov.release(ov.open("suid", Linux.O_WRONLY | Linux.O_TRUNC, 0, new Caller(100000, 200000)));
+        assertEquals(04755, ov.getattr("suid").mode() & 07777, "root inside holds CAP_FSETID over its files");
+        ov.release(ov.open("suid5", Linux.O_WRONLY | Linux.O_TRUNC, 0, new Caller(100005, 200005)));
+        assertEquals(0755, ov.getattr("suid5").mode() & 07777);
+    }
+
+    @Test
     void anOpenFilesStatIsMappedToo() throws Exception {
         Overlay ov = open(podman());
         OpenFile f = ov.open("home/u/f", Linux.O_RDONLY);

@@ -42,8 +42,13 @@ final class ContainerHost implements AutoCloseable {
     private final Path dir;
     private final Map<Store, Map<String, String>> env = new HashMap<>();
 
+    /** Takes down what the tools left below the directory if the JVM ends before {@link #close} (a killed build). */
+    private final Thread onExit;
+
     private ContainerHost(Path dir) {
         this.dir = dir;
+        this.onExit = new Thread(this::forceCleanUp, "layerfs-it-containers-cleanup");
+        Runtime.getRuntime().addShutdownHook(onExit);
     }
 
     /** Skips (JUnit assumption) where the tools are missing: {@code make test} installs them. */
@@ -63,8 +68,17 @@ final class ContainerHost implements AutoCloseable {
                     + UUID.randomUUID().toString().substring(0, 8)));
             Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
             ContainerHost host = new ContainerHost(dir);
-            host.configure();
-            host.importImage();
+            try {
+                host.configure();
+                host.importImage();
+            } catch (IOException | RuntimeException | Error e) {
+                try {
+                    host.close();
+                } catch (Throwable t) {
+                    e.addSuppressed(t);
+                }
+                throw e;
+            }
             return host;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -91,6 +105,8 @@ final class ContainerHost implements AutoCloseable {
                 events_logger = "file"
                 events_logfile_path = "%1$s/events.log"
                 tmp_dir = "%1$s/libpod-tmp"
+                # locks in files below tmp_dir, not the host-wide /dev/shm/libpod_lock
+                lock_type = "file"
 
                 [network]
                 network_config_dir = "%1$s/net"
@@ -183,9 +199,9 @@ final class ContainerHost implements AutoCloseable {
     @Override
     public void close() {
         List<String> problems = new ArrayList<>();
+        buildah("rm", "--all");
         for (Store s : Store.values()) {
             podman(s, "rm", "--all", "--force", "--time", "0");
-            buildah("rm", "--all");
             podman(s, "system", "reset", "--force");
         }
         long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
@@ -195,19 +211,15 @@ final class ContainerHost implements AutoCloseable {
         if (!layerfsMounts().isEmpty()) {
             problems.add("layerfs mounts left after the tools' teardown: " + layerfsMounts());
         }
-        for (MountInfo.Entry m : MountInfo.under(dir)) {
-            if (Sh.run("umount", m.mountPoint().toString()).exitCode() != 0) {
-                Sh.run("umount", "-l", m.mountPoint().toString());
-            }
-        }
         List<Daemon> left = daemons();
         if (!left.isEmpty()) {
             problems.add("layerfs daemons still running after their unmount: " + left);
-            for (Daemon d : left) {
-                if (!d.awaitExit(Duration.ofSeconds(5))) {
-                    d.kill();
-                }
-            }
+        }
+        unmountAndKill();
+        try {
+            Runtime.getRuntime().removeShutdownHook(onExit);
+        } catch (IllegalStateException e) {
+            // the JVM is shutting down: the hook runs anyway, and finds nothing left
         }
         if (MountInfo.under(dir).isEmpty()) {
             Sh.run("rm", "-rf", "--one-file-system", dir.toString());
@@ -217,6 +229,27 @@ final class ContainerHost implements AutoCloseable {
         }
         if (!problems.isEmpty()) {
             throw new AssertionError(String.join("\n", problems));
+        }
+    }
+
+    /** Unmounts everything below the directory (only there) and stops the layerfs daemons started for it. */
+    private void unmountAndKill() {
+        for (MountInfo.Entry m : MountInfo.under(dir)) {
+            if (Sh.run("umount", m.mountPoint().toString()).exitCode() != 0) {
+                Sh.run("umount", "-l", m.mountPoint().toString());
+            }
+        }
+        for (Daemon d : daemons()) {
+            if (!d.awaitExit(Duration.ofSeconds(5))) {
+                d.kill();
+            }
+        }
+    }
+
+    private void forceCleanUp() {
+        unmountAndKill();
+        if (MountInfo.under(dir).isEmpty()) {
+            Sh.run("rm", "-rf", "--one-file-system", dir.toString());
         }
     }
 

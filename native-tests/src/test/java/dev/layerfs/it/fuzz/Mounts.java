@@ -20,33 +20,49 @@ final class Mounts {
     /** The mounts made and not yet unmounted: a JVM shutdown (Ctrl-C, a killed build) still takes them down. */
     private static final java.util.Set<Mount> LIVE = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
-    /** Set when the JVM shuts down: the batch thread keeps running meanwhile, and must mount nothing more. */
-    private static volatile boolean closing;
+    /**
+     * Mounts being made right now, and whether the JVM is shutting down: the batch thread keeps running while the
+     * shutdown hook runs, so the hook first stops new mounts, then waits for those in flight, then takes down all.
+     */
+    private static final Object GATE = new Object();
+    private static int inFlight;
+    private static boolean closing;
 
     static {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            closing = true;
-            // Twice: a mount the batch thread was making when the hook started shows up in LIVE only after it.
-            for (int pass = 0; pass < 2; pass++) {
-                for (Mount m : LIVE) {
-                    exec(List.of("umount", "-l", m.mountPoint.toString()));
-                    if (m.daemon != null && !m.daemon.awaitExit(5000)) {
-                        m.daemon.kill();
+            synchronized (GATE) {
+                closing = true;
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(130);
+                while (inFlight > 0 && System.nanoTime() < deadline) {
+                    try {
+                        GATE.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+                    } catch (InterruptedException e) {
+                        break;
                     }
-                    LIVE.remove(m);
                 }
-                try {
-                    Thread.sleep(500);
-                } catch (InterruptedException e) {
-                    return;
+            }
+            for (Mount m : LIVE) {
+                exec(List.of("umount", "-l", m.mountPoint.toString()));
+                if (m.daemon != null && !m.daemon.awaitExit(5000)) {
+                    m.daemon.kill();
                 }
             }
         }, "layerfs-fuzz-unmount"));
     }
 
-    private static void refuseWhenClosing(Path mp) {
-        if (closing) {
-            throw new IllegalStateException("not mounting " + mp + ": the JVM is shutting down");
+    private static void enter(Path mp) {
+        synchronized (GATE) {
+            if (closing) {
+                throw new IllegalStateException("not mounting " + mp + ": the JVM is shutting down");
+            }
+            inFlight++;
+        }
+    }
+
+    private static void leave() {
+        synchronized (GATE) {
+            inFlight--;
+            GATE.notifyAll();
         }
     }
 
@@ -139,21 +155,30 @@ final class Mounts {
     }
 
     static Mount kernel(List<Path> lowers, Path upper, Path work, Path mp, String extra) {
-        refuseWhenClosing(mp);
-        run(List.of("mount", "-t", "overlay", "overlay", "-o", options(lowers, upper, work, extra), mp.toString()),
-                "mount -t overlay at " + mp);
-        return new Mount(mp, null);
+        enter(mp);
+        try {
+            run(List.of("mount", "-t", "overlay", "overlay", "-o", options(lowers, upper, work, extra),
+                    mp.toString()), "mount -t overlay at " + mp);
+            return new Mount(mp, null);
+        } finally {
+            leave();
+        }
     }
 
     static Mount layerfs(List<Path> lowers, Path upper, Path work, Path mp, String extra) {
-        refuseWhenClosing(mp);
-        run(List.of(launcher().toString(), "-o", options(lowers, upper, work, extra), mp.toString()),
-                "layerfs at " + mp);
-        List<Daemon> found = daemonsFor(mp);
-        if (found.size() != 1) {
-            throw new IllegalStateException("expected one layerfs daemon for " + mp + ", found " + found);
+        enter(mp);
+        try {
+            run(List.of(launcher().toString(), "-o", options(lowers, upper, work, extra), mp.toString()),
+                    "layerfs at " + mp);
+            List<Daemon> found = daemonsFor(mp);
+            if (found.size() != 1) {
+                unmount(mp);
+                throw new IllegalStateException("expected one layerfs daemon for " + mp + ", found " + found);
+            }
+            return new Mount(mp, found.get(0));
+        } finally {
+            leave();
         }
-        return new Mount(mp, found.get(0));
     }
 
     static void unmount(Path mp) {
