@@ -263,6 +263,7 @@ final class FuseSession {
                 // fuse_init_in follows the 40-byte header: major 7, and the kernel's minor.
                 replyTo = initChannel;
             }
+            CurrentRequest.set(opcode);
             LIB.fuse_session_process(session, buf, res, replyTo);
         }
     }

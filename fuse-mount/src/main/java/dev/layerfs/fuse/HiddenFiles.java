@@ -38,14 +38,21 @@ final class HiddenFiles {
         return path.substring(path.lastIndexOf('/') + 1).startsWith(PREFIX);
     }
 
-    /** libfuse's rename of an open file to a hidden name: remove the file, keep it reachable by the name. */
+    /**
+     * libfuse's rename of an open file to a hidden name: remove the file, keep it reachable by the name. Within a
+     * RENAME request libfuse hides the open target and then renames the source onto its name; there the name is
+     * left for that rename, which replaces it, or does nothing where source and target are one file (two hard
+     * links): removing it first would lose the source's only remaining name.
+     */
     void hide(String path, String hiddenPath) throws FsException {
         PinnedFile file = overlay.pin(path);
-        try {
-            overlay.unlink(path);
-        } catch (FsException e) {
-            file.close();
-            throw e;
+        if (!CurrentRequest.isRename()) {
+            try {
+                overlay.unlink(path);
+            } catch (FsException e) {
+                file.close();
+                throw e;
+            }
         }
         pinned.put(hiddenPath, new Hidden(file, OverlayPaths.normalize(path)));
     }

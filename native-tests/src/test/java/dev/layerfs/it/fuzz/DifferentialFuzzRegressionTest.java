@@ -203,6 +203,34 @@ class DifferentialFuzzRegressionTest {
                 """, "timeout=0");
     }
 
+    /**
+     * Fixed: rename between two names of one file while the target name is open. libfuse 2 first hides the open
+     * target (renames it to .fuse_hidden...), which layerfs turned into a real unlink, so the rename that followed
+     * moved the source onto the freed name: the source's name was lost. Inside a RENAME request the hidden name
+     * is now left for the rename itself (which does nothing here). Also the other case: the source is a different
+     * file, and the open target keeps working.
+     */
+    @Test
+    void renameOntoAnOpenNameOfTheSameFile() {
+        Scenario.assertAgree("""
+                lowers 1
+                L1 dir . 0777 0:0 1233901773.515496254
+                L1 file a 0666 1001:0 1226786030.482076666 size=6886 seed=862698 user.a=v43
+                L1 file d 2755 1001:1001 1273069777.161708060 size=29 seed=160055
+                --
+                link a o
+                open 0 o RDWR 4755
+                as 1000 rename a o 0
+                lutimens a 1197667876.337989158 1310069492.904695237
+                fstat 0
+                rename d o 0
+                fstat 0
+                write 0 0 10 3
+                read 0 0 10
+                stat o
+                """, "timeout=0");
+    }
+
     /** Allowed.FUSE_ATTRIBUTE_CACHE: agrees with timeout=0. */
     @Test
     void hardLinkedNameSeesTruncateThroughTheOther() {
