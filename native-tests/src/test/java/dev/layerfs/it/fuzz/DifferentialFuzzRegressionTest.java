@@ -432,8 +432,13 @@ class DifferentialFuzzRegressionTest {
                 link f g
                 open 0 g RDWR 0000
                 open - f WRONLY 0444
+                open 1 f WRONLY 0444
+                fstat 1
                 """, "timeout=0",
-                "op/open: op 3 `open - f WRONLY 0444`: kernel ok, layerfs ENXIO");
+                "op/open: op 3 `open - f WRONLY 0444`: kernel ok, layerfs ENXIO",
+                "op/open: op 4 `open 1 f WRONLY 0444`: kernel ok, layerfs ENXIO",
+                "op/fstat: op 5 `fstat 1`: kernel p 0644 0:0 size=0 nlink=2 mtime=1215184738.876101761, layerfs"
+                        + " EBADF");
     }
 
     /**
