@@ -15,9 +15,9 @@ import java.util.function.Predicate;
  * <p>Permanent entries are layerfs's documented differences (README, "How layerfs differs") or the limits of what
  * the comparison looks at; where one keeps something out of the generated stacks or operations, or excuses a
  * divergence after the fact, a test in {@link DifferentialFuzzRegressionTest} shows the exact difference, so that
- * the entry goes when the difference does. TEMPORARY entries (none today) are bugs found by the fuzzer and not
- * fixed yet: each keeps what triggers it out of the generated operations, so that the campaign of
- * {@code make test} passes meanwhile, and names the @Disabled regression test that reproduces it. When the bug is
+ * the entry goes when the difference does. TEMPORARY entries are bugs found by the fuzzer and not fixed yet: each
+ * keeps what triggers it out of the generated operations, or excuses it after the fact, so that the campaigns
+ * go on finding other things meanwhile, and names the @Disabled regression test that reproduces it. When the bug is
  * fixed, delete the entry, enable the test, and the campaigns exercise the area again.
  */
 enum Allowed {
@@ -314,6 +314,37 @@ enum Allowed {
         @Override
         String layerfsOptions() {
             return "timeout=0";
+        }
+    },
+
+    // ---- TEMPORARY: bugs found by the fuzzer, excused until fixed ----
+
+    STALE_READ_PAST_A_TRUNCATE(true, "BUG (DifferentialFuzzRegressionTest"
+            + ".readPastTheEndAfterATruncateThroughTheOtherName): after a file with two names is truncated through"
+            + " one name, a read through a descriptor opened at the other name, past the new end, returned old data"
+            + " on layerfs where the kernel returns 0 bytes. Seen once in 10,000 long sequences (seed 5); the"
+            + " shrunk stack reproduces it, a plain two-name file does not. Excused, after the fact: a read both"
+            + " answer ok on a file with more than one link, where layerfs returns more bytes than the kernel, after"
+            + " a truncate in the sequence.") {
+        @Override
+        boolean excuses(Compare.Divergence d, List<Op> ops, List<String> kernelOutcomes) {
+            if (!d.kind().equals("op/read") || !d.detail().startsWith("op ")) {
+                return false;
+            }
+            String[] kl = d.detail().substring(d.detail().indexOf("`: kernel ") + 10).split(", layerfs ");
+            String[] k = kl[0].split(" ");
+            String[] l = kl.length == 2 ? kl[1].split(" ") : new String[0];
+            if (k.length != 4 || l.length != 4 || !k[0].equals("ok") || !l[0].equals("ok") || k[3].equals("links=1")
+                    || Long.parseLong(l[1]) <= Long.parseLong(k[1])) {
+                return false;
+            }
+            int index = Integer.parseInt(d.detail().substring(3, d.detail().indexOf('`')).trim()) - 1;
+            for (int i = 0; i < index; i++) {
+                if (ops.get(i).name().equals("truncate")) {
+                    return true;
+                }
+            }
+            return false;
         }
     },
     ;

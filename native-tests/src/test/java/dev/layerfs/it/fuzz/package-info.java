@@ -22,8 +22,8 @@
  * cross-mounts: the kernel over layerfs's upper layer and layerfs over the kernel's, both compared with the
  * kernel's view after the sequence.</li>
  * <li>Differences are allowed only by name, from one list: {@link dev.layerfs.it.fuzz.Allowed}, each entry with
- * its reason. TEMPORARY entries there would be open bugs, kept out of the generated sequences until fixed (none
- * today); the {@code full} profile leaves them in.</li>
+ * its reason. TEMPORARY entries there are open bugs, kept out of the generated sequences or excused until
+ * fixed; the {@code full} profile leaves them in.</li>
  * <li>{@link dev.layerfs.it.fuzz.Campaign} runs N sequences from a campaign seed (sequence i has a seed derived from
  * it, and a sequence is a pure function of its seed and {@link dev.layerfs.it.fuzz.Profile}), shrinks each new kind
  * of divergence ({@link dev.layerfs.it.fuzz.Shrinker}: fewer operations, fewer entries and layers, simpler values,
