@@ -322,8 +322,10 @@ enum Allowed {
     STALE_READ_PAST_A_TRUNCATE(true, "BUG (DifferentialFuzzRegressionTest"
             + ".readPastTheEndAfterATruncateThroughTheOtherName): after a file with two names is truncated through"
             + " one name, a read through a descriptor opened at the other name, past the new end, returned old data"
-            + " on layerfs where the kernel returns 0 bytes. Seen once in 10,000 long sequences (seed 5); the"
-            + " shrunk stack reproduces it, a plain two-name file does not. Excused, after the fact: a read both"
+            + " on layerfs where the kernel returns 0 bytes: the kernel keeps a page cache per FUSE inode, one per"
+            + " NAME with libfuse 2's high-level API, and serves a read below the size it still caches for that"
+            + " name without asking (auto_cache drops such pages only at the next open). Seen once in 10,000 long"
+            + " sequences (seed 5). Excused, after the fact: a read both"
             + " answer ok on a file with more than one link, where layerfs returns more bytes than the kernel, after"
             + " a truncate in the sequence.") {
         @Override

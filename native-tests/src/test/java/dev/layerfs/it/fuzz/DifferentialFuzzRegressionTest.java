@@ -465,40 +465,26 @@ class DifferentialFuzzRegressionTest {
                 "upper/xattrs: d: xattrs: kernel {trusted.overlay.opaque=y}, layerfs {};");
     }
 
-    /** Open bug, found by the long campaign (seed 5) at the end of a session; Allowed.STALE_READ_PAST_A_TRUNCATE. */
+    /**
+     * Open bug, found by the long campaign (seed 5); Allowed.STALE_READ_PAST_A_TRUNCATE. The snapshot before the
+     * sequence reads every file, so the kernel caches b/d/d's pages in the FUSE inode of that name; a truncate
+     * through b/d/b reaches another FUSE inode (one per name), and a read through the descriptor opened at b/d/d,
+     * below the size that inode still caches, is served from its stale pages without asking layerfs.
+     */
     @Test
-    @Disabled("BUG: a read past the new end of a hard-linked file truncated through its other name returns old"
-            + " data on layerfs (kernel: 0 bytes); not reproduced outside this stack yet")
+    @Disabled("BUG: a read through one name of a hard-linked file is served from pages cached before a truncate"
+            + " (or write) through its other name (one FUSE inode and page cache per name)")
     void readPastTheEndAfterATruncateThroughTheOtherName() {
         Scenario.assertAgree("""
-                lowers 3 aufs 3
-                U dir . 0777 65534:65534 1266222951.283094705
-                U dir a 1777 1000:1000 1025574707.493995236
-                U link a/a 1001:1000 1440644304.615092522 -> /etc/passwd
-                U file c 0600 1001:0 1025205993.217746769 size=584 seed=920964 user.b=v99 user.c=v20
-                U dir b 0755 1001:0 1395939210.447330647
-                U dir b/d 0775 1001:1001 1171007771.874541234
-                U file b/d/b 0000 0:1000 1351985522.458941356 size=320902 seed=995146
+                lowers 1
+                U dir . 0755 0:0 1266222951.283094705
+                U dir b 0755 0:0 1395939210.447330647
+                U dir b/d 0755 0:0 1171007771.874541234
+                U file b/d/b 0644 0:0 1351985522.458941356 size=320902 seed=995146
                 U hard b/d/d -> b/d/b
-                U file e 4755 0:0 1069979608.354623298 size=0 seed=981894
-                L2 dir . 0755 0:0 1407694132.601224798
-                L2 file c 0644 65534:1000 1264819657.641346247 size=31 seed=998708
-                L2 fifo a 0666 1000:1001 1349807918.443033635
-                L2 wh b
-                L2 file d 0000 1000:0 1372648692.236844935 size=72 seed=309617 user.b=v5
-                L2 file e 0755 65534:65534 1058891693.488607507 size=1743 seed=414722
-                L3 dir . 2775 0:1001 1036137278.315152736
-                L3 dir d 1777 65534:65534 1291732041.441054270 user.b=v79
-                L3 file d/d 0644 0:1000 1183933779.899325549 size=0 seed=524116
-                L3 file c 0644 1001:1001 1073413338.838831455 size=72 seed=499
-                L3 dir b 0777 0:0 1382913053.414122516 opaque user.a=v46 user.c=v98
-                L3 dir b/b 0777 0:0 1154962372.645725648 opaque
-                L3 dir b/d 0755 1001:0 1403105116.887011167
-                L3 dir b/a 2775 1001:1000 1052445287.947823163
-                L3 file e 0600 1001:65534 1161963708.905186361 size=1520 seed=80305
+                L1 dir . 0755 0:0 1407694132.601224798
                 --
                 open 2 b/d/d RDWR 0444
-                readdir .
                 truncate b/d/b 96
                 read 2 63976 63
                 """, "timeout=0");
