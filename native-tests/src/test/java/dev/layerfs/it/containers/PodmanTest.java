@@ -190,6 +190,28 @@ class PodmanTest {
         }
     }
 
+    /**
+     * Under --uidmap podman hands over lower layers already shifted (100000 and up): a file copied up there, and a new
+     * one, must reach the upper layer in one id form, so that the committed image shows both owned by root.
+     */
+    @Test
+    void aCommitUnderUidmapKeepsOwnersOfCopiedUpAndNewFiles() {
+        podman("run", "--name", "umc", "--network=none", "--uidmap", "0:100000:65536", "--gidmap", "0:100000:65536",
+                IMAGE, "sh", "-c", "chmod 600 /etc/motd && echo n > /root/new");
+        try {
+            String upper = podman("inspect", "--format", "{{.GraphDriver.Data.UpperDir}}", "umc").strip();
+            assertEquals("0:0\n0:0\n", Sh.ok("stat", "-c", "%u:%g", Path.of(upper, "etc/motd").toString(),
+                    Path.of(upper, "root/new").toString()).stdout(), "one id form in the upper layer");
+            podman("commit", "-q", "umc", "localhost/umc");
+            String seen = podman("run", "--rm", "--network=none", "localhost/umc", "stat", "-c", "%u:%g %a",
+                    "/etc/motd", "/root/new");
+            assertEquals(List.of("0:0 600", "0:0 644"), lines(seen));
+        } finally {
+            podman("rm", "--force", "umc");
+            host.podman("rmi", "--force", "localhost/umc");
+        }
+    }
+
     @Test
     void twentyContainersStartedAndRemovedInARow() {
         for (int i = 0; i < 20; i++) {
