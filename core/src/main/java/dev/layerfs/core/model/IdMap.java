@@ -33,6 +33,14 @@ public final class IdMap {
         boolean shownHas(long id) {
             return id >= shown && id < shown + length;
         }
+
+        int toShown(int storedId) {
+            return (int) (shown + (Integer.toUnsignedLong(storedId) - stored));
+        }
+
+        int toStored(int shownId) {
+            return (int) (stored + (Integer.toUnsignedLong(shownId) - shown));
+        }
     }
 
     private final List<Range> ranges;
@@ -101,21 +109,11 @@ public final class IdMap {
 
     /** The id shown through the overlay for an id stored in a layer. */
     public int shown(int storedId) {
-        if (ranges.isEmpty()) {
-            return storedId;
+        Range storing = storing(storedId);
+        if (storing != null) {
+            return storing.toShown(storedId);
         }
-        long id = Integer.toUnsignedLong(storedId);
-        for (Range r : ranges) {
-            if (r.storedHas(id)) {
-                return (int) (r.shown() + (id - r.stored()));
-            }
-        }
-        for (Range r : ranges) {
-            if (r.shownHas(id)) {
-                return storedId;
-            }
-        }
-        return OVERFLOW_ID;
+        return ranges.isEmpty() || showing(storedId) != null ? storedId : OVERFLOW_ID;
     }
 
     /**
@@ -124,21 +122,8 @@ public final class IdMap {
      * stored as the id it stands for, the form every new file of the upper layer gets.
      */
     public int canonical(int storedId) {
-        if (ranges.isEmpty()) {
-            return storedId;
-        }
-        long id = Integer.toUnsignedLong(storedId);
-        for (Range r : ranges) {
-            if (r.storedHas(id)) {
-                return storedId;
-            }
-        }
-        for (Range r : ranges) {
-            if (r.shownHas(id)) {
-                return (int) (r.stored() + (id - r.shown()));
-            }
-        }
-        return storedId;
+        Range showing = storing(storedId) == null ? showing(storedId) : null;
+        return showing == null ? storedId : showing.toStored(storedId);
     }
 
     /** The id stored in a layer for an id given through the overlay (a caller's, or chown's). */
@@ -146,13 +131,30 @@ public final class IdMap {
         if (ranges.isEmpty()) {
             return shownId;
         }
-        long id = Integer.toUnsignedLong(shownId);
+        Range showing = showing(shownId);
+        return showing == null ? OVERFLOW_ID : showing.toStored(shownId);
+    }
+
+    /** The range whose stored side holds this id, or null. */
+    private Range storing(int id) {
+        long u = Integer.toUnsignedLong(id);
         for (Range r : ranges) {
-            if (r.shownHas(id)) {
-                return (int) (r.stored() + (id - r.shown()));
+            if (r.storedHas(u)) {
+                return r;
             }
         }
-        return OVERFLOW_ID;
+        return null;
+    }
+
+    /** The range whose shown side holds this id, or null. */
+    private Range showing(int id) {
+        long u = Integer.toUnsignedLong(id);
+        for (Range r : ranges) {
+            if (r.shownHas(u)) {
+                return r;
+            }
+        }
+        return null;
     }
 
     @Override

@@ -137,7 +137,7 @@ public final class Rename {
      * inodes to the kernel overlay without index=on: there the rename happens (copying up, which breaks the link).
      */
     private static boolean sameFile(Entry src, Entry dst) {
-        if (!dst.exists() || src.isDirectory() || dst.isDirectory() || !src.hasUpper() || !dst.hasUpper()) {
+        if (!src.hasUpper() || !dst.hasUpper() || src.isDirectory() || dst.isDirectory()) {
             return false;
         }
         return src.top().stat().dev() == dst.top().stat().dev() && src.top().stat().ino() == dst.top().stat().ino();

@@ -221,7 +221,7 @@ enum Allowed {
             if (!detail.startsWith("op ") || at < 0) {
                 return false;
             }
-            int index = Integer.parseInt(detail.substring(3, at).trim()) - 1;
+            int index = opIndex(d);
             String outcomes = detail.substring(detail.indexOf("`: kernel ") + 10);
             int split = outcomes.lastIndexOf(", layerfs ");
             String kernel = outcomes.substring(0, split);
@@ -291,7 +291,7 @@ enum Allowed {
                     || !d.detail().startsWith("op ")) {
                 return false;
             }
-            int index = Integer.parseInt(d.detail().substring(3, d.detail().indexOf('`')).trim()) - 1;
+            int index = opIndex(d);
             String slot = ops.get(index).arg(0);
             for (int i = index - 1; i >= 0; i--) {
                 Op o = ops.get(i);
@@ -340,7 +340,7 @@ enum Allowed {
                     || Long.parseLong(l[1]) <= Long.parseLong(k[1])) {
                 return false;
             }
-            int index = Integer.parseInt(d.detail().substring(3, d.detail().indexOf('`')).trim()) - 1;
+            int index = opIndex(d);
             for (int i = 0; i < index; i++) {
                 if (ops.get(i).name().equals("truncate")) {
                     return true;
@@ -372,6 +372,11 @@ enum Allowed {
      */
     boolean excuses(Compare.Divergence d, List<Op> ops, List<String> kernelOutcomes) {
         return false;
+    }
+
+    /** The index of the operation an "op N `...`: ..." divergence is about. */
+    static int opIndex(Compare.Divergence d) {
+        return Integer.parseInt(d.detail().substring(3, d.detail().indexOf('`')).trim()) - 1;
     }
 
     /** Drops the divergences the given entries excuse, counting them as allowed. */
