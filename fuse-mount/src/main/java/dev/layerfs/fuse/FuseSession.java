@@ -37,6 +37,12 @@ import ru.serce.jnrfuse.struct.FuseOperations;
  * flag libfuse 2 does not set, and requests libfuse 2 does not know (lseek, copy_file_range, rename2) are
  * answered ENOSYS, after which the kernel does without them, as it does now. Each thread reads requests into a
  * buffer large enough for such a write.
+ *
+ * <p>The same rewrite sets {@code FUSE_AUTO_INVAL_DATA} where the kernel offers it (libfuse 3 sets it by
+ * default; libfuse 2 does not know it): a read asks for fresh attributes once they have expired, and pages
+ * cached for a file whose size or mtime changed are dropped. Without it a descriptor kept open on one name of a
+ * hard-linked file (libfuse 2's high-level API makes one kernel inode, so one page cache, per name) is served
+ * pages cached before a write or truncate through another name; {@code auto_cache} checks only at open.
  */
 final class FuseSession {
     private static final Logger LOG = LoggerFactory.getLogger(FuseSession.class);
@@ -81,6 +87,7 @@ final class FuseSession {
     /** The protocol minor that brought FUSE_MAX_PAGES, and what the rewritten INIT reply says. */
     private static final int MINOR_MAX_PAGES = 28;
     private static final int FUSE_MAX_PAGES = 1 << 22;
+    private static final int FUSE_AUTO_INVAL_DATA = 1 << 12;
     private static final int MAX_WRITE = 1 << 20;
     /** fuse_in_header (40) + fuse_write_in (40) + a 1 MiB write, rounded up. */
     private static final int REQUEST_BUFFER = MAX_WRITE + 8192;
@@ -109,6 +116,8 @@ final class FuseSession {
     private ChannelSend initSend;
     private Pointer initOps;
     private Pointer initReply;
+    /** The flags of the kernel's INIT request (fuse_init_in), read before the request is processed. */
+    private volatile int kernelInitFlags;
 
     private FuseSession(Pointer fuse, Pointer mountPointString, List<Pointer> argvMemory, boolean singleThreaded) {
         this.fuse = fuse;
@@ -152,8 +161,8 @@ final class FuseSession {
         return ops;
     }
 
-    /** Has the INIT reply ask for 1 MiB writes (see the class comment). */
-    void allowLargeWrites() {
+    /** Has the INIT reply ask for 1 MiB writes and data invalidation on change (see the class comment). */
+    void rewriteInitReply() {
         Runtime rt = Runtime.getRuntime(LIB);
         int fd = LIB.fuse_chan_fd(channel);
         Syscalls sys = Syscalls.get();
@@ -168,7 +177,7 @@ final class FuseSession {
                     out.putInt(i, old.getInt(i));
                 }
                 out.putInt(4, MINOR_MAX_PAGES);
-                out.putInt(12, out.getInt(12) | FUSE_MAX_PAGES);
+                out.putInt(12, out.getInt(12) | FUSE_MAX_PAGES | (kernelInitFlags & FUSE_AUTO_INVAL_DATA));
                 out.putInt(20, MAX_WRITE);
                 out.putShort(28, (short) (MAX_WRITE / 4096));
                 header.putInt(0, 16 + INIT_OUT_SIZE);
@@ -258,9 +267,10 @@ final class FuseSession {
             int opcode = res >= 8 ? buf.getInt(4) : -1;
             if (opcode == FUSE_OPENDIR && opendirChannel != null) {
                 replyTo = opendirChannel;
-            } else if (opcode == FUSE_INIT && initChannel != null && res >= 48
+            } else if (opcode == FUSE_INIT && initChannel != null && res >= 56
                     && buf.getInt(40) == 7 && buf.getInt(44) >= MINOR_MAX_PAGES) {
-                // fuse_init_in follows the 40-byte header: major 7, and the kernel's minor.
+                // fuse_init_in follows the 40-byte header: major 7, the kernel's minor, max_readahead, flags.
+                kernelInitFlags = buf.getInt(52);
                 replyTo = initChannel;
             }
             CurrentRequest.set(opcode);

@@ -67,7 +67,7 @@ final class MountDaemon {
                 if (o.timeoutSeconds > 0) {
                     session.cacheDirectoryListings();
                 }
-                session.allowLargeWrites();
+                session.rewriteInitReply();
                 session.serve(o.threads);
             } catch (Throwable t) {
                 loopFailure.set(t);

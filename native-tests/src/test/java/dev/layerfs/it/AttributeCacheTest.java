@@ -1,16 +1,22 @@
 package dev.layerfs.it;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * What the README documents about the kernel's FUSE attribute cache: with the default timeout (1 s) the link count
  * cached for one name of a hard-linked file, and a directory's ctime after a copy-up into it, can be stale for a
- * moment; {@code -o timeout=0} removes both effects. These tests use timeout=0 and need no waiting of any kind.
+ * moment; {@code -o timeout=0} removes both effects. These tests use timeout=0 and need no waiting of any kind,
+ * except the one that shows a descriptor on one name of a hard-linked file catching up with the default timeout.
  */
 class AttributeCacheTest {
     @RegisterExtension
@@ -40,5 +46,60 @@ class AttributeCacheTest {
         String listing = Sh.ok("tar", "-tf", archive.toString()).stdout();
         assertEquals("./\n./d/\n./d/added\n./d/x\n./low1\n", String.join("\n",
                 listing.lines().sorted().toList()) + "\n");
+    }
+
+    /**
+     * A descriptor kept open on one name of a hard-linked file (its own kernel inode and page cache, since libfuse
+     * 2 names files by path) sees a write and a truncate through the other name once the attributes it cached
+     * expire: FUSE_AUTO_INVAL_DATA has the read ask for fresh attributes and drop the changed file's pages. Before,
+     * the pages cached at the first read were served for as long as the descriptor stayed open.
+     */
+    @Test
+    void anOpenDescriptorCatchesUpWithChangesThroughAnotherName() throws Exception {
+        Layers l = ext.layers("hard", 1);
+        byte[] old = "o".repeat(20_000).getBytes(StandardCharsets.US_ASCII);
+        Files.write(l.upper().resolve("a"), old);
+        Files.createLink(l.upper().resolve("b"), l.upper().resolve("a"));
+        LayerfsMount m = ext.mount(l);
+
+        try (FileChannel a = FileChannel.open(m.path("a"), StandardOpenOption.READ)) {
+            assertArrayEquals(slice(old, 4000, 8), read(a, 4000, 8), "the first read caches a's pages");
+            try (FileChannel b = FileChannel.open(m.path("b"), StandardOpenOption.WRITE)) {
+                b.write(ByteBuffer.wrap("NEWDATA!".getBytes(StandardCharsets.US_ASCII)), 4000);
+            }
+            assertEquals("NEWDATA!", new String(readUntil(a, 4000, 8, "NEWDATA!"), StandardCharsets.US_ASCII),
+                    "a write through b, read through a descriptor on a");
+            try (FileChannel b = FileChannel.open(m.path("b"), StandardOpenOption.WRITE)) {
+                b.truncate(100);
+            }
+            assertEquals("", new String(readUntil(a, 4000, 8, ""), StandardCharsets.US_ASCII),
+                    "a truncate through b, read past the new end through a descriptor on a");
+        }
+    }
+
+    /** Reads until the expected text comes or the attribute timeout (1 s) has long passed; returns the last read. */
+    private static byte[] readUntil(FileChannel ch, long position, int length, String expected) throws Exception {
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        byte[] got = read(ch, position, length);
+        while (!new String(got, StandardCharsets.US_ASCII).equals(expected) && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+            got = read(ch, position, length);
+        }
+        return got;
+    }
+
+    private static byte[] read(FileChannel ch, long position, int length) throws Exception {
+        ByteBuffer buf = ByteBuffer.allocate(length);
+        int n = ch.read(buf, position);
+        byte[] out = new byte[Math.max(n, 0)];
+        buf.flip();
+        buf.get(out);
+        return out;
+    }
+
+    private static byte[] slice(byte[] b, int from, int length) {
+        byte[] out = new byte[length];
+        System.arraycopy(b, from, out, 0, length);
+        return out;
     }
 }

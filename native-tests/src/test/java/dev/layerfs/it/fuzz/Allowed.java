@@ -317,38 +317,7 @@ enum Allowed {
         }
     },
 
-    // ---- TEMPORARY: bugs found by the fuzzer, excused until fixed ----
-
-    STALE_READ_PAST_A_TRUNCATE(true, "BUG (DifferentialFuzzRegressionTest"
-            + ".readPastTheEndAfterATruncateThroughTheOtherName): after a file with two names is truncated through"
-            + " one name, a read through a descriptor opened at the other name, past the new end, returned old data"
-            + " on layerfs where the kernel returns 0 bytes: the kernel keeps a page cache per FUSE inode, one per"
-            + " NAME with libfuse 2's high-level API, and serves a read below the size it still caches for that"
-            + " name without asking (auto_cache drops such pages only at the next open). Seen once in 10,000 long"
-            + " sequences (seed 5). Excused, after the fact: a read both"
-            + " answer ok on a file with more than one link, where layerfs returns more bytes than the kernel, after"
-            + " a truncate in the sequence.") {
-        @Override
-        boolean excuses(Compare.Divergence d, List<Op> ops, List<String> kernelOutcomes) {
-            if (!d.kind().equals("op/read") || !d.detail().startsWith("op ")) {
-                return false;
-            }
-            String[] kl = d.detail().substring(d.detail().indexOf("`: kernel ") + 10).split(", layerfs ");
-            String[] k = kl[0].split(" ");
-            String[] l = kl.length == 2 ? kl[1].split(" ") : new String[0];
-            if (k.length != 4 || l.length != 4 || !k[0].equals("ok") || !l[0].equals("ok") || k[3].equals("links=1")
-                    || Long.parseLong(l[1]) <= Long.parseLong(k[1])) {
-                return false;
-            }
-            int index = opIndex(d);
-            for (int i = 0; i < index; i++) {
-                if (ops.get(i).name().equals("truncate")) {
-                    return true;
-                }
-            }
-            return false;
-        }
-    },
+    // ---- TEMPORARY: bugs found by the fuzzer, excused until fixed (none open) ----
     ;
 
     static final String GHOST_MARK = "?";
