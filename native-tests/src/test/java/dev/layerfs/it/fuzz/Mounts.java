@@ -1,12 +1,11 @@
 package dev.layerfs.it.fuzz;
 
+import dev.layerfs.it.Daemon;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Arrays;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
@@ -43,7 +42,7 @@ final class Mounts {
             }
             for (Mount m : LIVE) {
                 exec(List.of("umount", "-l", m.mountPoint.toString()));
-                if (m.daemon != null && !m.daemon.awaitExit(5000)) {
+                if (m.daemon != null && !m.daemon.awaitExit(Duration.ofSeconds(5))) {
                     m.daemon.kill();
                 }
             }
@@ -81,7 +80,7 @@ final class Mounts {
         }
 
         boolean alive() {
-            return daemon == null || !daemon.gone();
+            return daemon == null || !daemon.isGone();
         }
 
         synchronized void unmount() {
@@ -93,9 +92,9 @@ final class Mounts {
                 Mounts.unmount(mountPoint);
             } finally {
                 LIVE.remove(this);
-                if (daemon != null && !daemon.awaitExit(15_000)) {
+                if (daemon != null && !daemon.awaitExit(Duration.ofSeconds(15))) {
                     daemon.kill();
-                    throw new IllegalStateException("the layerfs daemon " + daemon.pid + " for " + mountPoint
+                    throw new IllegalStateException("the layerfs daemon " + daemon.pid() + " for " + mountPoint
                             + " did not exit within 15 s of the unmount (killed)");
                 }
             }
@@ -105,32 +104,6 @@ final class Mounts {
         void abort() {
             if (daemon != null) {
                 daemon.kill();
-            }
-        }
-    }
-
-    /** A process found in /proc, by pid and start time (a recycled pid is never taken for it). */
-    record Daemon(long pid, long start) {
-        boolean gone() {
-            String[] st = stat(pid);
-            return st == null || st[0].equals("Z") || Long.parseLong(st[19]) != start;
-        }
-
-        boolean awaitExit(long millis) {
-            long deadline = System.currentTimeMillis() + millis;
-            while (!gone()) {
-                if (System.currentTimeMillis() > deadline) {
-                    return false;
-                }
-                sleep(20);
-            }
-            return true;
-        }
-
-        void kill() {
-            if (!gone()) {
-                ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
-                awaitExit(5000);
             }
         }
     }
@@ -170,7 +143,7 @@ final class Mounts {
         try {
             run(List.of(launcher().toString(), "-o", options(lowers, upper, work, extra), mp.toString()),
                     "layerfs at " + mp);
-            List<Daemon> found = daemonsFor(mp);
+            List<Daemon> found = Daemon.forMountPoint(mp);
             if (found.size() != 1) {
                 unmount(mp);
                 throw new IllegalStateException("expected one layerfs daemon for " + mp + ", found " + found);
@@ -205,53 +178,6 @@ final class Mounts {
             throw new java.io.UncheckedIOException(e);
         }
         return false;
-    }
-
-    /** The layerfs daemons ({@code java ... -jar .../layerfs.jar ... MOUNTPOINT}) serving a mount point. */
-    static List<Daemon> daemonsFor(Path mp) {
-        String target = mp.toAbsolutePath().normalize().toString();
-        List<Daemon> out = new ArrayList<>();
-        try (DirectoryStream<Path> proc = Files.newDirectoryStream(Path.of("/proc"), "[0-9]*")) {
-            for (Path dir : proc) {
-                long pid = Long.parseLong(dir.getFileName().toString());
-                List<String> args = cmdline(pid);
-                if (args == null || !args.contains(target)) {
-                    continue;
-                }
-                boolean jar = false;
-                for (int i = 0; i + 1 < args.size(); i++) {
-                    jar |= args.get(i).equals("-jar") && args.get(i + 1).endsWith("/layerfs.jar");
-                }
-                String[] st = stat(pid);
-                if (jar && st != null && !st[0].equals("Z")) {
-                    out.add(new Daemon(pid, Long.parseLong(st[19])));
-                }
-            }
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-        return out;
-    }
-
-    private static List<String> cmdline(long pid) {
-        try {
-            byte[] raw = Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline"));
-            if (raw.length == 0) {
-                return null;
-            }
-            return Arrays.asList(new String(raw, StandardCharsets.UTF_8).split("\0"));
-        } catch (IOException e) {
-            return null;
-        }
-    }
-
-    private static String[] stat(long pid) {
-        try {
-            String s = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
-            return s.substring(s.lastIndexOf(')') + 2).trim().split(" ");
-        } catch (IOException | RuntimeException e) {
-            return null;
-        }
     }
 
     record Result(int code, String output) {}
