@@ -209,8 +209,9 @@ enum Allowed {
             + " inside that directory), and an open directory that was removed. Reads and writes carry the handle"
             + " and work (README, 'Through FUSE'). Excused,"
             + " after the fact: an fstat, or the link count a read or write reports, answered ENOENT by layerfs"
-            + " where the kernel gives the attributes, once the kernel removed the name the descriptor was opened at,"
-            + " or a directory above it (unlink, rmdir, a rename onto it); plain unlinked files are held to the"
+            + " where the kernel gives the attributes, once the kernel removed the name the descriptor was opened at"
+            + " (followed through renames of it or of a directory above it), or a directory above it (unlink,"
+            + " rmdir, a rename onto it); plain unlinked files are held to the"
             + " kernel's answer by"
             + " DifferentialFuzzRegressionTest. .fstatOfAnUnlinkedOpenFifo and .fstatAfterItsDirectoryWasRemoved"
             + " show the difference.") {
@@ -256,13 +257,27 @@ enum Allowed {
                 if (!kernelOutcomes.get(i).startsWith("ok")) {
                     continue;
                 }
-                boolean removes = switch (o.name()) {
-                    case "unlink", "rmdir" -> covers(o.arg(0), opened);
-                    case "rename" -> o.arg(1).equals(opened);
-                    default -> false;
-                };
-                if (removes) {
-                    return true;
+                switch (o.name()) {
+                    case "unlink", "rmdir" -> {
+                        if (covers(o.arg(0), opened)) {
+                            return true;
+                        }
+                    }
+                    case "rename" -> {
+                        // The name moves with a rename of it or of a directory above it; a rename onto it
+                        // removes it, except an exchange, which moves it to the source's place.
+                        String from = o.arg(0);
+                        String to = o.arg(1);
+                        if (covers(from, opened)) {
+                            opened = to + opened.substring(from.length());
+                        } else if (covers(to, opened)) {
+                            if (!o.arg(2).equals("EXCHANGE")) {
+                                return true;
+                            }
+                            opened = from + opened.substring(to.length());
+                        }
+                    }
+                    default -> { }
                 }
             }
             return false;

@@ -381,6 +381,26 @@ class DifferentialFuzzRegressionTest {
                         + " ENOENT");
     }
 
+    /**
+     * Allowed.FSTAT_OF_A_NAMELESS_NODE, found by the long campaign (seed 6, twice): the fifo's name moved before it
+     * was removed, and the excuse followed only the name it was opened at.
+     */
+    @Test
+    void fstatOfAnOpenFifoRenamedThenUnlinked() {
+        Scenario.assertExcused(Allowed.FSTAT_OF_A_NAMELESS_NODE, """
+                lowers 1
+                L1 dir . 0755 0:0 1366870084.724176673
+                L1 fifo a 0644 0:0 1417965186.309679158
+                --
+                open 0 a RDWR 1777
+                rename a e 0
+                unlink e
+                fstat 0
+                """, "timeout=0",
+                "op/fstat: op 4 `fstat 0`: kernel p 0644 0:0 size=0 nlink=0 mtime=1417965186.309679158, layerfs"
+                        + " ENOENT");
+    }
+
     /** Allowed.FSTAT_OF_A_NAMELESS_NODE: libfuse hid the file in a directory that is gone; I/O still works. */
     @Test
     void fstatAfterItsDirectoryWasRemoved() {
