@@ -41,6 +41,10 @@ class PodmanTest {
         return ok(host.podman(args));
     }
 
+    private static String rm(String... args) {
+        return host.removeContainer(Store.LAYERFS, args);
+    }
+
     private static List<String> lines(String s) {
         return s.lines().toList();
     }
@@ -73,7 +77,7 @@ class PodmanTest {
                 "cat /root/f; tail -n 1 /etc/passwd; ls -d /newdir/sub; ls /etc/motd 2>&1 || echo gone");
         assertEquals(List.of("data", "more", "/newdir/sub", "ls: /etc/motd: No such file or directory", "gone"),
                 lines(seen));
-        podman("rm", "writer");
+        rm("writer");
         podman("rmi", "localhost/committed");
     }
 
@@ -110,7 +114,7 @@ class PodmanTest {
             podman("cp", "sleeper:/etc/motd", out.toString());
             assertEquals("layerfs test image\n", Files.readString(out), "a file of the image layer");
         } finally {
-            podman("rm", "--force", "--time", "0", "sleeper");
+            rm("--force", "--time", "0", "sleeper");
         }
     }
 
@@ -130,7 +134,7 @@ class PodmanTest {
         Path again = Path.of(podman("mount", "mounted").strip());
         assertEquals("host\n", Files.readString(again.resolve("root/from-host")), "written through the mount");
         podman("umount", "mounted");
-        podman("rm", "mounted");
+        rm("mounted");
 
         Path im = Path.of(podman("image", "mount", IMAGE).strip());
         try {
@@ -152,7 +156,7 @@ class PodmanTest {
             ok(host.podman(s, "run", "--name", "exported", "--network=none", IMAGE, "sh", "-c", script));
             Path tar = host.dir().resolve("export-" + s + ".tar");
             ok(host.podman(s, "export", "-o", tar.toString(), "exported"));
-            ok(host.podman(s, "rm", "exported"));
+            host.removeContainer(s, "exported");
             listings.put(s, tarListing(tar));
         }
         assertTrue(listings.get(Store.KERNEL).size() > 200, "busybox has hundreds of applet links");
@@ -186,7 +190,7 @@ class PodmanTest {
                     .stdout(), "the host sees the container's root as 100000");
         } finally {
             podman("umount", "mapped");
-            podman("rm", "mapped");
+            rm("mapped");
         }
     }
 
@@ -207,7 +211,7 @@ class PodmanTest {
                     "/etc/motd", "/root/new");
             assertEquals(List.of("0:0 600", "0:0 644"), lines(seen));
         } finally {
-            podman("rm", "--force", "umc");
+            rm("--force", "umc");
             host.podman("rmi", "--force", "localhost/umc");
         }
     }
@@ -218,7 +222,7 @@ class PodmanTest {
             String name = "row" + i;
             assertEquals(i + "\n", podman("run", "--name", name, "--network=none", IMAGE, "sh", "-c",
                     "echo " + i + " > /root/n && cat /root/n"));
-            podman("rm", name);
+            rm(name);
         }
         assertEquals("", podman("ps", "--all", "--quiet"));
         assertEquals(List.of(), host.layerfsMounts(), "every container's mount is gone");
