@@ -1,6 +1,5 @@
 package dev.layerfs.core.ops;
 
-import dev.layerfs.core.bytes.ByteString;
 import dev.layerfs.core.copyup.CopyUp;
 import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
@@ -78,13 +77,13 @@ public final class Creation {
     public void mknod(String path, int mode, long rdev, Caller caller) throws FsException {
         int type = mode & Linux.S_IFMT;
         if (type == Linux.S_IFDIR || type == Linux.S_IFLNK) {
-            throw FsException.of(Errno.EINVAL, "mknod", show(path));
+            throw FsException.of(Errno.EINVAL, "mknod", OverlayPaths.show(path));
         }
         if (type == Linux.S_IFCHR && rdev == 0) {
             // A 0/0 device is a whiteout: the kernel overlay refuses to make one through the mount.
             requireWritable("mknod", path);
             lookup.resolve(path).requireAbsent("mknod");
-            throw FsException.of(Errno.EPERM, "mknod (a 0/0 character device is a whiteout)", show(path));
+            throw FsException.of(Errno.EPERM, "mknod (a 0/0 character device is a whiteout)", OverlayPaths.show(path));
         }
         Entry target = prepare(path, "mknod");
         Ownership own = ownership(target, caller, mode, false);
@@ -110,7 +109,7 @@ public final class Creation {
         requireWritable("link", to);
         Entry src = lookup.resolve(from).requireExists("link");
         if (src.isDirectory()) {
-            throw FsException.of(Errno.EPERM, "link", show(from));
+            throw FsException.of(Errno.EPERM, "link", OverlayPaths.show(from));
         }
         prepare(to, "link");
         copyUp.copyUp(src);
@@ -134,7 +133,7 @@ public final class Creation {
     /** The part of {@link #prepare(String, String)} after the lookup of the name in its parent. */
     private Entry prepare(Entry target, String op) throws FsException {
         if (WhiteoutCodec.isReservedName(target.name())) {
-            throw FsException.of(Errno.EINVAL, op + " (names beginning with .wh. are reserved)", show(target.path()));
+            throw FsException.of(Errno.EINVAL, op + " (names beginning with .wh. are reserved)", OverlayPaths.show(target.path()));
         }
         target.requireAbsent(op);
         Entry parent = target.parent();
@@ -146,11 +145,7 @@ public final class Creation {
     }
 
     private void requireWritable(String op, String path) throws FsException {
-        stack.requireUpper(op, show(path));
-    }
-
-    private static String show(String path) {
-        return "/" + ByteString.display(path);
+        stack.requireUpper(op, OverlayPaths.show(path));
     }
 
     private record Ownership(boolean chown, int uid, int gid, int mode) {}
