@@ -96,7 +96,7 @@ public final class Overlay implements Closeable {
         lookup.onInvalidate(directories::invalidate);
         this.attributes = new Attributes(stack, lookup, copyUp, inodes, config.ids());
         this.xattrs = new Xattrs(stack, lookup, copyUp);
-        this.creation = new Creation(stack, lookup, copyUp, writer, config.ids());
+        this.creation = new Creation(stack, lookup, copyUp, writer, inodes, config.ids());
         this.removal = new Removal(stack, lookup, copyUp, writer, directories, lowerOpenFiles, inodes);
         this.rename = new Rename(stack, lookup, copyUp, writer, directories, whiteouts, lowerOpenFiles, inodes);
         this.open = new Open(stack, lookup, copyUp, creation, lowerOpenFiles, config.ids());

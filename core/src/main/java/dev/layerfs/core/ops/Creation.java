@@ -3,6 +3,7 @@ package dev.layerfs.core.ops;
 import dev.layerfs.core.copyup.CopyUp;
 import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
+import dev.layerfs.core.inode.InodeNumbers;
 import dev.layerfs.core.lookup.Entry;
 import dev.layerfs.core.lookup.Lookup;
 import dev.layerfs.core.model.Caller;
@@ -24,14 +25,17 @@ public final class Creation {
     private final Lookup lookup;
     private final CopyUp copyUp;
     private final UpperWriter writer;
+    private final InodeNumbers inodes;
     private final IdMapping ids;
     private final Syscalls sys = Syscalls.get();
 
-    public Creation(LayerStack stack, Lookup lookup, CopyUp copyUp, UpperWriter writer, IdMapping ids) {
+    public Creation(LayerStack stack, Lookup lookup, CopyUp copyUp, UpperWriter writer, InodeNumbers inodes,
+            IdMapping ids) {
         this.stack = stack;
         this.lookup = lookup;
         this.copyUp = copyUp;
         this.writer = writer;
+        this.inodes = inodes;
         this.ids = ids;
     }
 
@@ -112,8 +116,14 @@ public final class Creation {
             throw FsException.of(Errno.EPERM, "link", OverlayPaths.show(from));
         }
         prepare(to, "link");
+        boolean srcWasLower = !src.hasUpper();
         copyUp.copyUp(src);
         Entry target = prepare(to, "link");
+        if (srcWasLower || inodes.hasOrigin(writer.upper(), from)) {
+            // As ovl_link: the new name shows its origin's number, so listings of its directory must look it up.
+            copyUp.markImpure(target.parent());
+            target = prepare(to, "link");
+        }
         writer.install(target, false, (dirfd, p) -> {
             sys.linkat(writer.upper().fd(), from, dirfd, p);
             return -1;
