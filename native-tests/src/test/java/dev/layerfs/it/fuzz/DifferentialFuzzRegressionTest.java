@@ -524,4 +524,42 @@ class DifferentialFuzzRegressionTest {
                 read 1 3990 200
                 """, "timeout=0");
     }
+
+    /**
+     * Allowed.OPAQUE_SET_BY_A_FAILED_RENAME through a link to the directory (issue 14): the source {@code b/n} is
+     * {@code n}, and the excuse must match the object the path resolves to, not the name as written.
+     */
+    @Test
+    void failedRenameThroughALinkToTheDirectoryLeavesTheSourceOpaqueOnTheKernelOnly() {
+        Scenario.assertExcused(Allowed.OPAQUE_SET_BY_A_FAILED_RENAME, """
+                lowers 1
+                U dir . 0755 0:0 1279865114.768913841
+                U link b 0:0 1371362738.175709126 -> .
+                U dir e 0755 0:0 1371362738.175709126
+                L1 dir . 0755 0:0 1367113082.392763641
+                --
+                mkdir b/n 0755
+                mkfifo e/o 0644
+                rename b/n e 0
+                """, "timeout=0",
+                "upper/xattrs: n: xattrs: kernel {trusted.overlay.opaque=y}, layerfs {};");
+    }
+
+    /**
+     * Allowed.KERNEL_D_INO_OF_UNMARKED_MERGED_DIRS: a directory in a hand-made upper layer over a lower one (no
+     * origin on it, no impure mark on its parent) is listed by the kernel with the upper directory's number.
+     */
+    @Test
+    void dInoOfAMergedDirectoryInAHandMadeUpperLayer() {
+        Scenario.assertExcused(Allowed.KERNEL_D_INO_OF_UNMARKED_MERGED_DIRS, """
+                lowers 1
+                U dir . 0755 0:0 1253910537.079320862
+                L1 dir . 0755 0:0 1025711956.573123765
+                U dir b%{155}64 0755 0:0 1196584292.135810049
+                L1 dir b%{155}64 0755 0:0 1286956580.316617887
+                --
+                """, "timeout=0",
+                "initial/dino: b%{155}64: dino: kernel not st_ino, layerfs null;",
+                "cross-kernel/dino: b%{155}64: dino: kernel null, layerfs not st_ino;");
+    }
 }

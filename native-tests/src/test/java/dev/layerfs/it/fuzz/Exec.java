@@ -31,6 +31,8 @@ final class Exec {
     private final int root;
     private final long newSince;
     private final int[] slots = new int[SLOTS];
+    /** The root's own path (a byte string), as /proc names it. */
+    private final String rootPath;
 
     /**
      * @param root an O_PATH descriptor of the sequence's directory in the mount
@@ -40,6 +42,7 @@ final class Exec {
         this.root = root;
         this.newSince = newSince;
         java.util.Arrays.fill(slots, -1);
+        this.rootPath = Sys.readlink(Linux.AT_FDCWD, Sys.fdPath(root), new int[1]);
     }
 
     void closeAll() {
@@ -95,6 +98,73 @@ final class Exec {
         } finally {
             release(p);
         }
+    }
+
+    /**
+     * The operation with each path it names replaced by the path it resolves to now, below the root, before it
+     * runs (so that {@link Allowed} excuses match the object, not the name as written: with a link {@code b -> .},
+     * {@code b/n} is {@code n}). A path that follows a final link (open, chmod, chown, utimens, truncate, cat) is
+     * resolved to the object where it exists, any other one to its resolved parent and its last component as
+     * written; where nothing resolves (a missing parent, a path longer than /proc's links show), as written.
+     */
+    Op resolved(Op op) {
+        List<String> args = new ArrayList<>(op.args());
+        switch (op.name()) {
+            case "open" -> args.set(1, resolve(op.arg(1), !op.arg(2).contains("NOFOLLOW")));
+            case "truncate", "chmod", "chown", "utimens", "cat" -> args.set(0, resolve(op.arg(0), true));
+            case "rename", "link" -> {
+                args.set(0, resolve(op.arg(0), false));
+                args.set(1, resolve(op.arg(1), false));
+            }
+            case "symlink" -> args.set(1, resolve(op.arg(1), false));
+            case "unlink", "rmdir", "mkdir", "mkfifo", "mknod", "lchown", "lutimens", "setxattr", "removexattr",
+                    "getxattr", "listxattr", "stat", "readlink", "readdir" -> args.set(0, resolve(op.arg(0), false));
+            default -> { }
+        }
+        return new Op(op.uid(), op.name(), List.copyOf(args));
+    }
+
+    private String resolve(String path, boolean follow) {
+        if (path.equals(".")) {
+            return path;
+        }
+        String leaf = leaf(path);
+        if (follow || leaf.equals(".") || leaf.equals("..")) {
+            int fd = Sys.openBeneath(root, ByteNames.bytes(path), Linux.O_PATH | (follow ? 0 : Linux.O_NOFOLLOW), 0);
+            if (fd >= 0) {
+                try {
+                    String p = below(fd);
+                    if (p != null) {
+                        return p;
+                    }
+                } finally {
+                    Sys.close(fd);
+                }
+            }
+        }
+        int p = parent(path);
+        if (p < 0) {
+            return path;
+        }
+        try {
+            String dir = below(p);
+            return dir == null ? path : dir.equals(".") ? ByteNames.text(leaf) : dir + "/" + ByteNames.text(leaf);
+        } finally {
+            release(p);
+        }
+    }
+
+    /** The path (text form) of an open descriptor below the root, "." for the root; null where /proc cannot say. */
+    private String below(int fd) {
+        int[] e = new int[1];
+        String p = Sys.readlink(Linux.AT_FDCWD, Sys.fdPath(fd), e);
+        if (p == null || rootPath == null) {
+            return null;
+        }
+        if (p.equals(rootPath)) {
+            return ".";
+        }
+        return p.startsWith(rootPath + "/") ? ByteNames.text(p.substring(rootPath.length() + 1)) : null;
     }
 
     /** The inode number of the file open in a descriptor slot, -1 where there is none. */
@@ -378,7 +448,7 @@ final class Exec {
                 // A name listed but not found: the kernel's whiteouts in a directory that is not merged. A name
                 // whose d_ino is not the st_ino of what it names says so (Allowed.INODE_NUMBERS).
                 names.add(st == null && e2[0] == 2 ? n + Allowed.GHOST_MARK
-                        : st != null && st.ino() != d.ino() ? n + " (d_ino)" : n);
+                        : st != null && st.ino() != d.ino() ? n + Allowed.D_INO_MARK : n);
             }
             names.sort(null);
             return "ok " + names;

@@ -52,7 +52,7 @@ public final class Scenario {
             String... expected) {
         Batch.SeqResult r = divergesExactly(text, layerfsOptions, expected);
         for (Divergence d : r.findings().divergences) {
-            if (entries.stream().noneMatch(a -> a.excuses(d, r.seq().ops(), r.kernelOutcomes()))) {
+            if (entries.stream().noneMatch(a -> a.excuses(d, r.resolvedOps(), r.kernelOutcomes()))) {
                 throw new AssertionError("none of " + entries + " excuses: " + d);
             }
         }
