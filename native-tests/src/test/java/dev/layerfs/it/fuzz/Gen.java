@@ -142,13 +142,14 @@ final class Gen {
     }
 
     /**
-     * A chain of directories with long names whose path reaches 3,600 to 4,080 bytes (so that with a short name
-     * below it a path from the mount root reaches 3,900 to 4,095, PATH_MAX), in one or two layers (the lower one
+     * A chain of directories with long names whose path reaches 3,900 to 4,080 bytes (so that with a name below it
+     * a path from the mount root reaches PATH_MAX, 4,095: {@link #fresh}), in one or two layers (the lower one
      * maybe only its first part), with a file at the bottom and a link to it at the top.
      */
     private void deepTree(List<Entry> entries, boolean[] hasRoot) {
-        int target = 3600 + r.nextInt(481);
-        String filler = new String[] {"d", "x", "\u00ff", "\u00e9", "-"}[r.nextInt(5)];
+        int target = 3900 + r.nextInt(181);
+        // One byte repeated (0xff: not UTF-8), or a 2-byte UTF-8 character.
+        String filler = new String[] {"d", "x", "\u00ff", ByteNames.utf8("\u00e9"), "-"}[r.nextInt(5)];
         StringBuilder path = new StringBuilder();
         while (path.length() < target - 2) {
             int room = target - path.length() - (path.length() == 0 ? 0 : 1);
@@ -156,7 +157,8 @@ final class Gen {
             if (room - len > 0 && room - len < 2) {
                 len = room;   // never leave room for less than a two-byte component
             }
-            String c = (char) ('a' + r.nextInt(3)) + filler.repeat(len - 1);
+            String c = (char) ('a' + r.nextInt(3)) + filler.repeat((len - 1) / filler.length())
+                    + "z".repeat((len - 1) % filler.length());
             path.append(path.length() == 0 ? "" : "/").append(c);
             deep.add(ByteNames.text(path.toString()));
         }
@@ -314,6 +316,8 @@ final class Gen {
 
     /** The longest path (in bytes, from the sequence's directory) the operations make: PATH_MAX from the root. */
     static final int MAX_PATH = 4095 - "s99/".length();
+    /** The longest path while Allowed.PATHS_NEAR_PATH_MAX is open. */
+    static final int TEMPORARY_MAX_PATH = 4040;
 
     /** A name in a directory of the pool (or under a file of it: ENOTDIR), remembered for later operations. */
     private String fresh(List<String> pool, List<String> dirs) {
@@ -330,7 +334,10 @@ final class Gen {
             parent = "";
         }
         String name = newNames[r.nextInt(newNames.length)];
-        if (ByteNames.length(parent) + 1 + ByteNames.length(name) > MAX_PATH) {
+        int room = MAX_PATH - ByteNames.length(parent) - 1;
+        if (inDeepTree(parent) && room >= 1 && room <= 255 && r.nextInt(3) == 0) {
+            name = ByteNames.text("n" + "x".repeat(room - 1));   // exactly PATH_MAX from the mount root
+        } else if (ByteNames.length(name) > room) {
             name = NEW_NAMES[r.nextInt(NEW_NAMES.length)];
         }
         String p = parent.isEmpty() ? name : parent + "/" + name;

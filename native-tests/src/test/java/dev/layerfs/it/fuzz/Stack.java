@@ -138,8 +138,11 @@ record Stack(int lowers, List<Entry> entries, java.util.Set<Integer> aufs) {
         }
 
         Entry withoutXattrs() {
-            return new Entry(layer, kind, path, mode, uid, gid, sec, nsec, size, seed, sparse, target,
-                    new TreeMap<>(), opaque);
+            return withXattrs(new TreeMap<>());
+        }
+
+        Entry withXattrs(SortedMap<String, String> x) {
+            return new Entry(layer, kind, path, mode, uid, gid, sec, nsec, size, seed, sparse, target, x, opaque);
         }
 
         Entry withOpaque(boolean o) {
