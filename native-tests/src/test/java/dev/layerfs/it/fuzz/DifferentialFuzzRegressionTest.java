@@ -1,5 +1,6 @@
 package dev.layerfs.it.fuzz;
 
+import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -561,5 +562,116 @@ class DifferentialFuzzRegressionTest {
                 """, "timeout=0",
                 "initial/dino: b%{155}64: dino: kernel not st_ino, layerfs null;",
                 "cross-kernel/dino: b%{155}64: dino: kernel null, layerfs not st_ino;");
+    }
+
+    // ---- issue 14: open bugs, each with a TEMPORARY entry in Allowed ----
+
+    /** Allowed.INODE_NUMBER_CHANGES_AT_COPY_UP: the kernel keeps the lower file's st_ino at a copy-up. */
+    @Test
+    @Disabled("BUG (issue 14, item 4): layerfs shows the upper file's inode number after a copy-up")
+    void chmodKeepsTheLowerInodeNumber() {
+        Scenario.assertAgree("""
+                lowers 1
+                L1 dir . 0755 0:0 1100000000.000000001
+                L1 file a 0644 0:0 1100000000.000000002 size=3 seed=1
+                --
+                chmod a 0600
+                """, "timeout=0");
+    }
+
+    /** Allowed.INODE_NUMBER_CHANGES_AT_COPY_UP: after a directory's copy-up, its d_ino is still its st_ino. */
+    @Test
+    @Disabled("BUG (issue 14, item 4): layerfs lists a copied-up directory with its upper directory's number")
+    void dInoIsStInoAfterACopyUp() {
+        Scenario.assertAgree("""
+                lowers 1
+                L1 dir . 0755 0:0 1100000000.000000001
+                L1 dir b 0755 0:0 1100000000.000000002
+                L1 file b/a 0644 0:0 1100000000.000000003 size=3 seed=1
+                --
+                chmod b 0700
+                readdir .
+                """, "timeout=0");
+    }
+
+    /** Allowed.NAMES_NOT_UTF8: 0x80 and 0xff are two names. */
+    @Test
+    @Disabled("BUG (issue 14, item 1): layerfs turns bytes that are not UTF-8 into U+FFFD")
+    void namesThatAreNotUtf8StayApart() {
+        Scenario.assertAgree("""
+                lowers 1
+                L1 dir . 0755 0:0 1100000000.000000001
+                L1 file %80 0644 0:0 1100000000.000000002 size=3 seed=1
+                L1 dir %{200}FF 0755 0:0 1100000000.000000003
+                --
+                open - %FF RDWR|CREAT|EXCL 0644
+                readdir .
+                mkdir %{200}FF/%E9t%E9 0755
+                symlink %C0%AF%80 %FF/%C3
+                """, "timeout=0");
+    }
+
+    /** Allowed.PATHS_NEAR_PATH_MAX: a mkdir whose path from the mount root is just under PATH_MAX. */
+    @Test
+    @Disabled("BUG (issue 14, item 2): layerfs reaches a layer by a longer path and answers ENAMETOOLONG")
+    void mkdirAtPathMax() {
+        Scenario.assertAgree(deepChain("L1", 15, 255, 240) + """
+                --
+                mkdir %s/n%%{9}78 0755
+                chmod %s 0700
+                """.formatted(chainPath(15, 255, 240), chainPath(15, 255, 240)), "timeout=0");
+    }
+
+    /** Allowed.DIRECT_IO_REFUSED: aligned reads and writes through O_DIRECT descriptors. */
+    @Test
+    @Disabled("BUG (issue 14, item 3): layerfs answers EINVAL to aligned I/O through an O_DIRECT descriptor")
+    void alignedDirectIo() {
+        Scenario.assertAgree("""
+                lowers 1
+                L1 dir . 0755 0:0 1100000000.000000001
+                L1 file a 0644 0:0 1100000000.000000002 size=16384 seed=1
+                --
+                open 0 a RDWR|DIRECT 0644
+                dwrite 0 4096 8192 7 0
+                dread 0 0 16384 0
+                open 1 f WRONLY|CREAT|DIRECT 0644
+                dwrite 1 0 4096 8 0
+                """, "timeout=0");
+    }
+
+    /** Allowed.DEVICES_NOT_OPENED: a character device made through the mount opens (mounted as root, with dev). */
+    @Test
+    @Disabled("BUG (issue 14, item 5): layerfs mounts with nodev")
+    void aCharacterDeviceMadeThroughTheMountOpens() {
+        Scenario.assertAgree("""
+                lowers 1
+                L1 dir . 0755 0:0 1100000000.000000001
+                --
+                mknod c 0666 chr
+                open - c RDWR 0644
+                """, "timeout=0");
+    }
+
+    /**
+     * The stack lines of a chain of directories in one layer: {@code count} components of {@code len} bytes, the
+     * last of {@code lastLen} ('a' and then 'd's), below a sequence directory.
+     */
+    private static String deepChain(String layer, int count, int len, int lastLen) {
+        StringBuilder b = new StringBuilder("lowers 1\n" + layer + " dir . 0755 0:0 1100000000.000000001\n");
+        for (int i = 1; i <= count + 1; i++) {
+            b.append(layer).append(" dir ").append(chainPath(i - 1, len, i == count + 1 ? lastLen : len))
+                    .append(" 0755 0:0 1100000000.000000002\n");
+        }
+        return b.toString();
+    }
+
+    /** The text form of the path of {@code count} components of {@code len} bytes and one of {@code lastLen}. */
+    private static String chainPath(int count, int len, int lastLen) {
+        String c = "a%{" + (len - 1) + "}64";
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < count; i++) {
+            b.append(c).append('/');
+        }
+        return b.append("a%{").append(lastLen - 1).append("}64").toString();
     }
 }
