@@ -349,7 +349,7 @@ class DifferentialFuzzRegressionTest {
                 --
                 as 1000 rename a e 0
                 """, "timeout=0",
-                "op/rename: op 1 `as 1000 rename a e 0`: kernel ok, layerfs EACCES");
+                "op/rename: op 1 `as 1000 rename a e 0`: kernel ok ino=kept, layerfs EACCES");
     }
 
     /** Allowed.SPARSER_COPY_UP: layerfs keeps a hole smaller than the kernel's 1 MiB copy chunk. */
@@ -455,8 +455,8 @@ class DifferentialFuzzRegressionTest {
                 open 1 f WRONLY 0444
                 fstat 1
                 """, "timeout=0",
-                "op/open: op 3 `open - f WRONLY 0444`: kernel ok, layerfs ENXIO",
-                "op/open: op 4 `open 1 f WRONLY 0444`: kernel ok, layerfs ENXIO",
+                "op/open: op 3 `open - f WRONLY 0444`: kernel ok ino=kept, layerfs ENXIO",
+                "op/open: op 4 `open 1 f WRONLY 0444`: kernel ok ino=kept, layerfs ENXIO",
                 "op/fstat: op 5 `fstat 1`: kernel p 0644 0:0 size=0 nlink=2 mtime=1215184738.876101761, layerfs"
                         + " EBADF");
     }
@@ -548,11 +548,12 @@ class DifferentialFuzzRegressionTest {
 
     /**
      * Allowed.KERNEL_D_INO_OF_UNMARKED_MERGED_DIRS: a directory in a hand-made upper layer over a lower one (no
-     * origin on it, no impure mark on its parent) is listed by the kernel with the upper directory's number.
+     * origin on it, no impure mark on its parent) is listed by the kernel with the upper directory's number (the
+     * first listing after a mount: the kernel's cross-mount of layerfs's upper layer shows it too, now and then).
      */
     @Test
     void dInoOfAMergedDirectoryInAHandMadeUpperLayer() {
-        Scenario.assertExcused(Allowed.KERNEL_D_INO_OF_UNMARKED_MERGED_DIRS, """
+        Scenario.assertExcusedAtLeast(Allowed.KERNEL_D_INO_OF_UNMARKED_MERGED_DIRS, """
                 lowers 1
                 U dir . 0755 0:0 1253910537.079320862
                 L1 dir . 0755 0:0 1025711956.573123765
@@ -560,8 +561,7 @@ class DifferentialFuzzRegressionTest {
                 L1 dir b%{155}64 0755 0:0 1286956580.316617887
                 --
                 """, "timeout=0",
-                "initial/dino: b%{155}64: dino: kernel not st_ino, layerfs null;",
-                "cross-kernel/dino: b%{155}64: dino: kernel null, layerfs not st_ino;");
+                "initial/dino: b%{155}64: dino: kernel not st_ino, layerfs null;");
     }
 
     // ---- issue 14: open bugs, each with a TEMPORARY entry in Allowed ----

@@ -8,7 +8,9 @@ import java.util.List;
  * A regression test's one call: a sequence in the text form of {@link Seq} (stack, {@code --}, operations) runs
  * on the kernel overlay and on layerfs exactly as in a campaign (same comparisons, same {@link Allowed} list) and
  * must show no divergence. Kernel and layerfs mount options come from {@code fuzz.kernelOptions} and
- * {@code fuzz.layerfsOptions}, as for a campaign.
+ * {@code fuzz.layerfsOptions}, as for a campaign. The after-the-fact excuses of the TEMPORARY entries of
+ * {@link Allowed} (open bugs) apply, so that a test keeps testing what it was written for while such a bug is
+ * open; the bug's own @Disabled test shows it, and once its entry is gone every test is held to it again.
  */
 public final class Scenario {
     private Scenario() {}
@@ -58,6 +60,25 @@ public final class Scenario {
         }
     }
 
+    /**
+     * As {@link #assertExcused(Allowed, String, String, String...)} where the kernel does not always do the same
+     * (its caches): these divergences at least, and any others only where the entry excuses them too.
+     */
+    static void assertExcusedAtLeast(Allowed entry, String text, String layerfsOptions, String... expected) {
+        Batch.SeqResult r = run(text, layerfsOptions);
+        List<String> got = r.findings().divergences.stream().map(Divergence::toString).toList();
+        for (String e : expected) {
+            if (!got.contains(e)) {
+                throw new AssertionError("expected the divergence [" + e + "], got:\n  " + String.join("\n  ", got));
+            }
+        }
+        for (Divergence d : r.findings().divergences) {
+            if (!entry.excuses(d, r.resolvedOps(), r.kernelOutcomes())) {
+                throw new AssertionError(entry + " does not excuse: " + d);
+            }
+        }
+    }
+
     private static Batch.SeqResult divergesExactly(String text, String layerfsOptions, String... expected) {
         Batch.SeqResult r = run(text, layerfsOptions);
         List<String> got = r.findings().divergences.stream().map(Divergence::toString).sorted().toList();
@@ -73,8 +94,7 @@ public final class Scenario {
     private static Batch.SeqResult run(String text, String layerfsOptions) {
         Seq seq = Seq.parse(text);
         Batch.Config cfg = new Batch.Config(Path.of(System.getProperty("fuzz.tmp", "/tmp")),
-                System.getProperty("fuzz.kernelOptions", ""), layerfsOptions,
-                java.util.EnumSet.noneOf(Allowed.class));
+                System.getProperty("fuzz.kernelOptions", ""), layerfsOptions, Allowed.temporaries());
         return IoThread.run(new Batch(cfg), List.of(seq)).get(0);
     }
 }
