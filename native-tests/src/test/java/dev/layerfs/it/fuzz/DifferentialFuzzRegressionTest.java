@@ -564,11 +564,10 @@ class DifferentialFuzzRegressionTest {
                 "initial/dino: b%{155}64: dino: kernel not st_ino, layerfs null;");
     }
 
-    // ---- issue 14: open bugs, each with a TEMPORARY entry in Allowed ----
+    // ---- issue 14: what the generator learnt found these, fixed by the engine's byte paths ----
 
-    /** Allowed.INODE_NUMBER_CHANGES_AT_COPY_UP: the kernel keeps the lower file's st_ino at a copy-up. */
+    /** Fixed (issue 14, item 4): a copy-up gave a file the upper file's inode number; the kernel keeps the lower's. */
     @Test
-    @Disabled("BUG (issue 14, item 4): layerfs shows the upper file's inode number after a copy-up")
     void chmodKeepsTheLowerInodeNumber() {
         Scenario.assertAgree("""
                 lowers 1
@@ -579,9 +578,8 @@ class DifferentialFuzzRegressionTest {
                 """, "timeout=0");
     }
 
-    /** Allowed.INODE_NUMBER_CHANGES_AT_COPY_UP: after a directory's copy-up, its d_ino is still its st_ino. */
+    /** Fixed (issue 14, item 4): after a directory's copy-up, layerfs listed it with the upper directory's number. */
     @Test
-    @Disabled("BUG (issue 14, item 4): layerfs lists a copied-up directory with its upper directory's number")
     void dInoIsStInoAfterACopyUp() {
         Scenario.assertAgree("""
                 lowers 1
@@ -594,9 +592,27 @@ class DifferentialFuzzRegressionTest {
                 """, "timeout=0");
     }
 
-    /** Allowed.NAMES_NOT_UTF8: 0x80 and 0xff are two names. */
+    /**
+     * Allowed.D_INO_OF_A_NEW_LINK, found by the bounded campaign's sequences in the full profile once the engine's
+     * inode numbers landed (14 of 1,500, shrunk from seed 8285695372988048899): the directory a link of a lower
+     * file lands in is not marked impure, so layerfs lists the new name with the upper file's number.
+     */
     @Test
-    @Disabled("BUG (issue 14, item 1): layerfs turns bytes that are not UTF-8 into U+FFFD")
+    @Disabled("BUG (issue 14, item 4): layerfs lists a new link to a copied-up file with d_ino != st_ino")
+    void dInoOfANewLinkToALowerFile() {
+        Scenario.assertAgree("""
+                lowers 1
+                L1 dir . 0755 0:0 1390279601.932538585
+                L1 file e 0644 0:0 1440751522.435072825 size=64 seed=90882
+                L1 dir a 0755 0:0 1042467342.872451678
+                --
+                link e a/n
+                readdir a
+                """, "timeout=0");
+    }
+
+    /** Fixed (issue 14, item 1): names that are not UTF-8 became U+FFFD, so 0x80 and 0xff were one name. */
+    @Test
     void namesThatAreNotUtf8StayApart() {
         Scenario.assertAgree("""
                 lowers 1
@@ -611,9 +627,11 @@ class DifferentialFuzzRegressionTest {
                 """, "timeout=0");
     }
 
-    /** Allowed.PATHS_NEAR_PATH_MAX: a mkdir whose path from the mount root is just under PATH_MAX. */
+    /**
+     * Fixed (issue 14, item 2): a mkdir and a chmod (copying up 16 directories) at paths just under PATH_MAX from
+     * the mount root gave ENAMETOOLONG; layerfs reached the layer by a longer path (/proc/self/fd/N/...).
+     */
     @Test
-    @Disabled("BUG (issue 14, item 2): layerfs reaches a layer by a longer path and answers ENAMETOOLONG")
     void mkdirAtPathMax() {
         Scenario.assertAgree(deepChain("L1", 15, 255, 240) + """
                 --
@@ -622,9 +640,11 @@ class DifferentialFuzzRegressionTest {
                 """.formatted(chainPath(15, 255, 240), chainPath(15, 255, 240)), "timeout=0");
     }
 
-    /** Allowed.DIRECT_IO_REFUSED: aligned reads and writes through O_DIRECT descriptors. */
+    /**
+     * Fixed (issue 14, item 3): aligned reads and writes of 4,096 bytes and more through O_DIRECT descriptors
+     * gave EINVAL (libfuse's buffers are not aligned).
+     */
     @Test
-    @Disabled("BUG (issue 14, item 3): layerfs answers EINVAL to aligned I/O through an O_DIRECT descriptor")
     void alignedDirectIo() {
         Scenario.assertAgree("""
                 lowers 1
@@ -639,9 +659,8 @@ class DifferentialFuzzRegressionTest {
                 """, "timeout=0");
     }
 
-    /** Allowed.DEVICES_NOT_OPENED: a character device made through the mount opens (mounted as root, with dev). */
+    /** Fixed (issue 14, item 5): a character device made through the mount gave EACCES (layerfs had nodev). */
     @Test
-    @Disabled("BUG (issue 14, item 5): layerfs mounts with nodev")
     void aCharacterDeviceMadeThroughTheMountOpens() {
         Scenario.assertAgree("""
                 lowers 1

@@ -23,6 +23,11 @@ import java.util.SplittableRandom;
  * {@code /proc/self/fd} magic link. Operations "as UID" switch this thread's fsuid and fsgid (the thread has no
  * supplementary groups): the kernel checks permissions, and FUSE passes the caller, exactly as for a process of
  * that user.
+ *
+ * <p>Paths and names arrive in text form ({@link ByteNames}) and go to the system calls as bytes; what comes back
+ * (listings, link targets, xattr names and values) is text form again. Reads and writes go through aligned native
+ * memory ({@link Sys#alignedBuffer}), at the operation's own distance past a 4,096-byte boundary for dread/dwrite,
+ * so an O_DIRECT descriptor sees the same alignment on both sides.
  */
 final class Exec {
     static final int SLOTS = 3;

@@ -14,7 +14,8 @@ import java.util.TreeMap;
  * Random stacks and operation sequences, a pure function of a seed and a {@link Profile}: the same seed gives the
  * same sequence on every machine and run. Names come from a small alphabet so that the layers collide (a file
  * over a directory, a whiteout over a file, the same directory merged through several layers) and the
- * operations hit what exists.
+ * operations hit what exists; in some sequences a letter or two of it is an odd name ({@link OddNames}), and some
+ * have a deep tree or use O_DIRECT. Names and paths are in the text form of {@link ByteNames}.
  */
 final class Gen {
     static final String[] NAMES = {"a", "b", "c", "d", "e"};
@@ -316,8 +317,6 @@ final class Gen {
 
     /** The longest path (in bytes, from the sequence's directory) the operations make: PATH_MAX from the root. */
     static final int MAX_PATH = 4095 - "s99/".length();
-    /** The longest path while Allowed.PATHS_NEAR_PATH_MAX is open. */
-    static final int TEMPORARY_MAX_PATH = 4040;
 
     /** A name in a directory of the pool (or under a file of it: ENOTDIR), remembered for later operations. */
     private String fresh(List<String> pool, List<String> dirs) {
