@@ -8,9 +8,7 @@ import java.util.List;
  * A regression test's one call: a sequence in the text form of {@link Seq} (stack, {@code --}, operations) runs
  * on the kernel overlay and on layerfs exactly as in a campaign (same comparisons, same {@link Allowed} list) and
  * must show no divergence. Kernel and layerfs mount options come from {@code fuzz.kernelOptions} and
- * {@code fuzz.layerfsOptions}, as for a campaign. The after-the-fact excuses of the TEMPORARY entries of
- * {@link Allowed} (open bugs) apply, so that a test keeps testing what it was written for while such a bug is
- * open; the bug's own @Disabled test shows it, and once its entry is gone every test is held to it again.
+ * {@code fuzz.layerfsOptions}, as for a campaign.
  */
 public final class Scenario {
     private Scenario() {}
@@ -94,7 +92,8 @@ public final class Scenario {
     private static Batch.SeqResult run(String text, String layerfsOptions) {
         Seq seq = Seq.parse(text);
         Batch.Config cfg = new Batch.Config(Path.of(System.getProperty("fuzz.tmp", "/tmp")),
-                System.getProperty("fuzz.kernelOptions", ""), layerfsOptions, Allowed.temporaries());
+                System.getProperty("fuzz.kernelOptions", ""), layerfsOptions,
+                java.util.EnumSet.noneOf(Allowed.class));
         return IoThread.run(new Batch(cfg), List.of(seq)).get(0);
     }
 }
