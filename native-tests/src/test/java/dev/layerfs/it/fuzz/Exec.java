@@ -361,9 +361,9 @@ final class Exec {
                 });
             case "listxattr":
                 return at(op.arg(0), (d, n) -> {
-                    byte[] buf = new byte[65536];
-                    int len = Sys.rc(Sys.C.llistxattr(at(d, n), buf, buf.length));
-                    return len < 0 ? err(len) : "ok " + names(buf, len);
+                    int[] e = new int[1];
+                    List<String> names = Sys.xattrNames(d, n, e);
+                    return names == null ? Sys.errName(e[0]) : "ok " + names.stream().map(ByteNames::text).toList();
                 });
             case "stat":
                 return at(op.arg(0), (d, n) -> {
@@ -547,10 +547,6 @@ final class Exec {
                 t[i + 1] = Long.parseLong(p[1]);
             }
         }
-    }
-
-    static String names(byte[] buf, int len) {
-        return Sys.xattrNames(buf, len).stream().map(ByteNames::text).toList().toString();
     }
 
     static MessageDigest md5() {

@@ -136,7 +136,7 @@ final class Snapshot {
         if (st.isCharDevice() || st.type() == Linux.S_IFBLK) {
             f.put("rdev", Long.toString(st.rdev()));
         }
-        f.put("xattrs", xattrs(at.xattrPath(), xattrFilter));
+        f.put("xattrs", xattrs(at, xattrFilter));
         f.put("mtime", Exec.mtime(st, newSince));
         return f;
     }
@@ -169,14 +169,15 @@ final class Snapshot {
     }
 
     /** The xattrs (names and values in text form) that pass the filter, as "{name=value, ...}". */
-    private static String xattrs(String path, Predicate<String> filter) {
-        byte[] buf = new byte[65536];
-        int len = Sys.rc(Sys.C.llistxattr(path, buf, buf.length));
-        if (len < 0) {
-            return "listxattr " + Sys.errName(-len);
+    private static String xattrs(At at, Predicate<String> filter) {
+        int[] e = new int[1];
+        List<String> names = Sys.xattrNames(at.dirfd(), at.name(), e);
+        if (names == null) {
+            return "listxattr " + Sys.errName(e[0]);
         }
+        String path = at.xattrPath();
         SortedMap<String, String> x = new TreeMap<>();
-        for (String name : Sys.xattrNames(buf, len)) {
+        for (String name : names) {
             if (!filter.test(name)) {
                 continue;
             }

@@ -6,9 +6,6 @@ import dev.layerfs.core.nativeio.Linux;
 import dev.layerfs.core.nativeio.RawDirent;
 import dev.layerfs.core.nativeio.Stat;
 import dev.layerfs.core.nativeio.Syscalls;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import jnr.ffi.LastError;
@@ -23,16 +20,16 @@ import jnr.ffi.types.size_t;
 import jnr.ffi.types.ssize_t;
 
 /**
- * The system calls the fuzzer makes, each answering a value or {@code -errno} (never throwing): a small binding of
- * its own, where every path and name is a byte string ({@link ByteNames}), and core's {@link Syscalls} for fstat
- * (which takes no name). lstat is an O_PATH open and an fstat, readdir is getdents64, so that no name passes
- * through a charset on its way in or out.
+ * The system calls the fuzzer makes, each answering a value or {@code -errno} (never throwing): core's
+ * {@link Syscalls} for stat, readdir, readlink and the xattr names, and a small binding of its own for what core
+ * does not offer (openat2 with RESOLVE_BENEATH, truncate, setfsuid/setfsgid, a per-thread setgroups, umask) or
+ * offers only with checks of its own. Every path and name is a byte string ({@link ByteNames}), as in core: one
+ * char per byte, passed to libc as ISO-8859-1, so that no name passes through a charset on its way in or out.
  */
 final class Sys {
     /** x86_64 system call numbers. */
     private static final long SYS_OPENAT2 = 437;
     private static final long SYS_SETGROUPS = 116;
-    private static final long SYS_GETDENTS64 = 217;
     private static final long RESOLVE_BENEATH = 0x08;
     private static final long RESOLVE_NO_MAGICLINKS = 0x02;
 
@@ -45,8 +42,6 @@ final class Sys {
         long syscall(long nr, int dirfd, @Encoding(BYTES) String path, @In long[] how, @size_t long size);
 
         long syscall(long nr, long a, long b);
-
-        long syscall(long nr, int fd, @Out byte[] buf, @size_t long count);
 
         int openat(int dirfd, @Encoding(BYTES) String path, int flags, int mode);
 
@@ -65,8 +60,6 @@ final class Sys {
         int mknodat(int dirfd, @Encoding(BYTES) String path, int mode, long dev);
 
         int symlinkat(@Encoding(BYTES) String target, int dirfd, @Encoding(BYTES) String linkpath);
-
-        @ssize_t long readlinkat(int dirfd, @Encoding(BYTES) String path, @Out byte[] buf, @size_t long size);
 
         int linkat(int olddirfd, @Encoding(BYTES) String oldpath, int newdirfd, @Encoding(BYTES) String newpath,
                 int flags);
@@ -87,8 +80,6 @@ final class Sys {
 
         int lsetxattr(@Encoding(BYTES) String path, @Encoding(BYTES) String name, @In byte[] value,
                 @size_t long size, int flags);
-
-        @ssize_t long llistxattr(@Encoding(BYTES) String path, @Out byte[] list, @size_t long size);
 
         int lremovexattr(@Encoding(BYTES) String path, @Encoding(BYTES) String name);
 
@@ -158,16 +149,11 @@ final class Sys {
 
     /** lstat, or null with the errno in err[0]: the object itself, never following a final link. */
     static Stat lstat(int dirfd, String path, int[] err) {
-        int fd = rc(C.openat(dirfd, path.isEmpty() ? "." : path, Linux.O_PATH | Linux.O_NOFOLLOW | Linux.O_CLOEXEC,
-                0));
-        if (fd < 0) {
-            err[0] = -fd;
-            return null;
-        }
         try {
-            return fstat(fd, err);
-        } finally {
-            close(fd);
+            return CORE.lstat(dirfd, path);
+        } catch (FsException e) {
+            err[0] = e.errno().code();
+            return null;
         }
     }
 
@@ -180,73 +166,36 @@ final class Sys {
         }
     }
 
-    /**
-     * The entries of a directory (not "." and ".."), names as byte strings, without following a final link; null
-     * with the errno in err[0].
-     */
+    /** The entries of a directory (not "." and ".."), without following a final link; null with the errno. */
     static List<RawDirent> readdir(int dirfd, String path, int[] err) {
-        int fd = rc(C.openat(dirfd, path.isEmpty() ? "." : path, Linux.O_RDONLY | Linux.O_DIRECTORY
-                | Linux.O_NOFOLLOW | Linux.O_CLOEXEC, 0));
-        if (fd < 0) {
-            err[0] = -fd;
-            return null;
-        }
         try {
-            List<RawDirent> out = new ArrayList<>();
-            byte[] buf = new byte[32768];
-            while (true) {
-                int n = rc(C.syscall(SYS_GETDENTS64, fd, buf, buf.length));
-                if (n < 0) {
-                    err[0] = -n;
-                    return null;
-                }
-                if (n == 0) {
-                    return out;
-                }
-                // struct linux_dirent64: u64 d_ino, s64 d_off, u16 d_reclen, u8 d_type, char d_name[] (NUL-ended)
-                ByteBuffer b = ByteBuffer.wrap(buf, 0, n).order(ByteOrder.LITTLE_ENDIAN);
-                for (int at = 0; at < n; at += b.getShort(at + 16) & 0xffff) {
-                    int nameAt = at + 19;
-                    int end = nameAt;
-                    while (buf[end] != 0) {
-                        end++;
-                    }
-                    String name = new String(buf, nameAt, end - nameAt, StandardCharsets.ISO_8859_1);
-                    if (!name.equals(".") && !name.equals("..")) {
-                        out.add(new RawDirent(name, b.getLong(at), buf[at + 18]));
-                    }
-                }
-            }
-        } finally {
-            close(fd);
-        }
-    }
-
-    /** A symbolic link's target as a byte string, or null with the errno in err[0]. */
-    static String readlink(int dirfd, String path, int[] err) {
-        byte[] buf = new byte[8192];
-        int n = rc(C.readlinkat(dirfd, path.isEmpty() ? "." : path, buf, buf.length));
-        if (n < 0) {
-            err[0] = -n;
+            return CORE.readdir(dirfd, path);
+        } catch (FsException e) {
+            err[0] = e.errno().code();
             return null;
         }
-        return new String(buf, 0, n, StandardCharsets.ISO_8859_1);
     }
 
-    /** The names in an llistxattr buffer, as byte strings, sorted. */
-    static List<String> xattrNames(byte[] buf, int len) {
-        List<String> out = new ArrayList<>();
-        int start = 0;
-        for (int i = 0; i < len; i++) {
-            if (buf[i] == 0) {
-                if (i > start) {
-                    out.add(new String(buf, start, i - start, StandardCharsets.ISO_8859_1));
-                }
-                start = i + 1;
-            }
+    /** A symbolic link's target, or null with the errno in err[0]. */
+    static String readlink(int dirfd, String path, int[] err) {
+        try {
+            return CORE.readlinkat(dirfd, path);
+        } catch (FsException e) {
+            err[0] = e.errno().code();
+            return null;
         }
-        out.sort(null);
-        return out;
+    }
+
+    /** The xattr names of an object itself (not following a final link), sorted; null with the errno. */
+    static List<String> xattrNames(int dirfd, String path, int[] err) {
+        try {
+            List<String> names = new ArrayList<>(CORE.llistxattr(dirfd, path));
+            names.sort(null);
+            return names;
+        } catch (FsException e) {
+            err[0] = e.errno().code();
+            return null;
+        }
     }
 
     /**
