@@ -358,46 +358,6 @@ enum Allowed {
 
     // ---- TEMPORARY: bugs found by the fuzzer, excused until fixed ----
 
-    D_INO_OF_A_NEW_LINK(true, "BUG (issue 14, item 4): after link(a, d/n) of a lower file (copied up, keeping the"
-            + " lower st_ino), layerfs lists d/n with the upper file's number as d_ino, where st_ino is the lower"
-            + " one's; the kernel marks the directory the link lands in impure (ovl_link), so its listings recompute"
-            + " d_ino. Excused, after the fact: a tree or a listing where layerfs alone says d_ino is not st_ino, at"
-            + " a name a link made (on the kernel's side). DifferentialFuzzRegressionTest.dInoOfANewLinkToALowerFile"
-            + " (@Disabled) reproduces it.") {
-        @Override
-        boolean excuses(Compare.Divergence d, List<Op> ops, List<String> kernelOutcomes) {
-            Set<String> linked = new java.util.HashSet<>();
-            for (int i = 0; i < ops.size() && i < kernelOutcomes.size(); i++) {
-                if (ops.get(i).name().equals("link") && kernelOutcomes.get(i).startsWith("ok")) {
-                    linked.add(ops.get(i).arg(1));
-                }
-            }
-            if (d.kind().endsWith("/dino")) {
-                return d.fields().equals(Set.of("dino"))
-                        && d.detail().endsWith(" dino: kernel null, layerfs not st_ino;")
-                        && linked.contains(d.detail().substring(0, d.detail().indexOf(':')));
-            }
-            if (!d.kind().equals("op/readdir")) {
-                return false;
-            }
-            String dir = ops.get(opIndex(d)).arg(0);
-            int split = d.detail().lastIndexOf(", layerfs ");
-            String layerfs = d.detail().substring(split + 10);
-            String kernel = d.detail().substring(d.detail().indexOf("`: kernel ") + 10, split);
-            if (!stripGhosts(kernel).equals(layerfs.replace(D_INO_MARK, "")) || !layerfs.startsWith("ok [")) {
-                return false;
-            }
-            for (String n : layerfs.substring(4, layerfs.length() - 1).split(", ")) {
-                if (n.endsWith(D_INO_MARK)) {
-                    String name = n.substring(0, n.length() - D_INO_MARK.length());
-                    if (!linked.contains(dir.equals(".") ? name : dir + "/" + name)) {
-                        return false;
-                    }
-                }
-            }
-            return true;
-        }
-    },
     ;
 
     static final String GHOST_MARK = "?";

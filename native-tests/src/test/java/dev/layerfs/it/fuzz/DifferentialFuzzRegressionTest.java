@@ -1,6 +1,5 @@
 package dev.layerfs.it.fuzz;
 
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -593,12 +592,11 @@ class DifferentialFuzzRegressionTest {
     }
 
     /**
-     * Allowed.D_INO_OF_A_NEW_LINK, found by the bounded campaign's sequences in the full profile once the engine's
+     * Fixed (issue 14, item 4), found by the bounded campaign's sequences in the full profile once the engine's
      * inode numbers landed (14 of 1,500, shrunk from seed 8285695372988048899): the directory a link of a lower
-     * file lands in is not marked impure, so layerfs lists the new name with the upper file's number.
+     * file lands in was not marked impure, so layerfs listed the new name with the upper file's number.
      */
     @Test
-    @Disabled("BUG (issue 14, item 4): layerfs lists a new link to a copied-up file with d_ino != st_ino")
     void dInoOfANewLinkToALowerFile() {
         Scenario.assertAgree("""
                 lowers 1
