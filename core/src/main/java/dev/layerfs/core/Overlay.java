@@ -83,7 +83,7 @@ public final class Overlay implements Closeable {
         PrivateXattrs markers = new PrivateXattrs();
         WhiteoutCodec whiteouts = new WhiteoutCodec(markers);
         this.inodes = new InodeNumbers(stack, markers);
-        this.lookup = new Lookup(stack, whiteouts);
+        this.lookup = new Lookup(stack, whiteouts, config.features().redirectDir());
         this.lowerOpenFiles = new LowerOpenFiles(stack.upper().orElse(null));
         CopyUp copyUp = null;
         UpperWriter writer = null;
@@ -98,7 +98,8 @@ public final class Overlay implements Closeable {
         this.xattrs = new Xattrs(stack, lookup, copyUp);
         this.creation = new Creation(stack, lookup, copyUp, writer, config.ids());
         this.removal = new Removal(stack, lookup, copyUp, writer, directories, lowerOpenFiles, inodes);
-        this.rename = new Rename(stack, lookup, copyUp, writer, directories, whiteouts, lowerOpenFiles, inodes);
+        this.rename = new Rename(stack, lookup, copyUp, writer, directories, whiteouts, lowerOpenFiles, inodes,
+                config.features().redirectDir().creates());
         this.open = new Open(stack, lookup, copyUp, creation, lowerOpenFiles, config.ids());
     }
 

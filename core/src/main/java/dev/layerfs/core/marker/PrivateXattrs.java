@@ -26,6 +26,7 @@ public final class PrivateXattrs {
     public static final String WHITEOUT = "whiteout";
     public static final String ORIGIN = "origin";
     public static final String IMPURE = "impure";
+    public static final String REDIRECT = "redirect";
 
     private final Syscalls sys = Syscalls.get();
     private volatile boolean trusted = true;

@@ -16,11 +16,14 @@ import dev.layerfs.core.readdir.MergedDirectory;
 import dev.layerfs.core.whiteout.WhiteoutCodec;
 
 /**
- * rename(2) and renameat2 with RENAME_NOREPLACE or RENAME_EXCHANGE, as the kernel overlay does it with
- * redirect_dir=off: files are copied up and moved, leaving a whiteout where a lower layer still has the old
- * name; directories move only when the upper layer alone holds them (else EXDEV, so that tools fall back to
- * copying); a directory moved into a merged directory becomes opaque, so nothing of the lower layers shows
- * through it. An object with an origin record moved into another directory marks that directory impure.
+ * rename(2) and renameat2 with RENAME_NOREPLACE or RENAME_EXCHANGE, as the kernel overlay does it: files are
+ * copied up and moved, leaving a whiteout where a lower layer still has the old name. A directory the upper layer
+ * alone holds moves, and becomes opaque when moved into a merged directory, so nothing of the lower layers shows
+ * through it. A merged or lower directory moves with redirect_dir=on: it is copied up (itself, not its content)
+ * and its upper copy records where its lower content lives in {@code overlay.redirect}, as the kernel writes it
+ * (its old name for a rename within its directory, else its absolute path in the lower layers); without
+ * redirect_dir=on it is EXDEV, so that tools fall back to copying. An object with an origin record moved into
+ * another directory marks that directory impure.
  */
 public final class Rename {
     private final LayerStack stack;
@@ -31,10 +34,21 @@ public final class Rename {
     private final WhiteoutCodec whiteouts;
     private final LowerOpenFiles lowerOpenFiles;
     private final InodeNumbers inodes;
+    private final boolean redirects;
     private final Syscalls sys = Syscalls.get();
+
+    /** The kernel's default redirect_max: the longest redirect written; a longer one is EXDEV. */
+    static final int REDIRECT_MAX = 256;
 
     public Rename(LayerStack stack, Lookup lookup, CopyUp copyUp, UpperWriter writer, MergedDirectory directories,
             WhiteoutCodec whiteouts, LowerOpenFiles lowerOpenFiles, InodeNumbers inodes) {
+        this(stack, lookup, copyUp, writer, directories, whiteouts, lowerOpenFiles, inodes, false);
+    }
+
+    /** @param redirects redirect_dir=on: merged and lower directories move, with a redirect */
+    public Rename(LayerStack stack, Lookup lookup, CopyUp copyUp, UpperWriter writer, MergedDirectory directories,
+            WhiteoutCodec whiteouts, LowerOpenFiles lowerOpenFiles, InodeNumbers inodes, boolean redirects) {
+        this.redirects = redirects;
         this.stack = stack;
         this.lookup = lookup;
         this.copyUp = copyUp;
@@ -115,12 +129,20 @@ public final class Rename {
         }
         int upperFd = writer.upper().fd();
 
-        if (src.isDirectory() && !dstParent.isPureUpper()) {
-            whiteouts.markOpaque(upperFd, src.top().path());
+        if (src.isDirectory()) {
+            if (!src.isPureUpper()) {
+                setRedirect(src, sameDir);
+            } else if (!dstParent.isPureUpper()) {
+                whiteouts.markOpaque(upperFd, src.top().path());
+            }
         }
         if (exchange) {
-            if (dst.isDirectory() && !srcParent.isPureUpper()) {
-                whiteouts.markOpaque(upperFd, dst.top().path());
+            if (dst.isDirectory()) {
+                if (!dst.isPureUpper()) {
+                    setRedirect(dst, sameDir);
+                } else if (!srcParent.isPureUpper()) {
+                    whiteouts.markOpaque(upperFd, dst.top().path());
+                }
             }
             sys.renameat2(upperFd, from, upperFd, to, Linux.RENAME_EXCHANGE);
             return;
@@ -160,11 +182,56 @@ public final class Rename {
         return src.top().stat().dev() == dst.top().stat().dev() && src.top().stat().ino() == dst.top().stat().ino();
     }
 
-    /** Directories move only when the upper layer alone holds them (the kernel with redirect_dir=off). */
-    private static void requireMovable(Entry e, String path) throws FsException {
-        if (e.isDirectory() && !e.isPureUpper()) {
+    /**
+     * Directories with lower content move only with redirect_dir=on; without it only those the upper layer alone
+     * holds (the kernel's ovl_can_move).
+     */
+    private void requireMovable(Entry e, String path) throws FsException {
+        if (!redirects && e.isDirectory() && !e.isPureUpper()) {
             throw FsException.of(Errno.EXDEV, "rename of a directory with lower-layer content", show(path));
         }
+    }
+
+    /**
+     * Records on the upper copy of a merged directory, before it moves, where its lower content lives (the
+     * kernel's ovl_set_redirect): its name, for a move within its directory, unless it has a redirect already;
+     * for a move elsewhere its absolute path in the lower layers, unless its redirect is absolute already.
+     */
+    private void setRedirect(Entry dir, boolean sameDir) throws FsException {
+        String existing = upperRedirect(dir);
+        if (existing != null && (sameDir || existing.startsWith("/"))) {
+            return;
+        }
+        String redirect = sameDir ? dir.name() : absoluteRedirect(dir);
+        if (redirect.length() > REDIRECT_MAX) {
+            throw FsException.of(Errno.EXDEV, "rename (the directory's path in the lower layers is longer than"
+                    + " redirect_max)", show(dir.path()));
+        }
+        whiteouts.setRedirect(writer.upper().fd(), dir.top().path(), redirect);
+    }
+
+    /**
+     * The path of a directory's lower content from the layers' roots (the kernel's ovl_get_redirect): from the
+     * directory up, each component is a directory's redirect where its upper copy has one, else its name, up to
+     * the root or to the first absolute redirect.
+     */
+    private static String absoluteRedirect(Entry dir) {
+        java.util.ArrayDeque<String> parts = new java.util.ArrayDeque<>();
+        for (Entry d = dir; d != null && !d.isRoot(); d = d.parent()) {
+            String r = upperRedirect(d);
+            String part = r != null ? r : d.name();
+            parts.addFirst(part);
+            if (part.startsWith("/")) {
+                break;
+            }
+        }
+        String joined = String.join("/", parts);
+        return joined.startsWith("/") ? joined : "/" + joined;
+    }
+
+    /** The redirect an upper directory carries, or null. */
+    private static String upperRedirect(Entry e) {
+        return e.exists() && e.hasUpper() && e.isDirectory() ? e.top().markers().redirect() : null;
     }
 
     private static String show(String path) {

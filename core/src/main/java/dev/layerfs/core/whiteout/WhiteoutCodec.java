@@ -88,11 +88,15 @@ public final class WhiteoutCodec {
     public DirectoryMarkers markers(Layer layer, String dir) throws FsException {
         Opacity opacity = Opacity.TRANSPARENT;
         boolean impure = false;
+        String redirect = null;
         try {
             List<String> names = sys.llistxattr(layer.fd(), dir);
             if (!names.isEmpty()) {
                 impure = PrivateXattrs.listed(names, PrivateXattrs.IMPURE);
                 opacity = opacityXattr(layer, dir, names);
+                if (PrivateXattrs.listed(names, PrivateXattrs.REDIRECT)) {
+                    redirect = validRedirect(markers.get(layer.fd(), dir, PrivateXattrs.REDIRECT));
+                }
             }
         } catch (FsException e) {
             if (e.errno() != Errno.EOPNOTSUPP) {
@@ -103,7 +107,33 @@ public final class WhiteoutCodec {
                 && sys.lstatIfExists(layer.fd(), OverlayPaths.child(dir, OPAQUE_MARKER_FILE)) != null) {
             opacity = Opacity.OPAQUE;
         }
-        return new DirectoryMarkers(opacity, impure);
+        return new DirectoryMarkers(opacity, impure, redirect);
+    }
+
+    /**
+     * A redirect as the kernel's ovl_check_redirect accepts it (else null, ignored as the kernel ignores it): not
+     * empty; absolute without empty components; relative without a slash.
+     */
+    static String validRedirect(byte[] value) {
+        if (value == null || value.length == 0) {
+            return null;
+        }
+        String r = new String(value, java.nio.charset.StandardCharsets.ISO_8859_1);
+        if (r.charAt(0) == '/') {
+            for (String part : r.substring(1).split("/", -1)) {
+                if (part.isEmpty()) {
+                    return null;
+                }
+            }
+            return r;
+        }
+        return r.indexOf('/') < 0 ? r : null;
+    }
+
+    /** Writes a redirect on the directory at {@code path} relative to {@code dirfd}. */
+    public void setRedirect(int dirfd, String path, String redirect) throws FsException {
+        markers.set(dirfd, path, PrivateXattrs.REDIRECT,
+                redirect.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
     }
 
     private Opacity opacityXattr(Layer layer, String dir, List<String> names) throws FsException {
