@@ -91,12 +91,14 @@ public final class Overlay implements Closeable {
             copyUp = new CopyUp(stack.upper().get(), lookup, work, lowerOpenFiles, markers, inodes.origins(),
                     config.ids());
             writer = new UpperWriter(stack.upper().get(), work, whiteouts);
+            lookup.onMergedWithoutOrigin(copyUp::fixOrigin);
         }
         this.directories = new MergedDirectory(whiteouts, inodes, lookup);
         lookup.onInvalidate(directories::invalidate);
         this.attributes = new Attributes(stack, lookup, copyUp, inodes, config.ids());
         this.xattrs = new Xattrs(stack, lookup, copyUp);
-        this.creation = new Creation(stack, lookup, copyUp, writer, config.ids());
+        this.creation = new Creation(stack, lookup, copyUp, writer, config.ids(),
+                config.features().newDirectoriesOpaque());
         this.removal = new Removal(stack, lookup, copyUp, writer, directories, lowerOpenFiles, inodes);
         this.rename = new Rename(stack, lookup, copyUp, writer, directories, whiteouts, lowerOpenFiles, inodes,
                 config.features().redirectDir().creates());

@@ -102,6 +102,22 @@ public final class CopyUp {
         lookup.invalidate(dir.path());
     }
 
+    /**
+     * Records the lower directory of a merged directory as its origin where the upper directory has none, and
+     * marks the upper parent impure (the kernel's ovl_fix_origin, done at lookup): so the directory keeps its
+     * number wherever it is moved, and listings of its parent show it.
+     */
+    public void fixOrigin(Entry parent, RealPath upperDir, RealPath lowerDir) throws FsException {
+        if (origins.isEmpty() || markers.getOwn(upper.fd(), upperDir.path(), PrivateXattrs.ORIGIN) != null) {
+            return;
+        }
+        origins.get().record(upper.fd(), upperDir.path(), lowerDir);
+        if (parent.hasUpper() && !parent.top().markers().impure()) {
+            markers.set(upper.fd(), parent.top().path(), PrivateXattrs.IMPURE, Y);
+            lookup.invalidate(parent.path());
+        }
+    }
+
     /** Builds the copy in the work directory and renames it into place; returns its inode number. */
     private long copyObject(RealPath src, String path, boolean withData) throws FsException {
         Stat st = src.stat();

@@ -36,6 +36,8 @@ public final class Lookup {
      * of this overlay changes that path or one above it, and {@link #invalidate} drops it.
      */
     private final NavigableMap<String, Entry> directories = new ConcurrentSkipListMap<>();
+    /** Records a merged directory's missing origin (set where the overlay is writable), or null. */
+    private volatile OriginFixer originFixer;
     /** Other caches that must forget what they know about a path whenever this one does. */
     private final List<Consumer<String>> invalidationListeners = new CopyOnWriteArrayList<>();
 
@@ -147,6 +149,20 @@ public final class Lookup {
         invalidationListeners.add(listener);
     }
 
+    /**
+     * Called when a lookup finds a merged directory whose upper directory has no origin record (made by another
+     * tool, or by an overlay without origin records), as the kernel's ovl_fix_origin: the fixer records the lower
+     * directory as its origin and marks the upper parent impure.
+     */
+    @FunctionalInterface
+    public interface OriginFixer {
+        void fix(Entry parent, RealPath upperDir, RealPath lowerDir) throws FsException;
+    }
+
+    public void onMergedWithoutOrigin(OriginFixer fixer) {
+        this.originFixer = fixer;
+    }
+
     /** Looks up a path that must exist. */
     public Entry existing(String path, String op) throws FsException {
         return resolve(path).requireExists(op);
@@ -239,6 +255,12 @@ public final class Lookup {
             if (!real.stat().isDirectory()) {
                 break;
             }
+        }
+        OriginFixer fixer = originFixer;
+        if (fixer != null && found.size() > 1 && found.get(0).isUpper() && !found.get(0).markers().origin()) {
+            RealPath upper = found.get(0);
+            fixer.fix(dir, upper, found.get(1));
+            found.set(0, new RealPath(upper.layer(), upper.path(), upper.stat(), upper.markers().withOrigin()));
         }
         boolean whitedOut = found.isEmpty() && w.whiteout;
         return new Entry(dir, path, found, whitedOut, found.isEmpty() ? upperWhiteout : Entry.UpperWhiteout.NONE);

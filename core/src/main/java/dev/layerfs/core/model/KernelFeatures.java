@@ -20,8 +20,10 @@ import java.util.Map;
  * @param redirectDir the redirect_dir mode
  * @param metacopy metadata-only copy-up (always false for now)
  * @param index the inodes index (always false for now)
+ * @param xinoOn xino=on was asked for (it changes nothing else in layerfs, see above, but, as in the kernel, it
+ *     is one of the features that make new directories in merged ones opaque)
  */
-public record KernelFeatures(RedirectDir redirectDir, boolean metacopy, boolean index) {
+public record KernelFeatures(RedirectDir redirectDir, boolean metacopy, boolean index, boolean xinoOn) {
     /** redirect_dir's modes, "off" resolved to the mode it stands for. */
     public enum RedirectDir {
         ON, FOLLOW, NOFOLLOW;
@@ -38,7 +40,16 @@ public record KernelFeatures(RedirectDir redirectDir, boolean metacopy, boolean 
     }
 
     /** layerfs's defaults: redirect_dir=off (followed, never written), metacopy=off, index=off. */
-    public static final KernelFeatures DEFAULT = new KernelFeatures(RedirectDir.FOLLOW, false, false);
+    public static final KernelFeatures DEFAULT = new KernelFeatures(RedirectDir.FOLLOW, false, false, false);
+
+    /**
+     * Whether a directory made in a merged directory is marked opaque, as the kernel does (an optimisation that
+     * forbids later offline changes to the lower layers) when any of redirect_dir=on, index, metacopy or xino=on
+     * is in use (its ovl_allow_offline_changes).
+     */
+    public boolean newDirectoriesOpaque() {
+        return redirectDir.creates() || metacopy || index || xinoOn;
+    }
 
     /**
      * The features the options ask for ({@code redirect_dir}, {@code metacopy}, {@code index}, {@code xino},
@@ -79,7 +90,7 @@ public record KernelFeatures(RedirectDir redirectDir, boolean metacopy, boolean 
             throw new ConfigException("index=on is not implemented by layerfs yet (a lower hard link is broken by"
                     + " its copy-up, as with index=off)");
         }
-        return new KernelFeatures(mode, false, false);
+        return new KernelFeatures(mode, false, false, "on".equals(xino));
     }
 
     private static boolean onOff(Map<String, String> options, String key) throws ConfigException {

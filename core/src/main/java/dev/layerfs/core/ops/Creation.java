@@ -26,9 +26,17 @@ public final class Creation {
     private final CopyUp copyUp;
     private final UpperWriter writer;
     private final IdMapping ids;
+    private final boolean opaqueInMerged;
     private final Syscalls sys = Syscalls.get();
 
     public Creation(LayerStack stack, Lookup lookup, CopyUp copyUp, UpperWriter writer, IdMapping ids) {
+        this(stack, lookup, copyUp, writer, ids, false);
+    }
+
+    /** @param opaqueInMerged directories made in merged directories are marked opaque (see KernelFeatures) */
+    public Creation(LayerStack stack, Lookup lookup, CopyUp copyUp, UpperWriter writer, IdMapping ids,
+            boolean opaqueInMerged) {
+        this.opaqueInMerged = opaqueInMerged;
         this.stack = stack;
         this.lookup = lookup;
         this.copyUp = copyUp;
@@ -67,8 +75,12 @@ public final class Creation {
     public void mkdir(String path, int mode, Caller caller) throws FsException {
         Entry target = prepare(path, "mkdir");
         Ownership own = ownership(target, caller, mode, true);
+        boolean opaque = opaqueInMerged && target.parent().isMergedDirectory();
         writer.install(target, true, (dirfd, p) -> {
             sys.mkdirat(dirfd, p, 0700);
+            if (opaque) {
+                writer.markOpaque(dirfd, p);
+            }
             finish(dirfd, p, own, true);
             return -1;
         });

@@ -114,6 +114,11 @@ public final class UpperWriter {
         }
     }
 
+    /** Marks a directory (relative to the upper layer's or the work directory's descriptor) opaque. */
+    void markOpaque(int dirfd, String path) throws FsException {
+        whiteouts.markOpaque(dirfd, path);
+    }
+
     /** Puts a whiteout at {@code path}, where the upper layer has nothing. */
     void whiteout(String path) throws FsException {
         whiteouts.createWhiteout(upper.fd(), path);

@@ -89,10 +89,12 @@ public final class WhiteoutCodec {
         Opacity opacity = Opacity.TRANSPARENT;
         boolean impure = false;
         String redirect = null;
+        boolean origin = false;
         try {
             List<String> names = sys.llistxattr(layer.fd(), dir);
             if (!names.isEmpty()) {
                 impure = PrivateXattrs.listed(names, PrivateXattrs.IMPURE);
+                origin = PrivateXattrs.listed(names, PrivateXattrs.ORIGIN);
                 opacity = opacityXattr(layer, dir, names);
                 if (PrivateXattrs.listed(names, PrivateXattrs.REDIRECT)) {
                     redirect = validRedirect(markers.get(layer.fd(), dir, PrivateXattrs.REDIRECT));
@@ -107,7 +109,7 @@ public final class WhiteoutCodec {
                 && sys.lstatIfExists(layer.fd(), OverlayPaths.child(dir, OPAQUE_MARKER_FILE)) != null) {
             opacity = Opacity.OPAQUE;
         }
-        return new DirectoryMarkers(opacity, impure, redirect);
+        return new DirectoryMarkers(opacity, impure, redirect, origin);
     }
 
     /**

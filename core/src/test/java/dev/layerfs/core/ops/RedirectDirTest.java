@@ -213,6 +213,35 @@ class RedirectDirTest {
     }
 
     @Test
+    void withRedirectDirOnNewDirectoriesInMergedOnesAreOpaqueAsTheKernelMakesThem() throws Exception {
+        lowerTree();
+        upper.file("a/u", "upper");
+        upper.dir("uponly");
+        Overlay ov = fx.open(with("on"));
+        ov.mkdir("n", 0755, Caller.ROOT);
+        ov.mkdir("a/m", 0755, Caller.ROOT);
+        ov.mkdir("uponly/x", 0755, Caller.ROOT);
+        assertEquals("y", upper.xattr("n", "trusted.overlay.opaque"));
+        assertEquals("y", upper.xattr("a/m", "trusted.overlay.opaque"));
+        assertNull(upper.xattr("uponly/x", "trusted.overlay.opaque"), "its parent is not merged");
+        Overlay off = fx.open(with("off"));
+        off.mkdir("n2", 0755, Caller.ROOT);
+        assertNull(upper.xattr("n2", "trusted.overlay.opaque"), "without the features, as the kernel");
+    }
+
+    @Test
+    void aMergedDirectoryWithoutAnOriginGetsOneAtLookupAsFromTheKernel() throws Exception {
+        lowerTree();
+        upper.file("a/u", "upper");
+        Overlay ov = fx.open(with("on"));
+        assertEquals(List.of("u"), upper.list("a"));
+        assertNull(upper.xattr("a", "trusted.overlay.origin"));
+        ov.getattr("a");
+        assertTrue(upper.xattr("a", "trusted.overlay.origin") != null, "the origin was recorded");
+        assertEquals("y", upper.xattr("", "trusted.overlay.impure"), "its parent is impure");
+    }
+
+    @Test
     void optionsFollowTheKernelsRules() throws Exception {
         assertEquals(KernelFeatures.RedirectDir.FOLLOW, KernelFeatures.DEFAULT.redirectDir());
         assertEquals(KernelFeatures.RedirectDir.FOLLOW, KernelFeatures.resolve(Map.of("redirect_dir", "off"))
