@@ -145,6 +145,7 @@ public final class Rename {
                 }
             }
             sys.renameat2(upperFd, from, upperFd, to, Linux.RENAME_EXCHANGE);
+            lowerOpenFiles.moved(from, to, true);
             return;
         }
 
@@ -168,6 +169,7 @@ public final class Rename {
             inodes.removed(dst.top());
         }
         lowerOpenFiles.forget(to);
+        lowerOpenFiles.moved(from, to, false);
     }
 
     /**

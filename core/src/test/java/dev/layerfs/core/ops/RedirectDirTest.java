@@ -242,6 +242,21 @@ class RedirectDirTest {
     }
 
     @Test
+    void aFileOpenInAMovedTreeReadsWhatIsWrittenThroughItsNewName() throws Exception {
+        lowerTree();
+        Overlay ov = fx.open(with("on"));
+        dev.layerfs.core.handle.OpenFile f = ov.open("a/sub/f", Linux.O_RDONLY);
+        try {
+            ov.rename("a", "b", 0);
+            write(ov, "b/sub/f", "changed");
+            assertEquals("changed", dev.layerfs.core.testing.OverlayIo.readAll(ov, f),
+                    "the open file followed its copy-up, as on the kernel overlay");
+        } finally {
+            ov.release(f);
+        }
+    }
+
+    @Test
     void optionsFollowTheKernelsRules() throws Exception {
         assertEquals(KernelFeatures.RedirectDir.FOLLOW, KernelFeatures.DEFAULT.redirectDir());
         assertEquals(KernelFeatures.RedirectDir.FOLLOW, KernelFeatures.resolve(Map.of("redirect_dir", "off"))
