@@ -72,6 +72,7 @@ public final class Overlay implements Closeable {
     private final Open open;
     private final FileIo io = new FileIo();
     private final boolean fsync;
+    private final boolean metacopy;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private final Syscalls sys = Syscalls.get();
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -80,16 +81,17 @@ public final class Overlay implements Closeable {
         this.stack = stack;
         this.work = work;
         this.fsync = config.fsync();
+        this.metacopy = config.features().metacopy();
         PrivateXattrs markers = new PrivateXattrs();
         WhiteoutCodec whiteouts = new WhiteoutCodec(markers);
         this.inodes = new InodeNumbers(stack, markers);
-        this.lookup = new Lookup(stack, whiteouts, config.features().redirectDir());
+        this.lookup = new Lookup(stack, whiteouts, config.features());
         this.lowerOpenFiles = new LowerOpenFiles(stack.upper().orElse(null));
         CopyUp copyUp = null;
         UpperWriter writer = null;
         if (stack.upper().isPresent()) {
             copyUp = new CopyUp(stack.upper().get(), lookup, work, lowerOpenFiles, markers, inodes.origins(),
-                    config.ids());
+                    config.ids(), config.features().metacopy());
             writer = new UpperWriter(stack.upper().get(), work, whiteouts);
             lookup.onMergedWithoutOrigin(copyUp::fixOrigin);
         }
@@ -336,6 +338,22 @@ public final class Overlay implements Closeable {
      */
     public Stat fstat(OpenFile f) throws FsException {
         Stat st = sys.fstat(f.fd());
+        if (metacopy && !f.onUpper()) {
+            // Open on the data of what may be a metadata-only copy: its attributes are the copy's.
+            Stat meta = underReadLock(() -> {
+                Entry e;
+                try {
+                    e = lookup.resolve(normalizeLatin1(f.path()));
+                } catch (FsException gone) {
+                    return null;
+                }
+                return e.isMetacopy() && e.data().stat().ino() == st.ino() && e.data().stat().dev() == st.dev()
+                        ? attributes.stat(e) : null;
+            });
+            if (meta != null) {
+                return meta;
+            }
+        }
         long ino = f.created() && f.layer().upper() ? inodes.ofCreated(f.layer(), st)
                 : inodes.ofDescriptor(f.layer(), f.fd(), st);
         return attributes.shown(st, ino, false);
@@ -487,6 +505,10 @@ public final class Overlay implements Closeable {
 
     private static String show(String path) {
         return "/" + ByteString.display(path);
+    }
+
+    private static String normalizeLatin1(String path) throws FsException {
+        return OverlayPaths.normalize(path);
     }
 
     @FunctionalInterface

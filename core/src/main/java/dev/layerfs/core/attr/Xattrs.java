@@ -66,7 +66,7 @@ public final class Xattrs {
                     show(path));
         }
         Entry e = lookup.existing(path, op);
-        return copyUp.copyUp(e);
+        return copyUp.copyUpMetadata(e);
     }
 
     private static String show(String path) {

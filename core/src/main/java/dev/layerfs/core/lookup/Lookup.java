@@ -29,6 +29,8 @@ public final class Lookup {
     private final LayerStack stack;
     private final WhiteoutCodec whiteouts;
     private final KernelFeatures.RedirectDir redirectDir;
+    /** metacopy=on: regular files are checked for being metadata-only copies. */
+    private final boolean metacopy;
     private final Syscalls sys = Syscalls.get();
     /**
      * Directories looked up before, by merged path ("" is the root). Only layerfs changes the layers while
@@ -42,13 +44,14 @@ public final class Lookup {
     private final List<Consumer<String>> invalidationListeners = new CopyOnWriteArrayList<>();
 
     public Lookup(LayerStack stack, WhiteoutCodec whiteouts) {
-        this(stack, whiteouts, KernelFeatures.DEFAULT.redirectDir());
+        this(stack, whiteouts, KernelFeatures.DEFAULT);
     }
 
-    public Lookup(LayerStack stack, WhiteoutCodec whiteouts, KernelFeatures.RedirectDir redirectDir) {
+    public Lookup(LayerStack stack, WhiteoutCodec whiteouts, KernelFeatures features) {
         this.stack = stack;
         this.whiteouts = whiteouts;
-        this.redirectDir = redirectDir;
+        this.redirectDir = features.redirectDir();
+        this.metacopy = features.metacopy();
     }
 
     /** The root: every layer's root directory (opaque markers on layer roots are ignored, as by the kernel). */
@@ -245,19 +248,37 @@ public final class Lookup {
                 continue;
             }
             if (!found.isEmpty() && !real.stat().isDirectory()) {
-                break;
+                // Below a metadata-only copy: its data, or another metadata-only copy (only the topmost is kept).
+                if (!real.stat().isRegularFile()) {
+                    break;
+                }
+                if (found.size() == 1) {
+                    found.add(real);
+                } else {
+                    found.set(1, real);
+                }
+                if (!real.markers().metacopy()) {
+                    break;
+                }
+                continue;
             }
             if (!layer.upper() && (redirectedBefore || w.redirected) && !redirectDir.follows()) {
                 throw FsException.of(Errno.EPERM, "lookup (refusing to follow a redirect: redirect_dir=nofollow)",
                         "/" + path);
             }
             found.add(real);
-            if (!real.stat().isDirectory()) {
+            if (!real.stat().isDirectory() && !real.markers().metacopy()) {
                 break;
             }
         }
+        if (!found.isEmpty() && found.get(0).markers().metacopy()
+                && found.get(found.size() - 1).markers().metacopy()) {
+            throw FsException.of(Errno.EIO, "lookup (a metadata-only copy whose data no lower layer has)",
+                    "/" + path);
+        }
         OriginFixer fixer = originFixer;
-        if (fixer != null && found.size() > 1 && found.get(0).isUpper() && !found.get(0).markers().origin()) {
+        if (fixer != null && found.size() > 1 && found.get(0).isUpper() && found.get(0).stat().isDirectory()
+                && !found.get(0).markers().origin()) {
             RealPath upper = found.get(0);
             fixer.fix(dir, upper, found.get(1));
             found.set(0, new RealPath(upper.layer(), upper.path(), upper.stat(), upper.markers().withOrigin()));
@@ -342,8 +363,19 @@ public final class Lookup {
             return null;
         }
         if (!st.isDirectory()) {
-            w.stop = true;
-            return w.isDir || !last ? null : new RealPath(layer, real, st, DirectoryMarkers.NONE);
+            if (w.isDir || !last) {
+                w.stop = true;
+                return null;
+            }
+            DirectoryMarkers mc = metacopy && st.isRegularFile() && !bottom
+                    ? whiteouts.metacopyMarkers(layer, real) : null;
+            if (mc == null) {
+                w.stop = true;
+                return new RealPath(layer, real, st, DirectoryMarkers.NONE);
+            }
+            // A metadata-only copy: the search goes on for its data, at its name or its redirect.
+            follow(w, mc.redirect(), prelen, post);
+            return new RealPath(layer, real, st, mc);
         }
         if (last) {
             w.isDir = true;
@@ -356,16 +388,21 @@ public final class Lookup {
             w.stop = true;
             return new RealPath(layer, real, st, markers);
         }
-        String redirect = markers.redirect();
-        if (redirect != null) {
-            if (redirect.startsWith("/")) {
-                w.stop = false;
-                w.spec = redirect + post;
-            } else {
-                w.spec = w.spec.substring(0, prelen) + redirect + post;
-            }
-            w.redirected = true;
-        }
+        follow(w, markers.redirect(), prelen, post);
         return new RealPath(layer, real, st, markers);
+    }
+
+    /** A redirect met on the way changes what the next layers are searched for (ovl_check_redirect). */
+    private static void follow(Walk w, String redirect, int prelen, String post) {
+        if (redirect == null) {
+            return;
+        }
+        if (redirect.startsWith("/")) {
+            w.stop = false;
+            w.spec = redirect + post;
+        } else {
+            w.spec = w.spec.substring(0, prelen) + redirect + post;
+        }
+        w.redirected = true;
     }
 }

@@ -13,12 +13,17 @@ import java.util.Map;
  * follows them as kernels built with {@code redirect_always_follow} do (the default configuration, and this
  * project's test machines').
  *
- * <p>Not implemented yet, refused when asked for: {@code metacopy=on}, {@code index=on}. {@code xino} is
+ * <p>{@code metacopy=on}: chmod, chown, utimens, xattr changes, renames and hard links of a lower regular file copy
+ * up its metadata only ({@code overlay.metacopy}, with a redirect to its data where it moves); its data follows
+ * at the first open for writing or truncate. Only read where metacopy=on: a layer holding metadata-only copies
+ * must be mounted with it, as the kernel demands.
+ *
+ * <p>Not implemented yet, refused when asked for: {@code index=on}. {@code xino} is
  * accepted with every value: layerfs always composes inode numbers as xino does where the layers span
  * filesystems (a FUSE file system has one st_dev, so the kernel's xino=off numbers cannot be shown).
  *
  * @param redirectDir the redirect_dir mode
- * @param metacopy metadata-only copy-up (always false for now)
+ * @param metacopy metadata-only copy-up
  * @param index the inodes index (always false for now)
  * @param xinoOn xino=on was asked for (it changes nothing else in layerfs, see above, but, as in the kernel, it
  *     is one of the features that make new directories in merged ones opaque)
@@ -82,15 +87,11 @@ public record KernelFeatures(RedirectDir redirectDir, boolean metacopy, boolean 
             }
             mode = RedirectDir.ON;
         }
-        if (metacopy) {
-            throw new ConfigException("metacopy=on is not implemented by layerfs yet (chmod, chown and xattr"
-                    + " changes copy a lower file's data up, as with metacopy=off)");
-        }
         if (index) {
             throw new ConfigException("index=on is not implemented by layerfs yet (a lower hard link is broken by"
                     + " its copy-up, as with index=off)");
         }
-        return new KernelFeatures(mode, false, false, "on".equals(xino));
+        return new KernelFeatures(mode, metacopy, false, "on".equals(xino));
     }
 
     private static boolean onOff(Map<String, String> options, String key) throws ConfigException {

@@ -125,7 +125,13 @@ public final class Creation {
             throw FsException.of(Errno.EPERM, "link", show(from));
         }
         prepare(to, "link");
-        copyUp.copyUp(src);
+        src = copyUp.copyUpMetadata(src);
+        if (src.isMetacopy()) {
+            // As the kernel's ovl_link: every name of a metadata-only file finds its data through an absolute
+            // redirect.
+            new Redirects(writer, writer.whiteouts()).set(src, false);
+            lookup.invalidate(from);
+        }
         Entry target = prepare(to, "link");
         writer.install(target, false, (dirfd, p) -> {
             sys.linkat(writer.upper().fd(), from, dirfd, p);

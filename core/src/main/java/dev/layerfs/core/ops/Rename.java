@@ -22,8 +22,9 @@ import dev.layerfs.core.whiteout.WhiteoutCodec;
  * through it. A merged or lower directory moves with redirect_dir=on: it is copied up (itself, not its content)
  * and its upper copy records where its lower content lives in {@code overlay.redirect}, as the kernel writes it
  * (its old name for a rename within its directory, else its absolute path in the lower layers); without
- * redirect_dir=on it is EXDEV, so that tools fall back to copying. An object with an origin record moved into
- * another directory marks that directory impure.
+ * redirect_dir=on it is EXDEV, so that tools fall back to copying. With metacopy=on a lower file is copied up
+ * metadata only and gets a redirect to its data the same way. An object with an origin record moved into another
+ * directory marks that directory impure.
  */
 public final class Rename {
     private final LayerStack stack;
@@ -35,10 +36,8 @@ public final class Rename {
     private final LowerOpenFiles lowerOpenFiles;
     private final InodeNumbers inodes;
     private final boolean redirects;
+    private final Redirects redirector;
     private final Syscalls sys = Syscalls.get();
-
-    /** The kernel's default redirect_max: the longest redirect written; a longer one is EXDEV. */
-    static final int REDIRECT_MAX = 256;
 
     public Rename(LayerStack stack, Lookup lookup, CopyUp copyUp, UpperWriter writer, MergedDirectory directories,
             WhiteoutCodec whiteouts, LowerOpenFiles lowerOpenFiles, InodeNumbers inodes) {
@@ -49,6 +48,7 @@ public final class Rename {
     public Rename(LayerStack stack, Lookup lookup, CopyUp copyUp, UpperWriter writer, MergedDirectory directories,
             WhiteoutCodec whiteouts, LowerOpenFiles lowerOpenFiles, InodeNumbers inodes, boolean redirects) {
         this.redirects = redirects;
+        this.redirector = new Redirects(writer, whiteouts);
         this.stack = stack;
         this.lookup = lookup;
         this.copyUp = copyUp;
@@ -112,9 +112,9 @@ public final class Rename {
         // Copy up both parents and the objects that move, then look everything up again.
         copyUp.ensureUpperDirectory(src.parent());
         copyUp.ensureUpperDirectory(dstParent);
-        copyUp.copyUp(lookup.resolve(from));
+        copyUp.copyUpMetadata(lookup.resolve(from));
         if (exchange) {
-            copyUp.copyUp(lookup.resolve(to));
+            copyUp.copyUpMetadata(lookup.resolve(to));
         }
         Entry srcParent = lookup.resolve(OverlayPaths.parent(from));
         dstParent = lookup.resolve(OverlayPaths.parent(to));
@@ -131,18 +131,22 @@ public final class Rename {
 
         if (src.isDirectory()) {
             if (!src.isPureUpper()) {
-                setRedirect(src, sameDir);
+                redirector.set(src, sameDir);
             } else if (!dstParent.isPureUpper()) {
                 whiteouts.markOpaque(upperFd, src.top().path());
             }
+        } else if (src.isMetacopy()) {
+            redirector.set(src, sameDir);
         }
         if (exchange) {
             if (dst.isDirectory()) {
                 if (!dst.isPureUpper()) {
-                    setRedirect(dst, sameDir);
+                    redirector.set(dst, sameDir);
                 } else if (!srcParent.isPureUpper()) {
                     whiteouts.markOpaque(upperFd, dst.top().path());
                 }
+            } else if (dst.isMetacopy()) {
+                redirector.set(dst, sameDir);
             }
             sys.renameat2(upperFd, from, upperFd, to, Linux.RENAME_EXCHANGE);
             lowerOpenFiles.moved(from, to, true);
@@ -192,48 +196,6 @@ public final class Rename {
         if (!redirects && e.isDirectory() && !e.isPureUpper()) {
             throw FsException.of(Errno.EXDEV, "rename of a directory with lower-layer content", show(path));
         }
-    }
-
-    /**
-     * Records on the upper copy of a merged directory, before it moves, where its lower content lives (the
-     * kernel's ovl_set_redirect): its name, for a move within its directory, unless it has a redirect already;
-     * for a move elsewhere its absolute path in the lower layers, unless its redirect is absolute already.
-     */
-    private void setRedirect(Entry dir, boolean sameDir) throws FsException {
-        String existing = upperRedirect(dir);
-        if (existing != null && (sameDir || existing.startsWith("/"))) {
-            return;
-        }
-        String redirect = sameDir ? dir.name() : absoluteRedirect(dir);
-        if (redirect.length() > REDIRECT_MAX) {
-            throw FsException.of(Errno.EXDEV, "rename (the directory's path in the lower layers is longer than"
-                    + " redirect_max)", show(dir.path()));
-        }
-        whiteouts.setRedirect(writer.upper().fd(), dir.top().path(), redirect);
-    }
-
-    /**
-     * The path of a directory's lower content from the layers' roots (the kernel's ovl_get_redirect): from the
-     * directory up, each component is a directory's redirect where its upper copy has one, else its name, up to
-     * the root or to the first absolute redirect.
-     */
-    private static String absoluteRedirect(Entry dir) {
-        java.util.ArrayDeque<String> parts = new java.util.ArrayDeque<>();
-        for (Entry d = dir; d != null && !d.isRoot(); d = d.parent()) {
-            String r = upperRedirect(d);
-            String part = r != null ? r : d.name();
-            parts.addFirst(part);
-            if (part.startsWith("/")) {
-                break;
-            }
-        }
-        String joined = String.join("/", parts);
-        return joined.startsWith("/") ? joined : "/" + joined;
-    }
-
-    /** The redirect an upper directory carries, or null. */
-    private static String upperRedirect(Entry e) {
-        return e.exists() && e.hasUpper() && e.isDirectory() ? e.top().markers().redirect() : null;
     }
 
     private static String show(String path) {

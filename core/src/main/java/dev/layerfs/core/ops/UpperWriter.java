@@ -37,6 +37,10 @@ public final class UpperWriter {
         return upper;
     }
 
+    WhiteoutCodec whiteouts() {
+        return whiteouts;
+    }
+
     /**
      * Puts a new object where {@code target} (a miss whose parent is in the upper layer) stands. A directory
      * made over a whiteout is opaque, so that what the whiteout hid stays hidden. Returns what the builder

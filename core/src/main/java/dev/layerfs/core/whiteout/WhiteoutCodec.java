@@ -113,6 +113,29 @@ public final class WhiteoutCodec {
     }
 
     /**
+     * A regular file's markers where it is a metadata-only copy ({@code overlay.metacopy}, in the form this
+     * overlay reads its own records: as the kernel, which reads it in its namespace only), with its redirect;
+     * null for an ordinary file.
+     */
+    public DirectoryMarkers metacopyMarkers(Layer layer, String path) throws FsException {
+        List<String> names;
+        try {
+            names = sys.llistxattr(layer.fd(), path);
+        } catch (FsException e) {
+            if (e.errno() == Errno.EOPNOTSUPP) {
+                return null;
+            }
+            throw e;
+        }
+        if (names.isEmpty() || markers.getOwn(layer.fd(), path, PrivateXattrs.METACOPY) == null) {
+            return null;
+        }
+        String redirect = PrivateXattrs.listed(names, PrivateXattrs.REDIRECT)
+                ? validRedirect(markers.getOwn(layer.fd(), path, PrivateXattrs.REDIRECT)) : null;
+        return DirectoryMarkers.metacopyFile(redirect);
+    }
+
+    /**
      * A redirect as the kernel's ovl_check_redirect accepts it (else null, ignored as the kernel ignores it): not
      * empty; absolute without empty components; relative without a slash.
      */
@@ -132,7 +155,7 @@ public final class WhiteoutCodec {
         return r.indexOf('/') < 0 ? r : null;
     }
 
-    /** Writes a redirect on the directory at {@code path} relative to {@code dirfd}. */
+    /** Writes a redirect on the directory (or metadata-only file) at {@code path} relative to {@code dirfd}. */
     public void setRedirect(int dirfd, String path, String redirect) throws FsException {
         markers.set(dirfd, path, PrivateXattrs.REDIRECT,
                 redirect.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));

@@ -272,8 +272,7 @@ class RedirectDirTest {
                 .startsWith("conflicting options: metacopy=on,redirect_dir=follow"));
         assertTrue(assertThrows(ConfigException.class, () -> KernelFeatures.resolve(Map.of("index", "on")))
                 .getMessage().startsWith("index=on is not implemented"));
-        assertTrue(assertThrows(ConfigException.class, () -> KernelFeatures.resolve(Map.of("metacopy", "on")))
-                .getMessage().startsWith("metacopy=on is not implemented"));
+        assertTrue(KernelFeatures.resolve(Map.of("metacopy", "on", "redirect_dir", "on")).metacopy());
         assertEquals(KernelFeatures.DEFAULT, KernelFeatures.resolve(Map.of("index", "off", "metacopy", "off",
                 "xino", "auto")));
         assertThrows(ConfigException.class, () -> KernelFeatures.resolve(Map.of("xino", "sometimes")));
