@@ -1,9 +1,9 @@
 package dev.layerfs.core.ops;
 
-import dev.layerfs.core.bytes.ByteString;
 import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
 import dev.layerfs.core.lookup.Entry;
+import dev.layerfs.core.model.OverlayPaths;
 import dev.layerfs.core.whiteout.WhiteoutCodec;
 import java.util.ArrayDeque;
 
@@ -37,7 +37,7 @@ final class Redirects {
         String redirect = sameDir ? e.name() : absolute(e);
         if (redirect.length() > REDIRECT_MAX) {
             throw FsException.of(Errno.EXDEV, "rename (the path in the lower layers is longer than redirect_max)",
-                    "/" + ByteString.display(e.path()));
+                    OverlayPaths.show(e.path()));
         }
         whiteouts.setRedirect(writer.upper().fd(), e.top().path(), redirect);
     }
