@@ -30,16 +30,28 @@ final class Redirects {
      * lower layers, unless its redirect is absolute already.
      */
     void set(Entry e, boolean sameDir) throws FsException {
+        boolean absolute = needsAbsolute(e, sameDir);
         String existing = upperRedirect(e);
-        if (existing != null && (sameDir || existing.startsWith("/"))) {
+        if (existing != null && (!absolute || existing.startsWith("/"))) {
             return;
         }
-        String redirect = sameDir ? e.name() : absolute(e);
+        String redirect = absolute ? absolute(e) : e.name();
         if (redirect.length() > REDIRECT_MAX) {
             throw FsException.of(Errno.EXDEV, "rename (the path in the lower layers is longer than redirect_max)",
                     OverlayPaths.show(e.path()));
         }
         whiteouts.setRedirect(writer.upper().fd(), e.top().path(), redirect);
+    }
+
+    /**
+     * The kernel's ovl_need_absolute_redirect: a move to another directory, or a file whose lower object is a
+     * hard link (its upper names may end up in different directories).
+     */
+    private static boolean needsAbsolute(Entry e, boolean sameDir) {
+        if (!sameDir) {
+            return true;
+        }
+        return !e.isDirectory() && e.reals().size() > 1 && e.reals().get(1).stat().nlink() > 1;
     }
 
     /**

@@ -170,6 +170,15 @@ class MetacopyTest {
     }
 
     @Test
+    void aLowerHardLinkRenamedInItsDirectoryGetsAnAbsoluteRedirect() throws Exception {
+        fx.l1().hardLink("d/g", "d/g-link");
+        Overlay ov = fx.open(metacopy());
+        ov.rename("d/g", "d/a", 0);
+        assertEquals("/d/g", upper.xattr("d/a", REDIRECT), "as the kernel's ovl_need_absolute_redirect");
+        assertEquals("gee", read(ov, "d/a"));
+    }
+
+    @Test
     void aMetadataOnlyCopyWithoutDataIsEio() throws Exception {
         upper.file("lost", "").xattr(METACOPY, "");
         Overlay ov = fx.open(metacopy());
