@@ -72,6 +72,7 @@ public final class Overlay implements Closeable {
     private final Open open;
     private final FileIo io = new FileIo();
     private final boolean fsync;
+    private final boolean metacopy;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private final Syscalls sys = Syscalls.get();
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -80,25 +81,29 @@ public final class Overlay implements Closeable {
         this.stack = stack;
         this.work = work;
         this.fsync = config.fsync();
+        this.metacopy = config.features().metacopy();
         PrivateXattrs markers = new PrivateXattrs();
         WhiteoutCodec whiteouts = new WhiteoutCodec(markers);
         this.inodes = new InodeNumbers(stack, markers);
-        this.lookup = new Lookup(stack, whiteouts);
+        this.lookup = new Lookup(stack, whiteouts, config.features());
         this.lowerOpenFiles = new LowerOpenFiles(stack.upper().orElse(null));
         CopyUp copyUp = null;
         UpperWriter writer = null;
         if (stack.upper().isPresent()) {
             copyUp = new CopyUp(stack.upper().get(), lookup, work, lowerOpenFiles, markers, inodes.origins(),
-                    config.ids());
+                    config.ids(), config.features().metacopy());
             writer = new UpperWriter(stack.upper().get(), work, whiteouts);
+            lookup.onMergedWithoutOrigin(copyUp::fixOrigin);
         }
         this.directories = new MergedDirectory(whiteouts, inodes, lookup);
         lookup.onInvalidate(directories::invalidate);
         this.attributes = new Attributes(stack, lookup, copyUp, inodes, config.ids());
         this.xattrs = new Xattrs(stack, lookup, copyUp);
-        this.creation = new Creation(stack, lookup, copyUp, writer, inodes, config.ids());
+        this.creation = new Creation(stack, lookup, copyUp, writer, inodes, config.ids(),
+                config.features().newDirectoriesOpaque());
         this.removal = new Removal(stack, lookup, copyUp, writer, directories, lowerOpenFiles, inodes);
-        this.rename = new Rename(stack, lookup, copyUp, writer, directories, whiteouts, lowerOpenFiles, inodes);
+        this.rename = new Rename(stack, lookup, copyUp, writer, directories, whiteouts, lowerOpenFiles, inodes,
+                config.features().redirectDir().creates());
         this.open = new Open(stack, lookup, copyUp, creation, lowerOpenFiles, config.ids());
     }
 
@@ -333,6 +338,22 @@ public final class Overlay implements Closeable {
      */
     public Stat fstat(OpenFile f) throws FsException {
         Stat st = sys.fstat(f.fd());
+        if (metacopy && !f.onUpper()) {
+            // Open on the data of what may be a metadata-only copy: its attributes are the copy's.
+            Stat meta = underReadLock(() -> {
+                Entry e;
+                try {
+                    e = lookup.resolve(normalizeLatin1(f.path()));
+                } catch (FsException gone) {
+                    return null;
+                }
+                return e.isMetacopy() && e.data().stat().ino() == st.ino() && e.data().stat().dev() == st.dev()
+                        ? attributes.stat(e) : null;
+            });
+            if (meta != null) {
+                return meta;
+            }
+        }
         long ino = f.created() && f.layer().upper() ? inodes.ofCreated(f.layer(), st)
                 : inodes.ofDescriptor(f.layer(), f.fd(), st);
         return attributes.shown(st, ino, false);
@@ -480,6 +501,10 @@ public final class Overlay implements Closeable {
 
     private static String normalize(ByteString path) throws FsException {
         return OverlayPaths.normalize(path.latin1());
+    }
+
+    private static String normalizeLatin1(String path) throws FsException {
+        return OverlayPaths.normalize(path);
     }
 
     @FunctionalInterface

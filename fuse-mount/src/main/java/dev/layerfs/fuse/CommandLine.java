@@ -41,6 +41,9 @@ final class CommandLine {
                  squash_to_root, squash_to_uid=UID, squash_to_gid=GID  show every object as owned by them
                  suid, dev / nosuid, nodev  set-user-ID programs and device files through the mount (default:
                                   suid and dev when run as root, as fuse-overlayfs; never otherwise)
+                 redirect_dir=on|follow|nofollow|off  as the kernel overlay: on renames directories with
+                                  lower content (overlay.redirect); off (the default) follows redirects only
+                 metacopy=off, index=off, xino=on|off|auto  accepted; metacopy=on and index=on are refused
               rw, exec and the other generic mount options are accepted and ignored; unknown options
               are reported on stderr and ignored.
             """;
@@ -116,6 +119,7 @@ final class CommandLine {
         if (!sawOptions || cl.options.lowerDirs.isEmpty()) {
             throw new UsageException("no lowerdir given: use -o lowerdir=DIR[:DIR...]");
         }
+        cl.options.resolveFeatures();
         return cl;
     }
 }

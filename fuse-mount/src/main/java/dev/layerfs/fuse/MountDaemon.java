@@ -162,7 +162,7 @@ final class MountDaemon {
             }
         }
         try {
-            return Overlay.open(new OverlayConfig(o.lowerDirs, upper, work, o.fsync, o.idMapping()));
+            return Overlay.open(new OverlayConfig(o.lowerDirs, upper, work, o.fsync, o.idMapping(), o.features));
         } catch (ConfigException e) {
             deleteEphemeral();
             throw new MountException(e.getMessage());

@@ -3,9 +3,12 @@ package dev.layerfs.fuse;
 import dev.layerfs.core.model.ConfigException;
 import dev.layerfs.core.model.IdMap;
 import dev.layerfs.core.model.IdMapping;
+import dev.layerfs.core.model.KernelFeatures;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
@@ -51,6 +54,18 @@ final class MountOptions {
     OptionalInt squashToUid = OptionalInt.empty();
     OptionalInt squashToGid = OptionalInt.empty();
     final List<String> unknown = new ArrayList<>();
+    /** The kernel overlay's feature options as given ({@code redirect_dir}, {@code metacopy}, ...), last wins. */
+    final Map<String, String> kernelFeatureOptions = new LinkedHashMap<>();
+    KernelFeatures features = KernelFeatures.DEFAULT;
+
+    /** Resolves the kernel feature options by the kernel's rules; a refusal is one line. */
+    void resolveFeatures() throws UsageException {
+        try {
+            features = KernelFeatures.resolve(kernelFeatureOptions);
+        } catch (ConfigException e) {
+            throw new UsageException(e.getMessage());
+        }
+    }
 
     /**
      * The owners shown and stored, as fuse-overlayfs combines these options: {@code squash_to_uid} and
@@ -106,6 +121,7 @@ final class MountOptions {
             case "squash_to_root" -> squashToRoot = true;
             case "squash_to_uid" -> squashToUid = OptionalInt.of(parseId(key, value));
             case "squash_to_gid" -> squashToGid = OptionalInt.of(parseId(key, value));
+            case "redirect_dir", "metacopy", "index", "xino" -> kernelFeatureOptions.put(key, require(key, value));
             default -> {
                 if (!GENERIC.contains(key)) {
                     unknown.add(option);

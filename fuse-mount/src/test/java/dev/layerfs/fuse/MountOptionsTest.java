@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.layerfs.core.model.IdMap;
 import dev.layerfs.core.model.IdMapping;
+import dev.layerfs.core.model.KernelFeatures;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.OptionalInt;
@@ -82,5 +83,21 @@ class MountOptionsTest {
         assertEquals(Path.of("/t"), cl.mountPoint);
         assertEquals(List.of(Path.of("/a"), Path.of("/b")), cl.options.lowerDirs);
         assertEquals(List.of(), cl.options.unknown);
+    }
+
+    @Test
+    void kernelFeatureOptionsAreResolvedByTheKernelsRules() throws Exception {
+        CommandLine cl = CommandLine.parse(new String[] {"/t", "-o",
+            "lowerdir=/a,upperdir=/u,workdir=/w,redirect_dir=on,index=off,xino=auto,metacopy=off"});
+        assertEquals(KernelFeatures.RedirectDir.ON, cl.options.features.redirectDir());
+        assertEquals(List.of(), cl.options.unknown);
+        assertEquals(KernelFeatures.DEFAULT, CommandLine.parse(new String[] {"/t", "-o", "lowerdir=/a"})
+                .options.features);
+        UsageException e = assertThrows(UsageException.class, () -> CommandLine.parse(new String[] {"/t", "-o",
+            "lowerdir=/a,metacopy=on,redirect_dir=nofollow"}));
+        assertTrue(e.getMessage().startsWith("conflicting options: metacopy=on,redirect_dir=nofollow"));
+        assertTrue(!e.getMessage().contains("\n"));
+        assertThrows(UsageException.class, () -> CommandLine.parse(new String[] {"/t", "-o",
+            "lowerdir=/a,redirect_dir=sideways"}));
     }
 }

@@ -178,7 +178,7 @@ class BytesPathsAndNumbersTest {
      * Each merged object's st_ino as which layer object has it ("l1:PATH", "upper:PATH"), so that the numbers of
      * two mounts over copies of the same layers can be compared; and where a listing's d_ino differs from st_ino.
      */
-    private static SortedMap<String, String> inodeRelation(Path mount, Layers layers) {
+    static SortedMap<String, String> inodeRelation(Path mount, Layers layers) {
         Map<Long, String> owner = new TreeMap<>();
         ByteTree.scan(layers.upper(), n -> false).inodes().forEach((path, ino) -> owner.put(ino, "upper:" + path));
         for (int i = layers.lowers().size() - 1; i >= 0; i--) {

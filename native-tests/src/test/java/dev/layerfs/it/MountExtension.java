@@ -354,7 +354,13 @@ public final class MountExtension implements BeforeAllCallback, AfterAllCallback
 
     /** mount -t overlay on these directories. */
     public KernelOverlay mountKernel(Layers layers) {
-        Sh.Result r = Sh.run("mount", "-t", "overlay", "overlay", "-o", layers.options(), layers.mnt().toString());
+        return mountKernel(layers, "");
+    }
+
+    /** mount -t overlay on these directories with more options ({@code redirect_dir=on,...}; "" for none). */
+    public KernelOverlay mountKernel(Layers layers, String extraOptions) {
+        String options = layers.options() + (extraOptions.isEmpty() ? "" : "," + extraOptions);
+        Sh.Result r = Sh.run("mount", "-t", "overlay", "overlay", "-o", options, layers.mnt().toString());
         if (MountInfo.isMounted(layers.mnt())) {
             KernelOverlay k = new KernelOverlay(layers.mnt().toAbsolutePath().normalize(), layers);
             scope().register(k);

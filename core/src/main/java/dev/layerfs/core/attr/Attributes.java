@@ -36,9 +36,18 @@ public final class Attributes {
         this.ids = ids;
     }
 
-    /** The merged view's stat of an existing entry. */
+    /**
+     * The merged view's stat of an existing entry. A metadata-only copy shows its own attributes with its data's
+     * block count, as the kernel's ovl_getattr.
+     */
     public Stat stat(Entry e) throws FsException {
-        return shown(e.stat(), inodes.of(e), e.isMergedDirectory());
+        Stat shown = shown(e.stat(), inodes.of(e), e.isMergedDirectory());
+        if (!e.isMetacopy()) {
+            return shown;
+        }
+        return new Stat(shown.dev(), shown.ino(), shown.mode(), shown.nlink(), shown.uid(), shown.gid(),
+                shown.rdev(), shown.size(), shown.blksize(), e.data().stat().blocks(), shown.atime(), shown.mtime(),
+                shown.ctime());
     }
 
     /** The merged view's stat of a real object, given the inode number shown for it. */
@@ -91,7 +100,7 @@ public final class Attributes {
     private Entry writable(String path, String op) throws FsException {
         stack.requireUpper(op, OverlayPaths.show(path));
         Entry e = lookup.resolve(path).requireExists(op);
-        return copyUp.copyUp(e, true);
+        return copyUp.copyUpMetadata(e);
     }
 
     private int upperFd() {

@@ -67,6 +67,6 @@ public final class Xattrs {
                     OverlayPaths.show(path));
         }
         Entry e = lookup.existing(path, op);
-        return copyUp.copyUp(e);
+        return copyUp.copyUpMetadata(e);
     }
 }

@@ -26,6 +26,7 @@ import java.util.Optional;
  */
 public final class CopyUp {
     private static final byte[] Y = {'y'};
+    private static final String SECURITY_CAPABILITY = "security.capability";
 
     private final Layer upper;
     private final Lookup lookup;
@@ -34,12 +35,20 @@ public final class CopyUp {
     private final PrivateXattrs markers;
     private final Optional<Origins> origins;
     private final IdMapping ids;
+    private final boolean metacopy;
     private final DataCopier data = new DataCopier();
     private final XattrCopier xattrs = new XattrCopier();
     private final Syscalls sys = Syscalls.get();
 
     public CopyUp(Layer upper, Lookup lookup, WorkDir work, CopyUpListener listener, PrivateXattrs markers,
             Optional<Origins> origins, IdMapping ids) {
+        this(upper, lookup, work, listener, markers, origins, ids, false);
+    }
+
+    /** @param metacopy metacopy=on: {@link #copyUpMetadata} copies a regular file's metadata only */
+    public CopyUp(Layer upper, Lookup lookup, WorkDir work, CopyUpListener listener, PrivateXattrs markers,
+            Optional<Origins> origins, IdMapping ids, boolean metacopy) {
+        this.metacopy = metacopy;
         this.upper = upper;
         this.lookup = lookup;
         this.work = work;
@@ -54,18 +63,74 @@ public final class CopyUp {
         return copyUp(e, true);
     }
 
+    /** How a regular file is copied: with its data, empty (its data is about to go), or metadata only. */
+    private enum Data {
+        COPY, NONE, METADATA_ONLY
+    }
+
     /**
-     * Copies an existing entry up; {@code withData} false copies a regular file's metadata only, for an open
-     * with O_TRUNC or a truncate to zero that would throw the data away at once.
+     * Copies an existing entry up; {@code withData} false copies a regular file without its data, for an open
+     * with O_TRUNC or a truncate to zero that would throw the data away at once. A metadata-only copy gets its
+     * data now (or, without {@code withData}, stops being one).
      */
     public Entry copyUp(Entry e, boolean withData) throws FsException {
         e.requireExists("copy-up");
+        if (e.hasUpper()) {
+            return e.isMetacopy() ? (withData ? copyUpData(e) : dropMetacopy(e)) : e;
+        }
+        return copyUp(e, withData ? Data.COPY : Data.NONE);
+    }
+
+    /**
+     * Copies an entry up for a change of its metadata (chmod, chown, utimens, xattrs, rename, link): with
+     * metacopy=on a regular file's data stays where it is (the kernel's {@code overlay.metacopy}); otherwise, and
+     * for everything else, as {@link #copyUp(Entry)}.
+     */
+    public Entry copyUpMetadata(Entry e) throws FsException {
+        e.requireExists("copy-up");
+        if (e.hasUpper()) {
+            return e;
+        }
+        return copyUp(e, metacopy && e.stat().isRegularFile() ? Data.METADATA_ONLY : Data.COPY);
+    }
+
+    /**
+     * Gives a metadata-only copy its data (the kernel's ovl_copy_up_meta_inode_data): written into the upper file
+     * in place, so every hard link of it sees it; security.capability, which the write drops, is put back.
+     */
+    private Entry copyUpData(Entry e) throws FsException {
+        RealPath top = e.top();
+        byte[] capability = sys.lgetxattr(upper.fd(), top.path(), SECURITY_CAPABILITY);
+        int in = openLower(e.data());
+        int out = -1;
+        try {
+            out = sys.openat(upper.fd(), top.path(), Linux.O_WRONLY | Linux.O_NOFOLLOW, 0);
+            data.copy(in, out, top.stat().size());
+        } finally {
+            sys.close(out);
+            sys.close(in);
+        }
+        if (capability != null) {
+            sys.lsetxattr(upper.fd(), top.path(), SECURITY_CAPABILITY, capability, 0);
+        }
+        return dropMetacopy(e);
+    }
+
+    /** A metadata-only copy becomes an ordinary upper file (its data copied, or about to be discarded). */
+    private Entry dropMetacopy(Entry e) throws FsException {
+        markers.remove(upper.fd(), e.top().path(), PrivateXattrs.METACOPY);
+        lookup.invalidate(e.path());
+        listener.copiedUp(e.path());
+        return lookup.child(lookup.resolve(OverlayPaths.parent(e.path())), e.name());
+    }
+
+    private Entry copyUp(Entry e, Data how) throws FsException {
         if (e.hasUpper()) {
             return e;
         }
         Entry parent = e.parent();
         if (!parent.hasUpper()) {
-            parent = copyUp(parent, true);
+            parent = copyUp(parent, Data.COPY);
         }
         if (!parent.top().markers().impure()) {
             markImpure(parent);
@@ -76,16 +141,19 @@ public final class CopyUp {
         if (current.hasUpper()) {
             return current;
         }
-        long upperIno = copyObject(current.top(), current.path(), withData);
+        long upperIno = copyObject(current.top(), current.data(), current.path(), how);
         origins.ifPresent(o -> o.copiedUp(upperIno, current.stat()));
         lookup.invalidate(current.path());
-        listener.copiedUp(current.path());
+        if (how != Data.METADATA_ONLY) {
+            // Files open on the lower copy keep reading it while its data stays there.
+            listener.copiedUp(current.path());
+        }
         return lookup.child(parent, current.name());
     }
 
     /** Makes sure every directory down to {@code dir} exists in the upper layer; returns its entry. */
     public Entry ensureUpperDirectory(Entry dir) throws FsException {
-        return copyUp(dir.requireDirectory("copy-up"), true);
+        return copyUp(dir.requireDirectory("copy-up"), Data.COPY);
     }
 
     /**
@@ -102,15 +170,31 @@ public final class CopyUp {
         lookup.invalidate(dir.path());
     }
 
+    /**
+     * Records the lower directory of a merged directory as its origin where the upper directory has none, and
+     * marks the upper parent impure (the kernel's ovl_fix_origin, done at lookup): so the directory keeps its
+     * number wherever it is moved, and listings of its parent show it.
+     */
+    public void fixOrigin(Entry parent, RealPath upperDir, RealPath lowerDir) throws FsException {
+        if (origins.isEmpty() || markers.getOwn(upper.fd(), upperDir.path(), PrivateXattrs.ORIGIN) != null) {
+            return;
+        }
+        origins.get().record(upper.fd(), upperDir.path(), lowerDir);
+        if (parent.hasUpper() && !parent.top().markers().impure()) {
+            markers.set(upper.fd(), parent.top().path(), PrivateXattrs.IMPURE, Y);
+            lookup.invalidate(parent.path());
+        }
+    }
+
     /** Builds the copy in the work directory and renames it into place; returns its inode number. */
-    private long copyObject(RealPath src, String path, boolean withData) throws FsException {
+    private long copyObject(RealPath src, RealPath dataSrc, String path, Data how) throws FsException {
         Stat st = src.stat();
         String tmp = work.tempName();
         String parentPath = OverlayPaths.parent(path);
         try {
             switch (st.type()) {
                 case Linux.S_IFDIR -> sys.mkdirat(work.fd(), tmp, 0700);
-                case Linux.S_IFREG -> copyRegular(src, tmp, st, withData);
+                case Linux.S_IFREG -> copyRegular(src, dataSrc, tmp, st, how);
                 case Linux.S_IFLNK -> sys.symlinkat(sys.readlinkat(src.layer().fd(), src.path()), work.fd(), tmp);
                 default -> sys.mknodat(work.fd(), tmp, st.type() | 0600, st.rdev());
             }
@@ -136,18 +220,27 @@ public final class CopyUp {
         }
     }
 
-    /** Data, owner, mode and xattrs of a regular file, through descriptors; times are set by the caller. */
-    private void copyRegular(RealPath src, String tmp, Stat st, boolean withData) throws FsException {
-        int in = openLower(src);
+    /**
+     * Data, owner, mode and xattrs of a regular file, through descriptors; times are set by the caller. A
+     * metadata-only copy has the size of its data, as a hole, and an empty {@code overlay.metacopy}, as the
+     * kernel writes it.
+     */
+    private void copyRegular(RealPath src, RealPath dataSrc, String tmp, Stat st, Data how) throws FsException {
+        int in = how == Data.COPY ? openLower(dataSrc) : -1;
         int out = -1;
         try {
             out = sys.openat(work.fd(), tmp, Linux.O_WRONLY | Linux.O_CREAT | Linux.O_EXCL | Linux.O_NOFOLLOW, 0600);
-            if (withData) {
+            if (how == Data.COPY) {
                 data.copy(in, out, st.size());
+            } else if (how == Data.METADATA_ONLY) {
+                sys.ftruncate(out, st.size());
             }
             sys.fchown(out, ids.canonicalUid(st.uid()), ids.canonicalGid(st.gid()));
             sys.fchmod(out, st.permissions());
             xattrs.copy(src.layer().fd(), src.path(), work.fd(), tmp);
+            if (how == Data.METADATA_ONLY) {
+                markers.set(work.fd(), tmp, PrivateXattrs.METACOPY, new byte[0]);
+            }
         } finally {
             sys.close(out);
             sys.close(in);

@@ -6,6 +6,7 @@ import dev.layerfs.core.error.FsException;
 import dev.layerfs.core.model.Layer;
 import dev.layerfs.core.nativeio.Linux;
 import dev.layerfs.core.nativeio.Syscalls;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -13,9 +14,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The files open on a lower layer (and only those), by merged path. A lower file cannot change its merged path
- * without being copied up first (renames copy up, and directories with lower content cannot move), so the path
- * is a stable key until {@link #copiedUp}, which moves every such file to its new upper copy.
+ * The files open on a lower layer (and only those), by merged path, until {@link #copiedUp} moves every such file
+ * to its new upper copy. A lower file's merged path changes without a copy-up when a directory above it moves
+ * (redirect_dir=on): the rename calls {@link #moved}.
  */
 public final class LowerOpenFiles implements CopyUpListener {
     private static final Logger LOG = LoggerFactory.getLogger(LowerOpenFiles.class);
@@ -46,6 +47,41 @@ public final class LowerOpenFiles implements CopyUpListener {
     /** The name no longer refers to the lower file those handles hold (it was removed or replaced). */
     public void forget(String path) {
         onLower.remove(path);
+    }
+
+    /**
+     * A rename moved {@code from} to {@code to} (and, for an exchange, {@code to} to {@code from}): the files open
+     * at those paths or below them are now at the new paths.
+     */
+    public synchronized void moved(String from, String to, boolean exchange) {
+        Map<String, Set<OpenFile>> a = take(from);
+        Map<String, Set<OpenFile>> b = exchange ? take(to) : Map.of();
+        put(a, from, to);
+        put(b, to, from);
+    }
+
+    private Map<String, Set<OpenFile>> take(String prefix) {
+        Map<String, Set<OpenFile>> taken = new java.util.HashMap<>();
+        for (String k : List.copyOf(onLower.keySet())) {
+            if (k.equals(prefix) || k.startsWith(prefix + "/")) {
+                Set<OpenFile> set = onLower.remove(k);
+                if (set != null) {
+                    taken.put(k, set);
+                }
+            }
+        }
+        return taken;
+    }
+
+    private void put(Map<String, Set<OpenFile>> taken, String from, String to) {
+        taken.forEach((k, set) -> {
+            String moved = to + k.substring(from.length());
+            set.forEach(f -> f.renamed(moved));
+            onLower.merge(moved, set, (x, y) -> {
+                x.addAll(y);
+                return x;
+            });
+        });
     }
 
     @Override

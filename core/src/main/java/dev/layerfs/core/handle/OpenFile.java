@@ -13,7 +13,7 @@ import java.util.List;
  * never while a read may still be using it.
  */
 public final class OpenFile {
-    private final String path;
+    private volatile String path;
     private final int flags;
     private volatile int fd;
     private volatile Layer layer;
@@ -38,7 +38,12 @@ public final class OpenFile {
         return created;
     }
 
-    /** The merged path it was opened at (a byte string). */
+    /** Its name moved (a directory above it, or a metadata-only copy, was renamed while it stayed on a lower layer). */
+    void renamed(String newPath) {
+        path = newPath;
+    }
+
+    /** The merged path it was opened at, or moved to since (a byte string). */
     public String path() {
         return path;
     }

@@ -66,6 +66,16 @@ public final class Entry {
         return top().stat();
     }
 
+    /** A metadata-only copy (metacopy=on): its attributes are the top object's, its data {@link #data()}'s. */
+    public boolean isMetacopy() {
+        return exists() && !top().stat().isDirectory() && top().markers().metacopy();
+    }
+
+    /** The real object holding the data: the lowest real object of a metadata-only copy, else the top one. */
+    public RealPath data() {
+        return isMetacopy() ? reals.get(reals.size() - 1) : top();
+    }
+
     public boolean isDirectory() {
         return exists() && top().stat().isDirectory();
     }

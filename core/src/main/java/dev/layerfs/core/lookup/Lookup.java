@@ -3,6 +3,7 @@ package dev.layerfs.core.lookup;
 import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
 import dev.layerfs.core.model.Layer;
+import dev.layerfs.core.model.KernelFeatures;
 import dev.layerfs.core.model.LayerStack;
 import dev.layerfs.core.model.OverlayPaths;
 import dev.layerfs.core.nativeio.Stat;
@@ -27,6 +28,9 @@ import java.util.function.Consumer;
 public final class Lookup {
     private final LayerStack stack;
     private final WhiteoutCodec whiteouts;
+    private final KernelFeatures.RedirectDir redirectDir;
+    /** metacopy=on: regular files are checked for being metadata-only copies. */
+    private final boolean metacopy;
     private final Syscalls sys = Syscalls.get();
     /**
      * Directories looked up before, by merged path ("" is the root). Only layerfs changes the layers while
@@ -34,12 +38,20 @@ public final class Lookup {
      * of this overlay changes that path or one above it, and {@link #invalidate} drops it.
      */
     private final NavigableMap<String, Entry> directories = new ConcurrentSkipListMap<>();
+    /** Records a merged directory's missing origin (set where the overlay is writable), or null. */
+    private volatile OriginFixer originFixer;
     /** Other caches that must forget what they know about a path whenever this one does. */
     private final List<Consumer<String>> invalidationListeners = new CopyOnWriteArrayList<>();
 
     public Lookup(LayerStack stack, WhiteoutCodec whiteouts) {
+        this(stack, whiteouts, KernelFeatures.DEFAULT);
+    }
+
+    public Lookup(LayerStack stack, WhiteoutCodec whiteouts, KernelFeatures features) {
         this.stack = stack;
         this.whiteouts = whiteouts;
+        this.redirectDir = features.redirectDir();
+        this.metacopy = features.metacopy();
     }
 
     /** The root: every layer's root directory (opaque markers on layer roots are ignored, as by the kernel). */
@@ -140,6 +152,20 @@ public final class Lookup {
         invalidationListeners.add(listener);
     }
 
+    /**
+     * Called when a lookup finds a merged directory whose upper directory has no origin record (made by another
+     * tool, or by an overlay without origin records), as the kernel's ovl_fix_origin: the fixer records the lower
+     * directory as its origin and marks the upper parent impure.
+     */
+    @FunctionalInterface
+    public interface OriginFixer {
+        void fix(Entry parent, RealPath upperDir, RealPath lowerDir) throws FsException;
+    }
+
+    public void onMergedWithoutOrigin(OriginFixer fixer) {
+        this.originFixer = fixer;
+    }
+
     /** Looks up a path that must exist. */
     public Entry existing(String path, String op) throws FsException {
         return resolve(path).requireExists(op);
@@ -158,48 +184,225 @@ public final class Lookup {
      * away the upper object must leave a whiteout, and a directory put there must be opaque.
      */
     public boolean lowerPositive(Entry dir, String name) throws FsException {
-        List<RealPath> lowers = dir.reals().stream().filter(r -> !r.isUpper()).toList();
-        return !lowers.isEmpty() && scan(dir, name, lowers).exists();
+        // As the kernel's ovl_lower_positive: the first lower directory that has the name decides, by its name
+        // (redirects are not followed here).
+        for (RealPath parent : dir.reals()) {
+            if (parent.isUpper()) {
+                continue;
+            }
+            String real = OverlayPaths.child(parent.path(), name);
+            Stat st = sys.lstatIfExists(parent.layer().fd(), real);
+            if (st == null) {
+                if (whiteouts.hasWhiteoutFile(parent.layer(), real)) {
+                    return false;
+                }
+                continue;
+            }
+            return !whiteouts.isWhiteout(parent.layer(), real, st, parent.opacity());
+        }
+        return false;
     }
 
+    /**
+     * Looks {@code name} up below the real directories {@code parents} (topmost first), as the kernel's ovl_lookup:
+     * a directory carrying a redirect sends the search in the layers below it to the redirect's name in the
+     * same parents (relative) or to its path from each lower layer's root (absolute), and redirects met on the
+     * way are followed in turn; with redirect_dir=nofollow, finding a lower object through a redirect is EPERM.
+     */
     private Entry scan(Entry dir, String name, List<RealPath> parents) throws FsException {
         String path = OverlayPaths.child(dir.path(), name);
+        Walk w = new Walk(name);
         List<RealPath> found = new ArrayList<>(2);
-        boolean whitedOut = false;
         Entry.UpperWhiteout upperWhiteout = Entry.UpperWhiteout.NONE;
-        int last = parents.size() - 1;
-        for (int i = 0; i <= last; i++) {
-            RealPath parent = parents.get(i);
-            Layer layer = parent.layer();
-            Stat st = sys.lstatIfExists(layer.fd(), path);
-            if (st == null) {
-                if (whiteouts.hasWhiteoutFile(layer, path)) {
-                    whitedOut = true;
-                    upperWhiteout = layer.upper() ? Entry.UpperWhiteout.AUFS_FILE : upperWhiteout;
+        List<Layer> layers = stack.layers();
+        Layer bottom = layers.get(layers.size() - 1);
+        int next = 0;
+        Layer previous = null;
+        while (!w.stop) {
+            Layer layer;
+            RealPath parent = null;
+            if (w.absolute()) {
+                int index = previous == null ? 0 : layers.indexOf(previous) + 1;
+                while (index < layers.size() && layers.get(index).upper()) {
+                    index++;
+                }
+                if (index >= layers.size()) {
+                    break;
+                }
+                layer = layers.get(index);
+            } else {
+                if (next >= parents.size()) {
+                    break;
+                }
+                parent = parents.get(next++);
+                layer = parent.layer();
+            }
+            previous = layer;
+            boolean redirectedBefore = w.redirected;
+            RealPath real = parent != null ? single(w, parent, layer == bottom)
+                    : absolute(w, layer, layer == bottom);
+            if (w.whiteout && found.isEmpty() && layer.upper()) {
+                upperWhiteout = w.upperWhiteout;
+            }
+            if (real == null) {
+                continue;
+            }
+            if (!found.isEmpty() && !real.stat().isDirectory()) {
+                // Below a metadata-only copy: its data, or another metadata-only copy (only the topmost is kept).
+                if (!real.stat().isRegularFile()) {
+                    break;
+                }
+                if (found.size() == 1) {
+                    found.add(real);
+                } else {
+                    found.set(1, real);
+                }
+                if (!real.markers().metacopy()) {
                     break;
                 }
                 continue;
             }
-            if (whiteouts.isWhiteout(layer, path, st, parent.opacity())) {
-                whitedOut = true;
-                upperWhiteout = layer.upper() ? Entry.UpperWhiteout.DEVICE : upperWhiteout;
-                break;
+            if (!layer.upper() && (redirectedBefore || w.redirected) && !redirectDir.follows()) {
+                throw FsException.of(Errno.EPERM, "lookup (refusing to follow a redirect: redirect_dir=nofollow)",
+                        "/" + path);
             }
-            if (!st.isDirectory()) {
-                if (found.isEmpty()) {
-                    found.add(new RealPath(layer, path, st, DirectoryMarkers.NONE));
-                }
-                break;
-            }
-            DirectoryMarkers markers = whiteouts.markers(layer, path);
-            found.add(new RealPath(layer, path, st, markers));
-            if (markers.opacity().hidesLower()) {
+            found.add(real);
+            if (!real.stat().isDirectory() && !real.markers().metacopy()) {
                 break;
             }
         }
-        if (!found.isEmpty()) {
-            whitedOut = false;
+        if (!found.isEmpty() && found.get(0).markers().metacopy()
+                && found.get(found.size() - 1).markers().metacopy()) {
+            throw FsException.of(Errno.EIO, "lookup (a metadata-only copy whose data no lower layer has)",
+                    "/" + path);
         }
-        return new Entry(dir, path, found, whitedOut, upperWhiteout);
+        OriginFixer fixer = originFixer;
+        if (fixer != null && found.size() > 1 && found.get(0).isUpper() && found.get(0).stat().isDirectory()
+                && !found.get(0).markers().origin()) {
+            RealPath upper = found.get(0);
+            fixer.fix(dir, upper, found.get(1));
+            found.set(0, new RealPath(upper.layer(), upper.path(), upper.stat(), upper.markers().withOrigin()));
+        }
+        boolean whitedOut = found.isEmpty() && w.whiteout;
+        return new Entry(dir, path, found, whitedOut, found.isEmpty() ? upperWhiteout : Entry.UpperWhiteout.NONE);
+    }
+
+    /** The state of one lookup across the layers (the kernel's ovl_lookup_data). */
+    private static final class Walk {
+        /** The name to look for in the next layer: relative to the parent, or absolute from the layer root. */
+        String spec;
+        boolean stop;
+        boolean whiteout;
+        Entry.UpperWhiteout upperWhiteout = Entry.UpperWhiteout.NONE;
+        boolean isDir;
+        boolean redirected;
+
+        Walk(String name) {
+            this.spec = name;
+        }
+
+        boolean absolute() {
+            return spec.startsWith("/");
+        }
+    }
+
+    /** Looks {@code w.spec} (a name) up in one real parent directory. */
+    private RealPath single(Walk w, RealPath parent, boolean bottom) throws FsException {
+        Layer layer = parent.layer();
+        String real = OverlayPaths.child(parent.path(), w.spec);
+        return component(w, layer, real, parent.opacity(), true, bottom, 0, "");
+    }
+
+    /** Walks the absolute {@code w.spec} down from a layer's root, component by component. */
+    private RealPath absolute(Walk w, Layer layer, boolean bottom) throws FsException {
+        String spec = w.spec;
+        String base = "";
+        Opacity baseOpacity = Opacity.TRANSPARENT;
+        int at = 1;
+        RealPath real = null;
+        while (true) {
+            int slash = spec.indexOf('/', at);
+            boolean end = slash < 0;
+            String part = end ? spec.substring(at) : spec.substring(at, slash);
+            String post = end ? "" : spec.substring(slash);
+            String p = OverlayPaths.child(base, part);
+            real = component(w, layer, p, baseOpacity, end, bottom, at, post);
+            if (real == null || end) {
+                return real;
+            }
+            if (!real.stat().isDirectory()) {
+                return null;
+            }
+            base = p;
+            baseOpacity = real.opacity();
+            at = slash + 1;
+        }
+    }
+
+    /**
+     * One component of a lookup (the kernel's ovl_lookup_single): returns the real object found at {@code real}
+     * in {@code layer} or null, and updates the walk: a whiteout or a non-directory where a directory is looked
+     * for stops it, an opaque directory stops it after this layer, a redirect changes what the next layers are
+     * searched for ({@code prelen} bytes of the current spec are kept before it, {@code post} after it).
+     */
+    private RealPath component(Walk w, Layer layer, String real, Opacity parentOpacity, boolean last,
+            boolean bottom, int prelen, String post) throws FsException {
+        Stat st = sys.lstatIfExists(layer.fd(), real);
+        if (st == null) {
+            if (whiteouts.hasWhiteoutFile(layer, real)) {
+                w.stop = true;
+                w.whiteout = true;
+                w.upperWhiteout = Entry.UpperWhiteout.AUFS_FILE;
+            }
+            return null;
+        }
+        if (whiteouts.isWhiteout(layer, real, st, parentOpacity)) {
+            w.stop = true;
+            w.whiteout = true;
+            w.upperWhiteout = Entry.UpperWhiteout.DEVICE;
+            return null;
+        }
+        if (!st.isDirectory()) {
+            if (w.isDir || !last) {
+                w.stop = true;
+                return null;
+            }
+            DirectoryMarkers mc = metacopy && st.isRegularFile() && !bottom
+                    ? whiteouts.metacopyMarkers(layer, real) : null;
+            if (mc == null) {
+                w.stop = true;
+                return new RealPath(layer, real, st, DirectoryMarkers.NONE);
+            }
+            // A metadata-only copy: the search goes on for its data, at its name or its redirect.
+            follow(w, mc.redirect(), prelen, post);
+            return new RealPath(layer, real, st, mc);
+        }
+        if (last) {
+            w.isDir = true;
+        }
+        DirectoryMarkers markers = whiteouts.markers(layer, real);
+        if (bottom) {
+            return new RealPath(layer, real, st, markers);
+        }
+        if (markers.opacity().hidesLower()) {
+            w.stop = true;
+            return new RealPath(layer, real, st, markers);
+        }
+        follow(w, markers.redirect(), prelen, post);
+        return new RealPath(layer, real, st, markers);
+    }
+
+    /** A redirect met on the way changes what the next layers are searched for (ovl_check_redirect). */
+    private static void follow(Walk w, String redirect, int prelen, String post) {
+        if (redirect == null) {
+            return;
+        }
+        if (redirect.startsWith("/")) {
+            w.stop = false;
+            w.spec = redirect + post;
+        } else {
+            w.spec = w.spec.substring(0, prelen) + redirect + post;
+        }
+        w.redirected = true;
     }
 }

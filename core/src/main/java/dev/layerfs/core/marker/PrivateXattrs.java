@@ -26,6 +26,8 @@ public final class PrivateXattrs {
     public static final String WHITEOUT = "whiteout";
     public static final String ORIGIN = "origin";
     public static final String IMPURE = "impure";
+    public static final String REDIRECT = "redirect";
+    public static final String METACOPY = "metacopy";
 
     private final Syscalls sys = Syscalls.get();
     private volatile boolean trusted = true;
@@ -58,6 +60,17 @@ public final class PrivateXattrs {
     /** As {@link #getOwn}, for the object an open descriptor holds. */
     public byte[] getOwn(int fd, String marker) throws FsException {
         return sys.fgetxattr(fd, (trusted ? TRUSTED : USER) + marker);
+    }
+
+    /** Removes the marker (in the form this overlay writes) from the object at {@code path}, if it has it. */
+    public void remove(int dirfd, String path, String marker) throws FsException {
+        try {
+            sys.lremovexattr(dirfd, path, (trusted ? TRUSTED : USER) + marker);
+        } catch (FsException e) {
+            if (e.errno() != Errno.ENODATA) {
+                throw e;
+            }
+        }
     }
 
     /** Whether {@code names} (an object's listxattr) holds the marker, in either form. */

@@ -12,11 +12,17 @@ import java.util.Optional;
  * @param workDir a scratch directory on the upper's filesystem, required with an upper
  * @param fsync false to skip fsync of upper files ("volatile")
  * @param ids the owners shown and stored ({@code uidmapping}, {@code gidmapping}, {@code squash_*})
+ * @param features the kernel overlay's optional features ({@code redirect_dir}, ...)
  */
 public record OverlayConfig(List<Path> lowerDirs, Optional<Path> upperDir, Optional<Path> workDir, boolean fsync,
-        IdMapping ids) {
+        IdMapping ids, KernelFeatures features) {
     public OverlayConfig {
         lowerDirs = List.copyOf(lowerDirs);
+    }
+
+    public OverlayConfig(List<Path> lowerDirs, Optional<Path> upperDir, Optional<Path> workDir, boolean fsync,
+            IdMapping ids) {
+        this(lowerDirs, upperDir, workDir, fsync, ids, KernelFeatures.DEFAULT);
     }
 
     public OverlayConfig(List<Path> lowerDirs, Optional<Path> upperDir, Optional<Path> workDir, boolean fsync) {
@@ -32,10 +38,14 @@ public record OverlayConfig(List<Path> lowerDirs, Optional<Path> upperDir, Optio
     }
 
     public OverlayConfig withFsync(boolean newFsync) {
-        return new OverlayConfig(lowerDirs, upperDir, workDir, newFsync, ids);
+        return new OverlayConfig(lowerDirs, upperDir, workDir, newFsync, ids, features);
     }
 
     public OverlayConfig withIds(IdMapping newIds) {
-        return new OverlayConfig(lowerDirs, upperDir, workDir, fsync, newIds);
+        return new OverlayConfig(lowerDirs, upperDir, workDir, fsync, newIds, features);
+    }
+
+    public OverlayConfig withFeatures(KernelFeatures newFeatures) {
+        return new OverlayConfig(lowerDirs, upperDir, workDir, fsync, ids, newFeatures);
     }
 }

@@ -27,10 +27,18 @@ public final class Creation {
     private final UpperWriter writer;
     private final InodeNumbers inodes;
     private final IdMapping ids;
+    private final boolean opaqueInMerged;
     private final Syscalls sys = Syscalls.get();
 
     public Creation(LayerStack stack, Lookup lookup, CopyUp copyUp, UpperWriter writer, InodeNumbers inodes,
             IdMapping ids) {
+        this(stack, lookup, copyUp, writer, inodes, ids, false);
+    }
+
+    /** @param opaqueInMerged directories made in merged directories are marked opaque (see KernelFeatures) */
+    public Creation(LayerStack stack, Lookup lookup, CopyUp copyUp, UpperWriter writer, InodeNumbers inodes,
+            IdMapping ids, boolean opaqueInMerged) {
+        this.opaqueInMerged = opaqueInMerged;
         this.stack = stack;
         this.lookup = lookup;
         this.copyUp = copyUp;
@@ -70,8 +78,12 @@ public final class Creation {
     public void mkdir(String path, int mode, Caller caller) throws FsException {
         Entry target = prepare(path, "mkdir");
         Ownership own = ownership(target, caller, mode, true);
+        boolean opaque = opaqueInMerged && target.parent().isMergedDirectory();
         writer.install(target, true, (dirfd, p) -> {
             sys.mkdirat(dirfd, p, 0700);
+            if (opaque) {
+                writer.markOpaque(dirfd, p);
+            }
             finish(dirfd, p, own, true);
             return -1;
         });
@@ -117,7 +129,13 @@ public final class Creation {
         }
         prepare(to, "link");
         boolean srcWasLower = !src.hasUpper();
-        copyUp.copyUp(src);
+        src = copyUp.copyUpMetadata(src);
+        if (src.isMetacopy()) {
+            // As the kernel's ovl_link: every name of a metadata-only file finds its data through an absolute
+            // redirect.
+            new Redirects(writer, writer.whiteouts()).set(src, false);
+            lookup.invalidate(from);
+        }
         Entry target = prepare(to, "link");
         if (srcWasLower || inodes.hasOrigin(writer.upper(), from)) {
             // As ovl_link: the new name shows its origin's number, so listings of its directory must look it up.

@@ -7,6 +7,7 @@ import dev.layerfs.core.handle.LowerOpenFiles;
 import dev.layerfs.core.handle.OpenFile;
 import dev.layerfs.core.lookup.Entry;
 import dev.layerfs.core.lookup.Lookup;
+import dev.layerfs.core.lookup.RealPath;
 import dev.layerfs.core.model.Caller;
 import dev.layerfs.core.model.IdMapping;
 import dev.layerfs.core.model.LayerStack;
@@ -79,12 +80,14 @@ public final class Open {
             e = copyUp.copyUp(e, !truncating);
         }
         int real = (flags & PASSED_ON) | Linux.O_NOFOLLOW;
-        int fd = e.hasUpper() ? sys.openat(e.top().layer().fd(), e.top().path(), real, 0)
-                : sys.openNoAtime(e.top().layer().fd(), e.top().path(), real);
+        // A metadata-only copy is read from its data, in a lower layer.
+        RealPath data = e.data();
+        int fd = data.isUpper() ? sys.openat(data.layer().fd(), data.path(), real, 0)
+                : sys.openNoAtime(data.layer().fd(), data.path(), real);
         if ((flags & Linux.O_TRUNC) != 0 && !privileged(caller)) {
             killPrivileges(fd, e.stat().mode());
         }
-        OpenFile opened = new OpenFile(path, flags, fd, e.top().layer());
+        OpenFile opened = new OpenFile(path, flags, fd, data.layer());
         lowerOpenFiles.opened(opened);
         return opened;
     }

@@ -15,11 +15,15 @@ import dev.layerfs.core.readdir.MergedDirectory;
 import dev.layerfs.core.whiteout.WhiteoutCodec;
 
 /**
- * rename(2) and renameat2 with RENAME_NOREPLACE or RENAME_EXCHANGE, as the kernel overlay does it with
- * redirect_dir=off: files are copied up and moved, leaving a whiteout where a lower layer still has the old
- * name; directories move only when the upper layer alone holds them (else EXDEV, so that tools fall back to
- * copying); a directory moved into a merged directory becomes opaque, so nothing of the lower layers shows
- * through it. An object with an origin record moved into another directory marks that directory impure.
+ * rename(2) and renameat2 with RENAME_NOREPLACE or RENAME_EXCHANGE, as the kernel overlay does it: files are
+ * copied up and moved, leaving a whiteout where a lower layer still has the old name. A directory the upper layer
+ * alone holds moves, and becomes opaque when moved into a merged directory, so nothing of the lower layers shows
+ * through it. A merged or lower directory moves with redirect_dir=on: it is copied up (itself, not its content)
+ * and its upper copy records where its lower content lives in {@code overlay.redirect}, as the kernel writes it
+ * (its old name for a rename within its directory, else its absolute path in the lower layers); without
+ * redirect_dir=on it is EXDEV, so that tools fall back to copying. With metacopy=on a lower file is copied up
+ * metadata only and gets a redirect to its data the same way. An object with an origin record moved into another
+ * directory marks that directory impure.
  */
 public final class Rename {
     private final LayerStack stack;
@@ -30,10 +34,20 @@ public final class Rename {
     private final WhiteoutCodec whiteouts;
     private final LowerOpenFiles lowerOpenFiles;
     private final InodeNumbers inodes;
+    private final boolean redirects;
+    private final Redirects redirector;
     private final Syscalls sys = Syscalls.get();
 
     public Rename(LayerStack stack, Lookup lookup, CopyUp copyUp, UpperWriter writer, MergedDirectory directories,
             WhiteoutCodec whiteouts, LowerOpenFiles lowerOpenFiles, InodeNumbers inodes) {
+        this(stack, lookup, copyUp, writer, directories, whiteouts, lowerOpenFiles, inodes, false);
+    }
+
+    /** @param redirects redirect_dir=on: merged and lower directories move, with a redirect */
+    public Rename(LayerStack stack, Lookup lookup, CopyUp copyUp, UpperWriter writer, MergedDirectory directories,
+            WhiteoutCodec whiteouts, LowerOpenFiles lowerOpenFiles, InodeNumbers inodes, boolean redirects) {
+        this.redirects = redirects;
+        this.redirector = new Redirects(writer, whiteouts);
         this.stack = stack;
         this.lookup = lookup;
         this.copyUp = copyUp;
@@ -97,9 +111,9 @@ public final class Rename {
         // Copy up both parents and the objects that move, then look everything up again.
         copyUp.ensureUpperDirectory(src.parent());
         copyUp.ensureUpperDirectory(dstParent);
-        copyUp.copyUp(lookup.resolve(from));
+        copyUp.copyUpMetadata(lookup.resolve(from));
         if (exchange) {
-            copyUp.copyUp(lookup.resolve(to));
+            copyUp.copyUpMetadata(lookup.resolve(to));
         }
         Entry srcParent = lookup.resolve(OverlayPaths.parent(from));
         dstParent = lookup.resolve(OverlayPaths.parent(to));
@@ -114,14 +128,27 @@ public final class Rename {
         }
         int upperFd = writer.upper().fd();
 
-        if (src.isDirectory() && !dstParent.isPureUpper()) {
-            whiteouts.markOpaque(upperFd, src.top().path());
+        if (src.isDirectory()) {
+            if (!src.isPureUpper()) {
+                redirector.set(src, sameDir);
+            } else if (!dstParent.isPureUpper()) {
+                whiteouts.markOpaque(upperFd, src.top().path());
+            }
+        } else if (src.isMetacopy()) {
+            redirector.set(src, sameDir);
         }
         if (exchange) {
-            if (dst.isDirectory() && !srcParent.isPureUpper()) {
-                whiteouts.markOpaque(upperFd, dst.top().path());
+            if (dst.isDirectory()) {
+                if (!dst.isPureUpper()) {
+                    redirector.set(dst, sameDir);
+                } else if (!srcParent.isPureUpper()) {
+                    whiteouts.markOpaque(upperFd, dst.top().path());
+                }
+            } else if (dst.isMetacopy()) {
+                redirector.set(dst, sameDir);
             }
             sys.renameat2(upperFd, from, upperFd, to, Linux.RENAME_EXCHANGE);
+            lowerOpenFiles.moved(from, to, true);
             return;
         }
 
@@ -145,6 +172,7 @@ public final class Rename {
             inodes.removed(dst.top());
         }
         lowerOpenFiles.forget(to);
+        lowerOpenFiles.moved(from, to, false);
     }
 
     /**
@@ -159,10 +187,14 @@ public final class Rename {
         return src.top().stat().dev() == dst.top().stat().dev() && src.top().stat().ino() == dst.top().stat().ino();
     }
 
-    /** Directories move only when the upper layer alone holds them (the kernel with redirect_dir=off). */
-    private static void requireMovable(Entry e, String path) throws FsException {
-        if (e.isDirectory() && !e.isPureUpper()) {
-            throw FsException.of(Errno.EXDEV, "rename of a directory with lower-layer content", OverlayPaths.show(path));
+    /**
+     * Directories with lower content move only with redirect_dir=on; without it only those the upper layer alone
+     * holds (the kernel's ovl_can_move).
+     */
+    private void requireMovable(Entry e, String path) throws FsException {
+        if (!redirects && e.isDirectory() && !e.isPureUpper()) {
+            throw FsException.of(Errno.EXDEV, "rename of a directory with lower-layer content",
+                    OverlayPaths.show(path));
         }
     }
 }

@@ -37,6 +37,10 @@ public final class UpperWriter {
         return upper;
     }
 
+    WhiteoutCodec whiteouts() {
+        return whiteouts;
+    }
+
     /**
      * Puts a new object where {@code target} (a miss whose parent is in the upper layer) stands. A directory
      * made over a whiteout is opaque, so that what the whiteout hid stays hidden. Returns what the builder
@@ -112,6 +116,11 @@ public final class UpperWriter {
         if (whiteout) {
             whiteouts.createWhiteout(upper.fd(), from);
         }
+    }
+
+    /** Marks a directory (relative to the upper layer's or the work directory's descriptor) opaque. */
+    void markOpaque(int dirfd, String path) throws FsException {
+        whiteouts.markOpaque(dirfd, path);
     }
 
     /** Puts a whiteout at {@code path}, where the upper layer has nothing. */

@@ -88,11 +88,17 @@ public final class WhiteoutCodec {
     public DirectoryMarkers markers(Layer layer, String dir) throws FsException {
         Opacity opacity = Opacity.TRANSPARENT;
         boolean impure = false;
+        String redirect = null;
+        boolean origin = false;
         try {
             List<String> names = sys.llistxattr(layer.fd(), dir);
             if (!names.isEmpty()) {
                 impure = PrivateXattrs.listed(names, PrivateXattrs.IMPURE);
+                origin = PrivateXattrs.listed(names, PrivateXattrs.ORIGIN);
                 opacity = opacityXattr(layer, dir, names);
+                if (PrivateXattrs.listed(names, PrivateXattrs.REDIRECT)) {
+                    redirect = validRedirect(markers.get(layer.fd(), dir, PrivateXattrs.REDIRECT));
+                }
             }
         } catch (FsException e) {
             if (e.errno() != Errno.EOPNOTSUPP) {
@@ -103,7 +109,56 @@ public final class WhiteoutCodec {
                 && sys.lstatIfExists(layer.fd(), OverlayPaths.child(dir, OPAQUE_MARKER_FILE)) != null) {
             opacity = Opacity.OPAQUE;
         }
-        return new DirectoryMarkers(opacity, impure);
+        return new DirectoryMarkers(opacity, impure, redirect, origin);
+    }
+
+    /**
+     * A regular file's markers where it is a metadata-only copy ({@code overlay.metacopy}, in the form this
+     * overlay reads its own records: as the kernel, which reads it in its namespace only), with its redirect;
+     * null for an ordinary file.
+     */
+    public DirectoryMarkers metacopyMarkers(Layer layer, String path) throws FsException {
+        List<String> names;
+        try {
+            names = sys.llistxattr(layer.fd(), path);
+        } catch (FsException e) {
+            if (e.errno() == Errno.EOPNOTSUPP) {
+                return null;
+            }
+            throw e;
+        }
+        if (names.isEmpty() || markers.getOwn(layer.fd(), path, PrivateXattrs.METACOPY) == null) {
+            return null;
+        }
+        String redirect = PrivateXattrs.listed(names, PrivateXattrs.REDIRECT)
+                ? validRedirect(markers.getOwn(layer.fd(), path, PrivateXattrs.REDIRECT)) : null;
+        return DirectoryMarkers.metacopyFile(redirect);
+    }
+
+    /**
+     * A redirect as the kernel's ovl_check_redirect accepts it (else null, ignored as the kernel ignores it): not
+     * empty; absolute without empty components; relative without a slash.
+     */
+    static String validRedirect(byte[] value) {
+        if (value == null || value.length == 0) {
+            return null;
+        }
+        String r = new String(value, java.nio.charset.StandardCharsets.ISO_8859_1);
+        if (r.charAt(0) == '/') {
+            for (String part : r.substring(1).split("/", -1)) {
+                if (part.isEmpty()) {
+                    return null;
+                }
+            }
+            return r;
+        }
+        return r.indexOf('/') < 0 ? r : null;
+    }
+
+    /** Writes a redirect on the directory (or metadata-only file) at {@code path} relative to {@code dirfd}. */
+    public void setRedirect(int dirfd, String path, String redirect) throws FsException {
+        markers.set(dirfd, path, PrivateXattrs.REDIRECT,
+                redirect.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
     }
 
     private Opacity opacityXattr(Layer layer, String dir, List<String> names) throws FsException {
