@@ -42,26 +42,6 @@ enum Allowed {
             + " d_ino is the st_ino of what the name reaches (Exec.readdir, Snapshot: 'dino'). st_dev is not"
             + " compared (two different mounts)."),
 
-    KERNEL_D_INO_OF_UNMARKED_MERGED_DIRS(false, "the kernel overlay lists a directory that is merged (an upper"
-            + " directory over a lower one) with the upper directory's inode number as d_ino, where st_ino is the"
-            + " lower one's, when the upper layer holds no trusted.overlay.origin on it and no"
-            + " trusted.overlay.impure on its parent: it recomputes d_ino only in directories it marked impure"
-            + " itself, at a copy-up (fs/overlayfs/readdir.c, ovl_calc_d_ino). The generated upper layers are"
-            + " written by hand and carry no such marks; layerfs lists d_ino = st_ino. Excused: for a directory, a"
-            + " listing or a tree where the kernel says d_ino is not st_ino and layerfs says it is, and nothing else"
-            + " differs (the reverse is a divergence), and either way in the kernel's cross-mount of layerfs's upper"
-            + " layer (both sides are the kernel there, over hand-made directories). Whether the kernel recomputes"
-            + " also depends on its caches: the first listing after the mount shows it, a later one may not."
-            + " DifferentialFuzzRegressionTest.dInoOfAMergedDirectoryInAHandMadeUpperLayer shows it.") {
-        @Override
-        boolean excuses(Compare.Divergence d, List<Op> ops, List<String> kernelOutcomes) {
-            return d.kind().endsWith("/dino") && d.fields().equals(Set.of("dino")) && d.kernelNode() != null
-                    && "d".equals(d.kernelNode().get("type"))
-                    && (d.detail().endsWith(" dino: kernel not st_ino, layerfs null;")
-                            || d.kind().equals("cross-kernel/dino"));
-        }
-    },
-
     KERNEL_BOOKKEEPING_XATTRS(false, "in the upper layers, the kernel's trusted.overlay.origin, .impure and .uuid"
             + " (its inode-number and index bookkeeping) are ignored: layerfs writes origin and impure now (issue"
             + " 14) but not always where the kernel does (a campaign comparing them finds layerfs's origin on"
@@ -463,10 +443,6 @@ enum Allowed {
         if (op.name().equals("readdir") && kernel.contains(GHOST_MARK)
                 && stripGhosts(kernel).equals(layerfs)) {
             return WHITEOUT_LISTED_IN_NON_MERGED_DIR;
-        }
-        if (op.name().equals("readdir") && kernel.contains(D_INO_MARK)
-                && stripGhosts(kernel.replace(D_INO_MARK, "")).equals(layerfs)) {
-            return KERNEL_D_INO_OF_UNMARKED_MERGED_DIRS;
         }
         return null;
     }
