@@ -1,12 +1,15 @@
 package dev.layerfs.fuse;
 
 import dev.layerfs.core.Overlay;
+import dev.layerfs.core.bytes.ByteString;
 import dev.layerfs.core.error.FsException;
 import dev.layerfs.core.model.ConfigException;
+import dev.layerfs.core.model.LayerStack;
 import dev.layerfs.core.model.OverlayConfig;
 import dev.layerfs.core.nativeio.Linux;
 import dev.layerfs.core.nativeio.Syscalls;
 import java.io.IOException;
+import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -47,7 +50,13 @@ final class MountDaemon {
             throw new MountException(o.upperDir.isPresent() ? "upperdir given without a workdir"
                     : "workdir given without an upperdir");
         }
+        requireByteCharset();
+        boolean root = sys.geteuid() == 0;
+        if (!root && (o.suid.orElse(false) || o.dev.orElse(false))) {
+            throw new MountException("suid and dev need the mount to be made by root (fusermount refuses them)");
+        }
         prepareCallbacksInBackground();
+        validateLayers(o);
         Preflight.requireFuse();
         List<Path> layers = new ArrayList<>(o.lowerDirs);
         o.upperDir.ifPresent(layers::add);
@@ -116,6 +125,30 @@ final class MountDaemon {
         t.start();
     }
 
+    /**
+     * jnr-fuse hands names over as {@code String}s made with the JVM's default charset; only ISO-8859-1 keeps every
+     * byte of a name (see {@link OverlayFuse}). The launcher sets it; a JVM started otherwise is refused.
+     */
+    private static void requireByteCharset() throws MountException {
+        if (!Charset.defaultCharset().equals(StandardCharsets.ISO_8859_1)) {
+            throw new MountException("the JVM's default charset is " + Charset.defaultCharset()
+                    + ", not ISO-8859-1: file names that are not UTF-8 would be changed; start layerfs through"
+                    + " bin/layerfs (or with -Dfile.encoding=ISO-8859-1)");
+        }
+    }
+
+    /** The layers' own mistakes come first: they are the user's to fix, whatever else is wrong. */
+    private static void validateLayers(MountOptions o) throws MountException {
+        boolean lowersOnly = o.readOnly || o.ephemeral;
+        Optional<Path> upper = lowersOnly ? Optional.empty() : o.upperDir;
+        Optional<Path> work = lowersOnly ? Optional.empty() : o.workDir;
+        try {
+            LayerStack.validate(new OverlayConfig(o.lowerDirs, upper, work, o.fsync, o.idMapping()));
+        } catch (ConfigException e) {
+            throw new MountException(e.getMessage());
+        }
+    }
+
     private Overlay openOverlay(MountOptions o) throws MountException {
         Optional<Path> upper = o.readOnly ? Optional.empty() : o.upperDir;
         Optional<Path> work = o.readOnly ? Optional.empty() : o.workDir;
@@ -161,6 +194,10 @@ final class MountDaemon {
         if (readOnly) {
             opts.add("ro");
         }
+        if (root) {
+            opts.add(o.suid.orElse(true) ? "suid" : "nosuid");
+            opts.add(o.dev.orElse(true) ? "dev" : "nodev");
+        }
         List<String> args = new ArrayList<>(List.of(fuseName, "-f", "-o", String.join(",", opts)));
         if (cl.singleThreaded) {
             args.add("-s");
@@ -187,7 +224,7 @@ final class MountDaemon {
                             + READY_TIMEOUT_SECONDS + " s");
                 }
             }
-            sys.lstat(Linux.AT_FDCWD, mountPoint.toString());
+            sys.lstat(Linux.AT_FDCWD, ByteString.ofPath(mountPoint).latin1());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new MountException("interrupted while mounting " + mountPoint);
@@ -201,7 +238,7 @@ final class MountDaemon {
         Syscalls sys = Syscalls.get();
         if (sys.geteuid() == 0) {
             try {
-                sys.umount(mountPoint.toString());
+                sys.umount(ByteString.ofPath(mountPoint).latin1());
                 return;
             } catch (FsException e) {
                 LOG.debug("umount {}: {}", mountPoint, e.getMessage());
