@@ -7,7 +7,8 @@
 #   DIR/app-docker.tar, DIR/app-oci.tar, DIR/app-oci-dir/
 #                     localhost/app built from the Containerfile below, saved as docker-archive, oci-archive
 #                     and oci-dir: files added, changed and deleted, a directory replaced (opaque), a hard
-#                     link, a symlink, a fifo, a setuid file, a 64 MiB sparse file, an ENV step (no layer)
+#                     link, a symlink, a fifo, a setuid file, a 64 MiB sparse file, an ENV step (no layer),
+#                     a file with a binary security.capability (cap_setuid, a 0x80 byte) and a user xattr
 #   DIR/steps         the image ID after each step of the build, one a line (for intermediate comparisons)
 set -euo pipefail
 dir=$(cd "$1" && pwd)
@@ -51,6 +52,9 @@ chmod 1777 tmp
 tar -C . -cf "$dir/base.tar" .
 podman --log-level=error import "$dir/base.tar" localhost/bb >/dev/null
 
+echo cap > "$dir/ctx/capbin"
+setfattr -n security.capability -v 0x0100000280000000000000000000000000000000 "$dir/ctx/capbin"
+setfattr -n user.note -v hello "$dir/ctx/capbin"
 cat > "$dir/ctx/Containerfile" <<'CF'
 FROM localhost/bb
 RUN mkdir -p /data/keep /opq/sub && echo one > /data/a && echo gone > /data/b && echo old > /opq/old \
@@ -61,6 +65,7 @@ RUN echo changed > /data/a && rm /data/b && rm -rf /opq && mkdir /opq && echo ne
     && echo suid > /data/suid && chmod 4755 /data/suid && chown 1000:1000 /data/keep/k
 RUN dd if=/dev/zero of=/data/sparse bs=1 count=0 seek=64M 2>/dev/null && echo tail >> /data/sparse \
     && touch -d @1000000000 /data/keep
+COPY capbin /data/capbin
 CF
 podman --log-level=error build --layers -q -t localhost/app -f "$dir/ctx/Containerfile" "$dir/ctx" > "$dir/build.out"
 podman --log-level=error save -q --format docker-archive -o "$dir/app-docker.tar" localhost/app
