@@ -34,6 +34,12 @@ class HostileLayerTest {
                     Archives.link(t, "l", "../../outside", TarConstants.LF_SYMLINK);
                     Archives.file(t, "l/x", "x");
                 }),
+                Arguments.of("directory-replaced-by-a-symlink", "under the symlink", (Archives.Body) t -> {
+                    Archives.dir(t, "d/");
+                    Archives.file(t, "d/a", "a");
+                    Archives.link(t, "d", "../../outside", TarConstants.LF_SYMLINK);
+                    Archives.file(t, "d/x", "x");
+                }),
                 Arguments.of("dir-under-symlink", "under the symlink", (Archives.Body) t -> {
                     Archives.link(t, "l", "/", TarConstants.LF_SYMLINK);
                     Archives.dir(t, "l/tmp/evil/");

@@ -82,6 +82,7 @@ public final class LayerExtractor {
         if (e.isDirectory()) {
             BasicFileAttributes a = PathGuard.lstat(p);
             if (a != null && !a.isDirectory()) {
+                guard.forget();
                 Files.delete(p);
                 a = null;
             }
@@ -135,11 +136,12 @@ public final class LayerExtractor {
     }
 
     /** Removes what an earlier entry of this layer put at the name (a later entry replaces it, as tar does). */
-    private static void replaceExisting(Path p) throws IOException {
+    private void replaceExisting(Path p) throws IOException {
         BasicFileAttributes a = PathGuard.lstat(p);
         if (a == null) {
             return;
         }
+        guard.forget();
         if (a.isDirectory()) {
             dev.layerfs.image.store.LayerStore.deleteTree(p);
         } else {

@@ -16,6 +16,12 @@ import java.util.List;
  */
 final class PathGuard {
     private final Path root;
+    /**
+     * Directories already checked (or made) by this extraction: the checks of an entry's parents are done once,
+     * not once per entry. Cleared by {@link #forget} whenever the extraction removes anything, since a removed
+     * directory may come back as a symlink.
+     */
+    private final java.util.Set<Path> knownDirectories = new java.util.HashSet<>();
 
     PathGuard(Path root) {
         this.root = root;
@@ -51,6 +57,9 @@ final class PathGuard {
         Path p = root;
         for (int i = 0; i < parts.size() - 1; i++) {
             p = p.resolve(parts.get(i));
+            if (knownDirectories.contains(p)) {
+                continue;
+            }
             BasicFileAttributes a = lstat(p);
             if (a == null) {
                 Files.createDirectory(p);
@@ -60,8 +69,14 @@ final class PathGuard {
             } else if (!a.isDirectory()) {
                 throw new UnsafeEntryException(name, "under " + root.relativize(p) + ", which is not a directory");
             }
+            knownDirectories.add(p);
         }
         return parts.isEmpty() ? root : p.resolve(parts.get(parts.size() - 1));
+    }
+
+    /** Called before the extraction removes anything below the root. */
+    void forget() {
+        knownDirectories.clear();
     }
 
     /** The existing, non-directory entry a hard link names, checked like any other name. */
