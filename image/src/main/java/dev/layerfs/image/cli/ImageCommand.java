@@ -11,7 +11,8 @@ import picocli.CommandLine.Command;
 @Command(name = "layerfs image", mixinStandardHelpOptions = true, version = "layerfs image 0.1",
         description = "Import, inspect, mount and build container images in a layer store.",
         subcommands = {ImportCommand.class, LsCommand.class, HistoryCommand.class, MountCommand.class,
-            DiffCommand.class, CommitCommand.class, ExportCommand.class, RmCommand.class, PruneCommand.class,
+            DiffCommand.class, CommitCommand.class, ExportCommand.class, BlameCommand.class, WasteCommand.class,
+            RmCommand.class, PruneCommand.class,
             CommandLine.HelpCommand.class})
 public final class ImageCommand implements Runnable {
     @CommandLine.Spec
