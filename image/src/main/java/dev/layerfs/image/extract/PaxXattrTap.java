@@ -1,6 +1,6 @@
 package dev.layerfs.image.extract;
 
-import java.io.FilterInputStream;
+import dev.layerfs.image.store.ObservedStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -16,7 +16,7 @@ import java.util.Map;
  * (512-byte headers, sizes, PAX and GNU long-name records, GNU sparse extension headers) and queues one map per
  * real entry, in archive order, for {@link #nextEntryXattrs} to hand out as the reader returns each entry.
  */
-final class PaxXattrTap extends FilterInputStream {
+final class PaxXattrTap extends ObservedStream {
     private static final int BLOCK = 512;
     private static final String PREFIX = "SCHILY.xattr.";
 
@@ -46,44 +46,7 @@ final class PaxXattrTap extends FilterInputStream {
     }
 
     @Override
-    public int read() throws IOException {
-        int b = in.read();
-        if (b >= 0) {
-            observe(new byte[] {(byte) b}, 0, 1);
-        }
-        return b;
-    }
-
-    @Override
-    public int read(byte[] buf, int off, int len) throws IOException {
-        int n = in.read(buf, off, len);
-        if (n > 0) {
-            observe(buf, off, n);
-        }
-        return n;
-    }
-
-    /** Skips by reading, so that every byte passes through {@link #observe}. */
-    @Override
-    public long skip(long n) throws IOException {
-        byte[] buf = new byte[(int) Math.min(65536, Math.max(n, 1))];
-        long done = 0;
-        while (done < n) {
-            int r = read(buf, 0, (int) Math.min(buf.length, n - done));
-            if (r < 0) {
-                break;
-            }
-            done += r;
-        }
-        return done;
-    }
-
-    @Override
-    public boolean markSupported() {
-        return false;
-    }
-
-    private void observe(byte[] b, int off, int len) {
+    protected void observe(byte[] b, int off, int len) {
         int i = off;
         int end = off + len;
         while (i < end) {

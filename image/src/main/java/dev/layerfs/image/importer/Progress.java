@@ -1,7 +1,6 @@
 package dev.layerfs.image.importer;
 
-import java.io.FilterInputStream;
-import java.io.IOException;
+import dev.layerfs.image.store.ObservedStream;
 import java.io.InputStream;
 import java.io.PrintStream;
 
@@ -55,15 +54,11 @@ public final class Progress {
         if (bar == null) {
             return in;
         }
-        return new FilterInputStream(in) {
+        return new ObservedStream(in) {
             @Override
-            public int read(byte[] b, int off, int len) throws IOException {
-                int n = in.read(b, off, len);
-                if (n > 0) {
-                    doneBytes += n;
-                    draw(false);
-                }
-                return n;
+            protected void observe(byte[] b, int off, int len) {
+                doneBytes += len;
+                draw(false);
             }
         };
     }

@@ -1,12 +1,12 @@
 package dev.layerfs.image.source;
 
+import dev.layerfs.image.store.ObservedStream;
 import java.io.EOFException;
-import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 
 /** Fails with "truncated" when the stream ends before the length its tar header promised (a cut archive). */
-final class ExactLengthStream extends FilterInputStream {
+final class ExactLengthStream extends ObservedStream {
     private final long length;
     private final String name;
     private long read;
@@ -18,26 +18,14 @@ final class ExactLengthStream extends FilterInputStream {
     }
 
     @Override
-    public int read() throws IOException {
-        int b = in.read();
-        count(b < 0 ? -1 : 1);
-        return b;
+    protected void observe(byte[] b, int off, int len) {
+        read += len;
     }
 
     @Override
-    public int read(byte[] buf, int off, int len) throws IOException {
-        int n = in.read(buf, off, len);
-        count(n);
-        return n;
-    }
-
-    private void count(int n) throws IOException {
-        if (n < 0) {
-            if (read < length) {
-                throw new EOFException(name + " is truncated: " + read + " of " + length + " bytes");
-            }
-        } else {
-            read += n;
+    protected void atEnd() throws IOException {
+        if (read < length) {
+            throw new EOFException(name + " is truncated: " + read + " of " + length + " bytes");
         }
     }
 }
