@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
         description = "Import, inspect, mount and build container images in a layer store.",
         subcommands = {ImportCommand.class, LsCommand.class, HistoryCommand.class, MountCommand.class,
             DiffCommand.class, CommitCommand.class, ExportCommand.class, BlameCommand.class, WasteCommand.class,
-            RmCommand.class, PruneCommand.class,
+            RmCommand.class, PruneCommand.class, TrainStartup.class,
             CommandLine.HelpCommand.class})
 public final class ImageCommand implements Runnable {
     @CommandLine.Spec
