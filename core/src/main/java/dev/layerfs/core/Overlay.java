@@ -333,7 +333,9 @@ public final class Overlay implements Closeable {
      */
     public Stat fstat(OpenFile f) throws FsException {
         Stat st = sys.fstat(f.fd());
-        return attributes.shown(st, inodes.ofDescriptor(f.layer(), f.fd(), st), false);
+        long ino = f.created() && f.layer().upper() ? inodes.ofCreated(f.layer(), st)
+                : inodes.ofDescriptor(f.layer(), f.fd(), st);
+        return attributes.shown(st, ino, false);
     }
 
     /**

@@ -56,7 +56,7 @@ public final class Open {
         }
         int fd = creation.createFile(e, flags & PASSED_ON, mode, caller);
         lookup.invalidate(path);
-        return new OpenFile(path, flags, fd, stack.upper().orElseThrow());
+        return new OpenFile(path, flags, fd, stack.upper().orElseThrow(), true);
     }
 
     /**
