@@ -283,6 +283,33 @@ class ImageCommandsTest {
         assertEquals(1, ImageLab.ok(lab.layerfs("ls")).lines().count(), "only the header is left");
     }
 
+    @Test
+    @Order(9)
+    void concurrentImportsSharingLayersExtractEachOnce() throws Exception {
+        Path store = lab.dir.resolve("store-concurrent");
+        List<Process> imports = new java.util.ArrayList<>();
+        List<Path> outputs = new java.util.ArrayList<>();
+        for (String archive : List.of("app-docker.tar", "app-oci.tar")) {
+            Path out = lab.dir.resolve("concurrent-" + archive + ".out");
+            outputs.add(out);
+            imports.add(new ProcessBuilder(dev.layerfs.it.MountExtension.launcher().toString(), "image", "--store",
+                    store.toString(), "import", lab.dir.resolve(archive).toString(), "--tag",
+                    "localhost/c:" + archive.replace('.', '-'))
+                    .redirectErrorStream(true).redirectOutput(out.toFile()).start());
+        }
+        String all = "";
+        for (int i = 0; i < imports.size(); i++) {
+            assertTrue(imports.get(i).waitFor(120, java.util.concurrent.TimeUnit.SECONDS), "import finished");
+            String out = Files.readString(outputs.get(i));
+            assertEquals(0, imports.get(i).exitValue(), out);
+            all += out;
+        }
+        assertEquals(LAYERS, count(all, ": Extracted "), "each shared layer extracted by one import only:\n" + all);
+        try (Stream<Path> s = Files.list(store.resolve("layers"))) {
+            assertEquals(LAYERS, s.count());
+        }
+    }
+
     private static boolean extracting(Path tmp) {
         try (Stream<Path> s = Files.walk(tmp, 3)) {
             return s.anyMatch(p -> p.getFileName().toString().equals("root"));
