@@ -81,7 +81,9 @@ final class MountCommand implements Callable<Integer> {
         }
         String optionList = lower + (opts.isEmpty() ? "" : "," + String.join(",", opts));
         MountRecords records = new MountRecords(s);
-        records.live();
+        if (records.find(mnt).isPresent()) {
+            throw new ImageStoreException(mnt + " is already an image mount: unmount it first");
+        }
         MountRecords.Record record = records.create(mnt, image, count, upper, ephemeral);
         ProcessBuilder pb = new ProcessBuilder(Launcher.path(), "-o", optionList, mnt.toString()).inheritIO();
         pb.environment().put("TMPDIR", record.tmpDir().toString());

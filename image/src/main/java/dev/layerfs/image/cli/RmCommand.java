@@ -1,12 +1,15 @@
 package dev.layerfs.image.cli;
 
+import dev.layerfs.image.store.Digest;
 import dev.layerfs.image.store.GarbageCollector;
 import dev.layerfs.image.store.Image;
 import dev.layerfs.image.store.ImageIndex;
 import dev.layerfs.image.store.ImageStoreException;
+import dev.layerfs.image.store.Json;
 import dev.layerfs.image.store.LayerStore;
 import dev.layerfs.image.store.MountRecords;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -37,8 +40,8 @@ final class RmCommand implements Callable<Integer> {
             if (name != null && image.names().size() > 1) {
                 List<String> rest = image.names().stream().filter(n -> !n.equals(name)).toList();
                 index.remove(image);
-                index.add(dev.layerfs.image.store.Json.descriptor(dev.layerfs.image.store.Json.OCI_MANIFEST,
-                        image.manifestDigest(), java.nio.file.Files.size(s.blob(image.manifestDigest()))), rest);
+                index.add(Json.descriptor(Json.OCI_MANIFEST, image.manifestDigest(),
+                        Files.size(s.blob(image.manifestDigest()))), rest);
                 System.out.println("Untagged: " + name);
                 continue;
             }
@@ -53,7 +56,7 @@ final class RmCommand implements Callable<Integer> {
             System.out.println("Deleted: " + image.id().hex());
         }
         GarbageCollector.Result r = new GarbageCollector(s).collect();
-        for (var d : r.layers()) {
+        for (Digest d : r.layers()) {
             System.out.println("Deleted layer: " + d.hex());
         }
         return 0;

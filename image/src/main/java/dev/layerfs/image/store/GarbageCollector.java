@@ -2,8 +2,11 @@ package dev.layerfs.image.store;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -28,7 +31,7 @@ public final class GarbageCollector {
 
     public Result collect() throws ImageStoreException {
         try {
-            var indexLock = store.lock("index");
+            FileLock indexLock = store.lock("index");
             try {
                 Set<String> usedBlobs = new HashSet<>();
                 Set<Digest> usedLayers = new HashSet<>();
@@ -54,11 +57,9 @@ public final class GarbageCollector {
                         usedBlobs.add(hex);
                         continue;
                     }
-                    var lock = store.root().resolve("locks").resolve(hex + ".lock");
-                    var ch = java.nio.channels.FileChannel.open(lock, java.nio.file.StandardOpenOption.CREATE,
-                            java.nio.file.StandardOpenOption.WRITE);
-                    try (ch) {
-                        var l = ch.tryLock();
+                    Path lock = store.root().resolve("locks").resolve(hex + ".lock");
+                    try (FileChannel ch = FileChannel.open(lock, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+                        FileLock l = ch.tryLock();
                         if (l == null) {
                             continue;
                         }

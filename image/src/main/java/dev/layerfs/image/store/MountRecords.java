@@ -70,7 +70,10 @@ public final class MountRecords {
         return live().stream().filter(r -> r.mountPoint().equals(mountPoint)).findFirst();
     }
 
-    /** The records whose mount is still there; the others are deleted (their daemons deleted their layers). */
+    /**
+     * The records whose mount is still there. The others are deleted (their daemons deleted their ephemeral
+     * layers), once they are a few minutes old: a younger one may belong to a mount that is still starting.
+     */
     public List<Record> live() throws IOException {
         List<Path> mounted = ProcMounts.layerfsMountPoints();
         List<Record> out = new ArrayList<>();
@@ -79,12 +82,16 @@ public final class MountRecords {
                 Optional<Record> r = read(dir);
                 if (r.isPresent() && mounted.contains(r.get().mountPoint())) {
                     out.add(r.get());
-                } else if (r.isPresent() || dir.getFileName().toString().matches("[0-9a-f]{16}")) {
+                } else if (dir.getFileName().toString().matches("[0-9a-f]{16}") && olderThanMinutes(dir, 3)) {
                     LayerStore.deleteTree(dir);
                 }
             }
         }
         return out;
+    }
+
+    private static boolean olderThanMinutes(Path dir, int minutes) throws IOException {
+        return Files.getLastModifiedTime(dir).toMillis() < System.currentTimeMillis() - minutes * 60_000L;
     }
 
     private static Optional<Record> read(Path dir) {
