@@ -1,8 +1,8 @@
 # layerfs — build helpers. See scripts/install-deps.sh for system packages.
 #
 #   make / make build   build and install all modules (tests skipped)
-#   make test           install system deps (with podman, buildah, runc, busybox-static for the real-client
-#                       tests), then build and run all tests
+#   make test           install system deps (with podman, buildah, runc, busybox-static, skopeo, umoci for the
+#                       real-client and image tests), then build and run all tests
 #   make demo           build, then run scripts/demo.sh
 #   make bench          benchmark against the kernel overlay and fuse-overlayfs (root; installs fio,
 #                       builds if needed; results/ gets Markdown, JSON, log, PNG). QUICK=1: about 2 minutes;
@@ -46,6 +46,7 @@ all: build
 build:
 	$(MVN) $(MVNFLAGS) $(MVN_COMMON) -DskipTests install
 	@bin/layerfs --train-startup || echo "note: no class-data archive; layerfs starts a little slower"
+	@bin/layerfs image --train-startup || echo "note: no class-data archive for layerfs image; it starts a little slower"
 
 test:
 	bash scripts/install-deps.sh containers

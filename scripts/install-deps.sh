@@ -6,7 +6,8 @@
 #                  fuse-overlayfs, attr (getfattr/setfattr), util-linux
 #                  (runuser/setpriv); makes sure /dev/fuse exists.
 #   bench          also fio
-#   containers     also podman, buildah, runc and busybox-static (the offline test image)
+#   containers     also podman, buildah, runc and busybox-static (the offline test image), and skopeo
+#                  and umoci (the image tests compare layerfs image with them)
 #
 # Idempotent and silent when everything is already present. Runs
 # `apt-get update` at most once, and only if something must be installed.
@@ -84,6 +85,8 @@ if (( want_containers )); then
   have buildah || missing+=(buildah)
   have runc || missing+=(runc)
   [[ -x /bin/busybox ]] || missing+=(busybox-static)
+  have skopeo || missing+=(skopeo)
+  have umoci || missing+=(umoci)
 fi
 
 # Fill pkgs from missing, resolving the libfuse 2 package name;

@@ -5,6 +5,7 @@
 #   QUICK=1       smaller sizes, fewer rounds (about 2 minutes)
 #   NOPLOT=1      do not install gnuplot-nox for the PNG of the ratios
 #   BENCH_DIR=D   create the data directory under D (default /var/tmp; all targets use that one filesystem)
+#   IMAGES=0      skip the image rows (scripts/bench/images.sh: layerfs image against umoci and podman)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -37,4 +38,11 @@ fi
 
 args=()
 case "${QUICK:-}" in ''|0) ;; *) args+=(--quick) ;; esac
-exec python3 scripts/bench/bench.py "${args[@]}" "$@"
+python3 scripts/bench/bench.py "${args[@]}" "$@"
+
+# The image rows (layerfs image against umoci and podman): results/images.md. IMAGES=0 skips them.
+if [ "${IMAGES:-1}" != 0 ]; then
+  bash scripts/install-deps.sh containers
+  [ -f image/target/layerfs-image.jar ] || "${MAKE:-make}" build
+  QUICK="${QUICK:-}" bash scripts/bench/images.sh
+fi

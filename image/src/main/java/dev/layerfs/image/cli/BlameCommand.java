@@ -1,0 +1,51 @@
+package dev.layerfs.image.cli;
+
+import dev.layerfs.image.analysis.Blame;
+import dev.layerfs.image.store.ImageStoreException;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "blame", description = "For each path, the layer that last wrote (or deleted) it and the layers it"
+        + " shadows; every path of the image when none is given.")
+final class BlameCommand implements Callable<Integer> {
+    @Mixin
+    StoreOption store;
+
+    @Parameters(index = "0", paramLabel = "IMAGE")
+    String ref;
+
+    @Parameters(index = "1..*", paramLabel = "PATH")
+    List<String> paths = new ArrayList<>();
+
+    @Override
+    public Integer call() throws ImageStoreException {
+        ImageLayers layers = ImageLayers.of(store.open(), ref);
+        List<Blame.Line> lines;
+        try {
+            lines = Blame.of(layers.roots(), paths);
+        } catch (IOException e) {
+            throw new ImageStoreException("cannot read the layers: " + e.getMessage(), e);
+        }
+        int missing = 0;
+        for (Blame.Line l : lines) {
+            if (l.writer() < 0) {
+                System.out.println(l.path() + "\tnot in the image");
+                missing++;
+                continue;
+            }
+            StringBuilder sb = new StringBuilder(l.path()).append('\t')
+                    .append(l.deleted() ? "deleted by layer " : "layer ").append(layers.labels().get(l.writer()));
+            for (int s : l.shadowed()) {
+                sb.append("\n").append(" ".repeat(l.path().length())).append("\tshadows layer ")
+                        .append(layers.labels().get(s));
+            }
+            System.out.println(sb);
+        }
+        return missing == 0 ? 0 : 1;
+    }
+}

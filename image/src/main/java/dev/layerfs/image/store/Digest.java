@@ -1,0 +1,56 @@
+package dev.layerfs.image.store;
+
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.regex.Pattern;
+
+/** A content digest as OCI writes it, {@code sha256:} and 64 lower-case hex digits; the only algorithm accepted. */
+public record Digest(String hex) implements Comparable<Digest> {
+    private static final Pattern HEX = Pattern.compile("[0-9a-f]{64}");
+
+    public Digest {
+        if (!HEX.matcher(hex).matches()) {
+            throw new IllegalArgumentException("not a sha256 digest: " + hex);
+        }
+    }
+
+    /** Parses {@code sha256:HEX}; anything else (another algorithm, a bad length) is an IllegalArgumentException. */
+    public static Digest parse(String s) {
+        if (s == null || !s.startsWith("sha256:")) {
+            throw new IllegalArgumentException("not a sha256 digest: " + s);
+        }
+        return new Digest(s.substring(7));
+    }
+
+    public static Digest of(byte[] data) {
+        return fromBytes(sha256().digest(data));
+    }
+
+    public static Digest fromBytes(byte[] sha256) {
+        return new Digest(HexFormat.of().formatHex(sha256));
+    }
+
+    public static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("the JDK has no SHA-256", e);
+        }
+    }
+
+    /** The first 12 hex digits, as docker and podman show IDs. */
+    public String shortHex() {
+        return hex.substring(0, 12);
+    }
+
+    @Override
+    public int compareTo(Digest o) {
+        return hex.compareTo(o.hex);
+    }
+
+    @Override
+    public String toString() {
+        return "sha256:" + hex;
+    }
+}

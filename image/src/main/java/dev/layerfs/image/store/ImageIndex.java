@@ -1,0 +1,177 @@
+package dev.layerfs.image.store;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.channels.FileLock;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The store's index.json: one manifest descriptor per image name (annotation org.opencontainers.image.ref.name,
+ * the full name such as {@code localhost/app:latest}), and one without that annotation for an image with no name.
+ * Changes happen under the index lock and replace the file in one rename.
+ */
+public final class ImageIndex {
+    private final LayerStore store;
+
+    public ImageIndex(LayerStore store) {
+        this.store = store;
+    }
+
+    /** Every image, in index order, each once with all of its names. */
+    public List<Image> images() throws ImageStoreException {
+        Map<Digest, List<String>> byManifest = new LinkedHashMap<>();
+        for (JsonNode m : read().path("manifests")) {
+            Digest d = Json.digest(m, "digest", "index.json entry");
+            List<String> names = byManifest.computeIfAbsent(d, k -> new ArrayList<>());
+            String name = m.path("annotations").path(Json.REF_NAME).asText("");
+            if (!name.isEmpty()) {
+                names.add(name);
+            }
+        }
+        List<Image> images = new ArrayList<>();
+        for (Map.Entry<Digest, List<String>> e : byManifest.entrySet()) {
+            images.add(load(e.getKey(), e.getValue()));
+        }
+        return images;
+    }
+
+    /**
+     * The image a user means by {@code ref}: a name (":latest" and "localhost/" added as podman does when they
+     * are missing), an image ID or manifest digest, with or without "sha256:", or a unique prefix of 4 or more
+     * hex digits of an ID.
+     */
+    public Image resolve(String ref) throws ImageStoreException {
+        List<Image> all = images();
+        List<String> candidates = new ArrayList<>(List.of(ref));
+        boolean hasTag = ref.lastIndexOf(':') > ref.lastIndexOf('/');
+        String tagged = hasTag ? ref : ref + ":latest";
+        candidates.add(tagged);
+        candidates.add("localhost/" + tagged);
+        candidates.add("docker.io/library/" + tagged);
+        for (String c : candidates) {
+            for (Image i : all) {
+                if (i.names().contains(c)) {
+                    return i;
+                }
+            }
+        }
+        String hex = ref.startsWith("sha256:") ? ref.substring(7) : ref;
+        if (hex.matches("[0-9a-f]{4,64}")) {
+            List<Image> matches = new ArrayList<>();
+            for (Image i : all) {
+                if (i.id().hex().startsWith(hex) || i.manifestDigest().hex().startsWith(hex)) {
+                    matches.add(i);
+                }
+            }
+            if (matches.size() == 1) {
+                return matches.get(0);
+            }
+            if (matches.size() > 1) {
+                throw new ImageStoreException("image ID prefix " + hex + " is ambiguous: " + matches.size()
+                        + " images match");
+            }
+        }
+        throw new ImageStoreException("no image " + ref + " in the store " + store.root());
+    }
+
+    /** Loads an image from its manifest blob and config blob. */
+    public Image load(Digest manifestDigest, List<String> names) throws ImageStoreException {
+        JsonNode manifest = Json.parse(readBlob(manifestDigest), "manifest " + manifestDigest.shortHex());
+        Digest configDigest = Json.digest(manifest.path("config"), "digest", "manifest " + manifestDigest);
+        JsonNode config = Json.parse(readBlob(configDigest), "config " + configDigest.shortHex());
+        return new Image(manifestDigest, manifest, configDigest, config, List.copyOf(names));
+    }
+
+    private byte[] readBlob(Digest d) throws ImageStoreException {
+        try {
+            return Files.readAllBytes(store.blob(d));
+        } catch (IOException e) {
+            throw new ImageStoreException("the store lacks blob " + d + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Records an image: its manifest descriptor under each name (taking each name from whatever image had it), or
+     * once without a name when {@code names} is empty and the image is not yet in the index.
+     */
+    public void add(ObjectNode manifestDescriptor, List<String> names) throws ImageStoreException {
+        update(manifests -> {
+            String digest = manifestDescriptor.get("digest").asText();
+            ArrayNode kept = Json.MAPPER.createArrayNode();
+            boolean present = false;
+            for (JsonNode m : manifests) {
+                String name = m.path("annotations").path(Json.REF_NAME).asText("");
+                boolean sameImage = m.path("digest").asText().equals(digest);
+                if (names.contains(name) || (sameImage && name.isEmpty() && !names.isEmpty())) {
+                    continue;
+                }
+                present |= sameImage;
+                kept.add(m);
+            }
+            for (String name : names) {
+                ObjectNode entry = manifestDescriptor.deepCopy();
+                entry.putObject("annotations").put(Json.REF_NAME, name);
+                kept.add(entry);
+            }
+            if (names.isEmpty() && !present) {
+                kept.add(manifestDescriptor.deepCopy());
+            }
+            return kept;
+        });
+    }
+
+    /** Removes every index entry of the image. */
+    public void remove(Image image) throws ImageStoreException {
+        update(manifests -> {
+            ArrayNode kept = Json.MAPPER.createArrayNode();
+            for (JsonNode m : manifests) {
+                if (!m.path("digest").asText().equals(image.manifestDigest().toString())) {
+                    kept.add(m);
+                }
+            }
+            return kept;
+        });
+    }
+
+    private interface Change {
+        ArrayNode apply(ArrayNode manifests);
+    }
+
+    private void update(Change change) throws ImageStoreException {
+        try {
+            FileLock lock = store.lock("index");
+            try {
+                JsonNode index = read();
+                ObjectNode out = Json.MAPPER.createObjectNode();
+                out.put("schemaVersion", 2);
+                out.put("mediaType", Json.OCI_INDEX);
+                ArrayNode manifests = index.path("manifests").isArray()
+                        ? (ArrayNode) index.get("manifests") : Json.MAPPER.createArrayNode();
+                out.set("manifests", change.apply(manifests));
+                LayerStore.writeAtomically(store.root().resolve("tmp"), store.indexFile(),
+                        Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsBytes(out));
+            } finally {
+                LayerStore.unlock(lock);
+            }
+        } catch (IOException e) {
+            throw new ImageStoreException("cannot update " + store.indexFile() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private JsonNode read() throws ImageStoreException {
+        if (!Files.exists(store.indexFile())) {
+            return Json.MAPPER.createObjectNode();
+        }
+        try {
+            return Json.parse(Files.readAllBytes(store.indexFile()), "the store's index.json");
+        } catch (IOException e) {
+            throw new ImageStoreException("cannot read " + store.indexFile() + ": " + e.getMessage(), e);
+        }
+    }
+}

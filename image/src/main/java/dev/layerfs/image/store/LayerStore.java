@@ -1,0 +1,209 @@
+package dev.layerfs.image.store;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.Comparator;
+import java.util.UUID;
+import java.util.stream.Stream;
+
+/**
+ * The store's directories. Its top is an OCI image layout (oci-layout, index.json, blobs/sha256/HEX: layer blobs,
+ * manifests and configs as imported), and beside it:
+ * <ul>
+ *   <li>{@code layers/HEX/root}: a layer extracted once, keyed by its diff_id (the digest of the uncompressed
+ *       tar), with {@code layers/HEX/layer.json} holding what extraction measured;
+ *   <li>{@code locks/}: one lock file per layer and one for index.json (advisory locks, held while writing);
+ *   <li>{@code tmp/PID-RANDOM/}: work in progress. Everything is made there and renamed into place, so a killed
+ *       import leaves only a tmp directory, removed by the next command once its process is gone;
+ *   <li>{@code mounts/ID/}: what {@code image mount} recorded about a mount (see {@link MountRecords}).
+ * </ul>
+ */
+public final class LayerStore {
+    private final Path root;
+
+    private LayerStore(Path root) {
+        this.root = root;
+    }
+
+    /** Opens the store at {@code root}, creating its directories the first time. */
+    public static LayerStore open(Path root) throws ImageStoreException {
+        try {
+            Path r = root.toAbsolutePath().normalize();
+            for (String d : new String[] {"blobs/sha256", "layers", "locks", "tmp", "mounts"}) {
+                Files.createDirectories(r.resolve(d));
+            }
+            if (!Files.exists(r.resolve("oci-layout"))) {
+                writeAtomically(r, r.resolve("oci-layout"), "{\"imageLayoutVersion\":\"1.0.0\"}".getBytes());
+            }
+            LayerStore store = new LayerStore(r);
+            store.removeStaleTemp();
+            return store;
+        } catch (IOException e) {
+            throw new ImageStoreException("cannot open the store " + root + ": " + e.getMessage(), e);
+        }
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    public Path blob(Digest d) {
+        return root.resolve("blobs/sha256").resolve(d.hex());
+    }
+
+    public boolean hasBlob(Digest d) {
+        return Files.isRegularFile(blob(d));
+    }
+
+    public Path layersDir() {
+        return root.resolve("layers");
+    }
+
+    public Path layerDir(Digest diffId) {
+        return layersDir().resolve(diffId.hex());
+    }
+
+    /** The directory a mount uses as the layer's lowerdir. */
+    public Path layerRoot(Digest diffId) {
+        return layerDir(diffId).resolve("root");
+    }
+
+    public boolean hasLayer(Digest diffId) {
+        return Files.isDirectory(layerRoot(diffId));
+    }
+
+    public Path indexFile() {
+        return root.resolve("index.json");
+    }
+
+    public Path mountsDir() {
+        return root.resolve("mounts");
+    }
+
+    /** A new private work directory below tmp/, named after this process so that others know when it is stale. */
+    public Path newTempDir() throws IOException {
+        return Files.createDirectory(root.resolve("tmp")
+                .resolve(ProcessHandle.current().pid() + "-" + UUID.randomUUID().toString().substring(0, 8)));
+    }
+
+    /** An exclusive lock on {@code locks/NAME.lock}, waiting for other processes holding it. */
+    public FileLock lock(String name) throws IOException {
+        FileChannel ch = FileChannel.open(root.resolve("locks").resolve(name + ".lock"),
+                StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        try {
+            return ch.lock();
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
+    }
+
+    /** Releases a lock from {@link #lock} and closes its file. */
+    public static void unlock(FileLock lock) {
+        try (FileChannel ch = lock.channel()) {
+            lock.release();
+        } catch (IOException e) {
+            // closing the channel releases the lock in any case
+        }
+    }
+
+    /** Moves a finished blob into place; a blob already there has the same content (same digest) and is kept. */
+    public void commitBlob(Path file, Digest d) throws IOException {
+        moveIntoPlace(file, blob(d));
+    }
+
+    /** Moves a finished layer directory (with root/ and layer.json) into place, in one rename. */
+    public void commitLayer(Path dir, Digest diffId) throws IOException {
+        moveIntoPlace(dir, layerDir(diffId));
+    }
+
+    private static void moveIntoPlace(Path from, Path to) throws IOException {
+        if (Files.exists(to)) {
+            deleteTree(from);
+            return;
+        }
+        try {
+            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
+        } catch (FileAlreadyExistsException | DirectoryNotEmptyException e) {
+            deleteTree(from);
+        } catch (AtomicMoveNotSupportedException e) {
+            throw new IOException("the store's tmp/ and its destination are on different filesystems", e);
+        }
+    }
+
+    /** Writes a small file through a temporary file beside it and a rename. */
+    public static void writeAtomically(Path dirForTemp, Path target, byte[] content) throws IOException {
+        Path tmp = Files.createTempFile(dirForTemp, ".write-", ".tmp");
+        try {
+            Files.write(tmp, content);
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    /** Stores bytes as a blob (a config or manifest) and returns its digest. */
+    public Digest writeBlob(byte[] content) throws IOException {
+        Digest d = Digest.of(content);
+        if (!hasBlob(d)) {
+            Path tmp = Files.createTempFile(root.resolve("tmp"), ".blob-", ".tmp");
+            Files.write(tmp, content);
+            commitBlob(tmp, d);
+        }
+        return d;
+    }
+
+    /** Removes tmp/ entries whose process (the number before the dash) no longer runs. */
+    private void removeStaleTemp() throws IOException {
+        try (Stream<Path> s = Files.list(root.resolve("tmp"))) {
+            for (Path p : s.toList()) {
+                String name = p.getFileName().toString();
+                int dash = name.indexOf('-');
+                boolean stale;
+                if (name.startsWith(".write-") || name.startsWith(".blob-")) {
+                    stale = Files.getLastModifiedTime(p).toMillis() < System.currentTimeMillis() - 3_600_000;
+                } else {
+                    stale = dash <= 0 || !processAlive(name.substring(0, dash));
+                }
+                if (stale) {
+                    deleteTree(p);
+                }
+            }
+        }
+    }
+
+    private static boolean processAlive(String pid) {
+        try {
+            return ProcessHandle.of(Long.parseLong(pid)).map(ProcessHandle::isAlive).orElse(false);
+        } catch (NumberFormatException e) {
+            return false;
+        }
+    }
+
+    /** Deletes a tree without following symlinks (a layer's symlinks point anywhere). */
+    public static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(p)) {
+            walk.sorted(Comparator.reverseOrder()).forEach(q -> {
+                try {
+                    Files.delete(q);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        }
+    }
+}

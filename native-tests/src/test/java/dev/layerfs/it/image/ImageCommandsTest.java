@@ -1,0 +1,331 @@
+package dev.layerfs.it.image;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.layerfs.it.MountInfo;
+import dev.layerfs.it.Sh;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * {@code layerfs image} against podman and umoci on the same images (make-images.sh: a busybox base and a
+ * Containerfile that adds, changes and deletes files, replaces a directory, adds a hard link, a symlink, a fifo,
+ * a setuid file, a 64 MiB sparse file and a file with a binary security.capability), saved as docker-archive,
+ * oci-archive and oci-dir: five layers, and an ENV step that made none.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ImageCommandsTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int LAYERS = 5;
+    private ImageLab lab;
+
+    @BeforeAll
+    void build() {
+        lab = ImageLab.create();
+    }
+
+    @AfterAll
+    void tearDown() {
+        if (lab != null) {
+            lab.close();
+        }
+    }
+
+    @Test
+    @Order(1)
+    void importsEveryFormatAndExtractsEachLayerOnce() {
+        String first = ImageLab.ok(lab.layerfs("import", lab.dir.resolve("app-docker.tar").toString()));
+        assertEquals(LAYERS, count(first, ": Extracted "), first);
+        assertTrue(first.contains("Loaded image: localhost/app:latest"), first);
+
+        String oci = ImageLab.ok(lab.layerfs("import", lab.dir.resolve("app-oci.tar").toString(), "--tag",
+                "localhost/app:oci"));
+        assertEquals(0, count(oci, ": Extracted "), "the layers are extracted already: " + oci);
+
+        String dir = ImageLab.ok(lab.layerfs("import", lab.dir.resolve("app-oci-dir").toString(), "--tag",
+                "localhost/app:dir"));
+        assertEquals(LAYERS, count(dir, ": Already exists"), dir);
+
+        String again = ImageLab.ok(lab.layerfs("import", lab.dir.resolve("app-docker.tar").toString()));
+        assertEquals(LAYERS, count(again, ": Already exists"), again);
+
+        String ls = ImageLab.ok(lab.layerfs("ls"));
+        for (String tag : List.of("latest", "oci", "dir")) {
+            assertTrue(ls.lines().anyMatch(l -> l.startsWith("localhost/app") && l.contains(" " + tag + " ")), ls);
+        }
+    }
+
+    @Test
+    @Order(2)
+    void theMountedImageIsPodmansAndUmocisTree() {
+        Path mnt = lab.mkdir("mnt-full");
+        ImageLab.ok(lab.layerfs("mount", "app", mnt.toString()));
+        try {
+            assertTrue(MountInfo.isMounted(mnt));
+            String ours = lab.tree(mnt);
+            Path podmans = Path.of(ImageLab.ok(lab.podman("image", "mount", "localhost/app")).strip());
+            assertEquals(lab.tree(podmans), ours, "layerfs image mount against podman image mount");
+            assertTrue(ours.lines().anyMatch(l -> l.startsWith("./data/capbin ")
+                    && l.contains("security.capability=0x0100000280000000") && l.contains("user.note=0x68656c6c6f")),
+                    "the binary capability and the user xattr are kept:\n" + ours);
+            ImageLab.ok(lab.podman("image", "unmount", "localhost/app"));
+
+            Path bundle = lab.dir.resolve("umoci-bundle");
+            ImageLab.ok(lab.umoci("unpack", "--image", lab.dir.resolve("app-oci-dir") + ":localhost/app:latest",
+                    bundle.toString()));
+            assertEquals(lab.tree(bundle.resolve("rootfs")), ours, "layerfs image mount against umoci unpack");
+            assertTrue(Sh.run("touch", mnt.resolve("data/x").toString()).exitCode() != 0, "read-only by default");
+        } finally {
+            Sh.ok("umount", mnt.toString());
+        }
+    }
+
+    @Test
+    @Order(3)
+    void eachIntermediateMountIsTheImagePodmanBuiltAtThatStep() throws IOException {
+        int compared = 0;
+        for (String id : ImageLab.ok(lab.podman("images", "-a", "-q", "--no-trunc")).lines().toList()) {
+            int layers = Integer.parseInt(ImageLab.ok(lab.podman("inspect", "--format", "{{len .RootFS.Layers}}",
+                    id)).strip());
+            Path mnt = lab.mkdir("mnt-step-" + layers + "-" + compared);
+            ImageLab.ok(lab.layerfs("mount", "app@" + layers, mnt.toString()));
+            try {
+                Path podmans = Path.of(ImageLab.ok(lab.podman("image", "mount", id)).strip());
+                assertEquals(lab.tree(podmans), lab.tree(mnt), "app@" + layers + " against podman's " + id);
+                ImageLab.ok(lab.podman("image", "unmount", id));
+            } finally {
+                Sh.ok("umount", mnt.toString());
+            }
+            compared++;
+        }
+        assertTrue(compared >= LAYERS, "podman's intermediate images compared: " + compared);
+        // @DIGEST: the second layer by a prefix of its diff_id
+        JsonNode config = JSON.readTree(ImageLab.ok(lab.podman("inspect", "localhost/app")));
+        String second = config.get(0).path("RootFS").path("Layers").get(1).asText().substring(7, 19);
+        Path mnt = lab.mkdir("mnt-digest");
+        ImageLab.ok(lab.layerfs("mount", "app@" + second, mnt.toString()));
+        try {
+            assertTrue(Files.exists(mnt.resolve("opq/old")), "after layer 2, /opq is the old directory");
+            assertTrue(Files.exists(mnt.resolve("data/b")), "after layer 2, /data/b is not deleted yet");
+        } finally {
+            Sh.ok("umount", mnt.toString());
+        }
+    }
+
+    @Test
+    @Order(4)
+    void historyHasPodmansRows() throws IOException {
+        JsonNode podmans = JSON.readTree(ImageLab.ok(lab.podman("history", "--format", "json", "localhost/app")));
+        JsonNode ours = JSON.readTree(ImageLab.ok(lab.layerfs("history", "--format", "json", "app")));
+        assertEquals(podmans.size(), ours.size(), ours.toPrettyString());
+        for (int i = 0; i < ours.size(); i++) {
+            assertEquals(podmans.get(i).path("CreatedBy").asText(), ours.get(i).path("createdBy").asText());
+            assertEquals(podmans.get(i).path("size").asLong(), ours.get(i).path("size").asLong(), "row " + i);
+            assertEquals(podmans.get(i).path("comment").asText(), ours.get(i).path("comment").asText());
+        }
+        String table = ImageLab.ok(lab.layerfs("history", "app"));
+        assertTrue(table.lines().skip(2).allMatch(l -> l.startsWith("<missing>")), table);
+        assertTrue(table.contains("ENV LAYERFS_TEST=1") && table.contains("0 B"), "the empty_layer row: " + table);
+    }
+
+    @Test
+    @Order(5)
+    void anEphemeralChangeCommittedAndExportedRunsInPodman() throws IOException {
+        Path mnt = lab.mkdir("mnt-eph");
+        ImageLab.ok(lab.layerfs("mount", "app@2", mnt.toString(), "-o", "ephemeral"));
+        String first;
+        String second;
+        try {
+            Files.writeString(mnt.resolve("data/new"), "hello\n");
+            Files.writeString(mnt.resolve("data/a"), "mod\n");
+            Files.delete(mnt.resolve("data/b"));
+            Sh.ok("rm", "-rf", mnt.resolve("opq").toString());
+            Files.createDirectories(mnt.resolve("opq"));
+            Files.writeString(mnt.resolve("opq/fresh"), "x\n");
+            String diff = ImageLab.ok(lab.layerfs("diff", mnt.toString()));
+            for (String line : List.of("A /data/new", "C /data/a", "D /data/b", "C /opq", "A /opq/fresh")) {
+                assertTrue(diff.lines().anyMatch(line::equals), line + " in:\n" + diff);
+            }
+            first = ImageLab.ok(lab.layerfs("commit", mnt.toString(), "--tag", "localhost/app:mine",
+                    "--created-by", "echo hello > /data/new"));
+            second = ImageLab.ok(lab.layerfs("commit", mnt.toString(), "--tag", "localhost/app:mine2"));
+        } finally {
+            Sh.ok("umount", mnt.toString());
+        }
+        String layer = first.lines().filter(l -> l.startsWith("layer ")).findFirst().orElseThrow();
+        assertTrue(second.contains(layer), "the same upper layer gives the same layer digest:\n" + first + second);
+
+        String history = ImageLab.ok(lab.layerfs("history", "--no-trunc", "app:mine"));
+        assertTrue(history.lines().skip(1).findFirst().orElseThrow().contains("echo hello > /data/new"), history);
+        assertEquals(4, history.lines().count() - 1, "3 steps up to layer 2, and the commit: " + history);
+
+        for (String format : List.of("docker-archive", "oci-archive")) {
+            Path out = lab.dir.resolve("mine-" + format + ".tar");
+            ImageLab.ok(lab.layerfs("export", "app:mine", "-o", out.toString(), "--format", format));
+            ImageLab.ok(lab.podman("rmi", "-f", "localhost/app:mine"));
+            ImageLab.ok(lab.podman("load", "-i", out.toString()));
+            String seen = ImageLab.ok(lab.podman("run", "--rm", "localhost/app:mine", "sh", "-c",
+                    "cat /data/new /data/a; ls /opq; test -e /data/b || echo no-b"));
+            assertEquals("hello\nmod\nfresh\nno-b\n", seen, format);
+        }
+    }
+
+    @Test
+    @Order(6)
+    void aCorruptOrTruncatedArchiveIsRefusedAndTheStoreIsUnchanged() throws IOException {
+        // an empty store, so that no layer is already present
+        ImageLab.ok(lab.layerfs("rm", "app", "app:oci", "app:dir", "app:mine", "app:mine2"));
+        String before = lab.storeState();
+
+        Path corrupt = lab.dir.resolve("corrupt-oci");
+        Sh.ok("cp", "-a", lab.dir.resolve("app-oci-dir").toString(), corrupt.toString());
+        Path blob = largestBlob(corrupt.resolve("blobs/sha256"));
+        try (RandomAccessFile f = new RandomAccessFile(blob.toFile(), "rw")) {
+            f.seek(f.length() / 2);
+            int b = f.read();
+            f.seek(f.length() / 2);
+            f.write(b ^ 0x55);
+        }
+        Sh.Result r = lab.layerfs("import", corrupt.toString());
+        assertEquals(1, r.exitCode(), r.toString());
+        assertEquals(1, r.stderrLines().size(), r.toString());
+        assertTrue(r.stderr().contains(blob.getFileName().toString().substring(0, 12)), r.toString());
+        assertEquals(before, lab.storeState(), "store unchanged by a corrupt blob");
+
+        Path truncated = lab.dir.resolve("truncated.tar");
+        long size = Files.size(lab.dir.resolve("app-docker.tar"));
+        Sh.ok("sh", "-c", "head -c " + (size * 2 / 3) + " " + lab.dir.resolve("app-docker.tar") + " > " + truncated);
+        r = lab.layerfs("import", truncated.toString());
+        assertEquals(1, r.exitCode(), r.toString());
+        assertEquals(1, r.stderrLines().size(), r.toString());
+        assertEquals(before, lab.storeState(), "store unchanged by a truncated archive");
+    }
+
+    @Test
+    @Order(7)
+    void anImportKilledMidwayCompletesOnTheNextRun() throws Exception {
+        Path archive = lab.dir.resolve("app-docker.tar");
+        ProcessBuilder pb = new ProcessBuilder(dev.layerfs.it.MountExtension.launcher().toString(), "image",
+                "--store", lab.store.toString(), "import", archive.toString());
+        pb.redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD);
+        Process p = pb.start();
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        // killed once it has begun extracting into tmp/ (or after it finished, which the retry also handles)
+        while (p.isAlive() && !extracting(lab.store.resolve("tmp")) && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        p.toHandle().descendants().forEach(ProcessHandle::destroyForcibly);
+        p.destroyForcibly();
+        p.waitFor();
+        String out = ImageLab.ok(lab.layerfs("import", archive.toString()));
+        assertTrue(out.contains("Loaded image: localhost/app:latest"), out);
+        try (Stream<Path> s = Files.list(lab.store.resolve("tmp"))) {
+            assertEquals(List.of(), s.filter(x -> !x.getFileName().toString().startsWith(".")).toList(),
+                    "the killed import's work directory is gone");
+        }
+        Path mnt = lab.mkdir("mnt-after-kill");
+        ImageLab.ok(lab.layerfs("mount", "app", mnt.toString()));
+        try {
+            Path podmans = Path.of(ImageLab.ok(lab.podman("image", "mount", "localhost/app")).strip());
+            assertEquals(lab.tree(podmans), lab.tree(mnt));
+            ImageLab.ok(lab.podman("image", "unmount", "localhost/app"));
+        } finally {
+            Sh.ok("umount", mnt.toString());
+        }
+    }
+
+    @Test
+    @Order(8)
+    void nothingMountedIsRemoved() throws IOException {
+        Path mnt = lab.mkdir("mnt-rm");
+        Path byHand = lab.mkdir("mnt-by-hand");
+        ImageLab.ok(lab.layerfs("mount", "app", mnt.toString()));
+        JsonNode config = JSON.readTree(ImageLab.ok(lab.podman("inspect", "localhost/app")));
+        String base = config.get(0).path("RootFS").path("Layers").get(0).asText().substring(7);
+        Path baseRoot = lab.store.resolve("layers").resolve(base).resolve("root");
+        try {
+            Sh.Result r = lab.layerfs("rm", "app");
+            assertEquals(1, r.exitCode(), r.toString());
+            assertTrue(r.stderr().contains("mounted at"), r.toString());
+            // the base layer mounted by hand with the plain layerfs command: rm must keep that layer
+            Sh.ok(dev.layerfs.it.MountExtension.launcher().toString(), "-o", "lowerdir=" + baseRoot,
+                    byHand.toString());
+        } finally {
+            Sh.ok("umount", mnt.toString());
+        }
+        try {
+            String rm = ImageLab.ok(lab.layerfs("rm", "app"));
+            assertTrue(rm.contains("Deleted: "), rm);
+            assertEquals(LAYERS - 1, count(rm, "Deleted layer: "), rm);
+            assertTrue(Files.isDirectory(baseRoot.resolve("bin")), "the layer mounted by hand is kept");
+        } finally {
+            Sh.ok("umount", byHand.toString());
+        }
+        lab.unmountAll();
+        String prune = ImageLab.ok(lab.layerfs("prune"));
+        assertTrue(prune.contains("Deleted layer: " + base), prune);
+        assertEquals(1, ImageLab.ok(lab.layerfs("ls")).lines().count(), "only the header is left");
+    }
+
+    @Test
+    @Order(9)
+    void concurrentImportsSharingLayersExtractEachOnce() throws Exception {
+        Path store = lab.dir.resolve("store-concurrent");
+        List<Process> imports = new java.util.ArrayList<>();
+        List<Path> outputs = new java.util.ArrayList<>();
+        for (String archive : List.of("app-docker.tar", "app-oci.tar")) {
+            Path out = lab.dir.resolve("concurrent-" + archive + ".out");
+            outputs.add(out);
+            imports.add(new ProcessBuilder(dev.layerfs.it.MountExtension.launcher().toString(), "image", "--store",
+                    store.toString(), "import", lab.dir.resolve(archive).toString(), "--tag",
+                    "localhost/c:" + archive.replace('.', '-'))
+                    .redirectErrorStream(true).redirectOutput(out.toFile()).start());
+        }
+        String all = "";
+        for (int i = 0; i < imports.size(); i++) {
+            assertTrue(imports.get(i).waitFor(120, java.util.concurrent.TimeUnit.SECONDS), "import finished");
+            String out = Files.readString(outputs.get(i));
+            assertEquals(0, imports.get(i).exitValue(), out);
+            all += out;
+        }
+        assertEquals(LAYERS, count(all, ": Extracted "), "each shared layer extracted by one import only:\n" + all);
+        try (Stream<Path> s = Files.list(store.resolve("layers"))) {
+            assertEquals(LAYERS, s.count());
+        }
+    }
+
+    private static boolean extracting(Path tmp) {
+        try (Stream<Path> s = Files.walk(tmp, 3)) {
+            return s.anyMatch(p -> p.getFileName().toString().equals("root"));
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static Path largestBlob(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.max((a, b) -> Long.compare(a.toFile().length(), b.toFile().length())).orElseThrow();
+        }
+    }
+
+    private static int count(String text, String needle) {
+        return (int) text.lines().filter(l -> l.contains(needle)).count();
+    }
+
+}

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# The image rows of make bench: layerfs image import against umoci unpack and podman load of the same image,
+# a re-import with every layer present, image mount of a 60-layer image against mounting its layer
+# directories by hand, and blame and waste over the many-file image. Everything under one temporary directory (BENCH_DIR, default /var/tmp), with podman's
+# store and configuration of its own; the median of ROUNDS runs; a Markdown table on stdout and in
+# results/images.md. QUICK=1: 2,000 files instead of 10,000, one round.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+L="$root/bin/layerfs"
+files=10000 rounds=3
+case "${QUICK:-}" in ''|0) ;; *) files=2000 rounds=1 ;; esac
+for tool in podman umoci runc; do
+  command -v "$tool" >/dev/null || { echo "images bench: $tool is missing (scripts/install-deps.sh containers)" >&2; exit 1; }
+done
+
+dir=$(mktemp -d "${BENCH_DIR:-/var/tmp}/layerfs-bench-images.XXXXXX")
+cleanup() {
+  for m in $(awk -v d="$dir" 'index($2, d) == 1 {print $2}' /proc/mounts | sort -r); do umount "$m" 2>/dev/null || umount -l "$m"; done
+  [ -f "$dir/env" ] && (. "$dir/env"; podman --log-level=error system reset --force >/dev/null 2>&1 || true)
+  for m in $(awk -v d="$dir" 'index($2, d) == 1 {print $2}' /proc/mounts | sort -r); do umount -l "$m"; done
+  rm -rf --one-file-system "$dir"
+}
+trap cleanup EXIT
+# podman's configuration and the busybox base image, as the image tests make them (their images are not used)
+bash "$root/native-tests/src/test/resources/image/make-images.sh" "$dir" >/dev/null
+. "$dir/env"
+P() { podman --log-level=error "$@"; }
+
+# A 5-layer image of $files small files (2 KiB each) in nested directories, and a 60-layer image.
+mkdir -p "$dir/big" "$dir/many"
+per=$((files / 5))
+for l in 1 2 3 4 5; do
+  for ((i = 0; i < per; i++)); do
+    d="$dir/big/l$l/d$((i % 50))"; mkdir -p "$d"; head -c 2048 /dev/urandom > "$d/f$i"
+  done
+done
+{ echo "FROM localhost/bb"; for l in 1 2 3 4 5; do echo "COPY l$l /data/l$l"; done; } > "$dir/big/Containerfile"
+P build -q --layers -t localhost/big "$dir/big" >/dev/null
+for i in $(seq 1 59); do echo "$i" > "$dir/many/f$i"; done
+{ echo "FROM localhost/bb"; for i in $(seq 1 59); do echo "COPY f$i /many/f$i"; done; } > "$dir/many/Containerfile"
+P build -q --layers -t localhost/many "$dir/many" >/dev/null
+P save -q --format docker-archive -o "$dir/big.tar" localhost/big
+P save -q --format oci-dir -o "$dir/big-oci" localhost/big
+P save -q --format docker-archive -o "$dir/many.tar" localhost/many
+
+now() { date +%s.%N; }
+# median of the rounds' seconds for a command run after a setup command (setup not timed)
+measure() {
+  local setup=$1 cmd=$2 times=()
+  for ((r = 0; r < rounds; r++)); do
+    eval "$setup"
+    sync; echo 3 > /proc/sys/vm/drop_caches
+    local t0; t0=$(now); eval "$cmd" >/dev/null; times+=("$(awk -v a="$t0" -v b="$(now)" 'BEGIN {print b - a}')")
+  done
+  printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.3f", a[int((NR+1)/2)]}'
+}
+S="$dir/store"
+fresh_store='rm -rf "$S"'
+import_docker=$(measure "$fresh_store" '$L image --store "$S" import "$dir/big.tar"')
+import_oci=$(measure "$fresh_store" '$L image --store "$S" import "$dir/big-oci"')
+reimport=$(measure 'true' '$L image --store "$S" import "$dir/big-oci"')
+umoci_unpack=$(measure 'rm -rf "$dir/bundle"' 'umoci --log=error unpack --image "$dir/big-oci:localhost/big:latest" "$dir/bundle"')
+podman_load=$(measure 'P rmi -f localhost/big >/dev/null 2>&1 || true; P image prune -f >/dev/null 2>&1 || true' 'P load -q -i "$dir/big.tar"')
+
+$L image --store "$S" import "$dir/big-oci" >/dev/null
+blame=$(measure 'true' '$L image --store "$S" blame big')
+waste=$(measure 'true' '$L image --store "$S" waste big')
+$L image --store "$S" import "$dir/many.tar" >/dev/null
+mkdir -p "$dir/mnt"
+# the layer directories, topmost first, as image mount passes them
+lower=$(for h in $(P inspect --format '{{range .RootFS.Layers}}{{.}} {{end}}' localhost/many | tr ' ' '\n' | tac); do
+  printf '%s:' "$S/layers/${h#sha256:}/root"; done)
+lower=${lower%:}
+layers=$(echo "$lower" | tr ':' '\n' | wc -l)
+mount_image=$(measure 'umount "$dir/mnt" 2>/dev/null || true' '$L image --store "$S" mount many "$dir/mnt"')
+umount "$dir/mnt"
+mount_hand=$(measure 'umount "$dir/mnt" 2>/dev/null || true' '$L -o "lowerdir=$lower" "$dir/mnt"')
+umount "$dir/mnt"
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+out=$(cat <<MD
+### Images ($files files in 5 layers; median of $rounds; page cache dropped before each run)
+
+| what | seconds | ratio |
+| --- | ---: | --- |
+| layerfs image import, docker-archive | $import_docker | podman load / this: $(ratio "$podman_load" "$import_docker") |
+| podman load, the same docker-archive | $podman_load | |
+| layerfs image import, oci-dir (gzip layers) | $import_oci | umoci unpack / this: $(ratio "$umoci_unpack" "$import_oci") |
+| umoci unpack, the same oci-dir | $umoci_unpack | |
+| re-import, every layer present | $reimport | of the first import: $(awk -v a="$reimport" -v b="$import_oci" 'BEGIN {printf "%.1f", 100 * a / b}')% |
+| layerfs image mount, $layers-layer image, to a live mount | $mount_image | this / by hand: $(ratio "$mount_image" "$mount_hand") |
+| layerfs -o lowerdir= (the same $layers layer directories by hand) | $mount_hand | |
+| layerfs image blame (every path of the $files-file image) | $blame | |
+| layerfs image waste (the same image) | $waste | |
+MD
+)
+mkdir -p "$root/results"
+echo "$out" | tee "$root/results/images.md"
