@@ -547,8 +547,9 @@ class DifferentialFuzzRegressionTest {
 
     /**
      * Allowed.KERNEL_D_INO_OF_UNMARKED_MERGED_DIRS: a directory in a hand-made upper layer over a lower one (no
-     * origin on it, no impure mark on its parent) is listed by the kernel with the upper directory's number (the
-     * first listing after a mount: the kernel's cross-mount of layerfs's upper layer shows it too, now and then).
+     * origin on it, no impure mark on its parent) may be listed by the kernel with the upper directory's number.
+     * Whether it is depends on the kernel's caches (a plain listing right after the mount shows it; within a
+     * batch some runs do and some do not), so this asserts only that whatever differs is the entry's.
      */
     @Test
     void dInoOfAMergedDirectoryInAHandMadeUpperLayer() {
@@ -559,8 +560,8 @@ class DifferentialFuzzRegressionTest {
                 U dir b%{155}64 0755 0:0 1196584292.135810049
                 L1 dir b%{155}64 0755 0:0 1286956580.316617887
                 --
-                """, "timeout=0",
-                "initial/dino: b%{155}64: dino: kernel not st_ino, layerfs null;");
+                readdir .
+                """, "timeout=0");
     }
 
     // ---- issue 14: what the generator learnt found these, fixed by the engine's byte paths ----

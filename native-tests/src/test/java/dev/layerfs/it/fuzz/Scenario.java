@@ -60,7 +60,7 @@ public final class Scenario {
 
     /**
      * As {@link #assertExcused(Allowed, String, String, String...)} where the kernel does not always do the same
-     * (its caches): these divergences at least, and any others only where the entry excuses them too.
+     * (its caches): these divergences at least (maybe none), and any others only where the entry excuses them.
      */
     static void assertExcusedAtLeast(Allowed entry, String text, String layerfsOptions, String... expected) {
         Batch.SeqResult r = run(text, layerfsOptions);
