@@ -44,6 +44,22 @@ final class MountOptions {
     OptionalInt squashToUid = OptionalInt.empty();
     OptionalInt squashToGid = OptionalInt.empty();
     final List<String> unknown = new ArrayList<>();
+    /**
+     * Which FUSE transport serves the mount: {@code libfuse2} (jnr-fuse over libfuse 2, the default) or
+     * {@code kernel} (the FUSE protocol spoken over /dev/fuse directly). The environment variable
+     * {@code LAYERFS_TRANSPORT} sets the default, so a whole test suite can run on either.
+     */
+    String transport = defaultTransport();
+    boolean nosuid;
+    boolean nodev;
+    boolean noexec;
+
+    static final List<String> TRANSPORTS = List.of("libfuse2", "kernel");
+
+    private static String defaultTransport() {
+        String env = System.getenv("LAYERFS_TRANSPORT");
+        return env != null && TRANSPORTS.contains(env) ? env : "libfuse2";
+    }
 
     /**
      * The owners shown and stored, as fuse-overlayfs combines these options: {@code squash_to_uid} and
@@ -95,6 +111,19 @@ final class MountOptions {
             case "squash_to_root" -> squashToRoot = true;
             case "squash_to_uid" -> squashToUid = OptionalInt.of(parseId(key, value));
             case "squash_to_gid" -> squashToGid = OptionalInt.of(parseId(key, value));
+            case "transport" -> {
+                if (!TRANSPORTS.contains(require(key, value))) {
+                    throw new UsageException("malformed option transport=" + value + ": expected "
+                            + String.join(" or ", TRANSPORTS));
+                }
+                transport = value;
+            }
+            case "nosuid" -> nosuid = true;
+            case "nodev" -> nodev = true;
+            case "noexec" -> noexec = true;
+            case "suid" -> nosuid = false;
+            case "dev" -> nodev = false;
+            case "exec" -> noexec = false;
             default -> {
                 if (!GENERIC.contains(key)) {
                     unknown.add(option);
