@@ -83,4 +83,21 @@ class MountOptionsTest {
         assertEquals(List.of(Path.of("/a"), Path.of("/b")), cl.options.lowerDirs);
         assertEquals(List.of(), cl.options.unknown);
     }
+
+    @Test
+    void transportIsChosenByOption() throws Exception {
+        assertEquals("kernel", parse("lowerdir=/a,transport=kernel").transport);
+        assertEquals("libfuse2", parse("lowerdir=/a,transport=kernel,transport=libfuse2").transport);
+        assertThrows(UsageException.class, () -> parse("lowerdir=/a,transport=fuse3"));
+        assertThrows(UsageException.class, () -> parse("lowerdir=/a,transport="));
+        assertEquals(List.of(), parse("lowerdir=/a,transport=kernel").unknown);
+    }
+
+    @Test
+    void suidAndDevAreKeptUnlessRefused() throws Exception {
+        MountOptions o = parse("lowerdir=/a,nosuid,nodev,noexec");
+        assertTrue(o.nosuid && o.nodev && o.noexec);
+        MountOptions back = parse("lowerdir=/a,nosuid,suid,nodev,dev");
+        assertTrue(!back.nosuid && !back.nodev && !back.noexec);
+    }
 }

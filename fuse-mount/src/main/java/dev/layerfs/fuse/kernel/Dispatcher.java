@@ -279,6 +279,9 @@ final class Dispatcher {
                     r.init().minor(), FuseAbi.MIN_MINOR);
             return w.error(r.unique, n.error());
         }
+        LOG.debug("INIT: the kernel offers {}.{} with flags {}; answered {}.{} with flags {}, max_write {}",
+                r.init().major(), r.init().minor(), Integer.toHexString(r.init().flags()), n.reply().major(),
+                n.reply().minor(), Integer.toHexString(n.reply().flags()), n.reply().maxWrite());
         if (r.init().major() == FuseAbi.KERNEL_VERSION) {
             init = n;
             initialized.countDown();

@@ -26,6 +26,9 @@ public final class KernelSession {
     /** Replies: the out header and the largest read. */
     static final int REPLY_BUFFER = InitNegotiation.MAX_WRITE + 4096;
 
+    /** The newest protocol version this transport speaks (the kernel may offer less). */
+    public static final String PROTOCOL = FuseAbi.KERNEL_VERSION + "." + FuseAbi.MAX_MINOR;
+
     /** How to mount. */
     public record Options(String source, Path mountPoint, boolean readOnly, boolean nosuid, boolean nodev,
             boolean noexec, boolean allowOther, boolean defaultPermissions, int threads, double timeoutSeconds) {}

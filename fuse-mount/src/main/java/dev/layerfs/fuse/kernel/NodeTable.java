@@ -162,8 +162,17 @@ final class NodeTable {
                 attach(n, parent, name);
             }
         }
+        revive(n);
         n.lookups++;
         return n;
+    }
+
+    /** A node forgotten but still held (names below it, open handles) is handed out again: back in the id map. */
+    private void revive(Node n) {
+        if (n.dropped) {
+            n.dropped = false;
+            byId.put(n.id, n);
+        }
     }
 
     /** LINK made {@code name} in {@code parent} another name of {@code n}, now with this inode number. */
@@ -176,6 +185,7 @@ final class NodeTable {
             attach(n, parent, name);
         }
         rekey(n, ino);
+        revive(n);
         n.lookups++;
         return n;
     }
