@@ -302,7 +302,7 @@ final class Dispatcher {
             }
             throw e;
         }
-        Node n = nodes.lookedUp(parent, name, st.ino(), st.mode());
+        Node n = nodes.lookedUp(parent, name, st.ino(), st.mode(), fs.sharedHardLink(path, st));
         return w.entry(r.unique, new Entry(n.id, NodeTable.GENERATION, st), entryValid, attrValid);
     }
 
@@ -310,7 +310,7 @@ final class Dispatcher {
     private ByteBuffer entryReply(Request r, ReplyWriter w, Node parent, String name, String path)
             throws FsException {
         Stat st = fs.stat(path);
-        Node n = nodes.lookedUp(parent, name, st.ino(), st.mode());
+        Node n = nodes.lookedUp(parent, name, st.ino(), st.mode(), false);
         return w.entry(r.unique, new Entry(n.id, NodeTable.GENERATION, st), entryValid, attrValid);
     }
 
@@ -417,7 +417,7 @@ final class Dispatcher {
             fs.release(f);
             throw e;
         }
-        Node n = nodes.lookedUp(parent, name, st.ino(), st.mode());
+        Node n = nodes.lookedUp(parent, name, st.ino(), st.mode(), false);
         long fh = files.add(new FileHandle(n, f));
         nodes.opened(n, fh);
         return w.create(r.unique, new Entry(n.id, NodeTable.GENERATION, st), entryValid, attrValid, fh, 0);
@@ -482,16 +482,17 @@ final class Dispatcher {
 
     /** The entry of a listed name, or null where it vanished since the listing was made. */
     private Entry plusEntry(Node dir, String dirPath, String name) throws FsException {
+        String path = dirPath.isEmpty() ? name : dirPath + "/" + name;
         Stat st;
         try {
-            st = fs.stat(dirPath.isEmpty() ? name : dirPath + "/" + name);
+            st = fs.stat(path);
         } catch (FsException e) {
             if (e.errno() == Errno.ENOENT) {
                 return null;
             }
             throw e;
         }
-        Node n = nodes.lookedUp(dir, name, st.ino(), st.mode());
+        Node n = nodes.lookedUp(dir, name, st.ino(), st.mode(), fs.sharedHardLink(path, st));
         return new Entry(n.id, NodeTable.GENERATION, st);
     }
 

@@ -9,7 +9,9 @@ import java.util.Set;
 
 /**
  * The kernel's node ids and what they stand for, like go-fuse's path bridge: a node is one object of the merged
- * view, found by the inode number the engine reports, so two hard links are one node (one kernel inode). A node
+ * view. Hard links that the overlay shows as one inode (made through the mount, or upper-layer links) are one
+ * node, found by the inode number the engine reports, so the kernel has one inode for them; lower-layer hard
+ * links stay one node per name, as the kernel overlay keeps them apart (a copy-up breaks them). A node
  * knows its names as links (parent node, name); its path is computed from them, so a rename moves a whole subtree
  * by changing one link. Lookup counts follow the kernel's: each entry handed out (LOOKUP, CREATE, MKNOD, MKDIR,
  * SYMLINK, LINK, each READDIRPLUS entry) adds one, FORGET takes them off, and a node at zero is dropped, so the
@@ -33,6 +35,8 @@ final class NodeTable {
         private long ino;
         private long lookups;
         private boolean dropped;
+        /** A hard link shown as one inode: registered by inode number so that its other names join it. */
+        private boolean shared;
         private final List<Link> links = new ArrayList<>(1);
         private final Map<String, Node> children = new HashMap<>();
         private final Set<Long> handles = new LinkedHashSet<>();
@@ -138,14 +142,14 @@ final class NodeTable {
     /**
      * A name was looked up (or created) and found to be an object with this inode number and file type: the
      * node for it, with one more lookup. The name keeps its node while the inode number stays (or changes
-     * under a node with only this name: a copy-up); a non-directory whose inode number another named node
-     * already has joins that node (a hard link); anything else gets a new node.
+     * under a node with only this name: a copy-up); a {@code shared} object (a hard link the overlay shows as
+     * one inode) joins the named node that already has its inode number; anything else gets a new node.
      */
-    synchronized Node lookedUp(Node parent, String name, long ino, int mode) {
+    synchronized Node lookedUp(Node parent, String name, long ino, int mode, boolean shared) {
         int type = mode & S_IFMT;
         Node n = parent.children.get(name);
         if (n == null || n.type != type || n.ino != ino) {
-            Node same = type == S_IFDIR ? null : byIno.get(ino);
+            Node same = shared ? byIno.get(ino) : null;
             if (same != null && same != n && same.type == type && !same.links.isEmpty()) {
                 if (n != null) {
                     detach(n, parent, name);
@@ -161,6 +165,9 @@ final class NodeTable {
                 n = create(type, ino);
                 attach(n, parent, name);
             }
+        }
+        if (shared) {
+            share(n);
         }
         revive(n);
         n.lookups++;
@@ -185,6 +192,7 @@ final class NodeTable {
             attach(n, parent, name);
         }
         rekey(n, ino);
+        share(n);
         revive(n);
         n.lookups++;
         return n;
@@ -277,8 +285,13 @@ final class NodeTable {
     private Node create(int type, long ino) {
         Node n = new Node(nextId++, type, ino);
         byId.put(n.id, n);
-        byIno.put(ino, n);
         return n;
+    }
+
+    /** Makes a node findable by its inode number: other names of it join it. */
+    private void share(Node n) {
+        n.shared = true;
+        byIno.put(n.ino, n);
     }
 
     private void rekey(Node n, long ino) {
@@ -286,15 +299,14 @@ final class NodeTable {
             byIno.remove(n.ino);
         }
         n.ino = ino;
-        byIno.put(ino, n);
+        if (n.shared) {
+            byIno.put(ino, n);
+        }
     }
 
     private void attach(Node n, Node parent, String name) {
         parent.children.put(name, n);
         n.links.add(new Link(parent, name));
-        if (byIno.get(n.ino) == null) {
-            byIno.put(n.ino, n);
-        }
     }
 
     private void detach(Node n, Node parent, String name) {

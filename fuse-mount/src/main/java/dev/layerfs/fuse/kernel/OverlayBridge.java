@@ -27,7 +27,8 @@ final class OverlayBridge {
     record Listed(String name, long ino, int type) {}
 
     private final Overlay overlay;
-    private final jnr.ffi.Runtime runtime = Syscalls.get().runtime();
+    private final Syscalls sys = Syscalls.get();
+    private final jnr.ffi.Runtime runtime = sys.runtime();
 
     OverlayBridge(Overlay overlay) {
         this.overlay = overlay;
@@ -53,6 +54,19 @@ final class OverlayBridge {
 
     Stat fstat(OpenFile f) throws FsException {
         return overlay.fstat(f);
+    }
+
+    /**
+     * Whether the object at a path, with these attributes, is a hard link that the kernel overlay shows as one
+     * inode with its other names: a non-directory with more than one link whose topmost copy is in the upper
+     * layer. Hard links that exist only in a lower layer are separate inodes there (a copy-up breaks them).
+     */
+    boolean sharedHardLink(String path, Stat st) throws FsException {
+        if (st.isDirectory() || st.nlink() < 2 || overlay.stack().upper().isEmpty()) {
+            return false;
+        }
+        Stat upper = sys.lstatIfExists(overlay.stack().upper().get().fd(), engine(path));
+        return upper != null && !upper.isDirectory();
     }
 
     List<Listed> list(String path) throws FsException {

@@ -25,9 +25,9 @@ class NodeTableTest {
 
     @Test
     void lookupCountsAndForgetDropsTheNode() {
-        Node d = t.lookedUp(root, "d", 10, DIR);
-        Node f = t.lookedUp(d, "f", 11, FILE);
-        assertSame(f, t.lookedUp(d, "f", 11, FILE));
+        Node d = t.lookedUp(root, "d", 10, DIR, false);
+        Node f = t.lookedUp(d, "f", 11, FILE, false);
+        assertSame(f, t.lookedUp(d, "f", 11, FILE, false));
         assertEquals(2, t.lookups(f));
         assertEquals("d/f", t.path(f));
         t.forget(f.id, 1);
@@ -42,16 +42,16 @@ class NodeTableTest {
     @Test
     void memoryIsBoundedByWhatTheKernelHolds() {
         for (int i = 0; i < 10_000; i++) {
-            Node n = t.lookedUp(root, "f" + i, 100 + i, FILE);
+            Node n = t.lookedUp(root, "f" + i, 100 + i, FILE, false);
             t.forget(n.id, 1);
         }
         assertEquals(1, t.size());
     }
 
     @Test
-    void hardLinksAreOneNode() {
-        Node a = t.lookedUp(root, "a", 50, FILE);
-        Node b = t.lookedUp(root, "b", 50, FILE);
+    void upperHardLinksAreOneNode() {
+        Node a = t.lookedUp(root, "a", 50, FILE, true);
+        Node b = t.lookedUp(root, "b", 50, FILE, true);
         assertSame(a, b);
         assertEquals(List.of("a", "b"), t.paths(a));
         t.removed(root, "a");
@@ -60,26 +60,37 @@ class NodeTableTest {
 
     @Test
     void linkJoinsTheSourceNodeEvenAfterACopyUpChangedItsInode() {
-        Node a = t.lookedUp(root, "a", 50, FILE);
+        Node a = t.lookedUp(root, "a", 50, FILE, false);
         Node b = t.linked(a, root, "b", 60);
         assertSame(a, b);
         assertEquals(60, t.ino(a));
-        assertSame(a, t.lookedUp(root, "a", 60, FILE));
-        assertEquals(3, t.lookups(a));
+        assertSame(a, t.lookedUp(root, "a", 60, FILE, true));
+        assertSame(a, t.lookedUp(root, "b", 60, FILE, true));
+        assertEquals(4, t.lookups(a));
     }
 
     @Test
     void aCopyUpKeepsTheNodeOfASingleName() {
-        Node a = t.lookedUp(root, "a", 50, FILE);
-        assertSame(a, t.lookedUp(root, "a", 70, FILE));
+        Node a = t.lookedUp(root, "a", 50, FILE, false);
+        assertSame(a, t.lookedUp(root, "a", 70, FILE, false));
         assertEquals(70, t.ino(a));
     }
 
     @Test
+    void lowerHardLinksAreANodePerName() {
+        Node a = t.lookedUp(root, "a", 50, FILE, false);
+        Node b = t.lookedUp(root, "b", 50, FILE, false);
+        assertNotEquals(a.id, b.id);
+        assertSame(a, t.lookedUp(root, "a", 70, FILE, false));
+        assertEquals(70, t.ino(a));
+        assertEquals(50, t.ino(b));
+    }
+
+    @Test
     void hardLinksThatDivergeSplit() {
-        Node a = t.lookedUp(root, "a", 50, FILE);
-        t.lookedUp(root, "b", 50, FILE);
-        Node a2 = t.lookedUp(root, "a", 70, FILE);
+        Node a = t.lookedUp(root, "a", 50, FILE, true);
+        t.lookedUp(root, "b", 50, FILE, true);
+        Node a2 = t.lookedUp(root, "a", 70, FILE, false);
         assertNotEquals(a.id, a2.id);
         assertEquals(List.of("b"), t.paths(a));
         assertEquals(List.of("a"), t.paths(a2));
@@ -87,17 +98,17 @@ class NodeTableTest {
 
     @Test
     void aNewTypeUnderANameIsANewNode() {
-        Node a = t.lookedUp(root, "a", 50, FILE);
-        Node d = t.lookedUp(root, "a", 50, DIR);
+        Node a = t.lookedUp(root, "a", 50, FILE, false);
+        Node d = t.lookedUp(root, "a", 50, DIR, false);
         assertNotEquals(a.id, d.id);
         assertNull(t.path(a));
     }
 
     @Test
     void renameMovesTheSubtree() {
-        Node d = t.lookedUp(root, "d", 10, DIR);
-        Node e = t.lookedUp(root, "e", 12, DIR);
-        Node f = t.lookedUp(d, "f", 11, FILE);
+        Node d = t.lookedUp(root, "d", 10, DIR, false);
+        Node e = t.lookedUp(root, "e", 12, DIR, false);
+        Node f = t.lookedUp(d, "f", 11, FILE, false);
         t.renamed(root, "d", e, "d2", false);
         assertEquals("e/d2/f", t.path(f));
         assertNull(t.child(root, "d"));
@@ -105,8 +116,8 @@ class NodeTableTest {
 
     @Test
     void renameOverATargetLeavesItNameless() {
-        Node a = t.lookedUp(root, "a", 1, FILE);
-        Node b = t.lookedUp(root, "b", 2, FILE);
+        Node a = t.lookedUp(root, "a", 1, FILE, false);
+        Node b = t.lookedUp(root, "b", 2, FILE, false);
         t.renamed(root, "a", root, "b", false);
         assertEquals("b", t.path(a));
         assertNull(t.path(b));
@@ -114,8 +125,8 @@ class NodeTableTest {
 
     @Test
     void exchangeSwapsNames() {
-        Node a = t.lookedUp(root, "a", 1, FILE);
-        Node b = t.lookedUp(root, "b", 2, DIR);
+        Node a = t.lookedUp(root, "a", 1, FILE, false);
+        Node b = t.lookedUp(root, "b", 2, DIR, false);
         t.renamed(root, "a", root, "b", true);
         assertEquals("b", t.path(a));
         assertEquals("a", t.path(b));
@@ -123,15 +134,15 @@ class NodeTableTest {
 
     @Test
     void aNamelessInodeNumberIsNotReused() {
-        Node a = t.lookedUp(root, "a", 5, FILE);
+        Node a = t.lookedUp(root, "a", 5, FILE, false);
         t.removed(root, "a");
-        Node c = t.lookedUp(root, "c", 5, FILE);
+        Node c = t.lookedUp(root, "c", 5, FILE, false);
         assertNotEquals(a.id, c.id);
     }
 
     @Test
     void openHandlesOutliveForget() {
-        Node a = t.lookedUp(root, "a", 5, FILE);
+        Node a = t.lookedUp(root, "a", 5, FILE, false);
         t.opened(a, 77);
         t.removed(root, "a");
         assertEquals(77, t.anyHandle(a));
@@ -141,8 +152,8 @@ class NodeTableTest {
 
     @Test
     void aForgottenDirectoryKeepsThePathOfALateChild() {
-        Node d = t.lookedUp(root, "d", 10, DIR);
-        Node f = t.lookedUp(d, "f", 11, FILE);
+        Node d = t.lookedUp(root, "d", 10, DIR, false);
+        Node f = t.lookedUp(d, "f", 11, FILE, false);
         t.forget(d.id, 1);
         assertEquals("d/f", t.path(f));
         t.forget(f.id, 1);
@@ -152,10 +163,10 @@ class NodeTableTest {
 
     @Test
     void aForgottenNodeLookedUpAgainIsLive() {
-        Node d = t.lookedUp(root, "d", 10, DIR);
-        t.lookedUp(d, "f", 11, FILE);
+        Node d = t.lookedUp(root, "d", 10, DIR, false);
+        t.lookedUp(d, "f", 11, FILE, false);
         t.forget(d.id, 1);
-        Node again = t.lookedUp(root, "d", 10, DIR);
+        Node again = t.lookedUp(root, "d", 10, DIR, false);
         assertSame(again, t.get(again.id));
     }
 }
