@@ -3,19 +3,20 @@ package dev.layerfs.core;
 import dev.layerfs.core.attr.Attributes;
 import dev.layerfs.core.attr.Permissions;
 import dev.layerfs.core.attr.Xattrs;
+import dev.layerfs.core.bytes.ByteString;
 import dev.layerfs.core.copyup.CopyUp;
 import dev.layerfs.core.copyup.WorkDir;
 import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
+import dev.layerfs.core.handle.LowerOpenFiles;
 import dev.layerfs.core.handle.OpenFile;
-import dev.layerfs.core.handle.OpenFiles;
 import dev.layerfs.core.handle.PinnedFile;
+import dev.layerfs.core.inode.InodeNumbers;
 import dev.layerfs.core.lookup.Entry;
 import dev.layerfs.core.lookup.Lookup;
+import dev.layerfs.core.marker.PrivateXattrs;
 import dev.layerfs.core.model.Caller;
-import dev.layerfs.core.model.IdMapping;
 import dev.layerfs.core.model.ConfigException;
-import dev.layerfs.core.model.InodeNumbers;
 import dev.layerfs.core.model.LayerStack;
 import dev.layerfs.core.model.OverlayConfig;
 import dev.layerfs.core.model.OverlayPaths;
@@ -25,7 +26,8 @@ import dev.layerfs.core.nativeio.StatFs;
 import dev.layerfs.core.nativeio.Syscalls;
 import dev.layerfs.core.nativeio.Timespec;
 import dev.layerfs.core.ops.Creation;
-import dev.layerfs.core.ops.Engine;
+import dev.layerfs.core.ops.FileIo;
+import dev.layerfs.core.ops.Open;
 import dev.layerfs.core.ops.Removal;
 import dev.layerfs.core.ops.Rename;
 import dev.layerfs.core.ops.UpperWriter;
@@ -33,61 +35,71 @@ import dev.layerfs.core.readdir.DirEntry;
 import dev.layerfs.core.readdir.MergedDirectory;
 import dev.layerfs.core.whiteout.WhiteoutCodec;
 import java.io.Closeable;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
- * A merged view of a layer stack, with every filesystem operation of the kernel overlay. Paths are merged-view
- * paths ("/a/b" or "a/b"). Failures are {@link FsException}s carrying the errno the kernel overlay gives.
+ * A merged view of a layer stack, with every filesystem operation of the kernel overlay. Failures are
+ * {@link FsException}s carrying the errno the kernel overlay gives.
  *
- * <p>Concurrency: operations that change the namespace or copy up take one write lock; lookups, stats and
- * listings share a read lock; reads and writes on open files take none (they go straight to the real
- * descriptor).
+ * <p>Paths are merged-view paths ("/a/b" or "a/b"). A path, a name, a symbolic link target and an xattr name are
+ * bytes, as Linux has them: the methods taking {@link ByteString}s are the engine's (the transports use them);
+ * each has a {@code String} twin for callers whose names are text, which takes and gives UTF-8.
+ *
+ * <p>This class normalises paths, takes the lock and delegates. Concurrency: operations that change the
+ * namespace or copy up take one write lock; lookups, stats and listings share a read lock; reads and writes on
+ * open files take none (they go straight to the real descriptor).
  */
 public final class Overlay implements Closeable {
     /** statvfs's f_flag bit for a read-only filesystem. */
     private static final long ST_RDONLY = 1;
 
     private final LayerStack stack;
-    private final Engine engine;
     private final WorkDir work;
+    private final Lookup lookup;
+    private final MergedDirectory directories;
+    private final LowerOpenFiles lowerOpenFiles;
+    private final InodeNumbers inodes;
     private final Attributes attributes;
     private final Xattrs xattrs;
     private final Creation creation;
     private final Removal removal;
     private final Rename rename;
+    private final Open open;
+    private final FileIo io = new FileIo();
     private final boolean fsync;
-    private final IdMapping ids;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private final Syscalls sys = Syscalls.get();
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private Overlay(LayerStack stack, WorkDir work, boolean fsync, IdMapping ids) {
-        this.ids = ids;
+    private Overlay(LayerStack stack, WorkDir work, OverlayConfig config) {
         this.stack = stack;
         this.work = work;
-        this.fsync = fsync;
-        WhiteoutCodec whiteouts = new WhiteoutCodec();
-        InodeNumbers inodes = new InodeNumbers(stack);
-        Lookup lookup = new Lookup(stack, whiteouts);
-        OpenFiles openFiles = new OpenFiles();
+        this.fsync = config.fsync();
+        PrivateXattrs markers = new PrivateXattrs();
+        WhiteoutCodec whiteouts = new WhiteoutCodec(markers);
+        this.inodes = new InodeNumbers(stack, markers);
+        this.lookup = new Lookup(stack, whiteouts);
+        this.lowerOpenFiles = new LowerOpenFiles(stack.upper().orElse(null));
         CopyUp copyUp = null;
         UpperWriter writer = null;
         if (stack.upper().isPresent()) {
-            openFiles.setUpper(stack.upper().get());
-            copyUp = new CopyUp(stack, lookup, work, openFiles, ids);
+            copyUp = new CopyUp(stack.upper().get(), lookup, work, lowerOpenFiles, markers, inodes.origins(),
+                    config.ids());
             writer = new UpperWriter(stack.upper().get(), work, whiteouts);
         }
-        MergedDirectory directories = new MergedDirectory(whiteouts, inodes);
+        this.directories = new MergedDirectory(whiteouts, inodes, lookup);
         lookup.onInvalidate(directories::invalidate);
-        this.engine = new Engine(stack, lookup, whiteouts, directories, openFiles, copyUp, writer);
-        this.attributes = new Attributes(engine, inodes, ids);
-        this.xattrs = new Xattrs(engine);
-        this.creation = new Creation(engine, ids);
-        this.removal = new Removal(engine);
-        this.rename = new Rename(engine);
+        this.attributes = new Attributes(stack, lookup, copyUp, inodes, config.ids());
+        this.xattrs = new Xattrs(stack, lookup, copyUp);
+        this.creation = new Creation(stack, lookup, copyUp, writer, config.ids());
+        this.removal = new Removal(stack, lookup, copyUp, writer, directories, lowerOpenFiles, inodes);
+        this.rename = new Rename(stack, lookup, copyUp, writer, directories, whiteouts, lowerOpenFiles, inodes);
+        this.open = new Open(stack, lookup, copyUp, creation, lowerOpenFiles, config.ids());
     }
 
     /**
@@ -106,7 +118,7 @@ public final class Overlay implements Closeable {
                         + e.getMessage());
             }
         }
-        return new Overlay(stack, work, config.fsync(), config.ids());
+        return new Overlay(stack, work, config);
     }
 
     public LayerStack stack() {
@@ -119,37 +131,40 @@ public final class Overlay implements Closeable {
 
     // ---- lookup and attributes ----
 
-    public Stat getattr(String path) throws FsException {
-        String p = OverlayPaths.normalize(path);
-        return read(() -> attributes.stat(engine.lookup().existing(p, "stat")));
+    public Stat getattr(ByteString path) throws FsException {
+        String p = normalize(path);
+        return underReadLock(() -> attributes.stat(lookup.existing(p, "stat")));
     }
 
-    /** The merged listing of a directory, without "." and ".." (unmodifiable; cached until the directory changes). */
-    public List<DirEntry> readdir(String path) throws FsException {
-        String p = OverlayPaths.normalize(path);
-        return read(() -> engine.directories().list(engine.lookup().resolve(p).requireDirectory("readdir")));
+    /**
+     * The merged listing of a directory, without "." and ".." (unmodifiable; cached until the directory changes).
+     * Each entry's inode number is what a stat of it shows.
+     */
+    public List<DirEntry> readdir(ByteString path) throws FsException {
+        String p = normalize(path);
+        return underReadLock(() -> directories.list(lookup.resolve(p).requireDirectory("readdir")));
     }
 
-    public String readlink(String path) throws FsException {
-        String p = OverlayPaths.normalize(path);
-        return read(() -> {
-            Entry e = engine.lookup().existing(p, "readlink");
+    /** The target of a symbolic link, as the bytes it holds. */
+    public ByteString readlink(ByteString path) throws FsException {
+        String p = normalize(path);
+        return underReadLock(() -> {
+            Entry e = lookup.existing(p, "readlink");
             if (!e.stat().isSymlink()) {
-                throw FsException.of(Errno.EINVAL, "readlink", "/" + p);
+                throw FsException.of(Errno.EINVAL, "readlink", show(p));
             }
-            return sys.readlinkat(e.top().layer().fd(), e.top().path());
+            return ByteString.trusted(sys.readlinkat(e.top().layer().fd(), e.top().path()));
         });
     }
 
     /** access(2) for a caller; W_OK on a read-only overlay is EROFS. */
-    public void access(String path, int mask, Caller caller) throws FsException {
-        String p = OverlayPaths.normalize(path);
-        Stat st = getattr(p);
+    public void access(ByteString path, int mask, Caller caller) throws FsException {
+        Stat st = getattr(path);
         if ((mask & Linux.W_OK) != 0 && readOnly()) {
-            throw FsException.of(Errno.EROFS, "access", "/" + p);
+            throw FsException.of(Errno.EROFS, "access", path.toString());
         }
         if (!Permissions.allows(st, caller, mask & 7)) {
-            throw FsException.of(Errno.EACCES, "access", "/" + p);
+            throw FsException.of(Errno.EACCES, "access", path.toString());
         }
     }
 
@@ -168,83 +183,84 @@ public final class Overlay implements Closeable {
 
     // ---- changing attributes ----
 
-    public void chmod(String path, int mode) throws FsException {
-        String p = OverlayPaths.normalize(path);
+    public void chmod(ByteString path, int mode) throws FsException {
+        String p = normalize(path);
         change(() -> attributes.chmod(p, mode), p);
     }
 
-    public void chown(String path, int uid, int gid) throws FsException {
-        String p = OverlayPaths.normalize(path);
+    public void chown(ByteString path, int uid, int gid) throws FsException {
+        String p = normalize(path);
         change(() -> attributes.chown(p, uid, gid), p);
     }
 
-    public void utimens(String path, Timespec atime, Timespec mtime) throws FsException {
-        String p = OverlayPaths.normalize(path);
+    public void utimens(ByteString path, Timespec atime, Timespec mtime) throws FsException {
+        String p = normalize(path);
         change(() -> attributes.utimens(p, atime, mtime), p);
     }
 
-    public void truncate(String path, long size) throws FsException {
-        String p = OverlayPaths.normalize(path);
+    public void truncate(ByteString path, long size) throws FsException {
+        String p = normalize(path);
         change(() -> attributes.truncate(p, size), p);
     }
 
-    public byte[] getxattr(String path, String name) throws FsException {
-        String p = OverlayPaths.normalize(path);
-        return read(() -> xattrs.get(p, name));
+    public byte[] getxattr(ByteString path, ByteString name) throws FsException {
+        String p = normalize(path);
+        return underReadLock(() -> xattrs.get(p, name.latin1()));
     }
 
-    public List<String> listxattr(String path) throws FsException {
-        String p = OverlayPaths.normalize(path);
-        return read(() -> xattrs.list(p));
+    public List<ByteString> listxattr(ByteString path) throws FsException {
+        String p = normalize(path);
+        return underReadLock(() -> xattrs.list(p).stream().map(ByteString::trusted).toList());
     }
 
-    public void setxattr(String path, String name, byte[] value, int flags) throws FsException {
-        String p = OverlayPaths.normalize(path);
-        change(() -> xattrs.set(p, name, value, flags), p);
+    public void setxattr(ByteString path, ByteString name, byte[] value, int flags) throws FsException {
+        String p = normalize(path);
+        change(() -> xattrs.set(p, name.latin1(), value, flags), p);
     }
 
-    public void removexattr(String path, String name) throws FsException {
-        String p = OverlayPaths.normalize(path);
-        change(() -> xattrs.remove(p, name), p);
+    public void removexattr(ByteString path, ByteString name) throws FsException {
+        String p = normalize(path);
+        change(() -> xattrs.remove(p, name.latin1()), p);
     }
 
     // ---- namespace ----
 
-    public void mkdir(String path, int mode, Caller caller) throws FsException {
-        String p = OverlayPaths.normalize(path);
+    public void mkdir(ByteString path, int mode, Caller caller) throws FsException {
+        String p = normalize(path);
         change(() -> creation.mkdir(p, mode, caller), p);
     }
 
-    public void mknod(String path, int mode, long rdev, Caller caller) throws FsException {
-        String p = OverlayPaths.normalize(path);
+    public void mknod(ByteString path, int mode, long rdev, Caller caller) throws FsException {
+        String p = normalize(path);
         change(() -> creation.mknod(p, mode, rdev, caller), p);
     }
 
-    public void symlink(String target, String path, Caller caller) throws FsException {
-        String p = OverlayPaths.normalize(path);
-        change(() -> creation.symlink(target, p, caller), p);
+    /** A symbolic link at {@code path} holding {@code target} (any bytes, stored as they are). */
+    public void symlink(ByteString target, ByteString path, Caller caller) throws FsException {
+        String p = normalize(path);
+        change(() -> creation.symlink(target.latin1(), p, caller), p);
     }
 
-    public void link(String from, String to) throws FsException {
-        String f = OverlayPaths.normalize(from);
-        String t = OverlayPaths.normalize(to);
+    public void link(ByteString from, ByteString to) throws FsException {
+        String f = normalize(from);
+        String t = normalize(to);
         change(() -> creation.link(f, t), f, t);
     }
 
-    public void unlink(String path) throws FsException {
-        String p = OverlayPaths.normalize(path);
+    public void unlink(ByteString path) throws FsException {
+        String p = normalize(path);
         change(() -> removal.unlink(p), p);
     }
 
-    public void rmdir(String path) throws FsException {
-        String p = OverlayPaths.normalize(path);
+    public void rmdir(ByteString path) throws FsException {
+        String p = normalize(path);
         change(() -> removal.rmdir(p), p);
     }
 
     /** rename, with 0, RENAME_NOREPLACE or RENAME_EXCHANGE. */
-    public void rename(String from, String to, int flags) throws FsException {
-        String f = OverlayPaths.normalize(from);
-        String t = OverlayPaths.normalize(to);
+    public void rename(ByteString from, ByteString to, int flags) throws FsException {
+        String f = normalize(from);
+        String t = normalize(to);
         change(() -> rename.rename(f, t, flags), f, t);
     }
 
@@ -255,117 +271,43 @@ public final class Overlay implements Closeable {
      * With O_CREAT a missing file is created (owned by {@code caller}); O_CREAT|O_EXCL on an existing name is
      * EEXIST.
      */
-    public OpenFile open(String path, int flags, int mode, Caller caller) throws FsException {
-        String p = OverlayPaths.normalize(path);
+    public OpenFile open(ByteString path, int flags, int mode, Caller caller) throws FsException {
+        String p = normalize(path);
         if ((flags & Linux.O_CREAT) != 0) {
-            OpenFile created = write(() -> {
-                Entry e = engine.lookup().resolve(p);
-                if (e.exists()) {
-                    if ((flags & Linux.O_EXCL) != 0) {
-                        throw FsException.of(Errno.EEXIST, "create", "/" + p);
-                    }
-                    return null;
-                }
-                int fd = creation.createFile(e, realFlags(flags), mode, caller);
-                engine.lookup().invalidate(p);
-                return new OpenFile(p, flags, fd, stack.upper().orElseThrow());
-            });
+            OpenFile created = underWriteLock(() -> open.create(p, flags, mode, caller));
             if (created != null) {
                 return created;
             }
         }
         // Registered under the lock that found the file on a lower layer, so no copy-up can slip in between.
-        Op<OpenFile> op = () -> {
-            OpenFile opened = openExisting(p, flags, caller);
-            engine.openFiles().opened(opened);
-            return opened;
-        };
-        return Linux.opensForWrite(flags) ? write(op) : read(op);
-    }
-
-    /** Opens an existing file with flags without O_CREAT, for root. */
-    public OpenFile open(String path, int flags) throws FsException {
-        return open(path, flags & ~Linux.O_CREAT, 0, Caller.ROOT);
-    }
-
-    private OpenFile openExisting(String p, int flags, Caller caller) throws FsException {
-        Entry e = engine.lookup().existing(p, "open");
-        boolean forWrite = Linux.opensForWrite(flags);
-        if (e.isDirectory()) {
-            if (forWrite) {
-                throw FsException.of(Errno.EISDIR, "open", "/" + p);
-            }
-        } else if (e.stat().isSymlink()) {
-            throw FsException.of(Errno.ELOOP, "open", "/" + p);
-        }
-        if (forWrite) {
-            engine.requireWritable("open", p);
-            boolean truncating = (flags & Linux.O_TRUNC) != 0;
-            e = engine.copyUp().copyUp(e, !truncating);
-        }
-        int real = realFlags(flags) | Linux.O_NOFOLLOW;
-        if (!e.hasUpper()) {
-            real |= Linux.O_NOATIME;
-        }
-        int fd;
-        try {
-            fd = sys.openat(e.top().layer().fd(), e.top().path(), real, 0);
-        } catch (FsException ex) {
-            if (ex.errno() != Errno.EPERM || (real & Linux.O_NOATIME) == 0) {
-                throw ex;
-            }
-            fd = sys.openat(e.top().layer().fd(), e.top().path(), real & ~Linux.O_NOATIME, 0);
-        }
-        if ((flags & Linux.O_TRUNC) != 0 && !privileged(caller)) {
-            killPrivileges(fd, e.stat().mode());
-        }
-        return new OpenFile(p, flags, fd, e.top().layer());
+        Op<OpenFile> op = () -> open.existing(p, flags & ~Linux.O_CREAT, caller);
+        return Linux.opensForWrite(flags) ? underWriteLock(op) : underReadLock(op);
     }
 
     /**
-     * Whether a caller is taken to hold CAP_FSETID: root, or, with an id mapping, the id that stands for root in
-     * the layers (a container's root, whose capabilities count over the files its namespace maps).
+     * Reads into {@code dst}, from its position up to its limit, at {@code offset}; the position moves past what
+     * was read. Returns the bytes read, 0 at the end. A direct buffer is read into without a copy.
      */
-    private boolean privileged(Caller caller) {
-        return caller.isRoot() || (!ids.isIdentity() && ids.storedUid(caller.uid()) == 0);
+    public int read(OpenFile f, ByteBuffer dst, long offset) throws FsException {
+        return io.read(f, dst, offset);
     }
 
-    /**
-     * An open with O_TRUNC by a caller without CAP_FSETID clears setuid, and setgid where group execution is on,
-     * as the kernel's do_truncate does. Through FUSE with atomic_o_trunc the kernel leaves this to the file system:
-     * the truncation happens inside OPEN and the kernel sends no SETATTR for the mode.
-     */
-    private void killPrivileges(int fd, int mode) throws FsException {
-        int kill = mode & Linux.S_ISUID;
-        if ((mode & Linux.S_ISGID) != 0 && (mode & 0010) != 0) {
-            kill |= Linux.S_ISGID;
-        }
-        if (kill != 0 && (mode & Linux.S_IFMT) == Linux.S_IFREG) {
-            sys.fchmod(fd, mode & 07777 & ~kill);
-        }
-    }
-
-    private static int realFlags(int flags) {
-        return flags & (Linux.O_ACCMODE | Linux.O_APPEND | Linux.O_TRUNC | Linux.O_NONBLOCK | Linux.O_DIRECT
-                | 04010000 /* O_SYNC */ | 010000 /* O_DSYNC */ | Linux.O_NOATIME);
-    }
-
-    /** Reads into a native buffer (FUSE's); returns the bytes read, 0 at the end. */
-    public int read(OpenFile f, jnr.ffi.Pointer buf, int size, long offset) throws FsException {
-        return sys.pread(f.fd(), buf, size, offset);
-    }
-
-    /** Writes from a native buffer (FUSE's); returns the bytes written. */
-    public int write(OpenFile f, jnr.ffi.Pointer buf, int size, long offset) throws FsException {
-        return sys.pwrite(f.fd(), buf, size, offset);
+    /** Writes all of {@code src}, from its position up to its limit, at {@code offset}; returns the bytes written. */
+    public int write(OpenFile f, ByteBuffer src, long offset) throws FsException {
+        return io.write(f, src, offset);
     }
 
     public int read(OpenFile f, byte[] buf, int size, long offset) throws FsException {
-        return sys.pread(f.fd(), buf, size, offset);
+        ByteBuffer direct = ByteBuffer.allocateDirect(size);
+        int n = io.read(f, direct, offset);
+        direct.flip().get(buf, 0, n);
+        return n;
     }
 
     public int write(OpenFile f, byte[] buf, int size, long offset) throws FsException {
-        return sys.pwrite(f.fd(), buf, size, offset);
+        ByteBuffer direct = ByteBuffer.allocateDirect(size);
+        direct.put(buf, 0, size).flip();
+        return io.write(f, direct, offset);
     }
 
     public void ftruncate(OpenFile f, long size) throws FsException {
@@ -390,33 +332,35 @@ public final class Overlay implements Closeable {
      * removed or replaced.
      */
     public Stat fstat(OpenFile f) throws FsException {
-        return attributes.stat(f.layer(), sys.fstat(f.fd()), false);
+        Stat st = sys.fstat(f.fd());
+        return attributes.shown(st, inodes.ofDescriptor(f.layer(), f.fd(), st), false);
     }
 
     /**
      * Holds on to the real file behind a path (which must not be a directory), so that {@link #fstat(PinnedFile)}
      * still answers after the name is removed. Close it when done.
      */
-    public PinnedFile pin(String path) throws FsException {
-        String p = OverlayPaths.normalize(path);
-        return read(() -> {
-            Entry e = engine.lookup().existing(p, "pin");
+    public PinnedFile pin(ByteString path) throws FsException {
+        String p = normalize(path);
+        return underReadLock(() -> {
+            Entry e = lookup.existing(p, "pin");
             int fd = sys.openat(e.top().layer().fd(), e.top().path(), Linux.O_PATH | Linux.O_NOFOLLOW, 0);
             return new PinnedFile(fd, e.top().layer());
         });
     }
 
     public Stat fstat(PinnedFile f) throws FsException {
-        return attributes.stat(f.layer(), sys.fstat(f.fd()), false);
+        Stat st = sys.fstat(f.fd());
+        return attributes.shown(st, inodes.ofDescriptor(f.layer(), f.fd(), st), false);
     }
 
     public void release(OpenFile f) {
-        engine.openFiles().released(f);
+        lowerOpenFiles.released(f);
     }
 
     private static void requireWritableHandle(OpenFile f, String op) throws FsException {
         if ((f.flags() & Linux.O_ACCMODE) == Linux.O_RDONLY) {
-            throw FsException.of(Errno.EBADF, op, "/" + f.path());
+            throw FsException.of(Errno.EBADF, op, show(f.path()));
         }
     }
 
@@ -433,10 +377,112 @@ public final class Overlay implements Closeable {
         if (work != null) {
             work.close();
         }
+        inodes.close();
         stack.close();
     }
 
-    // ---- locking ----
+    // ---- the same, for callers whose paths and names are UTF-8 text ----
+
+    public Stat getattr(String path) throws FsException {
+        return getattr(ByteString.utf8(path));
+    }
+
+    public List<DirEntry> readdir(String path) throws FsException {
+        return readdir(ByteString.utf8(path));
+    }
+
+    /** The target as UTF-8 text (bytes that are not UTF-8 become U+FFFD: use the ByteString form for those). */
+    public String readlink(String path) throws FsException {
+        return new String(readlink(ByteString.utf8(path)).bytes(), StandardCharsets.UTF_8);
+    }
+
+    public void access(String path, int mask, Caller caller) throws FsException {
+        access(ByteString.utf8(path), mask, caller);
+    }
+
+    public void chmod(String path, int mode) throws FsException {
+        chmod(ByteString.utf8(path), mode);
+    }
+
+    public void chown(String path, int uid, int gid) throws FsException {
+        chown(ByteString.utf8(path), uid, gid);
+    }
+
+    public void utimens(String path, Timespec atime, Timespec mtime) throws FsException {
+        utimens(ByteString.utf8(path), atime, mtime);
+    }
+
+    public void truncate(String path, long size) throws FsException {
+        truncate(ByteString.utf8(path), size);
+    }
+
+    public byte[] getxattr(String path, String name) throws FsException {
+        return getxattr(ByteString.utf8(path), ByteString.utf8(name));
+    }
+
+    public List<String> listxattr(String path) throws FsException {
+        return listxattr(ByteString.utf8(path)).stream().map(n -> new String(n.bytes(), StandardCharsets.UTF_8))
+                .toList();
+    }
+
+    public void setxattr(String path, String name, byte[] value, int flags) throws FsException {
+        setxattr(ByteString.utf8(path), ByteString.utf8(name), value, flags);
+    }
+
+    public void removexattr(String path, String name) throws FsException {
+        removexattr(ByteString.utf8(path), ByteString.utf8(name));
+    }
+
+    public void mkdir(String path, int mode, Caller caller) throws FsException {
+        mkdir(ByteString.utf8(path), mode, caller);
+    }
+
+    public void mknod(String path, int mode, long rdev, Caller caller) throws FsException {
+        mknod(ByteString.utf8(path), mode, rdev, caller);
+    }
+
+    public void symlink(String target, String path, Caller caller) throws FsException {
+        symlink(ByteString.utf8(target), ByteString.utf8(path), caller);
+    }
+
+    public void link(String from, String to) throws FsException {
+        link(ByteString.utf8(from), ByteString.utf8(to));
+    }
+
+    public void unlink(String path) throws FsException {
+        unlink(ByteString.utf8(path));
+    }
+
+    public void rmdir(String path) throws FsException {
+        rmdir(ByteString.utf8(path));
+    }
+
+    public void rename(String from, String to, int flags) throws FsException {
+        rename(ByteString.utf8(from), ByteString.utf8(to), flags);
+    }
+
+    public OpenFile open(String path, int flags, int mode, Caller caller) throws FsException {
+        return open(ByteString.utf8(path), flags, mode, caller);
+    }
+
+    /** Opens an existing file with flags without O_CREAT, for root. */
+    public OpenFile open(String path, int flags) throws FsException {
+        return open(ByteString.utf8(path), flags & ~Linux.O_CREAT, 0, Caller.ROOT);
+    }
+
+    public PinnedFile pin(String path) throws FsException {
+        return pin(ByteString.utf8(path));
+    }
+
+    // ---- paths and locking ----
+
+    private static String normalize(ByteString path) throws FsException {
+        return OverlayPaths.normalize(path.latin1());
+    }
+
+    private static String show(String path) {
+        return "/" + ByteString.display(path);
+    }
 
     @FunctionalInterface
     private interface Op<T> {
@@ -448,11 +494,13 @@ public final class Overlay implements Closeable {
         void run() throws FsException;
     }
 
-    private <T> T read(Op<T> op) throws FsException {
+    /** Runs {@code op} under the read lock. */
+    private <T> T underReadLock(Op<T> op) throws FsException {
         return locked(lock.readLock(), op);
     }
 
-    private <T> T write(Op<T> op) throws FsException {
+    /** Runs {@code op} under the write lock. */
+    private <T> T underWriteLock(Op<T> op) throws FsException {
         return locked(lock.writeLock(), op);
     }
 
@@ -463,7 +511,7 @@ public final class Overlay implements Closeable {
                 op.run();
             } finally {
                 for (String path : touched) {
-                    engine.lookup().invalidate(path);
+                    lookup.invalidate(path);
                 }
             }
             return null;

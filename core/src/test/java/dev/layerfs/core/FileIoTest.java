@@ -21,11 +21,10 @@ import dev.layerfs.core.testing.OverlayFixture;
 import dev.layerfs.core.testing.OverlayIo;
 import dev.layerfs.core.testing.TmpfsMount;
 import dev.layerfs.core.testing.TreeSnapshot;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import jnr.ffi.Memory;
-import jnr.ffi.Pointer;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -71,15 +70,18 @@ class FileIoTest {
     }
 
     @Test
-    void nativeBuffersWorkToo() throws Exception {
+    void directBuffersAreReadAndWrittenFromTheirPosition() throws Exception {
         Overlay ov = fx.open();
-        Pointer buf = Memory.allocateDirect(Syscalls.get().runtime(), 16);
+        ByteBuffer buf = ByteBuffer.allocateDirect(32);
         OpenFile f = ov.open("f", Linux.O_RDWR);
-        buf.put(0, "xy".getBytes(), 0, 2);
-        assertEquals(2, ov.write(f, buf, 2, 0));
-        assertEquals(10, ov.read(f, buf, 16, 0));
+        buf.position(5).put("xy".getBytes()).flip().position(5);
+        assertEquals(2, ov.write(f, buf, 0));
+        assertEquals(7, buf.position());
+        buf.clear().position(3).limit(19);
+        assertEquals(10, ov.read(f, buf, 0));
+        assertEquals(13, buf.position());
         byte[] out = new byte[10];
-        buf.get(0, out, 0, 10);
+        buf.get(3, out);
         assertArrayEquals("xy23456789".getBytes(), out);
         ov.release(f);
     }
@@ -179,7 +181,7 @@ class FileIoTest {
                 assertFalse(a >>> 56 == b >>> 56, "inode numbers of different filesystems are told apart");
                 OverlayIo.create(rw, "new", "n");
                 assertEquals(rw.getattr("new").ino(), rw.readdir("/").stream()
-                        .filter(e -> e.name().equals("new")).findFirst().orElseThrow().ino());
+                        .filter(e -> e.name().toString().equals("new")).findFirst().orElseThrow().ino());
                 rw.chmod("onTmpfs", 0600);
                 assertEquals("t", read(rw, "onTmpfs"), "copied up across filesystems");
             }

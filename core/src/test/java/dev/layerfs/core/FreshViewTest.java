@@ -13,6 +13,7 @@ import dev.layerfs.core.testing.LayerTree.Opaque;
 import dev.layerfs.core.testing.LowerLayersUnchanged;
 import dev.layerfs.core.testing.OverlayFixture;
 import dev.layerfs.core.testing.OverlayIo;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,9 +25,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Random sequences of operations (and lookups between them) on one overlay; after every step its whole merged
- * view must be what a freshly opened overlay shows over the same directories (the upper layer read as the top
- * lower of a read-only stack). Catches state an overlay keeps about the layers going stale, and operations
- * whose result the layers cannot express.
+ * view must be what a freshly opened overlay shows over the same layers (with a workdir of its own), inode
+ * numbers included. Catches state an overlay keeps about the layers going stale (lookups, listings, the numbers
+ * origin records give), and operations whose result the layers cannot express.
  */
 @ExtendWith(LowerLayersUnchanged.class)
 class FreshViewTest {
@@ -55,6 +56,7 @@ class FreshViewTest {
         fx.l2().file("w/a", "hidden");
         fx.l2().symlink("x", "a");
         Overlay ov = fx.open();
+        Path freshWork = Files.createDirectories(tmp.resolve("fresh-work"));
         Random r = new Random(seed);
         List<String> log = new ArrayList<>();
         for (int step = 0; step < 120; step++) {
@@ -62,8 +64,9 @@ class FreshViewTest {
             String q = NAMES[r.nextInt(NAMES.length)];
             String what = op(ov, r.nextInt(16), p, q, r);
             log.add(step + ": " + what);
-            OverlayConfig fresh = OverlayConfig.readOnly(List.of(fx.upper().root(), fx.l1().root(),
-                    fx.l2().root()));
+            // The same stack opened anew (its own workdir): nothing cached, origin records read from the layers.
+            OverlayConfig fresh = OverlayConfig.writable(List.of(fx.l1().root(), fx.l2().root()),
+                    fx.upper().root(), freshWork);
             try (Overlay other = Overlay.open(fresh)) {
                 // Deep paths first: a listing of a directory would refresh whatever is known about it.
                 String expected = probe(other) + dump(other);
@@ -153,7 +156,7 @@ class FreshViewTest {
         List<DirEntry> entries = new ArrayList<>(ov.readdir(dir));
         entries.sort((x, y) -> x.name().compareTo(y.name()));
         for (DirEntry e : entries) {
-            String p = dir.isEmpty() ? e.name() : dir + "/" + e.name();
+            String p = dir.isEmpty() ? e.name().toString() : dir + "/" + e.name();
             Stat st = ov.getattr(p);
             out.append(p).append(' ').append(Integer.toOctalString(st.mode())).append(" size=")
                     .append(st.isDirectory() ? "-" : st.size()).append(" nlink=").append(st.nlink())

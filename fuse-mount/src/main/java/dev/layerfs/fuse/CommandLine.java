@@ -41,7 +41,9 @@ final class CommandLine {
                  uidmapping=ID:SHOWN:LEN[:ID:SHOWN:LEN...]  user ids stored in the layers and the ids shown
                                   for them (unmapped ids show as 65534); gidmapping= the same for groups
                  squash_to_root, squash_to_uid=UID, squash_to_gid=GID  show every object as owned by them
-              rw, dev, suid, exec and the other generic mount options are accepted and ignored; unknown options
+                 suid, dev / nosuid, nodev  set-user-ID programs and device files through the mount (default:
+                                  suid and dev when run as root, as fuse-overlayfs; never otherwise)
+              rw, exec and the other generic mount options are accepted and ignored; unknown options
               are reported on stderr and ignored.
             """;
 

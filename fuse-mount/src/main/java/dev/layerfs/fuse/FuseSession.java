@@ -1,5 +1,6 @@
 package dev.layerfs.fuse;
 
+import dev.layerfs.core.error.Errno;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -46,9 +47,6 @@ import ru.serce.jnrfuse.struct.FuseOperations;
  */
 final class FuseSession {
     private static final Logger LOG = LoggerFactory.getLogger(FuseSession.class);
-    private static final int EINTR = 4;
-    private static final int EAGAIN = 11;
-    private static final int ENOENT = 2;
 
     /** The part of libfuse 2's API that the loop uses. */
     public interface LibFuse2 {
@@ -253,7 +251,7 @@ final class FuseSession {
         while (LIB.fuse_session_exited(session) == 0) {
             ch.putPointer(0, channel);
             int res = LIB.fuse_chan_recv(ch, buf, size);
-            if (res == -EINTR || res == -EAGAIN || res == -ENOENT) {
+            if (res == -Errno.EINTR.code() || res == -Errno.EAGAIN.code() || res == -Errno.ENOENT.code()) {
                 continue;
             }
             if (res <= 0) {

@@ -1,6 +1,7 @@
 package dev.layerfs.fuse;
 
 import dev.layerfs.core.Overlay;
+import dev.layerfs.core.bytes.ByteString;
 import dev.layerfs.core.error.FsException;
 import dev.layerfs.core.handle.OpenFile;
 import dev.layerfs.core.handle.PinnedFile;
@@ -45,10 +46,10 @@ final class HiddenFiles {
      * links): removing it first would lose the source's only remaining name.
      */
     void hide(String path, String hiddenPath) throws FsException {
-        PinnedFile file = overlay.pin(path);
+        PinnedFile file = overlay.pin(ByteString.trusted(path));
         if (!CurrentRequest.isRename()) {
             try {
-                overlay.unlink(path);
+                overlay.unlink(ByteString.trusted(path));
             } catch (FsException e) {
                 file.close();
                 throw e;

@@ -54,7 +54,7 @@ final class KernelTransport implements Transport {
         KernelSession session;
         try {
             session = KernelSession.create(overlay, new KernelSession.Options(Transport.fsName(cl), mountPoint,
-                    overlay.readOnly(), o.nosuid, o.nodev, o.noexec, !o.allowRoot || o.allowOther, true,
+                    overlay.readOnly(), !o.suid.orElse(true), !o.dev.orElse(true), !o.allowRoot || o.allowOther, true,
                     cl.singleThreaded ? 1 : o.threads, o.timeoutSeconds));
         } catch (FsException e) {
             throw new MountException("cannot read the root of the overlay: " + e.getMessage());

@@ -95,6 +95,10 @@ final class Libfuse2Transport implements Transport {
         if (readOnly) {
             opts.add("ro");
         }
+        if (root) {
+            opts.add(o.suid.orElse(true) ? "suid" : "nosuid");
+            opts.add(o.dev.orElse(true) ? "dev" : "nodev");
+        }
         List<String> args = new ArrayList<>(List.of(fuseName, "-f", "-o", String.join(",", opts)));
         if (cl.singleThreaded) {
             args.add("-s");

@@ -1,8 +1,12 @@
 package dev.layerfs.fuse;
 
 import dev.layerfs.fuse.kernel.KernelSession;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.util.Properties;
 
 /** The {@code layerfs} command. */
@@ -10,6 +14,9 @@ public final class Main {
     private Main() {}
 
     public static void main(String[] args) {
+        // The default charset is ISO-8859-1 for the FUSE binding (see OverlayFuse); what people read is UTF-8.
+        System.setOut(new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(new FileOutputStream(FileDescriptor.err), true, StandardCharsets.UTF_8));
         System.exit(run(args));
     }
 

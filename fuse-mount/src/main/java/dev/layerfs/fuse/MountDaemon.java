@@ -1,12 +1,14 @@
 package dev.layerfs.fuse;
 
 import dev.layerfs.core.Overlay;
+import dev.layerfs.core.bytes.ByteString;
 import dev.layerfs.core.error.FsException;
 import dev.layerfs.core.model.ConfigException;
 import dev.layerfs.core.model.OverlayConfig;
 import dev.layerfs.core.nativeio.Linux;
 import dev.layerfs.core.nativeio.Syscalls;
 import java.io.IOException;
+import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -46,6 +48,11 @@ final class MountDaemon {
         if (o.upperDir.isPresent() != o.workDir.isPresent() && !o.readOnly) {
             throw new MountException(o.upperDir.isPresent() ? "upperdir given without a workdir"
                     : "workdir given without an upperdir");
+        }
+        requireByteCharset();
+        boolean root = sys.geteuid() == 0;
+        if (!root && (o.suid.orElse(false) || o.dev.orElse(false))) {
+            throw new MountException("suid and dev need the mount to be made by root (fusermount refuses them)");
         }
         Transport transport = Transport.of(cl);
         transport.prepareInBackground();
@@ -95,6 +102,18 @@ final class MountDaemon {
         return 0;
     }
 
+    /**
+     * jnr-fuse hands names over as {@code String}s made with the JVM's default charset; only ISO-8859-1 keeps every
+     * byte of a name (see {@link OverlayFuse}). The launcher sets it; a JVM started otherwise is refused.
+     */
+    private static void requireByteCharset() throws MountException {
+        if (!Charset.defaultCharset().equals(StandardCharsets.ISO_8859_1)) {
+            throw new MountException("the JVM's default charset is " + Charset.defaultCharset()
+                    + ", not ISO-8859-1: file names that are not UTF-8 would be changed; start layerfs through"
+                    + " bin/layerfs (or with -Dfile.encoding=ISO-8859-1)");
+        }
+    }
+
     private Overlay openOverlay(MountOptions o) throws MountException {
         Optional<Path> upper = o.readOnly ? Optional.empty() : o.upperDir;
         Optional<Path> work = o.readOnly ? Optional.empty() : o.workDir;
@@ -130,7 +149,7 @@ final class MountDaemon {
                             + READY_TIMEOUT_SECONDS + " s");
                 }
             }
-            sys.lstat(Linux.AT_FDCWD, mountPoint.toString());
+            sys.lstat(Linux.AT_FDCWD, ByteString.ofPath(mountPoint).latin1());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new MountException("interrupted while mounting " + mountPoint);
@@ -144,7 +163,7 @@ final class MountDaemon {
         Syscalls sys = Syscalls.get();
         if (sys.geteuid() == 0) {
             try {
-                sys.umount(mountPoint.toString());
+                sys.umount(ByteString.ofPath(mountPoint).latin1());
                 return;
             } catch (FsException e) {
                 LOG.debug("umount {}: {}", mountPoint, e.getMessage());

@@ -13,12 +13,12 @@ import java.util.Set;
 /**
  * The {@code -o} options, as fuse-overlayfs takes them: comma-separated, empty entries allowed, {@code \,} and
  * {@code \:} escape a comma or colon inside a path, unknown options are collected for a warning and otherwise
- * ignored. Generic mount options a mount helper passes ({@code rw}, {@code dev}, {@code suid}, {@code exec},
- * ...) are accepted silently.
+ * ignored. Generic mount options a mount helper passes ({@code rw}, {@code exec}, {@code noatime}, ...) are
+ * accepted silently; {@code suid}, {@code nosuid}, {@code dev} and {@code nodev} are kept for the mount.
  */
 final class MountOptions {
     /** Options mount(8) and mount helpers pass that mean nothing more to layerfs. */
-    private static final Set<String> GENERIC = Set.of("rw", "dev", "nodev", "suid", "nosuid", "exec", "noexec",
+    private static final Set<String> GENERIC = Set.of("rw", "exec", "noexec",
             "atime", "noatime", "relatime", "strictatime", "nodiratime", "diratime", "auto", "noauto", "user",
             "nouser", "users", "async", "_netdev", "nofail", "defaults", "lazytime", "nolazytime");
 
@@ -31,6 +31,13 @@ final class MountOptions {
     boolean allowOther;
     boolean allowRoot;
     boolean defaultPermissions;
+    /**
+     * Whether set-user-ID bits and device files work through the mount. Unset: yes when mounted by root, as
+     * fuse-overlayfs does (libfuse's default, nosuid and nodev, would break su, sudo, ping and /dev in
+     * containers); a mount by another user cannot have them.
+     */
+    Optional<Boolean> suid = Optional.empty();
+    Optional<Boolean> dev = Optional.empty();
     double timeoutSeconds = 1.0;
     /**
      * Threads serving requests. The kernel hands each request to the reader that has waited longest, so every
@@ -50,9 +57,6 @@ final class MountOptions {
      * {@code LAYERFS_TRANSPORT} sets the default, so a whole test suite can run on either.
      */
     String transport = defaultTransport();
-    boolean nosuid;
-    boolean nodev;
-    boolean noexec;
 
     static final List<String> TRANSPORTS = List.of("libfuse2", "kernel");
 
@@ -108,6 +112,10 @@ final class MountOptions {
             case "threads" -> threads = parseCount(key, value);
             case "uidmapping" -> uidMapping = parseMapping(key, value);
             case "gidmapping" -> gidMapping = parseMapping(key, value);
+            case "suid" -> suid = Optional.of(true);
+            case "nosuid" -> suid = Optional.of(false);
+            case "dev" -> dev = Optional.of(true);
+            case "nodev" -> dev = Optional.of(false);
             case "squash_to_root" -> squashToRoot = true;
             case "squash_to_uid" -> squashToUid = OptionalInt.of(parseId(key, value));
             case "squash_to_gid" -> squashToGid = OptionalInt.of(parseId(key, value));
@@ -118,12 +126,6 @@ final class MountOptions {
                 }
                 transport = value;
             }
-            case "nosuid" -> nosuid = true;
-            case "nodev" -> nodev = true;
-            case "noexec" -> noexec = true;
-            case "suid" -> nosuid = false;
-            case "dev" -> nodev = false;
-            case "exec" -> noexec = false;
             default -> {
                 if (!GENERIC.contains(key)) {
                     unknown.add(option);

@@ -1,6 +1,8 @@
 package dev.layerfs.fuse;
 
+import com.kenai.jffi.MemoryIO;
 import dev.layerfs.core.Overlay;
+import dev.layerfs.core.bytes.ByteString;
 import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
 import dev.layerfs.core.handle.HandleTable;
@@ -10,7 +12,7 @@ import dev.layerfs.core.nativeio.Linux;
 import dev.layerfs.core.nativeio.Stat;
 import dev.layerfs.core.nativeio.StatFs;
 import dev.layerfs.core.readdir.DirEntry;
-import java.nio.charset.StandardCharsets;
+import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import jnr.ffi.Pointer;
@@ -28,6 +30,11 @@ import ru.serce.jnrfuse.struct.Timespec;
  * {@link FuseCall#run}. Open files and directories get a handle ({@code fi.fh}) in a table: reads and writes go
  * to the real descriptor straight from and into FUSE's buffer, and never look the path up again (libfuse passes
  * no path for them: see {@link #operations}).
+ *
+ * <p>Names are bytes. jnr-fuse turns every C string into a Java {@code String} and back with the JVM's default
+ * charset, which the launcher sets to ISO-8859-1 for this transport ({@link MountDaemon} refuses to mount
+ * otherwise): each char is then one byte of the name, the engine's own form ({@link ByteString}), and nothing is
+ * decoded or lost on the way.
  */
 final class OverlayFuse extends FuseStubFS {
     private final Overlay overlay;
@@ -85,7 +92,7 @@ final class OverlayFuse extends FuseStubFS {
                 fill(stat, hiddenFile);
                 stat.st_nlink.set(HiddenFiles.forLibfuse(hiddenFile.nlink()));
             } else {
-                fill(stat, overlay.getattr(path));
+                fill(stat, overlay.getattr(b(path)));
             }
             return 0;
         });
@@ -126,7 +133,7 @@ final class OverlayFuse extends FuseStubFS {
     @Override
     public int chmod(String path, long mode) {
         return FuseCall.run("chmod", path, () -> {
-            overlay.chmod(path, (int) mode);
+            overlay.chmod(b(path), (int) mode);
             return 0;
         });
     }
@@ -134,7 +141,7 @@ final class OverlayFuse extends FuseStubFS {
     @Override
     public int chown(String path, long uid, long gid) {
         return FuseCall.run("chown", path, () -> {
-            overlay.chown(path, (int) uid, (int) gid);
+            overlay.chown(b(path), (int) uid, (int) gid);
             return 0;
         });
     }
@@ -142,7 +149,7 @@ final class OverlayFuse extends FuseStubFS {
     @Override
     public int utimens(String path, Timespec[] timespec) {
         return FuseCall.run("utimens", path, () -> {
-            overlay.utimens(path, time(timespec[0]), time(timespec[1]));
+            overlay.utimens(b(path), time(timespec[0]), time(timespec[1]));
             return 0;
         });
     }
@@ -154,7 +161,7 @@ final class OverlayFuse extends FuseStubFS {
     @Override
     public int truncate(String path, long size) {
         return FuseCall.run("truncate", path, () -> {
-            overlay.truncate(path, size);
+            overlay.truncate(b(path), size);
             return 0;
         });
     }
@@ -170,7 +177,7 @@ final class OverlayFuse extends FuseStubFS {
     @Override
     public int access(String path, int mask) {
         return FuseCall.run("access", path, () -> {
-            overlay.access(path, mask, caller());
+            overlay.access(b(path), mask, caller());
             return 0;
         });
     }
@@ -199,7 +206,7 @@ final class OverlayFuse extends FuseStubFS {
     @Override
     public int getxattr(String path, String name, Pointer value, long size) {
         return FuseCall.run("getxattr", path, () -> {
-            byte[] v = overlay.getxattr(path, name);
+            byte[] v = overlay.getxattr(b(path), b(name));
             return copyOut(v, value, size);
         });
     }
@@ -208,10 +215,10 @@ final class OverlayFuse extends FuseStubFS {
     public int listxattr(String path, Pointer list, long size) {
         return FuseCall.run("listxattr", path, () -> {
             StringBuilder names = new StringBuilder();
-            for (String n : overlay.listxattr(path)) {
-                names.append(n).append('\0');
+            for (ByteString n : overlay.listxattr(b(path))) {
+                names.append(n.latin1()).append('\0');
             }
-            return copyOut(names.toString().getBytes(StandardCharsets.UTF_8), list, size);
+            return copyOut(ByteString.trusted(names.toString()).bytes(), list, size);
         });
     }
 
@@ -232,7 +239,7 @@ final class OverlayFuse extends FuseStubFS {
         return FuseCall.run("setxattr", path, () -> {
             byte[] v = new byte[(int) size];
             value.get(0, v, 0, v.length);
-            overlay.setxattr(path, name, v, flags);
+            overlay.setxattr(b(path), b(name), v, flags);
             return 0;
         });
     }
@@ -240,7 +247,7 @@ final class OverlayFuse extends FuseStubFS {
     @Override
     public int removexattr(String path, String name) {
         return FuseCall.run("removexattr", path, () -> {
-            overlay.removexattr(path, name);
+            overlay.removexattr(b(path), b(name));
             return 0;
         });
     }
@@ -250,7 +257,7 @@ final class OverlayFuse extends FuseStubFS {
     @Override
     public int readlink(String path, Pointer buf, long size) {
         return FuseCall.run("readlink", path, () -> {
-            byte[] target = overlay.readlink(path).getBytes(StandardCharsets.UTF_8);
+            byte[] target = overlay.readlink(b(path)).bytes();
             int n = (int) Math.min(target.length, size - 1);
             buf.put(0, target, 0, n);
             buf.putByte(n, (byte) 0);
@@ -261,7 +268,7 @@ final class OverlayFuse extends FuseStubFS {
     @Override
     public int mknod(String path, long mode, long rdev) {
         return FuseCall.run("mknod", path, () -> {
-            overlay.mknod(path, (int) mode, rdev, caller());
+            overlay.mknod(b(path), (int) mode, rdev, caller());
             return 0;
         });
     }
@@ -269,7 +276,7 @@ final class OverlayFuse extends FuseStubFS {
     @Override
     public int mkdir(String path, long mode) {
         return FuseCall.run("mkdir", path, () -> {
-            overlay.mkdir(path, (int) mode, caller());
+            overlay.mkdir(b(path), (int) mode, caller());
             return 0;
         });
     }
@@ -278,7 +285,7 @@ final class OverlayFuse extends FuseStubFS {
     public int unlink(String path) {
         return FuseCall.run("unlink", path, () -> {
             if (!HiddenFiles.isHiddenName(path) || !hidden.forget(path)) {
-                overlay.unlink(path);
+                overlay.unlink(b(path));
             }
             return 0;
         });
@@ -287,7 +294,7 @@ final class OverlayFuse extends FuseStubFS {
     @Override
     public int rmdir(String path) {
         return FuseCall.run("rmdir", path, () -> {
-            overlay.rmdir(path);
+            overlay.rmdir(b(path));
             return 0;
         });
     }
@@ -295,7 +302,7 @@ final class OverlayFuse extends FuseStubFS {
     @Override
     public int symlink(String target, String path) {
         return FuseCall.run("symlink", path, () -> {
-            overlay.symlink(target, path, caller());
+            overlay.symlink(b(target), b(path), caller());
             return 0;
         });
     }
@@ -306,7 +313,7 @@ final class OverlayFuse extends FuseStubFS {
             if (HiddenFiles.isHiddenName(to) && !HiddenFiles.isHiddenName(from)) {
                 hidden.hide(from, to);
             } else {
-                overlay.rename(from, to, 0);
+                overlay.rename(b(from), b(to), 0);
             }
             return 0;
         });
@@ -315,7 +322,7 @@ final class OverlayFuse extends FuseStubFS {
     @Override
     public int link(String from, String to) {
         return FuseCall.run("link", from, () -> {
-            overlay.link(from, to);
+            overlay.link(b(from), b(to));
             return 0;
         });
     }
@@ -325,7 +332,7 @@ final class OverlayFuse extends FuseStubFS {
     @Override
     public int create(String path, long mode, FuseFileInfo fi) {
         return FuseCall.run("create", path, () -> {
-            OpenFile f = overlay.open(path, fi.flags.get() | Linux.O_CREAT, (int) mode, caller());
+            OpenFile f = overlay.open(b(path), fi.flags.get() | Linux.O_CREAT, (int) mode, caller());
             fi.fh.set(files.add(f));
             return 0;
         });
@@ -334,7 +341,7 @@ final class OverlayFuse extends FuseStubFS {
     @Override
     public int open(String path, FuseFileInfo fi) {
         return FuseCall.run("open", path, () -> {
-            OpenFile f = overlay.open(path, fi.flags.get() & ~Linux.O_CREAT, 0, caller());
+            OpenFile f = overlay.open(b(path), fi.flags.get() & ~Linux.O_CREAT, 0, caller());
             fi.fh.set(files.add(f));
             return 0;
         });
@@ -346,7 +353,7 @@ final class OverlayFuse extends FuseStubFS {
             OpenFile f = file(fi);
             int total = 0;
             while (total < size) {
-                int n = overlay.read(f, buf.slice(total), (int) size - total, offset + total);
+                int n = overlay.read(f, buffer(buf, total, (int) size - total), offset + total);
                 if (n == 0) {
                     break;
                 }
@@ -362,7 +369,7 @@ final class OverlayFuse extends FuseStubFS {
             OpenFile f = file(fi);
             int total = 0;
             while (total < size) {
-                total += overlay.write(f, buf.slice(total), (int) size - total, offset + total);
+                total += overlay.write(f, buffer(buf, total, (int) size - total), offset + total);
             }
             return total;
         });
@@ -400,6 +407,16 @@ final class OverlayFuse extends FuseStubFS {
         });
     }
 
+    /** A path or name from jnr-fuse, whose chars are its bytes (see the class comment). */
+    private static ByteString b(String latin1) {
+        return ByteString.trusted(latin1);
+    }
+
+    /** {@code length} bytes of FUSE's native buffer from {@code offset}, as a direct buffer (no copy). */
+    private static ByteBuffer buffer(Pointer p, int offset, int length) {
+        return MemoryIO.getInstance().newDirectByteBuffer(p.address() + offset, length);
+    }
+
     private OpenFile file(FuseFileInfo fi) throws FsException {
         OpenFile f = files.get(fi.fh.get());
         if (f == null) {
@@ -413,7 +430,7 @@ final class OverlayFuse extends FuseStubFS {
     @Override
     public int opendir(String path, FuseFileInfo fi) {
         return FuseCall.run("opendir", path, () -> {
-            fi.fh.set(directories.add(overlay.readdir(path)));
+            fi.fh.set(directories.add(overlay.readdir(b(path))));
             return 0;
         });
     }
@@ -431,7 +448,7 @@ final class OverlayFuse extends FuseStubFS {
             for (DirEntry e : entries) {
                 st.st_ino.set(e.ino());
                 st.st_mode.set(e.type());
-                if (filler.apply(buf, e.name(), st, 0) != 0) {
+                if (filler.apply(buf, e.latin1Name(), st, 0) != 0) {
                     break;
                 }
             }

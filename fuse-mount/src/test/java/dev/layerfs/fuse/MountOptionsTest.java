@@ -93,11 +93,4 @@ class MountOptionsTest {
         assertEquals(List.of(), parse("lowerdir=/a,transport=kernel").unknown);
     }
 
-    @Test
-    void suidAndDevAreKeptUnlessRefused() throws Exception {
-        MountOptions o = parse("lowerdir=/a,nosuid,nodev,noexec");
-        assertTrue(o.nosuid && o.nodev && o.noexec);
-        MountOptions back = parse("lowerdir=/a,nosuid,suid,nodev,dev");
-        assertTrue(!back.nosuid && !back.nodev && !back.noexec);
-    }
 }

@@ -387,19 +387,19 @@ class DifferentialTest {
         calls.put("getxattr of a merged dir (the upper's xattrs)", r -> String.valueOf(Errnos.getxattr(
                 r.resolve("dir"), "user.dirattr")));
         calls.put("setxattr on symlink", r -> {
-            Errnos.sys().lsetxattr(r.resolve("link1").toString(), "user.x", new byte[] {1}, 0);
+            Errnos.sys().lsetxattr(Linux.AT_FDCWD, r.resolve("link1").toString(), "user.x", new byte[] {1}, 0);
             return null;
         });
         calls.put("removexattr missing", r -> {
-            Errnos.sys().lremovexattr(r.resolve("f2").toString(), "user.none");
+            Errnos.sys().lremovexattr(Linux.AT_FDCWD, r.resolve("f2").toString(), "user.none");
             return null;
         });
         calls.put("removexattr lower", r -> {
-            Errnos.sys().lremovexattr(r.resolve("f1").toString(), "user.color");
+            Errnos.sys().lremovexattr(Linux.AT_FDCWD, r.resolve("f1").toString(), "user.color");
             return null;
         });
-        calls.put("listxattr merged dir", r -> Errnos.sys().llistxattr(r.resolve("dir").toString()));
-        calls.put("listxattr root", r -> Errnos.sys().llistxattr(r.toString()));
+        calls.put("listxattr merged dir", r -> Errnos.sys().llistxattr(Linux.AT_FDCWD, r.resolve("dir").toString()));
+        calls.put("listxattr root", r -> Errnos.sys().llistxattr(Linux.AT_FDCWD, r.toString()));
         calls.put("lstat mode of merged dir", r -> Integer.toOctalString(Errnos.lstat(r.resolve("dir")).mode()));
         calls.put("nlink of merged dir", r -> Errnos.lstat(r.resolve("dir")).nlink());
         calls.put("nlink of lower-only dir", r -> Errnos.lstat(r.resolve("dir/sub")).nlink());

@@ -77,7 +77,7 @@ public final class Errnos {
     }
 
     public static void setxattr(Path p, String name, String value) throws FsException {
-        sys().lsetxattr(p.toString(), name, value.getBytes(java.nio.charset.StandardCharsets.UTF_8), 0);
+        sys().lsetxattr(Linux.AT_FDCWD, p.toString(), name, value.getBytes(java.nio.charset.StandardCharsets.UTF_8), 0);
     }
 
     /** A whiteout as the kernel writes it: a character device 0/0. */
@@ -92,7 +92,7 @@ public final class Errnos {
 
     /** The value of an xattr on a path of a layer (not through the mount), null if absent. */
     public static String getxattr(Path p, String name) throws FsException {
-        byte[] v = sys().lgetxattr(p.toString(), name);
+        byte[] v = sys().lgetxattr(Linux.AT_FDCWD, p.toString(), name);
         return v == null ? null : new String(v, java.nio.charset.StandardCharsets.UTF_8);
     }
 }

@@ -153,9 +153,9 @@ public final class Tree {
         String sha = type == 'f' ? sha256(p) : null;
         String target = type == 'l' ? sys.readlinkat(Linux.AT_FDCWD, p.toString()) : null;
         SortedMap<String, String> xattrs = new TreeMap<>();
-        for (String name : sys.llistxattr(p.toString())) {
+        for (String name : sys.llistxattr(Linux.AT_FDCWD, p.toString())) {
             if (xattrFilter.test(name)) {
-                byte[] v = sys.lgetxattr(p.toString(), name);
+                byte[] v = sys.lgetxattr(Linux.AT_FDCWD, p.toString(), name);
                 xattrs.put(name, v == null ? "<gone>" : printable(v));
             }
         }

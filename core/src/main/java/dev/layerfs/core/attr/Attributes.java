@@ -1,80 +1,85 @@
 package dev.layerfs.core.attr;
 
+import dev.layerfs.core.bytes.ByteString;
+import dev.layerfs.core.copyup.CopyUp;
 import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
+import dev.layerfs.core.inode.InodeNumbers;
 import dev.layerfs.core.lookup.Entry;
+import dev.layerfs.core.lookup.Lookup;
 import dev.layerfs.core.model.IdMapping;
-import dev.layerfs.core.model.InodeNumbers;
-import dev.layerfs.core.model.Layer;
+import dev.layerfs.core.model.LayerStack;
 import dev.layerfs.core.nativeio.Linux;
 import dev.layerfs.core.nativeio.Stat;
 import dev.layerfs.core.nativeio.Syscalls;
 import dev.layerfs.core.nativeio.Timespec;
-import dev.layerfs.core.ops.Engine;
 
 /**
- * What stat shows and what chmod, chown, utimens and truncate change. Attributes are the topmost real object's;
- * a merged directory reports one link (the kernel's choice: counting subdirectories across layers is not worth
- * it, and find and friends accept 1). Owners go out and come in through the {@link IdMapping}. Every change
- * copies the object up first and applies to the upper copy.
+ * What stat shows and what chmod, chown, utimens and truncate change. Attributes are the topmost real object's,
+ * with the inode number {@link InodeNumbers} gives; a merged directory reports one link (the kernel's choice:
+ * counting subdirectories across layers is not worth it, and find and friends accept 1). Owners go out and come
+ * in through the {@link IdMapping}. Every change copies the object up first and applies to the upper copy.
  */
 public final class Attributes {
-    private final Engine engine;
+    private final LayerStack stack;
+    private final Lookup lookup;
+    private final CopyUp copyUp;
     private final InodeNumbers inodes;
     private final IdMapping ids;
     private final Syscalls sys = Syscalls.get();
 
-    public Attributes(Engine engine, InodeNumbers inodes, IdMapping ids) {
-        this.engine = engine;
+    public Attributes(LayerStack stack, Lookup lookup, CopyUp copyUp, InodeNumbers inodes, IdMapping ids) {
+        this.stack = stack;
+        this.lookup = lookup;
+        this.copyUp = copyUp;
         this.inodes = inodes;
         this.ids = ids;
     }
 
     /** The merged view's stat of an existing entry. */
-    public Stat stat(Entry e) {
-        return stat(e.top().layer(), e.stat(), e.isMergedDirectory());
+    public Stat stat(Entry e) throws FsException {
+        return shown(e.stat(), inodes.of(e), e.isMergedDirectory());
     }
 
-    /** The merged view's stat of a real object of a layer. */
-    public Stat stat(Layer layer, Stat st, boolean mergedDirectory) {
-        long ino = inodes.of(layer, st.ino());
+    /** The merged view's stat of a real object, given the inode number shown for it. */
+    public Stat shown(Stat st, long ino, boolean mergedDirectory) {
         long nlink = mergedDirectory ? 1 : st.nlink();
         return new Stat(st.dev(), ino, st.mode(), nlink, ids.shownUid(st.uid()), ids.shownGid(st.gid()), st.rdev(),
                 st.size(), st.blksize(), st.blocks(), st.atime(), st.mtime(), st.ctime());
     }
 
     public void chmod(String path, int mode) throws FsException {
-        Entry e = writable(path, "chmod", true);
+        Entry e = writable(path, "chmod");
         if (e.stat().isSymlink()) {
-            throw FsException.of(Errno.EOPNOTSUPP, "chmod of a symbolic link", "/" + path);
+            throw FsException.of(Errno.EOPNOTSUPP, "chmod of a symbolic link", show(path));
         }
         sys.fchmodat(upperFd(), path, mode & Linux.PERMISSION_BITS);
     }
 
     /** chown, with ids as seen through the overlay; -1 leaves an id unchanged. */
     public void chown(String path, int uid, int gid) throws FsException {
-        writable(path, "chown", true);
+        writable(path, "chown");
         sys.lchownat(upperFd(), path, ids.storedUid(uid), ids.storedGid(gid));
     }
 
     public void utimens(String path, Timespec atime, Timespec mtime) throws FsException {
-        writable(path, "utimens", true);
+        writable(path, "utimens");
         sys.lutimensat(upperFd(), path, atime, mtime);
     }
 
     public void truncate(String path, long size) throws FsException {
         if (size < 0) {
-            throw FsException.of(Errno.EINVAL, "truncate", "/" + path);
+            throw FsException.of(Errno.EINVAL, "truncate", show(path));
         }
-        engine.requireWritable("truncate", path);
-        Entry e = engine.lookup().resolve(path).requireExists("truncate");
+        stack.requireUpper("truncate", show(path));
+        Entry e = lookup.resolve(path).requireExists("truncate");
         if (e.isDirectory()) {
-            throw FsException.of(Errno.EISDIR, "truncate", "/" + path);
+            throw FsException.of(Errno.EISDIR, "truncate", show(path));
         }
         if (!e.stat().isRegularFile()) {
-            throw FsException.of(Errno.EINVAL, "truncate", "/" + path);
+            throw FsException.of(Errno.EINVAL, "truncate", show(path));
         }
-        engine.copyUp().copyUp(e, size != 0);
+        copyUp.copyUp(e, size != 0);
         int fd = sys.openat(upperFd(), path, Linux.O_WRONLY | Linux.O_NOFOLLOW, 0);
         try {
             sys.ftruncate(fd, size);
@@ -83,13 +88,17 @@ public final class Attributes {
         }
     }
 
-    private Entry writable(String path, String op, boolean withData) throws FsException {
-        engine.requireWritable(op, path);
-        Entry e = engine.lookup().resolve(path).requireExists(op);
-        return engine.copyUp().copyUp(e, withData);
+    private Entry writable(String path, String op) throws FsException {
+        stack.requireUpper(op, show(path));
+        Entry e = lookup.resolve(path).requireExists(op);
+        return copyUp.copyUp(e, true);
     }
 
     private int upperFd() {
-        return engine.writer().upper().fd();
+        return stack.upper().orElseThrow().fd();
+    }
+
+    private static String show(String path) {
+        return "/" + ByteString.display(path);
     }
 }

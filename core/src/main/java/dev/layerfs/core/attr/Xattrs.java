@@ -1,61 +1,75 @@
 package dev.layerfs.core.attr;
 
+import dev.layerfs.core.bytes.ByteString;
+import dev.layerfs.core.copyup.CopyUp;
 import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
 import dev.layerfs.core.lookup.Entry;
+import dev.layerfs.core.lookup.Lookup;
+import dev.layerfs.core.lookup.RealPath;
+import dev.layerfs.core.marker.PrivateXattrs;
+import dev.layerfs.core.model.LayerStack;
 import dev.layerfs.core.nativeio.Syscalls;
-import dev.layerfs.core.ops.Engine;
-import dev.layerfs.core.whiteout.WhiteoutCodec;
 import java.util.List;
 
 /**
  * Extended attributes as the merged view shows them: the topmost real object's, with the overlay's private
- * ones (opaque and whiteout markers) hidden. Those cannot be set or removed through the view either (EPERM),
- * so no client can forge a marker. Setting or removing any other copies the object up first.
+ * ones ({@link PrivateXattrs}) hidden. Those cannot be set or removed through the view either (EPERM), so no
+ * client can forge a marker. Setting or removing any other copies the object up first. Names are byte strings.
  */
 public final class Xattrs {
-    private final Engine engine;
+    private final LayerStack stack;
+    private final Lookup lookup;
+    private final CopyUp copyUp;
     private final Syscalls sys = Syscalls.get();
 
-    public Xattrs(Engine engine) {
-        this.engine = engine;
+    public Xattrs(LayerStack stack, Lookup lookup, CopyUp copyUp) {
+        this.stack = stack;
+        this.lookup = lookup;
+        this.copyUp = copyUp;
     }
 
     public byte[] get(String path, String name) throws FsException {
-        Entry e = engine.lookup().existing(path, "getxattr");
-        byte[] v = WhiteoutCodec.isPrivateXattr(name) ? null : sys.lgetxattr(e.top().absolute(), name);
+        RealPath top = lookup.existing(path, "getxattr").top();
+        byte[] v = PrivateXattrs.isPrivate(name) ? null : sys.lgetxattr(top.layer().fd(), top.path(), name);
         if (v == null) {
-            throw FsException.of(Errno.ENODATA, "getxattr " + name, "/" + path);
+            throw FsException.of(Errno.ENODATA, "getxattr " + ByteString.display(name), show(path));
         }
         return v;
     }
 
     public List<String> list(String path) throws FsException {
-        Entry e = engine.lookup().existing(path, "listxattr");
-        return sys.llistxattr(e.top().absolute()).stream().filter(n -> !WhiteoutCodec.isPrivateXattr(n)).toList();
+        RealPath top = lookup.existing(path, "listxattr").top();
+        return sys.llistxattr(top.layer().fd(), top.path()).stream().filter(n -> !PrivateXattrs.isPrivate(n))
+                .toList();
     }
 
     /** setxattr with XATTR_CREATE / XATTR_REPLACE flags. */
     public void set(String path, String name, byte[] value, int flags) throws FsException {
-        Entry e = writable(path, name, "setxattr");
-        sys.lsetxattr(e.top().absolute(), name, value, flags);
+        RealPath top = writable(path, name, "setxattr").top();
+        sys.lsetxattr(top.layer().fd(), top.path(), name, value, flags);
     }
 
     public void remove(String path, String name) throws FsException {
-        Entry e = engine.lookup().existing(path, "removexattr");
-        if (!WhiteoutCodec.isPrivateXattr(name) && sys.lgetxattr(e.top().absolute(), name) == null) {
-            throw FsException.of(Errno.ENODATA, "removexattr " + name, "/" + path);
+        RealPath top = lookup.existing(path, "removexattr").top();
+        if (!PrivateXattrs.isPrivate(name) && sys.lgetxattr(top.layer().fd(), top.path(), name) == null) {
+            throw FsException.of(Errno.ENODATA, "removexattr " + ByteString.display(name), show(path));
         }
-        e = writable(path, name, "removexattr");
-        sys.lremovexattr(e.top().absolute(), name);
+        top = writable(path, name, "removexattr").top();
+        sys.lremovexattr(top.layer().fd(), top.path(), name);
     }
 
     private Entry writable(String path, String name, String op) throws FsException {
-        engine.requireWritable(op, path);
-        if (WhiteoutCodec.isPrivateXattr(name)) {
-            throw FsException.of(Errno.EPERM, op + " " + name + " (private to the overlay)", "/" + path);
+        stack.requireUpper(op, show(path));
+        if (PrivateXattrs.isPrivate(name)) {
+            throw FsException.of(Errno.EPERM, op + " " + ByteString.display(name) + " (private to the overlay)",
+                    show(path));
         }
-        Entry e = engine.lookup().existing(path, op);
-        return engine.copyUp().copyUp(e);
+        Entry e = lookup.existing(path, op);
+        return copyUp.copyUp(e);
+    }
+
+    private static String show(String path) {
+        return "/" + ByteString.display(path);
     }
 }

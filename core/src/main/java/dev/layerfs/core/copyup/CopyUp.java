@@ -1,44 +1,52 @@
 package dev.layerfs.core.copyup;
 
-import dev.layerfs.core.attr.XattrCopier;
-import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
+import dev.layerfs.core.inode.Origins;
 import dev.layerfs.core.lookup.Entry;
 import dev.layerfs.core.lookup.Lookup;
 import dev.layerfs.core.lookup.RealPath;
+import dev.layerfs.core.marker.PrivateXattrs;
 import dev.layerfs.core.model.IdMapping;
 import dev.layerfs.core.model.Layer;
-import dev.layerfs.core.model.LayerStack;
 import dev.layerfs.core.model.OverlayPaths;
 import dev.layerfs.core.nativeio.Linux;
 import dev.layerfs.core.nativeio.Stat;
 import dev.layerfs.core.nativeio.Syscalls;
+import java.util.Optional;
 
 /**
  * Copy-up: makes a lower object exist in the upper layer so that it can be changed. Parents go first, each with
  * its mode, owner, times and xattrs. The object is built under a temporary name in the work directory (data,
- * then owner and mode, then xattrs, so security.capability survives the chown, then times) and renamed into
- * place, so a crash never leaves a half-copied object in the upper layer. The upper parent's times are put back
- * afterwards: a copy-up is not a change the merged view shows.
+ * then owner and mode, then xattrs, so security.capability survives the chown, then its origin record, then
+ * times) and renamed into place, so a crash never leaves a half-copied object in the upper layer. As the kernel
+ * does, the upper parent is marked impure first (it now holds an object whose inode number is its origin's). The
+ * upper parent's times are put back afterwards: a copy-up is not a change the merged view shows.
  *
  * <p>Callers hold the overlay's namespace lock, so no two copy-ups of a path race.
  */
 public final class CopyUp {
+    private static final byte[] Y = {'y'};
+
     private final Layer upper;
     private final Lookup lookup;
     private final WorkDir work;
     private final CopyUpListener listener;
+    private final PrivateXattrs markers;
+    private final Optional<Origins> origins;
+    private final IdMapping ids;
     private final DataCopier data = new DataCopier();
     private final XattrCopier xattrs = new XattrCopier();
     private final Syscalls sys = Syscalls.get();
-    private final IdMapping ids;
 
-    public CopyUp(LayerStack stack, Lookup lookup, WorkDir work, CopyUpListener listener, IdMapping ids) {
-        this.ids = ids;
-        this.upper = stack.upper().orElseThrow();
+    public CopyUp(Layer upper, Lookup lookup, WorkDir work, CopyUpListener listener, PrivateXattrs markers,
+            Optional<Origins> origins, IdMapping ids) {
+        this.upper = upper;
         this.lookup = lookup;
         this.work = work;
         this.listener = listener;
+        this.markers = markers;
+        this.origins = origins;
+        this.ids = ids;
     }
 
     /** Copies an existing entry up with its data; returns the entry as it now is. */
@@ -59,12 +67,17 @@ public final class CopyUp {
         if (!parent.hasUpper()) {
             parent = copyUp(parent, true);
         }
+        if (!parent.top().markers().impure()) {
+            markImpure(parent);
+            parent = lookup.resolve(parent.path());
+        }
         // The entry may have been looked up before an earlier copy-up of this operation reached it.
         Entry current = lookup.child(parent, e.name()).requireExists("copy-up");
         if (current.hasUpper()) {
             return current;
         }
-        copyObject(current.top(), current.path(), withData);
+        long upperIno = copyObject(current.top(), current.path(), withData);
+        origins.ifPresent(o -> o.copiedUp(upperIno, current.stat()));
         lookup.invalidate(current.path());
         listener.copiedUp(current.path());
         return lookup.child(parent, current.name());
@@ -75,35 +88,55 @@ public final class CopyUp {
         return copyUp(dir.requireDirectory("copy-up"), true);
     }
 
-    private void copyObject(RealPath src, String path, boolean withData) throws FsException {
+    /**
+     * Marks an upper directory impure (kernel's ovl_set_impure): it holds, or is about to hold, an object that was
+     * copied up or moved in with its origin, so listings show origins' inode numbers for its entries. Its times
+     * stay as they were.
+     */
+    public void markImpure(Entry dir) throws FsException {
+        if (!origins.isPresent() || dir.top().markers().impure()) {
+            return;
+        }
+        RealPath top = dir.top();
+        markers.set(upper.fd(), top.path(), PrivateXattrs.IMPURE, Y);
+        lookup.invalidate(dir.path());
+    }
+
+    /** Builds the copy in the work directory and renames it into place; returns its inode number. */
+    private long copyObject(RealPath src, String path, boolean withData) throws FsException {
         Stat st = src.stat();
         String tmp = work.tempName();
         String parentPath = OverlayPaths.parent(path);
         try {
             switch (st.type()) {
-                case Linux.S_IFDIR -> {
-                    sys.mkdirat(work.fd(), tmp, 0700);
-                    finishByPath(src, tmp, st);
-                }
+                case Linux.S_IFDIR -> sys.mkdirat(work.fd(), tmp, 0700);
                 case Linux.S_IFREG -> copyRegular(src, tmp, st, withData);
-                case Linux.S_IFLNK -> {
-                    sys.symlinkat(sys.readlinkat(src.layer().fd(), src.path()), work.fd(), tmp);
-                    finishByPath(src, tmp, st);
-                }
-                default -> {
-                    sys.mknodat(work.fd(), tmp, st.type() | 0600, st.rdev());
-                    finishByPath(src, tmp, st);
-                }
+                case Linux.S_IFLNK -> sys.symlinkat(sys.readlinkat(src.layer().fd(), src.path()), work.fd(), tmp);
+                default -> sys.mknodat(work.fd(), tmp, st.type() | 0600, st.rdev());
             }
+            if (!st.isRegularFile()) {
+                sys.lchownat(work.fd(), tmp, ids.canonicalUid(st.uid()), ids.canonicalGid(st.gid()));
+                if (!st.isSymlink()) {
+                    sys.fchmodat(work.fd(), tmp, st.permissions());
+                }
+                xattrs.copy(src.layer().fd(), src.path(), work.fd(), tmp);
+            }
+            if (origins.isPresent()) {
+                origins.get().record(work.fd(), tmp, src);
+            }
+            sys.lutimensat(work.fd(), tmp, st.atime(), st.mtime());
+            long ino = sys.lstat(work.fd(), tmp).ino();
             Stat parentTimes = sys.lstat(upper.fd(), parentPath);
             sys.renameat2(work.fd(), tmp, upper.fd(), path, Linux.RENAME_NOREPLACE);
             sys.lutimensat(upper.fd(), parentPath, parentTimes.atime(), parentTimes.mtime());
+            return ino;
         } catch (FsException e) {
             work.removeTree(tmp);
             throw e;
         }
     }
 
+    /** Data, owner, mode and xattrs of a regular file, through descriptors; times are set by the caller. */
     private void copyRegular(RealPath src, String tmp, Stat st, boolean withData) throws FsException {
         int in = openLower(src);
         int out = -1;
@@ -114,8 +147,7 @@ public final class CopyUp {
             }
             sys.fchown(out, ids.canonicalUid(st.uid()), ids.canonicalGid(st.gid()));
             sys.fchmod(out, st.permissions());
-            xattrs.copy(src.absolute(), work.absolute(tmp));
-            sys.futimens(out, st.atime(), st.mtime());
+            xattrs.copy(src.layer().fd(), src.path(), work.fd(), tmp);
         } finally {
             sys.close(out);
             sys.close(in);
@@ -124,25 +156,6 @@ public final class CopyUp {
 
     /** Opens a lower file for reading without touching its atime where the kernel allows. */
     public static int openLower(RealPath src) throws FsException {
-        Syscalls sys = Syscalls.get();
-        int flags = Linux.O_RDONLY | Linux.O_NOFOLLOW;
-        try {
-            return sys.openat(src.layer().fd(), src.path(), flags | Linux.O_NOATIME, 0);
-        } catch (FsException e) {
-            if (e.errno() != Errno.EPERM) {
-                throw e;
-            }
-            return sys.openat(src.layer().fd(), src.path(), flags, 0);
-        }
-    }
-
-    /** Owner, mode, xattrs and times of a non-regular object built in the work directory. */
-    private void finishByPath(RealPath src, String tmp, Stat st) throws FsException {
-        sys.lchownat(work.fd(), tmp, ids.canonicalUid(st.uid()), ids.canonicalGid(st.gid()));
-        if (!st.isSymlink()) {
-            sys.fchmodat(work.fd(), tmp, st.permissions());
-        }
-        xattrs.copy(src.absolute(), work.absolute(tmp));
-        sys.lutimensat(work.fd(), tmp, st.atime(), st.mtime());
+        return Syscalls.get().openNoAtime(src.layer().fd(), src.path(), Linux.O_RDONLY | Linux.O_NOFOLLOW);
     }
 }

@@ -4,8 +4,7 @@ import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
 import dev.layerfs.core.nativeio.Linux;
 import dev.layerfs.core.nativeio.Syscalls;
-import jnr.ffi.Memory;
-import jnr.ffi.Pointer;
+import java.nio.ByteBuffer;
 
 /**
  * Copies a file's data for copy-up, the cheapest way the filesystems allow: a reflink (FICLONE) shares the
@@ -78,17 +77,17 @@ final class DataCopier {
     }
 
     private void readWrite(int src, int dst, long off, long len) throws FsException {
-        Pointer buf = Memory.allocateDirect(sys.runtime(), (int) Math.min(CHUNK, len));
+        ByteBuffer buf = ByteBuffer.allocateDirect((int) Math.min(CHUNK, len));
         long done = 0;
         while (done < len) {
-            int want = (int) Math.min(buf.size(), len - done);
-            int n = sys.pread(src, buf, want, off + done);
+            buf.clear().limit((int) Math.min(buf.capacity(), len - done));
+            int n = sys.pread(src, buf, off + done);
             if (n == 0) {
                 break;
             }
-            int written = 0;
-            while (written < n) {
-                written += sys.pwrite(dst, buf.slice(written), n - written, off + done + written);
+            buf.flip();
+            while (buf.hasRemaining()) {
+                sys.pwrite(dst, buf, off + done + buf.position());
             }
             done += n;
         }

@@ -45,14 +45,9 @@ public final class WorkDir {
         return work;
     }
 
-    /** The O_PATH descriptor of the work directory. */
+    /** The O_PATH descriptor of the work directory; temporary names are relative to it. */
     public int fd() {
         return fd;
-    }
-
-    /** An absolute path for an object in the work directory, through its descriptor (as {@code Layer} does). */
-    public String absolute(String name) {
-        return "/proc/self/fd/" + fd + "/" + name;
     }
 
     /** A fresh name for a temporary object in the work directory. */
@@ -65,18 +60,24 @@ public final class WorkDir {
         removeTree(fd, name);
     }
 
-    private void removeTree(int dirfd, String path) throws FsException {
-        Stat st = sys.lstatIfExists(dirfd, path);
+    /** Walks one directory level at a time, so that no path grows with the depth of the tree. */
+    private void removeTree(int dirfd, String name) throws FsException {
+        Stat st = sys.lstatIfExists(dirfd, name);
         if (st == null) {
             return;
         }
         if (st.isDirectory()) {
-            for (RawDirent d : sys.readdir(dirfd, path)) {
-                removeTree(dirfd, path + "/" + d.name());
+            int sub = sys.openat(dirfd, name, Linux.O_PATH | Linux.O_DIRECTORY | Linux.O_NOFOLLOW, 0);
+            try {
+                for (RawDirent d : sys.readdir(sub, "")) {
+                    removeTree(sub, d.name());
+                }
+            } finally {
+                sys.close(sub);
             }
         }
         try {
-            sys.unlinkat(dirfd, path, st.isDirectory());
+            sys.unlinkat(dirfd, name, st.isDirectory());
         } catch (FsException e) {
             if (e.errno() != Errno.ENOENT) {
                 throw e;

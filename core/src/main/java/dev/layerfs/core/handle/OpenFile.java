@@ -1,6 +1,7 @@
 package dev.layerfs.core.handle;
 
 import dev.layerfs.core.model.Layer;
+import dev.layerfs.core.nativeio.Linux;
 import dev.layerfs.core.nativeio.Syscalls;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,7 +26,7 @@ public final class OpenFile {
         this.layer = layer;
     }
 
-    /** The merged path it was opened at. */
+    /** The merged path it was opened at (a byte string). */
     public String path() {
         return path;
     }
@@ -33,6 +34,11 @@ public final class OpenFile {
     /** The flags it was opened with. */
     public int flags() {
         return flags;
+    }
+
+    /** True where it was opened with O_DIRECT: reads and writes bypass the page cache of the real file. */
+    public boolean direct() {
+        return (flags & Linux.O_DIRECT) != 0;
     }
 
     /** The real descriptor to read and write. */

@@ -7,7 +7,8 @@ import dev.layerfs.core.model.LayerStack;
 import dev.layerfs.core.model.OverlayPaths;
 import dev.layerfs.core.nativeio.Stat;
 import dev.layerfs.core.nativeio.Syscalls;
-import dev.layerfs.core.whiteout.Opacity;
+import dev.layerfs.core.marker.DirectoryMarkers;
+import dev.layerfs.core.marker.Opacity;
 import dev.layerfs.core.whiteout.WhiteoutCodec;
 import java.util.ArrayList;
 import java.util.List;
@@ -46,9 +47,17 @@ public final class Lookup {
         List<RealPath> reals = new ArrayList<>(stack.layers().size());
         for (Layer layer : stack.layers()) {
             Stat st = sys.lstat(layer.fd(), "");
-            reals.add(new RealPath(layer, "", st, Opacity.TRANSPARENT));
+            reals.add(new RealPath(layer, "", st, rootMarkers(layer)));
         }
         return new Entry(null, "", reals, false, Entry.UpperWhiteout.NONE);
+    }
+
+    /** A layer root's markers: its opaque marker is ignored (as by the kernel), whether it is impure is not. */
+    private DirectoryMarkers rootMarkers(Layer layer) throws FsException {
+        if (!layer.upper()) {
+            return DirectoryMarkers.NONE;
+        }
+        return new DirectoryMarkers(Opacity.TRANSPARENT, whiteouts.markers(layer, "").impure());
     }
 
     /**
@@ -103,7 +112,7 @@ public final class Lookup {
             return null;
         }
         List<RealPath> reals = new ArrayList<>(cached.reals());
-        reals.set(0, new RealPath(top.layer(), top.path(), st, top.opacity()));
+        reals.set(0, new RealPath(top.layer(), top.path(), st, top.markers()));
         return new Entry(cached.parent(), cached.path(), reals, false, Entry.UpperWhiteout.NONE);
     }
 
@@ -178,13 +187,13 @@ public final class Lookup {
             }
             if (!st.isDirectory()) {
                 if (found.isEmpty()) {
-                    found.add(new RealPath(layer, path, st, Opacity.TRANSPARENT));
+                    found.add(new RealPath(layer, path, st, DirectoryMarkers.NONE));
                 }
                 break;
             }
-            Opacity opacity = whiteouts.opacity(layer, path);
-            found.add(new RealPath(layer, path, st, opacity));
-            if (opacity.hidesLower()) {
+            DirectoryMarkers markers = whiteouts.markers(layer, path);
+            found.add(new RealPath(layer, path, st, markers));
+            if (markers.opacity().hidesLower()) {
                 break;
             }
         }

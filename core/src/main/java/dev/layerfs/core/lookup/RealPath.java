@@ -1,19 +1,20 @@
 package dev.layerfs.core.lookup;
 
+import dev.layerfs.core.marker.DirectoryMarkers;
+import dev.layerfs.core.marker.Opacity;
 import dev.layerfs.core.model.Layer;
 import dev.layerfs.core.nativeio.Stat;
-import dev.layerfs.core.whiteout.Opacity;
 
 /**
- * A real object behind a merged name: the layer, its path relative to the layer, its stat when looked up, and
- * for a directory what its markers say.
+ * A real object behind a merged name: the layer, its path relative to the layer (a byte string), its stat when
+ * looked up, and for a directory what its markers say.
  */
-public record RealPath(Layer layer, String path, Stat stat, Opacity opacity) {
+public record RealPath(Layer layer, String path, Stat stat, DirectoryMarkers markers) {
     public boolean isUpper() {
         return layer.upper();
     }
 
-    public String absolute() {
-        return layer.absolute(path);
+    public Opacity opacity() {
+        return markers.opacity();
     }
 }

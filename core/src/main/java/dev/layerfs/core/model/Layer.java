@@ -4,9 +4,9 @@ import java.nio.file.Path;
 
 /**
  * One real directory of the stack, opened once. Every path the engine hands to the kernel is relative to
- * {@link #fd()}; xattr calls, which have no *at form, use {@link #absolute(String)}, which also goes through the
- * descriptor. So a layer keeps working when the path it was given goes away: container tools hand layers over
- * through a temporary (idmapped) mount that they detach once the mount program has started.
+ * {@link #fd()} (xattr calls, which have no *at form, go through {@code /proc/self/fd/FD}). So a layer keeps
+ * working when the path it was given goes away: container tools hand layers over through a temporary
+ * (idmapped) mount that they detach once the mount program has started.
  *
  * @param index position in the stack, 0 being the topmost (the upper layer when there is one)
  * @param root the directory as given
@@ -15,14 +15,6 @@ import java.nio.file.Path;
  * @param dev st_dev of the directory, for telling filesystems apart
  */
 public record Layer(int index, Path root, int fd, boolean upper, long dev) {
-
-    /**
-     * An absolute path for a path relative to this layer ("" is the layer's root), through the layer's descriptor
-     * ({@code /proc/self/fd/FD/...}), not through {@link #root()}.
-     */
-    public String absolute(String relative) {
-        return "/proc/self/fd/" + fd + "/" + (relative.isEmpty() ? "." : relative);
-    }
 
     @Override
     public String toString() {

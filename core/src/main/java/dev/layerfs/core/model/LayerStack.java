@@ -1,13 +1,13 @@
 package dev.layerfs.core.model;
 
+import dev.layerfs.core.bytes.ByteString;
+import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
 import dev.layerfs.core.nativeio.Linux;
 import dev.layerfs.core.nativeio.Stat;
 import dev.layerfs.core.nativeio.Syscalls;
 import java.io.Closeable;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -56,7 +56,7 @@ public final class LayerStack implements Closeable {
     }
 
     private static int openDir(Syscalls sys, Path dir) throws FsException {
-        return sys.openat(Linux.AT_FDCWD, dir.toString(), Linux.O_PATH | Linux.O_DIRECTORY, 0);
+        return sys.openat(Linux.AT_FDCWD, ByteString.ofPath(dir).latin1(), Linux.O_PATH | Linux.O_DIRECTORY, 0);
     }
 
     private enum Role {
@@ -116,21 +116,58 @@ public final class LayerStack implements Closeable {
         return all;
     }
 
+    /**
+     * A layer directory, checked as the kernel's mount does and named in a one-line error with the real cause:
+     * it must exist (a symbolic link to a directory will do), be a directory, and be searchable and readable by
+     * the daemon (the upper layer and the workdir writable too).
+     */
     private static Checked directory(Role role, Path given) throws ConfigException {
         Path p = absolute(given);
-        if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS) && !Files.exists(p)) {
-            throw new ConfigException(role.option + " " + given + " does not exist");
+        Syscalls sys = Syscalls.get();
+        String bytes = ByteString.ofPath(p).latin1();
+        Stat st;
+        try {
+            st = sys.stat(Linux.AT_FDCWD, bytes);
+        } catch (FsException e) {
+            throw new ConfigException(role.option + " " + given + " " + unusable(e.errno()));
         }
-        if (!Files.isDirectory(p)) {
+        if (!st.isDirectory()) {
             throw new ConfigException(role.option + " " + given + " is not a directory");
         }
+        int wanted = Linux.R_OK | Linux.X_OK | (role == Role.LOWER ? 0 : Linux.W_OK);
         try {
-            Path real = p.toRealPath();
-            Stat st = Syscalls.get().lstat(Linux.AT_FDCWD, real.toString());
-            return new Checked(role, real, st);
-        } catch (IOException e) {
-            throw new ConfigException(role.option + " " + given + " cannot be read: " + e.getMessage());
+            sys.accessat(Linux.AT_FDCWD, bytes, wanted);
+        } catch (FsException e) {
+            String reason = e.errno() == Errno.EACCES ? "permission denied to uid " + sys.geteuid()
+                    : describe(e.errno());
+            throw new ConfigException(role.option + " " + given + " cannot be "
+                    + (role == Role.LOWER ? "read" : "written") + ": " + reason);
         }
+        try {
+            return new Checked(role, p.toRealPath(), st);
+        } catch (IOException e) {
+            throw new ConfigException(role.option + " " + given + " cannot be resolved: " + e.getMessage());
+        }
+    }
+
+    /** Why a layer path cannot be used, from the errno of its stat. */
+    private static String unusable(Errno errno) {
+        return switch (errno) {
+            case ENOENT -> "does not exist";
+            case ENOTDIR -> "does not exist (a component of the path is not a directory)";
+            case ENAMETOOLONG -> "is too long a name (a component over 255 bytes, or the path over 4,095)";
+            case ELOOP -> "cannot be resolved: too many levels of symbolic links (a symbolic link loop?)";
+            case EACCES -> "cannot be reached: permission denied on a directory above it";
+            default -> "cannot be used: " + describe(errno);
+        };
+    }
+
+    private static String describe(Errno errno) {
+        return switch (errno) {
+            case EACCES -> "permission denied";
+            case EROFS -> "read-only filesystem";
+            default -> errno.name();
+        };
     }
 
     private static Path absolute(Path p) {
@@ -149,7 +186,7 @@ public final class LayerStack implements Closeable {
     /** The upper layer, or EROFS for a read-only stack. */
     public Layer requireUpper(String op, String path) throws FsException {
         if (upper.isEmpty()) {
-            throw FsException.of(dev.layerfs.core.error.Errno.EROFS, op, path);
+            throw FsException.of(Errno.EROFS, op, path);
         }
         return upper.get();
     }

@@ -1,12 +1,19 @@
 package dev.layerfs.core.nativeio;
 
+import java.nio.ByteBuffer;
 import jnr.ffi.Pointer;
+import jnr.ffi.annotations.Encoding;
 import jnr.ffi.annotations.In;
 import jnr.ffi.annotations.Out;
 import jnr.ffi.types.size_t;
 import jnr.ffi.types.ssize_t;
 
-/** The libc functions layerfs calls. Public only because jnr generates its implementation elsewhere: use {@link Syscalls}. */
+/**
+ * The libc functions layerfs calls. Public only because jnr generates its implementation elsewhere: use
+ * {@link Syscalls}. Every {@code String} here is a byte string (one char per byte, ISO-8859-1): names and paths go
+ * to the kernel byte for byte, whatever the JVM's default charset.
+ */
+@Encoding("ISO-8859-1")
 public interface LibC {
     int openat(int dirfd, String path, int flags, int mode);
 
@@ -19,6 +26,10 @@ public interface LibC {
     @ssize_t long pread(int fd, @Out Pointer buf, @size_t long count, long offset);
 
     @ssize_t long pwrite(int fd, @In Pointer buf, @size_t long count, long offset);
+
+    @ssize_t long pread(int fd, @Out ByteBuffer buf, @size_t long count, long offset);
+
+    @ssize_t long pwrite(int fd, @In ByteBuffer buf, @size_t long count, long offset);
 
     @ssize_t long pread(int fd, @Out byte[] buf, @size_t long count, long offset);
 
@@ -64,19 +75,17 @@ public interface LibC {
 
     @ssize_t long lgetxattr(String path, String name, @Out byte[] value, @size_t long size);
 
-    @ssize_t long fgetxattr(int fd, String name, @Out byte[] value, @size_t long size);
+    @ssize_t long getxattr(String path, String name, @Out byte[] value, @size_t long size);
 
     int lsetxattr(String path, String name, @In byte[] value, @size_t long size, int flags);
 
-    int fsetxattr(int fd, String name, @In byte[] value, @size_t long size, int flags);
-
     @ssize_t long llistxattr(String path, @Out byte[] list, @size_t long size);
-
-    @ssize_t long flistxattr(int fd, @Out byte[] list, @size_t long size);
 
     int lremovexattr(String path, String name);
 
     int ioctl(int fd, long request, int arg);
+
+    int ioctl(int fd, long request, @Out byte[] arg);
 
     @ssize_t long copy_file_range(int fdIn, @In @Out long[] offIn, int fdOut, @In @Out long[] offOut,
             @size_t long len, int flags);
@@ -92,4 +101,10 @@ public interface LibC {
     int geteuid();
 
     int umount2(String target, int flags);
+
+    int name_to_handle_at(int dirfd, String path, @In @Out byte[] handle, @Out int[] mountId, int flags);
+
+    int open_by_handle_at(int mountFd, @In byte[] handle, int flags);
+
+    int faccessat(int dirfd, String path, int mode, int flags);
 }

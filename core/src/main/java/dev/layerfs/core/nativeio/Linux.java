@@ -25,12 +25,16 @@ public final class Linux {
     public static final int O_NOATIME = 01000000;
     public static final int O_CLOEXEC = 02000000;
     public static final int O_PATH = 010000000;
+    public static final int O_DSYNC = 010000;
+    public static final int O_SYNC = 04010000;
 
     public static final int AT_FDCWD = -100;
     public static final int AT_SYMLINK_NOFOLLOW = 0x100;
     public static final int AT_REMOVEDIR = 0x200;
     public static final int AT_SYMLINK_FOLLOW = 0x400;
     public static final int AT_EMPTY_PATH = 0x1000;
+    /** faccessat: check with the effective ids (the same bit as AT_REMOVEDIR, for another call). */
+    public static final int AT_EACCESS = 0x200;
 
     public static final int RENAME_NOREPLACE = 1;
     public static final int RENAME_EXCHANGE = 2;
@@ -44,6 +48,8 @@ public final class Linux {
     public static final int SEEK_HOLE = 4;
 
     public static final long FICLONE = 0x40049409L;
+    /** _IOR(0x15, 0, struct fsuuid2): a filesystem's UUID, its length in the first byte. */
+    public static final long FS_IOC_GETFSUUID = 0x80111500L;
 
     public static final long UTIME_NOW = (1L << 30) - 1;
     public static final long UTIME_OMIT = (1L << 30) - 2;

@@ -2,6 +2,9 @@ package dev.layerfs.core.nativeio;
 
 import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
+import dev.layerfs.core.bytes.ByteString;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -67,10 +70,145 @@ public final class Syscalls {
         return path.isEmpty() ? "." : path;
     }
 
+    // ---- paths of any length ----
+
+    /**
+     * The longest path handed to the kernel in one call. The kernel refuses a path of PATH_MAX (4,096) bytes or
+     * more, with its NUL; a layer path can be longer (a merged path of up to PATH_MAX below the mount root, plus
+     * {@code .wh.} or a parent's prefix), so longer ones are walked a stretch at a time through directory
+     * descriptors ({@link #at}).
+     */
+    static final int MAX_PATH_AT_ONCE = 4000;
+
+    /** One *at system call on a directory descriptor and a path short enough to pass; returns its result. */
+    @FunctionalInterface
+    private interface AtCall {
+        long call(int dirfd, String path);
+    }
+
+    /** A system call on two directory descriptors and paths. */
+    @FunctionalInterface
+    private interface AtCall2 {
+        long call(int dirfd1, String path1, int dirfd2, String path2);
+    }
+
+    /**
+     * Runs {@code call} on {@code path} relative to {@code dirfd}, returning its result or the negated errno. A
+     * path too long for one call is reached through its leading directories, opened a stretch of at most
+     * {@link #MAX_PATH_AT_ONCE} bytes at a time (each an O_PATH descriptor, closed after the call). The engine's
+     * paths name real directories it has looked up (never a symbolic link), so the walk resolves the same
+     * objects one call would.
+     */
+    private long at(int dirfd, String path, AtCall call) {
+        if (path.length() <= MAX_PATH_AT_ONCE) {
+            long rc = call.call(dirfd, rel(path));
+            return rc < 0 ? -errno() : rc;
+        }
+        Walk w = walk(dirfd, path);
+        if (w.error != 0) {
+            return -w.error;
+        }
+        try {
+            long rc = call.call(w.fd, w.rest);
+            return rc < 0 ? -errno() : rc;
+        } finally {
+            w.close();
+        }
+    }
+
+    /** As {@link #at}, for calls that name two objects (link, rename). */
+    private long at2(int dirfd1, String path1, int dirfd2, String path2, AtCall2 call) {
+        if (path1.length() <= MAX_PATH_AT_ONCE && path2.length() <= MAX_PATH_AT_ONCE) {
+            long rc = call.call(dirfd1, rel(path1), dirfd2, rel(path2));
+            return rc < 0 ? -errno() : rc;
+        }
+        Walk w1 = walk(dirfd1, path1);
+        if (w1.error != 0) {
+            return -w1.error;
+        }
+        try {
+            Walk w2 = walk(dirfd2, path2);
+            if (w2.error != 0) {
+                return -w2.error;
+            }
+            try {
+                long rc = call.call(w1.fd, w1.rest, w2.fd, w2.rest);
+                return rc < 0 ? -errno() : rc;
+            } finally {
+                w2.close();
+            }
+        } finally {
+            w1.close();
+        }
+    }
+
+    /** Where a walk down a long path ended: a descriptor (owned where it is not the one given) and the rest. */
+    private final class Walk {
+        int fd;
+        boolean owned;
+        String rest;
+        int error;
+
+        void close() {
+            if (owned) {
+                libc.close(fd);
+            }
+        }
+    }
+
+    private Walk walk(int dirfd, String path) {
+        Walk w = new Walk();
+        w.fd = dirfd;
+        w.rest = path;
+        while (w.rest.length() > MAX_PATH_AT_ONCE) {
+            int cut = w.rest.lastIndexOf('/', MAX_PATH_AT_ONCE);
+            if (cut <= 0) {
+                w.close();
+                w.error = Errno.ENAMETOOLONG.code();
+                return w;
+            }
+            int next = libc.openat(w.fd, w.rest.substring(0, cut),
+                    Linux.O_PATH | Linux.O_DIRECTORY | Linux.O_NOFOLLOW | Linux.O_CLOEXEC, 0);
+            if (next < 0) {
+                int e = errno();
+                w.close();
+                w.error = e;
+                return w;
+            }
+            w.close();
+            w.fd = next;
+            w.owned = true;
+            w.rest = w.rest.substring(cut + 1);
+        }
+        return w;
+    }
+
+    private long check(long rc, String op, int dirfd, String path) throws FsException {
+        if (rc < 0) {
+            throw FsException.of(Errno.of((int) -rc), op, ByteString.display(path));
+        }
+        return rc;
+    }
+
     // ---- files and descriptors ----
 
     public int openat(int dirfd, String path, int flags, int mode) throws FsException {
-        return check(libc.openat(dirfd, rel(path), flags | Linux.O_CLOEXEC, mode), "open", path);
+        int f = flags | Linux.O_CLOEXEC;
+        return (int) check(at(dirfd, path, (d, p) -> libc.openat(d, p, f, mode)), "open", dirfd, path);
+    }
+
+    /**
+     * Opens without touching the object's atime (O_NOATIME) where the kernel allows it: lower layers are never
+     * written, not even their atimes. O_NOATIME is refused (EPERM) to a daemon that neither owns the file nor has
+     * CAP_FOWNER; then the open is made without it.
+     */
+    public int openNoAtime(int dirfd, String path, int flags) throws FsException {
+        int f = flags | Linux.O_CLOEXEC;
+        long fd = at(dirfd, path, (d, p) -> libc.openat(d, p, f | Linux.O_NOATIME, 0));
+        if (fd == -Errno.EPERM.code()) {
+            fd = at(dirfd, path, (d, p) -> libc.openat(d, p, f, 0));
+        }
+        return (int) check(fd, "open", dirfd, path);
     }
 
     public void close(int fd) {
@@ -79,12 +217,21 @@ public final class Syscalls {
         }
     }
 
-    public int pread(int fd, Pointer buf, int size, long offset) throws FsException {
-        return (int) check(libc.pread(fd, buf, size, offset), "read", "fd " + fd);
+    /**
+     * pread into a direct buffer, from its position up to its limit; the position moves past what was read.
+     * Returns the bytes read, 0 at the end of the file.
+     */
+    public int pread(int fd, ByteBuffer buf, long offset) throws FsException {
+        int n = (int) check(libc.pread(fd, buf, buf.remaining(), offset), "read", "fd " + fd);
+        buf.position(buf.position() + n);
+        return n;
     }
 
-    public int pwrite(int fd, Pointer buf, int size, long offset) throws FsException {
-        return (int) check(libc.pwrite(fd, buf, size, offset), "write", "fd " + fd);
+    /** pwrite from a direct buffer, its position up to its limit; the position moves past what was written. */
+    public int pwrite(int fd, ByteBuffer buf, long offset) throws FsException {
+        int n = (int) check(libc.pwrite(fd, buf, buf.remaining(), offset), "write", "fd " + fd);
+        buf.position(buf.position() + n);
+        return n;
     }
 
     public int pread(int fd, byte[] buf, int size, long offset) throws FsException {
@@ -131,20 +278,25 @@ public final class Syscalls {
     /** lstat relative to a directory: never follows a symbolic link in the last component. */
     public Stat lstat(int dirfd, String path) throws FsException {
         Pointer buf = statBuffer.get();
-        check(libc.fstatat(dirfd, rel(path), buf, Linux.AT_SYMLINK_NOFOLLOW), "stat", path);
+        check(at(dirfd, path, (d, p) -> libc.fstatat(d, p, buf, Linux.AT_SYMLINK_NOFOLLOW)), "stat", dirfd, path);
+        return layout.decode(buf);
+    }
+
+    /** stat relative to a directory, following symbolic links (for paths given by the user, such as layers). */
+    public Stat stat(int dirfd, String path) throws FsException {
+        Pointer buf = statBuffer.get();
+        check(at(dirfd, path, (d, p) -> libc.fstatat(d, p, buf, 0)), "stat", dirfd, path);
         return layout.decode(buf);
     }
 
     /** As {@link #lstat}, but null where the name does not exist (ENOENT, or ENOTDIR for a parent). */
     public Stat lstatIfExists(int dirfd, String path) throws FsException {
         Pointer buf = statBuffer.get();
-        if (libc.fstatat(dirfd, rel(path), buf, Linux.AT_SYMLINK_NOFOLLOW) < 0) {
-            int e = errno();
-            if (e == Errno.ENOENT.code() || e == Errno.ENOTDIR.code()) {
-                return null;
-            }
-            throw FsException.of(Errno.of(e), "stat", path);
+        long rc = at(dirfd, path, (d, p) -> libc.fstatat(d, p, buf, Linux.AT_SYMLINK_NOFOLLOW));
+        if (rc == -Errno.ENOENT.code() || rc == -Errno.ENOTDIR.code()) {
+            return null;
         }
+        check(rc, "stat", dirfd, path);
         return layout.decode(buf);
     }
 
@@ -154,8 +306,13 @@ public final class Syscalls {
         return layout.decode(buf);
     }
 
+    /** faccessat with the daemon's effective ids: whether it may {@code mode} (R_OK, W_OK, X_OK) the object. */
+    public void accessat(int dirfd, String path, int mode) throws FsException {
+        check(at(dirfd, path, (d, p) -> libc.faccessat(d, p, mode, Linux.AT_EACCESS)), "access", dirfd, path);
+    }
+
     public void fchmodat(int dirfd, String path, int mode) throws FsException {
-        check(libc.fchmodat(dirfd, rel(path), mode, 0), "chmod", path);
+        check(at(dirfd, path, (d, p) -> libc.fchmodat(d, p, mode, 0)), "chmod", dirfd, path);
     }
 
     public void fchmod(int fd, int mode) throws FsException {
@@ -164,7 +321,8 @@ public final class Syscalls {
 
     /** lchown relative to a directory; -1 leaves an id unchanged. */
     public void lchownat(int dirfd, String path, int uid, int gid) throws FsException {
-        check(libc.fchownat(dirfd, rel(path), uid, gid, Linux.AT_SYMLINK_NOFOLLOW), "chown", path);
+        check(at(dirfd, path, (d, p) -> libc.fchownat(d, p, uid, gid, Linux.AT_SYMLINK_NOFOLLOW)), "chown", dirfd,
+                path);
     }
 
     public void fchown(int fd, int uid, int gid) throws FsException {
@@ -174,7 +332,8 @@ public final class Syscalls {
     /** utimensat without following a symbolic link; {@link Timespec#NOW} and {@link Timespec#OMIT} work. */
     public void lutimensat(int dirfd, String path, Timespec atime, Timespec mtime) throws FsException {
         long[] times = {atime.sec(), atime.nsec(), mtime.sec(), mtime.nsec()};
-        check(libc.utimensat(dirfd, rel(path), times, Linux.AT_SYMLINK_NOFOLLOW), "utimens", path);
+        check(at(dirfd, path, (d, p) -> libc.utimensat(d, p, times, Linux.AT_SYMLINK_NOFOLLOW)), "utimens", dirfd,
+                path);
     }
 
     public void futimens(int fd, Timespec atime, Timespec mtime) throws FsException {
@@ -192,84 +351,123 @@ public final class Syscalls {
     // ---- namespace ----
 
     public void mkdirat(int dirfd, String path, int mode) throws FsException {
-        check(libc.mkdirat(dirfd, rel(path), mode), "mkdir", path);
+        check(at(dirfd, path, (d, p) -> libc.mkdirat(d, p, mode)), "mkdir", dirfd, path);
     }
 
     public void mknodat(int dirfd, String path, int mode, long dev) throws FsException {
-        check(libc.mknodat(dirfd, rel(path), mode, dev), "mknod", path);
+        check(at(dirfd, path, (d, p) -> libc.mknodat(d, p, mode, dev)), "mknod", dirfd, path);
     }
 
+    /** symlinkat; {@code target} is a byte string, stored as it is. */
     public void symlinkat(String target, int dirfd, String path) throws FsException {
-        check(libc.symlinkat(target, dirfd, rel(path)), "symlink", path);
+        check(at(dirfd, path, (d, p) -> libc.symlinkat(target, d, p)), "symlink", dirfd, path);
     }
 
+    /** The target of a symbolic link, as a byte string. */
     public String readlinkat(int dirfd, String path) throws FsException {
         byte[] buf = new byte[256];
         while (true) {
-            long n = check(libc.readlinkat(dirfd, rel(path), buf, buf.length), "readlink", path);
+            byte[] b = buf;
+            long n = check(at(dirfd, path, (d, p) -> libc.readlinkat(d, p, b, b.length)), "readlink", dirfd, path);
             if (n < buf.length) {
-                return new String(buf, 0, (int) n, StandardCharsets.UTF_8);
+                return new String(buf, 0, (int) n, StandardCharsets.ISO_8859_1);
             }
             buf = new byte[buf.length * 4];
         }
     }
 
     public void linkat(int olddirfd, String oldpath, int newdirfd, String newpath) throws FsException {
-        check(libc.linkat(olddirfd, rel(oldpath), newdirfd, rel(newpath), 0), "link", oldpath + " -> " + newpath);
+        long rc = at2(olddirfd, oldpath, newdirfd, newpath, (d1, p1, d2, p2) -> libc.linkat(d1, p1, d2, p2, 0));
+        check(rc, "link", olddirfd, oldpath + " -> " + newpath);
     }
 
     public void unlinkat(int dirfd, String path, boolean directory) throws FsException {
-        check(libc.unlinkat(dirfd, rel(path), directory ? Linux.AT_REMOVEDIR : 0), directory ? "rmdir" : "unlink",
-                path);
+        int flags = directory ? Linux.AT_REMOVEDIR : 0;
+        check(at(dirfd, path, (d, p) -> libc.unlinkat(d, p, flags)), directory ? "rmdir" : "unlink", dirfd, path);
     }
 
     public void renameat2(int olddirfd, String oldpath, int newdirfd, String newpath, int flags)
             throws FsException {
-        check(libc.renameat2(olddirfd, rel(oldpath), newdirfd, rel(newpath), flags), "rename",
-                oldpath + " -> " + newpath);
+        long rc = at2(olddirfd, oldpath, newdirfd, newpath,
+                (d1, p1, d2, p2) -> libc.renameat2(d1, p1, d2, p2, flags));
+        check(rc, "rename", olddirfd, oldpath + " -> " + newpath);
     }
 
-    // ---- extended attributes (by absolute path, never following a final symbolic link) ----
+    // ---- extended attributes ----
+    //
+    // There is no *at form of the xattr calls before Linux 6.13; the object is named through its directory's
+    // descriptor ({@code /proc/self/fd/N/...}), never following a final symbolic link. Names are byte strings.
 
-    /** The value of an xattr, or null where the file does not have it (ENODATA). */
-    public byte[] lgetxattr(String path, String name) throws FsException {
+    /**
+     * Runs an xattr call on the object at {@code path} relative to {@code dirfd} (or AT_FDCWD); returns its result
+     * or -errno.
+     */
+    private long xattrAt(int dirfd, String path, java.util.function.ToLongFunction<String> call) {
+        String direct = dirfd == Linux.AT_FDCWD ? path : "/proc/self/fd/" + dirfd + "/" + rel(path);
+        if (direct.length() <= MAX_PATH_AT_ONCE) {
+            long rc = call.applyAsLong(direct);
+            return rc < 0 ? -errno() : rc;
+        }
+        int slash = path.lastIndexOf('/');
+        String parent = path.substring(0, slash);
+        String name = path.substring(slash + 1);
+        long parentFd = at(dirfd, parent,
+                (d, p) -> libc.openat(d, p, Linux.O_PATH | Linux.O_DIRECTORY | Linux.O_NOFOLLOW | Linux.O_CLOEXEC, 0));
+        if (parentFd < 0) {
+            return parentFd;
+        }
+        try {
+            long rc = call.applyAsLong("/proc/self/fd/" + parentFd + "/" + name);
+            return rc < 0 ? -errno() : rc;
+        } finally {
+            libc.close((int) parentFd);
+        }
+    }
+
+    /** The value of an xattr, or null where the object does not have it (ENODATA). */
+    public byte[] lgetxattr(int dirfd, String path, String name) throws FsException {
         byte[] buf = new byte[256];
         while (true) {
-            long n = libc.lgetxattr(path, name, buf, buf.length);
+            byte[] b = buf;
+            long n = xattrAt(dirfd, path, p -> libc.lgetxattr(p, name, b, b.length));
             if (n >= 0) {
                 return Arrays.copyOf(buf, (int) n);
             }
-            int e = errno();
-            if (e == Errno.ENODATA.code()) {
+            if (n == -Errno.ENODATA.code()) {
                 return null;
             }
-            if (e != Errno.ERANGE.code()) {
-                throw FsException.of(Errno.of(e), "getxattr " + name, path);
+            if (n != -Errno.ERANGE.code()) {
+                check(n, "getxattr " + ByteString.display(name), dirfd, path);
             }
-            long size = check(libc.lgetxattr(path, name, null, 0), "getxattr " + name, path);
+            long size = check(xattrAt(dirfd, path, p -> libc.lgetxattr(p, name, null, 0)),
+                    "getxattr " + ByteString.display(name), dirfd, path);
             buf = new byte[(int) Math.max(size, buf.length * 2L)];
         }
     }
 
-    public void lsetxattr(String path, String name, byte[] value, int flags) throws FsException {
-        check(libc.lsetxattr(path, name, value, value.length, flags), "setxattr " + name, path);
+    public void lsetxattr(int dirfd, String path, String name, byte[] value, int flags) throws FsException {
+        check(xattrAt(dirfd, path, p -> libc.lsetxattr(p, name, value, value.length, flags)),
+                "setxattr " + ByteString.display(name), dirfd, path);
     }
 
-    public void lremovexattr(String path, String name) throws FsException {
-        check(libc.lremovexattr(path, name), "removexattr " + name, path);
+    public void lremovexattr(int dirfd, String path, String name) throws FsException {
+        check(xattrAt(dirfd, path, p -> libc.lremovexattr(p, name)), "removexattr " + ByteString.display(name),
+                dirfd, path);
     }
 
-    public List<String> llistxattr(String path) throws FsException {
+    /** The names of an object's xattrs, as byte strings. */
+    public List<String> llistxattr(int dirfd, String path) throws FsException {
         byte[] buf = new byte[1024];
         while (true) {
-            long n = libc.llistxattr(path, buf, buf.length);
+            byte[] b = buf;
+            long n = xattrAt(dirfd, path, p -> libc.llistxattr(p, b, b.length));
             if (n >= 0) {
                 return splitNames(buf, (int) n);
             }
-            if (errno() != Errno.ERANGE.code()) {
-                throw fail("listxattr", path);
+            if (n != -Errno.ERANGE.code()) {
+                check(n, "listxattr", dirfd, path);
             }
-            long size = check(libc.llistxattr(path, null, 0), "listxattr", path);
+            long size = check(xattrAt(dirfd, path, p -> libc.llistxattr(p, null, 0)), "listxattr", dirfd, path);
             buf = new byte[(int) Math.max(size, buf.length * 2L)];
         }
     }
@@ -280,12 +478,93 @@ public final class Syscalls {
         for (int i = 0; i < length; i++) {
             if (buf[i] == 0) {
                 if (i > start) {
-                    names.add(new String(buf, start, i - start, StandardCharsets.UTF_8));
+                    names.add(new String(buf, start, i - start, StandardCharsets.ISO_8859_1));
                 }
                 start = i + 1;
             }
         }
         return names;
+    }
+
+    // ---- file handles (the kernel overlay's origin records) ----
+
+    /**
+     * name_to_handle_at of an object (not following a final symbolic link): the handle's type followed by its
+     * bytes, or null where the filesystem cannot make handles (EOPNOTSUPP) or the object is gone.
+     */
+    public FileHandle nameToHandle(int dirfd, String path) throws FsException {
+        byte[] handle = new byte[8 + FileHandle.MAX_BYTES];
+        int[] mountId = new int[1];
+        ByteBuffer.wrap(handle).order(ByteOrder.nativeOrder()).putInt(0, FileHandle.MAX_BYTES);
+        long rc = at(dirfd, path, (d, p) -> libc.name_to_handle_at(d, p, handle, mountId, 0));
+        if (rc == -Errno.EOPNOTSUPP.code() || rc == -Errno.ENOENT.code() || rc == -Errno.EOVERFLOW.code()) {
+            return null;
+        }
+        check(rc, "name_to_handle_at", dirfd, path);
+        ByteBuffer b = ByteBuffer.wrap(handle).order(ByteOrder.nativeOrder());
+        int bytes = b.getInt(0);
+        return new FileHandle(b.getInt(4), Arrays.copyOfRange(handle, 8, 8 + bytes));
+    }
+
+    /**
+     * The stat of the object a handle names, on the filesystem of {@code mountFd}; null where no such object
+     * exists any more (ESTALE). EPERM says the daemon may not decode handles (open_by_handle_at needs
+     * CAP_DAC_READ_SEARCH in the initial user namespace).
+     */
+    public Stat statByHandle(int mountFd, FileHandle h) throws FsException {
+        byte[] handle = new byte[8 + h.bytes().length];
+        ByteBuffer.wrap(handle).order(ByteOrder.nativeOrder()).putInt(0, h.bytes().length).putInt(4, h.type());
+        System.arraycopy(h.bytes(), 0, handle, 8, h.bytes().length);
+        int fd = libc.open_by_handle_at(mountFd, handle, Linux.O_PATH | Linux.O_CLOEXEC);
+        if (fd < 0) {
+            int e = errno();
+            if (e == Errno.ESTALE.code()) {
+                return null;
+            }
+            throw FsException.of(Errno.of(e), "open_by_handle_at", "fd " + mountFd);
+        }
+        try {
+            return fstat(fd);
+        } finally {
+            libc.close(fd);
+        }
+    }
+
+    /** The UUID of the filesystem a directory lies on (FS_IOC_GETFSUUID, Linux 6.5), or null where not told. */
+    public byte[] filesystemUuid(int dirfd) {
+        int fd = libc.openat(dirfd, ".", Linux.O_RDONLY | Linux.O_DIRECTORY | Linux.O_CLOEXEC, 0);
+        if (fd < 0) {
+            return null;
+        }
+        try {
+            byte[] buf = new byte[17];
+            if (libc.ioctl(fd, Linux.FS_IOC_GETFSUUID, buf) != 0 || buf[0] != 16) {
+                return null;
+            }
+            return Arrays.copyOfRange(buf, 1, 17);
+        } finally {
+            libc.close(fd);
+        }
+    }
+
+    /** The value of an xattr of the object an open descriptor (of any kind, O_PATH too) holds, or null. */
+    public byte[] fgetxattr(int fd, String name) throws FsException {
+        String proc = "/proc/self/fd/" + fd;
+        byte[] buf = new byte[256];
+        long n = libc.getxattr(proc, name, buf, buf.length);
+        if (n < 0 && errno() == Errno.ERANGE.code()) {
+            long size = check(libc.getxattr(proc, name, null, 0), "getxattr " + ByteString.display(name), proc);
+            buf = new byte[(int) size];
+            n = libc.getxattr(proc, name, buf, buf.length);
+        }
+        if (n < 0) {
+            int e = errno();
+            if (e == Errno.ENODATA.code()) {
+                return null;
+            }
+            throw FsException.of(Errno.of(e), "getxattr " + ByteString.display(name), proc);
+        }
+        return Arrays.copyOf(buf, (int) n);
     }
 
     // ---- data copy ----
@@ -321,15 +600,10 @@ public final class Syscalls {
      * permitted, without touching its atime (lower layers are never written, not even their atimes).
      */
     public List<RawDirent> readdir(int dirfd, String path) throws FsException {
-        int flags = Linux.O_RDONLY | Linux.O_DIRECTORY | Linux.O_NOFOLLOW;
-        int fd = libc.openat(dirfd, rel(path), flags | Linux.O_NOATIME | Linux.O_CLOEXEC, 0);
-        if (fd < 0 && errno() == Errno.EPERM.code()) {
-            fd = libc.openat(dirfd, rel(path), flags | Linux.O_CLOEXEC, 0);
-        }
-        check(fd, "opendir", path);
+        int fd = openNoAtime(dirfd, path, Linux.O_RDONLY | Linux.O_DIRECTORY | Linux.O_NOFOLLOW);
         Pointer dir = libc.fdopendir(fd);
         if (dir == null) {
-            FsException e = fail("opendir", path);
+            FsException e = fail("opendir", ByteString.display(path));
             close(fd);
             throw e;
         }
@@ -337,7 +611,7 @@ public final class Syscalls {
             List<RawDirent> out = new ArrayList<>();
             Pointer ent;
             while ((ent = libc.readdir(dir)) != null) {
-                String name = ent.getString(19, 256, StandardCharsets.UTF_8);
+                String name = ent.getString(19, 256, StandardCharsets.ISO_8859_1);
                 if (name.equals(".") || name.equals("..")) {
                     continue;
                 }

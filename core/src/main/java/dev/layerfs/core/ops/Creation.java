@@ -1,10 +1,14 @@
 package dev.layerfs.core.ops;
 
+import dev.layerfs.core.bytes.ByteString;
+import dev.layerfs.core.copyup.CopyUp;
 import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
 import dev.layerfs.core.lookup.Entry;
+import dev.layerfs.core.lookup.Lookup;
 import dev.layerfs.core.model.Caller;
 import dev.layerfs.core.model.IdMapping;
+import dev.layerfs.core.model.LayerStack;
 import dev.layerfs.core.model.OverlayPaths;
 import dev.layerfs.core.nativeio.Linux;
 import dev.layerfs.core.nativeio.Syscalls;
@@ -17,23 +21,27 @@ import dev.layerfs.core.whiteout.WhiteoutCodec;
  * place is replaced atomically. The caller's ids are stored through the {@link IdMapping}.
  */
 public final class Creation {
-    private final Engine engine;
+    private final LayerStack stack;
+    private final Lookup lookup;
+    private final CopyUp copyUp;
+    private final UpperWriter writer;
     private final IdMapping ids;
     private final Syscalls sys = Syscalls.get();
 
-    public Creation(Engine engine, IdMapping ids) {
-        this.engine = engine;
+    public Creation(LayerStack stack, Lookup lookup, CopyUp copyUp, UpperWriter writer, IdMapping ids) {
+        this.stack = stack;
+        this.lookup = lookup;
+        this.copyUp = copyUp;
+        this.writer = writer;
         this.ids = ids;
     }
 
-    /** Creates a regular file and returns a descriptor opened with {@code flags} (O_CREAT|O_EXCL implied). */
-    public int createFile(String path, int flags, int mode, Caller caller) throws FsException {
-        return createPrepared(prepare(path, "create"), flags, mode, caller);
-    }
-
-    /** As {@link #createFile(String, int, int, Caller)}, for a miss the caller has just looked up. */
+    /**
+     * Creates a regular file where {@code missing} (a miss the caller has just looked up) stands, and returns a
+     * descriptor opened with {@code flags} (O_CREAT|O_EXCL implied).
+     */
     public int createFile(Entry missing, int flags, int mode, Caller caller) throws FsException {
-        engine.requireWritable("create", missing.path());
+        requireWritable("create", missing.path());
         return createPrepared(prepare(missing, "create"), flags, mode, caller);
     }
 
@@ -41,7 +49,7 @@ public final class Creation {
         int openFlags = (flags & ~(Linux.O_CREAT | Linux.O_EXCL | Linux.O_TRUNC)) | Linux.O_CREAT | Linux.O_EXCL
                 | Linux.O_NOFOLLOW;
         Ownership own = ownership(target, caller, mode, false);
-        return engine.writer().install(target, false, (dirfd, p) -> {
+        return writer.install(target, false, (dirfd, p) -> {
             int fd = sys.openat(dirfd, p, openFlags, own.mode);
             try {
                 if (own.chown) {
@@ -59,7 +67,7 @@ public final class Creation {
     public void mkdir(String path, int mode, Caller caller) throws FsException {
         Entry target = prepare(path, "mkdir");
         Ownership own = ownership(target, caller, mode, true);
-        engine.writer().install(target, true, (dirfd, p) -> {
+        writer.install(target, true, (dirfd, p) -> {
             sys.mkdirat(dirfd, p, 0700);
             finish(dirfd, p, own, true);
             return -1;
@@ -70,17 +78,17 @@ public final class Creation {
     public void mknod(String path, int mode, long rdev, Caller caller) throws FsException {
         int type = mode & Linux.S_IFMT;
         if (type == Linux.S_IFDIR || type == Linux.S_IFLNK) {
-            throw FsException.of(Errno.EINVAL, "mknod", "/" + path);
+            throw FsException.of(Errno.EINVAL, "mknod", show(path));
         }
         if (type == Linux.S_IFCHR && rdev == 0) {
             // A 0/0 device is a whiteout: the kernel overlay refuses to make one through the mount.
-            engine.requireWritable("mknod", path);
-            engine.lookup().resolve(path).requireAbsent("mknod");
-            throw FsException.of(Errno.EPERM, "mknod (a 0/0 character device is a whiteout)", "/" + path);
+            requireWritable("mknod", path);
+            lookup.resolve(path).requireAbsent("mknod");
+            throw FsException.of(Errno.EPERM, "mknod (a 0/0 character device is a whiteout)", show(path));
         }
         Entry target = prepare(path, "mknod");
         Ownership own = ownership(target, caller, mode, false);
-        engine.writer().install(target, false, (dirfd, p) -> {
+        writer.install(target, false, (dirfd, p) -> {
             sys.mknodat(dirfd, p, (type == 0 ? Linux.S_IFREG : type) | 0600, rdev);
             finish(dirfd, p, own, true);
             return -1;
@@ -90,7 +98,7 @@ public final class Creation {
     public void symlink(String target, String path, Caller caller) throws FsException {
         Entry entry = prepare(path, "symlink");
         Ownership own = ownership(entry, caller, 0777, false);
-        engine.writer().install(entry, false, (dirfd, p) -> {
+        writer.install(entry, false, (dirfd, p) -> {
             sys.symlinkat(target, dirfd, p);
             finish(dirfd, p, own, false);
             return -1;
@@ -99,42 +107,50 @@ public final class Creation {
 
     /** A hard link: the source is copied up first and linked in the upper layer. */
     public void link(String from, String to) throws FsException {
-        engine.requireWritable("link", to);
-        Entry src = engine.lookup().resolve(from).requireExists("link");
+        requireWritable("link", to);
+        Entry src = lookup.resolve(from).requireExists("link");
         if (src.isDirectory()) {
-            throw FsException.of(Errno.EPERM, "link", "/" + from);
+            throw FsException.of(Errno.EPERM, "link", show(from));
         }
         prepare(to, "link");
-        engine.copyUp().copyUp(src);
+        copyUp.copyUp(src);
         Entry target = prepare(to, "link");
-        engine.writer().install(target, false, (dirfd, p) -> {
-            sys.linkat(engine.writer().upper().fd(), from, dirfd, p);
+        writer.install(target, false, (dirfd, p) -> {
+            sys.linkat(writer.upper().fd(), from, dirfd, p);
             return -1;
         });
     }
 
     /** Checks that the name can be created and copies its parent up; returns the (missing) entry. */
     private Entry prepare(String path, String op) throws FsException {
-        engine.requireWritable(op, path);
+        requireWritable(op, path);
         if (path.isEmpty()) {
             throw FsException.of(Errno.EEXIST, op, "/");
         }
-        Entry parent = engine.lookup().resolve(OverlayPaths.parent(path)).requireDirectory(op);
-        return prepare(engine.lookup().child(parent, OverlayPaths.name(path)), op);
+        Entry parent = lookup.resolve(OverlayPaths.parent(path)).requireDirectory(op);
+        return prepare(lookup.child(parent, OverlayPaths.name(path)), op);
     }
 
     /** The part of {@link #prepare(String, String)} after the lookup of the name in its parent. */
     private Entry prepare(Entry target, String op) throws FsException {
         if (WhiteoutCodec.isReservedName(target.name())) {
-            throw FsException.of(Errno.EINVAL, op + " (names beginning with .wh. are reserved)", "/" + target.path());
+            throw FsException.of(Errno.EINVAL, op + " (names beginning with .wh. are reserved)", show(target.path()));
         }
         target.requireAbsent(op);
         Entry parent = target.parent();
         if (parent.hasUpper()) {
             return target;
         }
-        Entry upperParent = engine.copyUp().ensureUpperDirectory(parent);
-        return engine.lookup().child(upperParent, target.name());
+        Entry upperParent = copyUp.ensureUpperDirectory(parent);
+        return lookup.child(upperParent, target.name());
+    }
+
+    private void requireWritable(String op, String path) throws FsException {
+        stack.requireUpper(op, show(path));
+    }
+
+    private static String show(String path) {
+        return "/" + ByteString.display(path);
     }
 
     private record Ownership(boolean chown, int uid, int gid, int mode) {}

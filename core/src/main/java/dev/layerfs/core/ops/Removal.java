@@ -1,9 +1,16 @@
 package dev.layerfs.core.ops;
 
+import dev.layerfs.core.bytes.ByteString;
+import dev.layerfs.core.copyup.CopyUp;
 import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
+import dev.layerfs.core.handle.LowerOpenFiles;
+import dev.layerfs.core.inode.InodeNumbers;
 import dev.layerfs.core.lookup.Entry;
+import dev.layerfs.core.lookup.Lookup;
+import dev.layerfs.core.model.LayerStack;
 import dev.layerfs.core.model.OverlayPaths;
+import dev.layerfs.core.readdir.MergedDirectory;
 
 /**
  * unlink and rmdir. Where a lower layer still has the name, a whiteout takes its place in the upper layer; an
@@ -11,41 +18,59 @@ import dev.layerfs.core.model.OverlayPaths;
  * held go with it.
  */
 public final class Removal {
-    private final Engine engine;
+    private final LayerStack stack;
+    private final Lookup lookup;
+    private final CopyUp copyUp;
+    private final UpperWriter writer;
+    private final MergedDirectory directories;
+    private final LowerOpenFiles lowerOpenFiles;
+    private final InodeNumbers inodes;
 
-    public Removal(Engine engine) {
-        this.engine = engine;
+    public Removal(LayerStack stack, Lookup lookup, CopyUp copyUp, UpperWriter writer, MergedDirectory directories,
+            LowerOpenFiles lowerOpenFiles, InodeNumbers inodes) {
+        this.stack = stack;
+        this.lookup = lookup;
+        this.copyUp = copyUp;
+        this.writer = writer;
+        this.directories = directories;
+        this.lowerOpenFiles = lowerOpenFiles;
+        this.inodes = inodes;
     }
 
     public void unlink(String path) throws FsException {
-        engine.requireWritable("unlink", path);
-        Entry e = engine.lookup().resolve(path).requireExists("unlink");
+        stack.requireUpper("unlink", show(path));
+        Entry e = lookup.resolve(path).requireExists("unlink");
         if (e.isDirectory()) {
-            throw FsException.of(Errno.EISDIR, "unlink", "/" + path);
+            throw FsException.of(Errno.EISDIR, "unlink", show(path));
         }
         remove(e, false);
     }
 
     public void rmdir(String path) throws FsException {
-        engine.requireWritable("rmdir", path);
-        Entry e = engine.lookup().resolve(path).requireDirectory("rmdir");
+        stack.requireUpper("rmdir", show(path));
+        Entry e = lookup.resolve(path).requireDirectory("rmdir");
         if (e.isRoot()) {
             throw FsException.of(Errno.EBUSY, "rmdir", "/");
         }
-        if (!engine.directories().isEmpty(e)) {
-            throw FsException.of(Errno.ENOTEMPTY, "rmdir", "/" + path);
+        if (!directories.isEmpty(e)) {
+            throw FsException.of(Errno.ENOTEMPTY, "rmdir", show(path));
         }
         remove(e, true);
     }
 
     private void remove(Entry e, boolean directory) throws FsException {
-        Entry parent = engine.copyUp().ensureUpperDirectory(e.parent());
-        boolean whiteout = engine.lookup().lowerPositive(parent, OverlayPaths.name(e.path()));
+        Entry parent = copyUp.ensureUpperDirectory(e.parent());
+        boolean whiteout = lookup.lowerPositive(parent, OverlayPaths.name(e.path()));
         if (e.hasUpper()) {
-            engine.writer().remove(e.path(), directory, whiteout);
+            writer.remove(e.path(), directory, whiteout);
+            inodes.removed(e.top());
         } else {
-            engine.writer().whiteout(e.path());
+            writer.whiteout(e.path());
         }
-        engine.openFiles().forget(e.path());
+        lowerOpenFiles.forget(e.path());
+    }
+
+    private static String show(String path) {
+        return "/" + ByteString.display(path);
     }
 }

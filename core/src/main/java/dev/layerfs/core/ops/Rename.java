@@ -1,11 +1,18 @@
 package dev.layerfs.core.ops;
 
+import dev.layerfs.core.bytes.ByteString;
+import dev.layerfs.core.copyup.CopyUp;
 import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
+import dev.layerfs.core.handle.LowerOpenFiles;
+import dev.layerfs.core.inode.InodeNumbers;
 import dev.layerfs.core.lookup.Entry;
+import dev.layerfs.core.lookup.Lookup;
+import dev.layerfs.core.model.LayerStack;
 import dev.layerfs.core.model.OverlayPaths;
 import dev.layerfs.core.nativeio.Linux;
 import dev.layerfs.core.nativeio.Syscalls;
+import dev.layerfs.core.readdir.MergedDirectory;
 import dev.layerfs.core.whiteout.WhiteoutCodec;
 
 /**
@@ -13,50 +20,65 @@ import dev.layerfs.core.whiteout.WhiteoutCodec;
  * redirect_dir=off: files are copied up and moved, leaving a whiteout where a lower layer still has the old
  * name; directories move only when the upper layer alone holds them (else EXDEV, so that tools fall back to
  * copying); a directory moved into a merged directory becomes opaque, so nothing of the lower layers shows
- * through it.
+ * through it. An object with an origin record moved into another directory marks that directory impure.
  */
 public final class Rename {
-    private final Engine engine;
+    private final LayerStack stack;
+    private final Lookup lookup;
+    private final CopyUp copyUp;
+    private final UpperWriter writer;
+    private final MergedDirectory directories;
+    private final WhiteoutCodec whiteouts;
+    private final LowerOpenFiles lowerOpenFiles;
+    private final InodeNumbers inodes;
     private final Syscalls sys = Syscalls.get();
 
-    public Rename(Engine engine) {
-        this.engine = engine;
+    public Rename(LayerStack stack, Lookup lookup, CopyUp copyUp, UpperWriter writer, MergedDirectory directories,
+            WhiteoutCodec whiteouts, LowerOpenFiles lowerOpenFiles, InodeNumbers inodes) {
+        this.stack = stack;
+        this.lookup = lookup;
+        this.copyUp = copyUp;
+        this.writer = writer;
+        this.directories = directories;
+        this.whiteouts = whiteouts;
+        this.lowerOpenFiles = lowerOpenFiles;
+        this.inodes = inodes;
     }
 
     public void rename(String from, String to, int flags) throws FsException {
         boolean exchange = (flags & Linux.RENAME_EXCHANGE) != 0;
         boolean noReplace = (flags & Linux.RENAME_NOREPLACE) != 0;
         if ((flags & ~(Linux.RENAME_EXCHANGE | Linux.RENAME_NOREPLACE)) != 0 || (exchange && noReplace)) {
-            throw FsException.of(Errno.EINVAL, "rename", "/" + from);
+            throw FsException.of(Errno.EINVAL, "rename", show(from));
         }
-        engine.requireWritable("rename", from);
+        stack.requireUpper("rename", show(from));
         if (from.isEmpty() || to.isEmpty()) {
             throw FsException.of(Errno.EBUSY, "rename", "/");
         }
-        Entry src = engine.lookup().resolve(from).requireExists("rename");
-        Entry dstParent = engine.lookup().resolve(OverlayPaths.parent(to)).requireDirectory("rename");
-        Entry dst = engine.lookup().child(dstParent, OverlayPaths.name(to));
+        Entry src = lookup.resolve(from).requireExists("rename");
+        Entry dstParent = lookup.resolve(OverlayPaths.parent(to)).requireDirectory("rename");
+        Entry dst = lookup.child(dstParent, OverlayPaths.name(to));
         if (src.isDirectory() && OverlayPaths.isSameOrBelow(to, from) && !to.equals(from)) {
-            throw FsException.of(Errno.EINVAL, "rename into itself", "/" + from);
+            throw FsException.of(Errno.EINVAL, "rename into itself", show(from));
         }
         if (exchange && !dst.exists()) {
-            throw FsException.of(Errno.ENOENT, "rename", "/" + to);
+            throw FsException.of(Errno.ENOENT, "rename", show(to));
         }
         if (exchange && dst.isDirectory() && OverlayPaths.isSameOrBelow(from, to) && !to.equals(from)) {
-            throw FsException.of(Errno.EINVAL, "rename into itself", "/" + to);
+            throw FsException.of(Errno.EINVAL, "rename into itself", show(to));
         }
         if (noReplace && dst.exists()) {
-            throw FsException.of(Errno.EEXIST, "rename", "/" + to);
+            throw FsException.of(Errno.EEXIST, "rename", show(to));
         }
         if (from.equals(to) || sameFile(src, dst)) {
             return;
         }
         if (dst.exists() && !exchange) {
             if (src.isDirectory() && !dst.isDirectory()) {
-                throw FsException.of(Errno.ENOTDIR, "rename", "/" + to);
+                throw FsException.of(Errno.ENOTDIR, "rename", show(to));
             }
             if (!src.isDirectory() && dst.isDirectory()) {
-                throw FsException.of(Errno.EISDIR, "rename", "/" + to);
+                throw FsException.of(Errno.EISDIR, "rename", show(to));
             }
         }
         // As the kernel: a directory that cannot move is EXDEV before its target is found not empty.
@@ -64,40 +86,49 @@ public final class Rename {
         if (exchange) {
             requireMovable(dst, to);
         }
-        if (dst.exists() && !exchange && dst.isDirectory() && !engine.directories().isEmpty(dst)) {
-            throw FsException.of(Errno.ENOTEMPTY, "rename", "/" + to);
+        if (dst.exists() && !exchange && dst.isDirectory() && !directories.isEmpty(dst)) {
+            throw FsException.of(Errno.ENOTEMPTY, "rename", show(to));
         }
         if (WhiteoutCodec.isReservedName(OverlayPaths.name(to))) {
-            throw FsException.of(Errno.EINVAL, "rename (names beginning with .wh. are reserved)", "/" + to);
+            throw FsException.of(Errno.EINVAL, "rename (names beginning with .wh. are reserved)", show(to));
         }
+        boolean srcWasLower = !src.hasUpper();
+        boolean dstWasLower = dst.exists() && !dst.hasUpper();
 
         // Copy up both parents and the objects that move, then look everything up again.
-        engine.copyUp().ensureUpperDirectory(src.parent());
-        engine.copyUp().ensureUpperDirectory(dstParent);
-        engine.copyUp().copyUp(engine.lookup().resolve(from));
+        copyUp.ensureUpperDirectory(src.parent());
+        copyUp.ensureUpperDirectory(dstParent);
+        copyUp.copyUp(lookup.resolve(from));
         if (exchange) {
-            engine.copyUp().copyUp(engine.lookup().resolve(to));
+            copyUp.copyUp(lookup.resolve(to));
         }
-        Entry srcParent = engine.lookup().resolve(OverlayPaths.parent(from));
-        dstParent = engine.lookup().resolve(OverlayPaths.parent(to));
-        src = engine.lookup().child(srcParent, OverlayPaths.name(from));
-        dst = engine.lookup().child(dstParent, OverlayPaths.name(to));
-        int upperFd = engine.writer().upper().fd();
+        Entry srcParent = lookup.resolve(OverlayPaths.parent(from));
+        dstParent = lookup.resolve(OverlayPaths.parent(to));
+        src = lookup.child(srcParent, OverlayPaths.name(from));
+        dst = lookup.child(dstParent, OverlayPaths.name(to));
+        boolean sameDir = OverlayPaths.parent(from).equals(OverlayPaths.parent(to));
+        if (!sameDir && (srcWasLower || inodes.hasOrigin(writer.upper(), from))) {
+            copyUp.markImpure(dstParent);
+        }
+        if (!sameDir && exchange && (dstWasLower || inodes.hasOrigin(writer.upper(), to))) {
+            copyUp.markImpure(srcParent);
+        }
+        int upperFd = writer.upper().fd();
 
         if (src.isDirectory() && !dstParent.isPureUpper()) {
-            engine.whiteouts().markOpaque(src.top().absolute());
+            whiteouts.markOpaque(upperFd, src.top().path());
         }
         if (exchange) {
             if (dst.isDirectory() && !srcParent.isPureUpper()) {
-                engine.whiteouts().markOpaque(dst.top().absolute());
+                whiteouts.markOpaque(upperFd, dst.top().path());
             }
             sys.renameat2(upperFd, from, upperFd, to, Linux.RENAME_EXCHANGE);
             return;
         }
 
-        boolean leaveWhiteout = engine.lookup().lowerPositive(srcParent, OverlayPaths.name(from));
+        boolean leaveWhiteout = lookup.lowerPositive(srcParent, OverlayPaths.name(from));
         if (dst.isDirectory() && dst.hasUpper()) {
-            engine.writer().clearDirectory(to);
+            writer.clearDirectory(to);
         }
         if (src.isDirectory() && dst.upperWhiteout() == Entry.UpperWhiteout.DEVICE) {
             // A directory cannot replace a device: swap them, then the whiteout is where the directory was.
@@ -106,29 +137,15 @@ public final class Rename {
                 sys.unlinkat(upperFd, from, false);
             }
         } else {
-            moveLeavingWhiteout(upperFd, from, to, leaveWhiteout);
+            writer.rename(from, to, leaveWhiteout);
         }
         if (dst.upperWhiteout() == Entry.UpperWhiteout.AUFS_FILE) {
-            engine.whiteouts().removeWhiteoutFile(engine.writer().upper(), to);
+            whiteouts.removeWhiteoutFile(writer.upper(), to);
         }
-        engine.openFiles().forget(to);
-    }
-
-    private void moveLeavingWhiteout(int upperFd, String from, String to, boolean whiteout) throws FsException {
-        if (whiteout && engine.whiteouts().writesDeviceWhiteouts()) {
-            try {
-                sys.renameat2(upperFd, from, upperFd, to, Linux.RENAME_WHITEOUT);
-                return;
-            } catch (FsException e) {
-                if (e.errno() != Errno.EINVAL && e.errno() != Errno.EPERM && e.errno() != Errno.EOPNOTSUPP) {
-                    throw e;
-                }
-            }
+        if (dst.hasUpper()) {
+            inodes.removed(dst.top());
         }
-        sys.renameat2(upperFd, from, upperFd, to, 0);
-        if (whiteout) {
-            engine.writer().whiteout(from);
-        }
+        lowerOpenFiles.forget(to);
     }
 
     /**
@@ -146,7 +163,11 @@ public final class Rename {
     /** Directories move only when the upper layer alone holds them (the kernel with redirect_dir=off). */
     private static void requireMovable(Entry e, String path) throws FsException {
         if (e.isDirectory() && !e.isPureUpper()) {
-            throw FsException.of(Errno.EXDEV, "rename of a directory with lower-layer content", "/" + path);
+            throw FsException.of(Errno.EXDEV, "rename of a directory with lower-layer content", show(path));
         }
+    }
+
+    private static String show(String path) {
+        return "/" + ByteString.display(path);
     }
 }

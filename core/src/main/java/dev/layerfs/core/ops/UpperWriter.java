@@ -51,7 +51,7 @@ public final class UpperWriter {
             try {
                 fd = builder.build(work.fd(), tmp);
                 if (opaque) {
-                    whiteouts.markOpaque(work.absolute(tmp));
+                    whiteouts.markOpaque(work.fd(), tmp);
                 }
                 sys.renameat2(work.fd(), tmp, upper.fd(), path, directory ? Linux.RENAME_EXCHANGE : 0);
                 if (directory) {
@@ -66,7 +66,7 @@ public final class UpperWriter {
         }
         int fd = builder.build(upper.fd(), path);
         if (opaque) {
-            whiteouts.markOpaque(upper.absolute(path));
+            whiteouts.markOpaque(upper.fd(), path);
         }
         if (target.upperWhiteout() == Entry.UpperWhiteout.AUFS_FILE) {
             whiteouts.removeWhiteoutFile(upper, path);
@@ -76,14 +76,31 @@ public final class UpperWriter {
 
     /**
      * Removes the upper object at {@code path} (a directory must hold nothing but whiteouts), leaving a
-     * whiteout there if {@code whiteout}. With device whiteouts this is one atomic rename.
+     * whiteout there if {@code whiteout}: moved into the work directory and deleted there.
      */
     void remove(String path, boolean directory, boolean whiteout) throws FsException {
         String tmp = work.tempName();
+        if (directory || whiteout) {
+            move(upper.fd(), path, work.fd(), tmp, whiteout);
+            work.removeTree(tmp);
+        } else {
+            sys.unlinkat(upper.fd(), path, false);
+        }
+    }
+
+    /**
+     * Renames an upper object within the upper layer, leaving a whiteout where it was if {@code whiteout}: one
+     * atomic RENAME_WHITEOUT where the filesystem and the daemon's privileges allow it, else a rename followed by
+     * a whiteout of the codec's kind.
+     */
+    void rename(String from, String to, boolean whiteout) throws FsException {
+        move(upper.fd(), from, upper.fd(), to, whiteout);
+    }
+
+    private void move(int fromFd, String from, int toFd, String to, boolean whiteout) throws FsException {
         if (whiteout && whiteouts.writesDeviceWhiteouts()) {
             try {
-                sys.renameat2(upper.fd(), path, work.fd(), tmp, Linux.RENAME_WHITEOUT);
-                work.removeTree(tmp);
+                sys.renameat2(fromFd, from, toFd, to, Linux.RENAME_WHITEOUT);
                 return;
             } catch (FsException e) {
                 if (e.errno() != Errno.EINVAL && e.errno() != Errno.EPERM && e.errno() != Errno.EOPNOTSUPP) {
@@ -91,14 +108,9 @@ public final class UpperWriter {
                 }
             }
         }
-        if (directory) {
-            sys.renameat2(upper.fd(), path, work.fd(), tmp, 0);
-            work.removeTree(tmp);
-        } else {
-            sys.unlinkat(upper.fd(), path, false);
-        }
+        sys.renameat2(fromFd, from, toFd, to, 0);
         if (whiteout) {
-            whiteouts.createWhiteout(upper.fd(), path);
+            whiteouts.createWhiteout(upper.fd(), from);
         }
     }
 
@@ -109,8 +121,13 @@ public final class UpperWriter {
 
     /** Deletes the whiteouts a directory of the upper layer holds, so that a rename may replace it. */
     void clearDirectory(String path) throws FsException {
-        for (var d : sys.readdir(upper.fd(), path)) {
-            sys.unlinkat(upper.fd(), path + "/" + d.name(), false);
+        int dir = sys.openat(upper.fd(), path, Linux.O_PATH | Linux.O_DIRECTORY | Linux.O_NOFOLLOW, 0);
+        try {
+            for (var d : sys.readdir(dir, "")) {
+                sys.unlinkat(dir, d.name(), false);
+            }
+        } finally {
+            sys.close(dir);
         }
     }
 }

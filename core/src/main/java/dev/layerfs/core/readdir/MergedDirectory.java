@@ -1,15 +1,16 @@
 package dev.layerfs.core.readdir;
 
 import dev.layerfs.core.error.FsException;
+import dev.layerfs.core.inode.InodeNumbers;
 import dev.layerfs.core.lookup.Entry;
+import dev.layerfs.core.lookup.Lookup;
 import dev.layerfs.core.lookup.RealPath;
-import dev.layerfs.core.model.InodeNumbers;
+import dev.layerfs.core.marker.Opacity;
 import dev.layerfs.core.model.OverlayPaths;
 import dev.layerfs.core.nativeio.Linux;
 import dev.layerfs.core.nativeio.RawDirent;
 import dev.layerfs.core.nativeio.Stat;
 import dev.layerfs.core.nativeio.Syscalls;
-import dev.layerfs.core.whiteout.Opacity;
 import dev.layerfs.core.whiteout.WhiteoutCodec;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -27,6 +28,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * (the entry's real list already ends there). Reserved {@code .wh.} names never appear. The same test serves
  * rmdir and rename: {@link #isEmpty}.
  *
+ * <p>Each entry's inode number is the one a stat of it shows, as the kernel's ovl_iterate makes it: an entry of a
+ * lower directory shows its own; an entry of the upper directory does too, except a directory in a merged
+ * directory (it may be merged itself, and then shows its lower directory's number: it is looked up) and any
+ * entry of an impure upper directory (copied-up objects show their origins' numbers).
+ *
  * <p>Listings are cached by merged path. A listing changes only when a name in the directory is created,
  * removed, renamed or copied up (a copy-up changes the inode number it reports) or the directory itself
  * changes, and every such change goes through {@code Lookup.invalidate} for the path it touched, which calls
@@ -37,6 +43,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class MergedDirectory {
     private final WhiteoutCodec whiteouts;
     private final InodeNumbers inodes;
+    private final Lookup lookup;
     /**
      * At most this many names are kept in cached listings altogether (a few MiB); past it the cache starts
      * over, and a larger directory is listed afresh every time.
@@ -48,13 +55,14 @@ public final class MergedDirectory {
     private final AtomicInteger cachedNames = new AtomicInteger();
     private final int maxCachedNames;
 
-    public MergedDirectory(WhiteoutCodec whiteouts, InodeNumbers inodes) {
-        this(whiteouts, inodes, MAX_CACHED_NAMES);
+    public MergedDirectory(WhiteoutCodec whiteouts, InodeNumbers inodes, Lookup lookup) {
+        this(whiteouts, inodes, lookup, MAX_CACHED_NAMES);
     }
 
-    MergedDirectory(WhiteoutCodec whiteouts, InodeNumbers inodes, int maxCachedNames) {
+    MergedDirectory(WhiteoutCodec whiteouts, InodeNumbers inodes, Lookup lookup, int maxCachedNames) {
         this.whiteouts = whiteouts;
         this.inodes = inodes;
+        this.lookup = lookup;
         this.maxCachedNames = maxCachedNames;
     }
 
@@ -139,7 +147,7 @@ public final class MergedDirectory {
                     }
                     type = st.type();
                 }
-                visible.put(name, new DirEntry(name, inodes.of(real.layer(), d.ino()), type));
+                visible.put(name, new DirEntry(name, ino(dir, real, name, d.ino(), type), type));
                 if (stopAtFirst) {
                     return visible;
                 }
@@ -147,6 +155,23 @@ public final class MergedDirectory {
             hidden.addAll(whitedOutHere);
         }
         return visible;
+    }
+
+    /** The number a stat of the entry {@code name} found in {@code real} shows (see the class comment). */
+    private long ino(Entry dir, RealPath real, String name, long realIno, int type) throws FsException {
+        if (!real.isUpper()) {
+            return inodes.mapped(real.layer(), realIno);
+        }
+        if (type == Linux.S_IFDIR && dir.reals().size() > 1) {
+            Entry child = lookup.child(dir, name);
+            if (child.exists()) {
+                return inodes.of(child);
+            }
+        }
+        if (real.markers().impure() && type != Linux.S_IFDIR) {
+            return inodes.of(real.layer(), OverlayPaths.child(real.path(), name), realIno, type);
+        }
+        return inodes.mapped(real.layer(), realIno);
     }
 
     /** Only character devices, unknown types and, where the kernel's xattr whiteouts may be, files need a stat. */

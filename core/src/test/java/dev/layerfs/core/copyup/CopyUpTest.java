@@ -7,6 +7,8 @@ import static dev.layerfs.core.testing.FsAssert.assertScratchEmpty;
 import static dev.layerfs.core.testing.OverlayIo.read;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -116,8 +118,28 @@ class CopyUpTest {
         l1.file("d/f", "x").xattr("trusted.overlay.origin", "junk").xattr("trusted.other", "4");
         Overlay ov = fx.open();
         ov.chmod("d/f", 0600);
-        assertEquals(List.of("user.keep"), upper.xattrNames("d"));
-        assertEquals(List.of("trusted.other"), upper.xattrNames("d/f"));
+        // Only what the copy-up writes itself: where each object came from, and that d now holds such objects.
+        assertEquals(List.of("trusted.overlay.impure", "trusted.overlay.origin", "user.keep"), upper.xattrNames("d"));
+        assertEquals(List.of("trusted.other", "trusted.overlay.origin"), upper.xattrNames("d/f"));
+        assertNotEquals("junk", upper.xattr("d/f", "trusted.overlay.origin"));
+    }
+
+    @Test
+    void aCopyUpRecordsItsOriginInTheKernelsForm() throws Exception {
+        l1.file("d/f", "x");
+        l1.dir("e");
+        Overlay ov = fx.open();
+        ov.chmod("d/f", 0600);
+        ov.mkdir("e/n", 0755, Caller.ROOT);
+        byte[] origin = upper.xattrBytes("d/f", "trusted.overlay.origin");
+        // struct ovl_fb: version 0, magic 0xfb, its length, flags (little-endian: 0), the handle type, a UUID, the handle.
+        assertEquals(0, origin[0]);
+        assertEquals((byte) 0xfb, origin[1]);
+        assertEquals(origin.length, origin[2] & 0xff);
+        assertEquals("y", upper.xattr("d", "trusted.overlay.impure"), "d holds a copied-up object");
+        assertNotNull(upper.xattrBytes("e", "trusted.overlay.origin"), "a copied-up parent records its origin too");
+        assertNull(upper.xattrBytes("e/n", "trusted.overlay.origin"), "a new object has no origin");
+        assertNull(upper.xattrBytes("e", "trusted.overlay.impure"), "e holds only a new object");
     }
 
     // ---- every file type ----
@@ -243,7 +265,7 @@ class CopyUpTest {
         assertEquals("dd", upper.xattr("d", "user.d"));
         assertEquals(List.of(), upper.list("d"), "the children stay below");
         assertFalse(upper.isOpaque("d"));
-        assertEquals(List.of("user.d"), upper.xattrNames("d"));
+        assertEquals(List.of("trusted.overlay.origin", "user.d"), upper.xattrNames("d"));
         assertEquals(List.of("child", "low2", "subdir"), dev.layerfs.core.testing.OverlayIo.names(ov, "d"));
     }
 
@@ -284,8 +306,9 @@ class CopyUpTest {
         ov.chmod("f", 0600);
         assertEquals(target, upper.readlink("ln"));
         assertEquals(target, ov.readlink("ln"));
-        assertEquals(51, upper.xattrNames("f").size());
-        assertEquals(l1.xattrNames("f"), upper.xattrNames("f"));
+        List<String> copied = upper.xattrNames("f").stream().filter(n -> !n.startsWith("trusted.overlay.")).toList();
+        assertEquals(51, copied.size());
+        assertEquals(l1.xattrNames("f"), copied);
         assertEquals("v37", upper.xattr("f", "user.attribute-number-037"));
         assertArrayEquals(big, upper.xattrBytes("f", "user.big"));
         assertEquals(51, ov.listxattr("f").size());

@@ -6,10 +6,12 @@ import static dev.layerfs.core.testing.OverlayIo.exists;
 import static dev.layerfs.core.testing.OverlayIo.names;
 import static dev.layerfs.core.testing.OverlayIo.read;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.layerfs.core.Overlay;
+import dev.layerfs.core.handle.OpenFile;
 import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.nativeio.Linux;
 import dev.layerfs.core.nativeio.Stat;
@@ -437,12 +439,38 @@ class LookupTest {
     }
 
     @Test
-    void inodeNumbersAreTheTopmostRealObjectsAndChangeAtCopyUp() throws Exception {
+    void inodeNumbersStayThoseOfTheLowerObjectThroughCopyUpAndRemount() throws Exception {
         fx.l1().file("f", "x");
-        Overlay ov = fx.open();
-        assertEquals(fx.l1().stat("f").ino(), ov.getattr("f").ino());
-        ov.chmod("f", 0600);
-        assertEquals(fx.upper().stat("f").ino(), ov.getattr("f").ino(),
-                "known gap: the kernel keeps the lower inode number through an origin xattr");
+        fx.l1().file("d/g", "x");
+        fx.l1().file("h1", "x");
+        fx.l1().hardLink("h1", "h2");
+        fx.upper().dir("m");
+        fx.l1().dir("m");
+        long f = fx.l1().stat("f").ino();
+        long d = fx.l1().stat("d").ino();
+        long g = fx.l1().stat("d/g").ino();
+        try (Overlay ov = fx.open()) {
+            assertEquals(f, ov.getattr("f").ino());
+            assertEquals(fx.l1().stat("m").ino(), ov.getattr("m").ino(), "a merged directory shows its lower's");
+            assertEquals(fx.upper().stat("").ino(), ov.getattr("").ino(), "the root shows the upper root's");
+            ov.chmod("f", 0600);
+            ov.chmod("d/g", 0600);
+            ov.chmod("h1", 0600);
+            assertNotEquals(f, fx.upper().stat("f").ino());
+            assertEquals(f, ov.getattr("f").ino());
+            assertEquals(d, ov.getattr("d").ino());
+            assertEquals(g, ov.getattr("d/g").ino());
+            assertEquals(fx.upper().stat("h1").ino(), ov.getattr("h1").ino(),
+                    "a lower hard link is broken by its copy-up, and shows the copy's number (as the kernel)");
+            OpenFile open = ov.open("f", Linux.O_RDONLY);
+            assertEquals(f, ov.fstat(open).ino());
+            ov.release(open);
+        }
+        try (Overlay again = fx.open()) {
+            assertEquals(f, again.getattr("f").ino(), "the origin record keeps the number across a remount");
+            assertEquals(g, again.getattr("d/g").ino());
+            assertEquals(d, again.getattr("d").ino());
+            assertEquals(fx.upper().stat("h1").ino(), again.getattr("h1").ino());
+        }
     }
 }

@@ -168,6 +168,17 @@ public final class LayerTree {
         return new Node(rel);
     }
 
+    /** A hard link: {@code rel} becomes another name of {@code existing}. */
+    public Node hardLink(String existing, String rel) {
+        parentsOf(rel);
+        try {
+            Files.createLink(path(rel), path(existing));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return new Node(rel);
+    }
+
     public Node fifo(String rel) {
         return node(rel, Linux.S_IFIFO | 0644, 0);
     }
@@ -331,7 +342,7 @@ public final class LayerTree {
 
     public byte[] xattrBytes(String rel, String name) {
         try {
-            return sys.lgetxattr(abs(rel), name);
+            return sys.lgetxattr(Linux.AT_FDCWD, abs(rel), name);
         } catch (FsException e) {
             throw new UncheckedIOException(e);
         }
@@ -340,7 +351,7 @@ public final class LayerTree {
     /** Every xattr name of the real object, sorted. */
     public List<String> xattrNames(String rel) {
         try {
-            List<String> names = new ArrayList<>(sys.llistxattr(abs(rel)));
+            List<String> names = new ArrayList<>(sys.llistxattr(Linux.AT_FDCWD, abs(rel)));
             names.sort(null);
             return names;
         } catch (FsException e) {
@@ -426,7 +437,7 @@ public final class LayerTree {
 
         public Node xattr(String name, byte[] value) {
             try {
-                sys.lsetxattr(abs(rel), name, value, 0);
+                sys.lsetxattr(Linux.AT_FDCWD, abs(rel), name, value, 0);
             } catch (FsException e) {
                 throw new UncheckedIOException(e);
             }

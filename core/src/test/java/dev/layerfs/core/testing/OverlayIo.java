@@ -74,7 +74,7 @@ public final class OverlayIo {
 
     /** The merged listing's names, sorted. */
     public static List<String> names(Overlay ov, String dir) throws FsException {
-        return ov.readdir(dir).stream().map(DirEntry::name).sorted().toList();
+        return ov.readdir(dir).stream().map(e -> e.name().toString()).sorted().toList();
     }
 
     /** True where the merged view has the name (ENOENT: false; any other error is thrown). */

@@ -1,11 +1,12 @@
 package dev.layerfs.core.testing;
 
+import dev.layerfs.core.bytes.ByteString;
 import dev.layerfs.core.error.FsException;
 import dev.layerfs.core.nativeio.Linux;
+import dev.layerfs.core.nativeio.RawDirent;
 import dev.layerfs.core.nativeio.Stat;
 import dev.layerfs.core.nativeio.Syscalls;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -16,27 +17,15 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import jnr.ffi.LibraryLoader;
-import jnr.ffi.Pointer;
 
 /**
  * A fingerprint of a directory tree, one line per object: name, type, mode, uid/gid, size, mtime (ns), rdev,
  * symbolic link target, every xattr (trusted.* too) and a SHA-256 of regular files' content. Taking one changes
  * nothing, not even an atime: files and directories are read with O_NOATIME and symbolic links never followed.
- * Two snapshots {@link #diff} into a readable list of what changed.
+ * Two snapshots {@link #diff} into a readable list of what changed. Names are bytes (keys are byte strings,
+ * shown escaped where they are not UTF-8).
  */
 public final class TreeSnapshot {
-    /** fdopendir/readdir/closedir, for reading a directory through a descriptor opened with O_NOATIME. */
-    public interface DirLib {
-        Pointer fdopendir(int fd);
-
-        Pointer readdir(Pointer dir);
-
-        int closedir(Pointer dir);
-    }
-
-    private static final DirLib DIRS = LibraryLoader.create(DirLib.class).failImmediately().load("c");
-
     private final Path root;
     private final Map<String, String> objects;
 
@@ -48,7 +37,7 @@ public final class TreeSnapshot {
     public static TreeSnapshot of(Path root) {
         Map<String, String> objects = new TreeMap<>();
         try {
-            walk(root.toString(), "", objects);
+            walk(ByteString.ofPath(root).latin1(), "", objects);
         } catch (FsException e) {
             throw new UncheckedIOException("cannot snapshot " + root, e);
         }
@@ -72,12 +61,13 @@ public final class TreeSnapshot {
         for (String n : names) {
             String a = objects.get(n);
             String b = after.objects.get(n);
+            String shown = ByteString.display(n);
             if (a == null) {
-                out.add("created " + n + ": " + b);
+                out.add("created " + shown + ": " + b);
             } else if (b == null) {
-                out.add("removed " + n + ": " + a);
+                out.add("removed " + shown + ": " + a);
             } else if (!a.equals(b)) {
-                out.add("changed " + n + ":\n    before " + a + "\n    after  " + b);
+                out.add("changed " + shown + ":\n    before " + a + "\n    after  " + b);
             }
         }
         return out;
@@ -105,16 +95,16 @@ public final class TreeSnapshot {
             line.append(" rdev=").append(Long.toHexString(st.rdev()));
         }
         if (st.isSymlink()) {
-            line.append(" target=").append(sys.readlinkat(Linux.AT_FDCWD, abs));
+            line.append(" target=").append(ByteString.display(sys.readlinkat(Linux.AT_FDCWD, abs)));
         }
         if (st.isRegularFile()) {
             line.append(" sha256=").append(contentHash(abs));
         }
-        List<String> xattrs = new ArrayList<>(sys.llistxattr(abs));
+        List<String> xattrs = new ArrayList<>(sys.llistxattr(Linux.AT_FDCWD, abs));
         xattrs.sort(null);
         for (String x : xattrs) {
-            byte[] v = sys.lgetxattr(abs, x);
-            line.append(' ').append(x).append('=').append(v == null ? "(gone)" : HexFormat.of().formatHex(v));
+            byte[] v = sys.lgetxattr(Linux.AT_FDCWD, abs, x);
+            line.append(' ').append(ByteString.display(x)).append('=').append(v == null ? "(gone)" : HexFormat.of().formatHex(v));
         }
         out.put(rel.isEmpty() ? "." : rel, line.toString());
         if (st.isDirectory()) {
@@ -126,7 +116,7 @@ public final class TreeSnapshot {
 
     private static String contentHash(String abs) throws FsException {
         Syscalls sys = Syscalls.get();
-        int fd = openNoAtime(abs, Linux.O_RDONLY | Linux.O_NOFOLLOW);
+        int fd = sys.openNoAtime(Linux.AT_FDCWD, abs, Linux.O_RDONLY | Linux.O_NOFOLLOW);
         try {
             MessageDigest md = MessageDigest.getInstance("SHA-256");
             byte[] buf = new byte[1 << 16];
@@ -145,34 +135,11 @@ public final class TreeSnapshot {
     }
 
     private static List<String> names(String abs) throws FsException {
-        int fd = openNoAtime(abs, Linux.O_RDONLY | Linux.O_DIRECTORY | Linux.O_NOFOLLOW);
-        Pointer dir = DIRS.fdopendir(fd);
-        if (dir == null) {
-            Syscalls.get().close(fd);
-            throw new UncheckedIOException(new java.io.IOException("fdopendir failed: " + abs));
-        }
         List<String> names = new ArrayList<>();
-        try {
-            Pointer ent;
-            while ((ent = DIRS.readdir(dir)) != null) {
-                String name = ent.getString(19, 256, StandardCharsets.UTF_8);
-                if (!name.equals(".") && !name.equals("..")) {
-                    names.add(name);
-                }
-            }
-        } finally {
-            DIRS.closedir(dir);
+        for (RawDirent d : Syscalls.get().readdir(Linux.AT_FDCWD, abs)) {
+            names.add(d.name());
         }
         names.sort(null);
         return names;
-    }
-
-    private static int openNoAtime(String abs, int flags) throws FsException {
-        Syscalls sys = Syscalls.get();
-        try {
-            return sys.openat(Linux.AT_FDCWD, abs, flags | Linux.O_NOATIME, 0);
-        } catch (FsException e) {
-            return sys.openat(Linux.AT_FDCWD, abs, flags, 0);
-        }
     }
 }

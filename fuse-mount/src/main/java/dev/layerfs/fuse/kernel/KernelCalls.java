@@ -27,7 +27,6 @@ final class KernelCalls {
     static final long MS_RDONLY = 1;
     static final long MS_NOSUID = 2;
     static final long MS_NODEV = 4;
-    static final long MS_NOEXEC = 8;
 
     private static volatile KernelCalls instance;
 

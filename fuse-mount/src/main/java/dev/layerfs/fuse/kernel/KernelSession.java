@@ -31,7 +31,7 @@ public final class KernelSession {
 
     /** How to mount. */
     public record Options(String source, Path mountPoint, boolean readOnly, boolean nosuid, boolean nodev,
-            boolean noexec, boolean allowOther, boolean defaultPermissions, int threads, double timeoutSeconds) {}
+            boolean allowOther, boolean defaultPermissions, int threads, double timeoutSeconds) {}
 
     private final Options options;
     private final Dispatcher dispatcher;
@@ -81,7 +81,7 @@ public final class KernelSession {
 
     long mountFlags() {
         return (options.readOnly() ? KernelCalls.MS_RDONLY : 0) | (options.nosuid() ? KernelCalls.MS_NOSUID : 0)
-                | (options.nodev() ? KernelCalls.MS_NODEV : 0) | (options.noexec() ? KernelCalls.MS_NOEXEC : 0);
+                | (options.nodev() ? KernelCalls.MS_NODEV : 0);
     }
 
     /** Mounts, serves until unmounted, and closes the device. Mount failures are thrown before any serving. */

@@ -1,6 +1,7 @@
 package dev.layerfs.fuse.kernel;
 
 import dev.layerfs.core.Overlay;
+import dev.layerfs.core.bytes.ByteString;
 import dev.layerfs.core.error.FsException;
 import dev.layerfs.core.handle.OpenFile;
 import dev.layerfs.core.model.Caller;
@@ -11,16 +12,15 @@ import dev.layerfs.core.nativeio.Timespec;
 import dev.layerfs.core.readdir.DirEntry;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import jnr.ffi.Pointer;
 
 /**
  * The one class of the kernel transport that calls the engine. Paths and names arrive as the kernel sent them,
- * Latin-1 strings with one char per byte; this class turns them into what {@link Overlay} takes (today UTF-8
- * Java strings) and turns what it returns back into bytes. Nothing above it sees the engine's API, so a change of
- * that API (byte-string names, ByteBuffer reads) is a change of this class only.
+ * Latin-1 strings with one char per byte, which is the engine's own form: they are wrapped as
+ * {@link ByteString}s as they are, so every byte of a name reaches the layers unchanged. Reads and writes go
+ * between the request and reply buffers and the real file without a copy. Nothing above this class sees the
+ * engine's API.
  */
 final class OverlayBridge {
     /** One name of a merged listing: the name's bytes (Latin-1 string), inode number, S_IF* type bits. */
@@ -28,20 +28,14 @@ final class OverlayBridge {
 
     private final Overlay overlay;
     private final Syscalls sys = Syscalls.get();
-    private final jnr.ffi.Runtime runtime = sys.runtime();
 
     OverlayBridge(Overlay overlay) {
         this.overlay = overlay;
     }
 
-    /** The engine's form of a path the kernel's bytes spell. */
-    private static String engine(String latin1) {
-        return new String(latin1.getBytes(StandardCharsets.ISO_8859_1), StandardCharsets.UTF_8);
-    }
-
-    /** The kernel's bytes, as a Latin-1 string, of a name the engine gives. */
-    private static String wire(String engineName) {
-        return new String(engineName.getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1);
+    /** A path or name as the kernel's bytes spell it (a Latin-1 string made from them). */
+    private static ByteString engine(String latin1) {
+        return ByteString.trusted(latin1);
     }
 
     boolean readOnly() {
@@ -65,7 +59,7 @@ final class OverlayBridge {
         if (st.isDirectory() || st.nlink() < 2 || overlay.stack().upper().isEmpty()) {
             return false;
         }
-        Stat upper = sys.lstatIfExists(overlay.stack().upper().get().fd(), engine(path));
+        Stat upper = sys.lstatIfExists(overlay.stack().upper().get().fd(), path);
         return upper != null && !upper.isDirectory();
     }
 
@@ -73,13 +67,13 @@ final class OverlayBridge {
         List<DirEntry> entries = overlay.readdir(engine(path));
         List<Listed> out = new ArrayList<>(entries.size());
         for (DirEntry e : entries) {
-            out.add(new Listed(wire(e.name()), e.ino(), e.type()));
+            out.add(new Listed(e.latin1Name(), e.ino(), e.type()));
         }
         return out;
     }
 
     byte[] readlink(String path) throws FsException {
-        return overlay.readlink(engine(path)).getBytes(StandardCharsets.UTF_8);
+        return overlay.readlink(engine(path)).bytes();
     }
 
     void access(String path, int mask, Caller caller) throws FsException {
@@ -117,8 +111,8 @@ final class OverlayBridge {
     /** The names, each followed by a NUL, as listxattr(2) returns them. */
     byte[] listxattr(String path) throws FsException {
         ByteArrayOutputStream names = new ByteArrayOutputStream();
-        for (String n : overlay.listxattr(engine(path))) {
-            names.writeBytes(n.getBytes(StandardCharsets.UTF_8));
+        for (ByteString n : overlay.listxattr(engine(path))) {
+            names.writeBytes(n.bytes());
             names.write(0);
         }
         return names.toByteArray();
@@ -166,28 +160,12 @@ final class OverlayBridge {
 
     /** Reads into a direct buffer (from its position to its limit) until full or at the end; the bytes read. */
     int read(OpenFile f, ByteBuffer dst, long offset) throws FsException {
-        Pointer p = Pointer.wrap(runtime, dst);
-        int size = dst.remaining();
-        int total = 0;
-        while (total < size) {
-            int n = overlay.read(f, p.slice(total), size - total, offset + total);
-            if (n == 0) {
-                break;
-            }
-            total += n;
-        }
-        return total;
+        return overlay.read(f, dst, offset);
     }
 
     /** Writes all of a direct buffer's remaining bytes; the bytes written. */
     int write(OpenFile f, ByteBuffer src, long offset) throws FsException {
-        Pointer p = Pointer.wrap(runtime, src);
-        int size = src.remaining();
-        int total = 0;
-        while (total < size) {
-            total += overlay.write(f, p.slice(total), size - total, offset + total);
-        }
-        return total;
+        return overlay.write(f, src, offset);
     }
 
     void fallocate(OpenFile f, int mode, long offset, long length) throws FsException {

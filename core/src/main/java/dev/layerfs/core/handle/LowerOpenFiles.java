@@ -1,5 +1,6 @@
 package dev.layerfs.core.handle;
 
+import dev.layerfs.core.bytes.ByteString;
 import dev.layerfs.core.copyup.CopyUpListener;
 import dev.layerfs.core.error.FsException;
 import dev.layerfs.core.model.Layer;
@@ -12,19 +13,20 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The files open on a lower layer, by merged path. A lower file cannot change its merged path without being
- * copied up first (renames copy up, and directories with lower content cannot move), so the path is a stable
- * key until {@link #copiedUp}, which moves every such file to its new upper copy.
+ * The files open on a lower layer (and only those), by merged path. A lower file cannot change its merged path
+ * without being copied up first (renames copy up, and directories with lower content cannot move), so the path
+ * is a stable key until {@link #copiedUp}, which moves every such file to its new upper copy.
  */
-public final class OpenFiles implements CopyUpListener {
-    private static final Logger LOG = LoggerFactory.getLogger(OpenFiles.class);
+public final class LowerOpenFiles implements CopyUpListener {
+    private static final Logger LOG = LoggerFactory.getLogger(LowerOpenFiles.class);
 
     private final Map<String, Set<OpenFile>> onLower = new ConcurrentHashMap<>();
     private final Syscalls sys = Syscalls.get();
-    private volatile Layer upper;
+    private final Layer upper;
 
-    public void setUpper(Layer upperLayer) {
-        this.upper = upperLayer;
+    /** @param upper the layer copied-up files are reopened in (null for a read-only stack, where none are) */
+    public LowerOpenFiles(Layer upper) {
+        this.upper = upper;
     }
 
     public void opened(OpenFile f) {
@@ -54,9 +56,11 @@ public final class OpenFiles implements CopyUpListener {
         }
         for (OpenFile f : files) {
             try {
-                f.moveToUpper(sys.openat(upper.fd(), path, Linux.O_RDONLY | Linux.O_NOFOLLOW, 0), upper);
+                int flags = Linux.O_RDONLY | Linux.O_NOFOLLOW | (f.flags() & Linux.O_DIRECT);
+                f.moveToUpper(sys.openat(upper.fd(), path, flags, 0), upper);
             } catch (FsException e) {
-                LOG.warn("a file open on the lower copy of /{} keeps reading it: {}", path, e.getMessage());
+                LOG.warn("a file open on the lower copy of /{} keeps reading it: {}", ByteString.display(path),
+                        e.getMessage());
             }
         }
     }

@@ -1,4 +1,4 @@
-package dev.layerfs.core.whiteout;
+package dev.layerfs.core.marker;
 
 /** What a real directory's markers say about the layers below it. */
 public enum Opacity {

@@ -1,9 +1,9 @@
-package dev.layerfs.core.attr;
+package dev.layerfs.core.copyup;
 
 import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
+import dev.layerfs.core.marker.PrivateXattrs;
 import dev.layerfs.core.nativeio.Syscalls;
-import dev.layerfs.core.whiteout.WhiteoutCodec;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -12,22 +12,22 @@ import org.slf4j.LoggerFactory;
  * source layer, not the object). An xattr the target filesystem refuses is logged and skipped, as the kernel
  * does for ENOTSUP.
  */
-public final class XattrCopier {
+final class XattrCopier {
     private static final Logger LOG = LoggerFactory.getLogger(XattrCopier.class);
 
     private final Syscalls sys = Syscalls.get();
 
-    public void copy(String from, String to) throws FsException {
-        for (String name : sys.llistxattr(from)) {
-            if (WhiteoutCodec.isPrivateXattr(name)) {
+    void copy(int fromDir, String from, int toDir, String to) throws FsException {
+        for (String name : sys.llistxattr(fromDir, from)) {
+            if (PrivateXattrs.isPrivate(name)) {
                 continue;
             }
-            byte[] value = sys.lgetxattr(from, name);
+            byte[] value = sys.lgetxattr(fromDir, from, name);
             if (value == null) {
                 continue;
             }
             try {
-                sys.lsetxattr(to, name, value, 0);
+                sys.lsetxattr(toDir, to, name, value, 0);
             } catch (FsException e) {
                 if (e.errno() != Errno.EOPNOTSUPP && e.errno() != Errno.EPERM) {
                     throw e;

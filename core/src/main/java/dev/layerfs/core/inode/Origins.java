@@ -1,0 +1,146 @@
+package dev.layerfs.core.inode;
+
+import dev.layerfs.core.error.Errno;
+import dev.layerfs.core.error.FsException;
+import dev.layerfs.core.lookup.RealPath;
+import dev.layerfs.core.marker.PrivateXattrs;
+import dev.layerfs.core.model.Layer;
+import dev.layerfs.core.nativeio.FileHandle;
+import dev.layerfs.core.nativeio.Linux;
+import dev.layerfs.core.nativeio.Stat;
+import dev.layerfs.core.nativeio.Syscalls;
+import java.util.Arrays;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Origin records: a copied-up object remembers, in the kernel's form ({@code overlay.origin}, see
+ * {@link OriginRecord}), the lower object it came from, so that it keeps showing that object's inode number,
+ * across remounts too. As the kernel's ovl_getattr does where every layer lies on one filesystem: a copied-up
+ * directory, or a non-directory whose lower object had one link, shows the lower object's number; a lower hard
+ * link (more than one link) is broken by its copy-up and shows the upper copy's own number.
+ *
+ * <p>The number shown for each upper object is cached by its upper inode number ({@link InoCache}): filled at
+ * copy-up, or at the first stat (one xattr read, and for a record one open_by_handle_at), and dropped whenever
+ * the engine removes or replaces an upper name ({@link #forget}), the only way the upper inode can be freed and
+ * its number reused (only layerfs changes the layers while they are mounted).
+ */
+public final class Origins implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Origins.class);
+    private static final long MISSING = Long.MIN_VALUE;
+
+    private final Syscalls sys = Syscalls.get();
+    private final PrivateXattrs markers;
+    private final Layer lower;
+    private final byte[] uuid;
+    private final InoCache shown = new InoCache(1 << 17);
+    private volatile boolean mayDecodeHandles = true;
+    /** A plain descriptor of the lower layer's root (open_by_handle_at refuses O_PATH ones), opened when needed. */
+    private int mountFd = -1;
+
+    /** @param lower a lower layer, whose descriptor decodes handles of the (one) filesystem */
+    Origins(PrivateXattrs markers, Layer lower) {
+        this.markers = markers;
+        this.lower = lower;
+        byte[] fsUuid = sys.filesystemUuid(lower.fd());
+        this.uuid = fsUuid == null ? OriginRecord.NULL_UUID : fsUuid;
+    }
+
+    /**
+     * Records on a new upper copy (at {@code path} relative to {@code dirfd}, in the work directory) where it came
+     * from. Nothing is recorded where the lower filesystem cannot make file handles.
+     */
+    public void record(int dirfd, String path, RealPath from) throws FsException {
+        FileHandle h = sys.nameToHandle(from.layer().fd(), from.path());
+        if (h != null) {
+            markers.set(dirfd, path, PrivateXattrs.ORIGIN, new OriginRecord(h, uuid).encode());
+        }
+    }
+
+    /** A copy-up finished: the upper object {@code upperIno} came from {@code from}. */
+    public void copiedUp(long upperIno, Stat from) {
+        shown.put(upperIno, numberFor(upperIno, from));
+    }
+
+    /** The name of an upper object was removed or replaced: its inode may go, and its number be reused. */
+    public void forget(long upperIno) {
+        shown.remove(upperIno);
+    }
+
+    /** Whether the upper object at {@code path} carries an origin record. */
+    boolean recorded(Layer upper, String path) throws FsException {
+        return markers.get(upper.fd(), path, PrivateXattrs.ORIGIN) != null;
+    }
+
+    /**
+     * The number the merged view shows for the upper object at {@code path} (relative to {@code upper}), whose own
+     * number is {@code ino} and file type {@code type} (the S_IFMT bits).
+     */
+    long of(Layer upper, String path, long ino, int type) throws FsException {
+        long cached = shown.get(ino, MISSING);
+        if (cached != MISSING) {
+            return cached;
+        }
+        return resolve(ino, type, markers.get(upper.fd(), path, PrivateXattrs.ORIGIN));
+    }
+
+    /** As {@link #of(Layer, String, long, int)}, for an object held by an open descriptor. */
+    long ofDescriptor(int fd, Stat st) throws FsException {
+        long cached = shown.get(st.ino(), MISSING);
+        if (cached != MISSING) {
+            return cached;
+        }
+        byte[] v = sys.fgetxattr(fd, PrivateXattrs.TRUSTED + PrivateXattrs.ORIGIN);
+        return resolve(st.ino(), st.type(),
+                v != null ? v : sys.fgetxattr(fd, PrivateXattrs.USER + PrivateXattrs.ORIGIN));
+    }
+
+    /** Decodes an origin record where there is one for this filesystem, and caches the number it gives. */
+    private long resolve(long ino, int type, byte[] xattr) throws FsException {
+        long number = ino;
+        OriginRecord origin = OriginRecord.decode(xattr);
+        if (origin != null && (Arrays.equals(origin.uuid(), uuid)
+                || Arrays.equals(origin.uuid(), OriginRecord.NULL_UUID))) {
+            Stat from = originStat(origin);
+            if (from != null && from.type() == type) {
+                number = numberFor(ino, from);
+            }
+        }
+        shown.put(ino, number);
+        return number;
+    }
+
+    private Stat originStat(OriginRecord origin) throws FsException {
+        if (!mayDecodeHandles) {
+            return null;
+        }
+        try {
+            return sys.statByHandle(mountFd(), origin.handle());
+        } catch (FsException e) {
+            if (e.errno() != Errno.EPERM) {
+                throw e;
+            }
+            LOG.info("cannot decode origin records ({}): copied-up objects show their own inode numbers",
+                    e.getMessage());
+            mayDecodeHandles = false;
+            return null;
+        }
+    }
+
+    private synchronized int mountFd() throws FsException {
+        if (mountFd < 0) {
+            mountFd = sys.openat(lower.fd(), "", Linux.O_RDONLY | Linux.O_DIRECTORY, 0);
+        }
+        return mountFd;
+    }
+
+    @Override
+    public synchronized void close() {
+        sys.close(mountFd);
+        mountFd = -1;
+    }
+
+    private static long numberFor(long upperIno, Stat from) {
+        return from.isDirectory() || from.nlink() == 1 ? from.ino() : upperIno;
+    }
+}

@@ -1,0 +1,75 @@
+package dev.layerfs.core.marker;
+
+import dev.layerfs.core.error.Errno;
+import dev.layerfs.core.error.FsException;
+import dev.layerfs.core.nativeio.Syscalls;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The overlay's own xattrs on real objects (the kernel's {@code overlay.*}): opaque and whiteout markers, origin
+ * records, the impure flag. They are written as {@code trusted.overlay.*}, or, where the daemon may not set
+ * trusted xattrs (an unprivileged mount), as {@code user.overlay.*}, the kernel's {@code userxattr} form; they
+ * are read in either form, trusted first. fuse-overlayfs's {@code user.fuseoverlayfs.*} is private too. The
+ * merged view hides all of these and refuses to set them.
+ */
+public final class PrivateXattrs {
+    private static final Logger LOG = LoggerFactory.getLogger(PrivateXattrs.class);
+
+    public static final String TRUSTED = "trusted.overlay.";
+    public static final String USER = "user.overlay.";
+    public static final String FUSE_OVERLAYFS = "user.fuseoverlayfs.";
+    private static final List<String> PREFIXES = List.of(TRUSTED, USER, FUSE_OVERLAYFS);
+
+    public static final String OPAQUE = "opaque";
+    public static final String WHITEOUT = "whiteout";
+    public static final String ORIGIN = "origin";
+    public static final String IMPURE = "impure";
+
+    private final Syscalls sys = Syscalls.get();
+    private volatile boolean trusted = true;
+
+    /** True for the overlay's private xattrs (a byte string), which the merged view hides and refuses to set. */
+    public static boolean isPrivate(String name) {
+        for (String prefix : PREFIXES) {
+            if (name.startsWith(prefix)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The marker's value on the object at {@code path} relative to {@code dirfd}, trusted form first; or null. */
+    public byte[] get(int dirfd, String path, String marker) throws FsException {
+        String first = trusted ? TRUSTED : USER;
+        byte[] v = sys.lgetxattr(dirfd, path, first + marker);
+        return v != null ? v : sys.lgetxattr(dirfd, path, (trusted ? USER : TRUSTED) + marker);
+    }
+
+    /** Whether {@code names} (an object's listxattr) holds the marker, in either form. */
+    public static boolean listed(List<String> names, String marker) {
+        return names.contains(TRUSTED + marker) || names.contains(USER + marker);
+    }
+
+    /**
+     * Sets a marker in the trusted form; where that is refused (EPERM, EOPNOTSUPP) this overlay switches to the
+     * user form for good, as the kernel's userxattr mounts write.
+     */
+    public void set(int dirfd, String path, String marker, byte[] value) throws FsException {
+        if (trusted) {
+            try {
+                sys.lsetxattr(dirfd, path, TRUSTED + marker, value, 0);
+                return;
+            } catch (FsException e) {
+                if (e.errno() != Errno.EPERM && e.errno() != Errno.EOPNOTSUPP) {
+                    throw e;
+                }
+                LOG.info("trusted.* xattrs are not permitted ({}); writing the overlay's markers as user.overlay.*",
+                        e.getMessage());
+                trusted = false;
+            }
+        }
+        sys.lsetxattr(dirfd, path, USER + marker, value, 0);
+    }
+}

@@ -1,0 +1,77 @@
+package dev.layerfs.core.ops;
+
+import dev.layerfs.core.error.FsException;
+import dev.layerfs.core.handle.OpenFile;
+import dev.layerfs.core.nativeio.Syscalls;
+import java.nio.ByteBuffer;
+
+/**
+ * Reads and writes on open files, straight to and from the real descriptor. A file opened with O_DIRECT was
+ * opened so on the real file too, whose filesystem then wants the memory aligned (and the offset and length, as
+ * the client chose them): where the transport's buffer is not aligned, the data goes through an aligned buffer
+ * of this thread's. A short read of an O_DIRECT file is its end (a second read would start at an unaligned
+ * offset).
+ */
+public final class FileIo {
+    /** The alignment O_DIRECT wants at most (a page: every filesystem's logical block size is at most that). */
+    private static final int ALIGNMENT = 4096;
+
+    private final Syscalls sys = Syscalls.get();
+    private final ThreadLocal<ByteBuffer> aligned = new ThreadLocal<>();
+
+    /** Reads into {@code dst} (from its position to its limit) at {@code offset}; returns the bytes read, 0 at the end. */
+    public int read(OpenFile f, ByteBuffer dst, long offset) throws FsException {
+        if (f.direct() && !isAligned(dst)) {
+            ByteBuffer b = alignedBuffer(dst.remaining());
+            int n = sys.pread(f.fd(), b, offset);
+            b.flip();
+            dst.put(b);
+            return n;
+        }
+        int total = 0;
+        while (dst.hasRemaining()) {
+            int n = sys.pread(f.fd(), dst, offset + total);
+            if (n == 0) {
+                break;
+            }
+            total += n;
+            if (f.direct()) {
+                break;
+            }
+        }
+        return total;
+    }
+
+    /** Writes all of {@code src} (from its position to its limit) at {@code offset}; returns the bytes written. */
+    public int write(OpenFile f, ByteBuffer src, long offset) throws FsException {
+        ByteBuffer from = src;
+        if (f.direct() && !isAligned(src)) {
+            from = alignedBuffer(src.remaining());
+            from.put(src.duplicate()).flip();
+        }
+        int total = 0;
+        while (from.hasRemaining()) {
+            total += sys.pwrite(f.fd(), from, offset + total);
+        }
+        if (from != src) {
+            src.position(src.limit());
+        }
+        return total;
+    }
+
+    private static boolean isAligned(ByteBuffer b) {
+        return b.isDirect() && b.alignmentOffset(b.position(), ALIGNMENT) == 0;
+    }
+
+    /** This thread's aligned buffer, cleared, with room for {@code size} bytes and its limit there. */
+    private ByteBuffer alignedBuffer(int size) {
+        ByteBuffer b = aligned.get();
+        if (b == null || b.capacity() < size) {
+            int capacity = Math.max(size, 128 * 1024);
+            b = ByteBuffer.allocateDirect(capacity + ALIGNMENT).alignedSlice(ALIGNMENT);
+            aligned.set(b);
+        }
+        b.clear().limit(size);
+        return b;
+    }
+}

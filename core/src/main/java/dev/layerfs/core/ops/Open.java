@@ -1,0 +1,118 @@
+package dev.layerfs.core.ops;
+
+import dev.layerfs.core.bytes.ByteString;
+import dev.layerfs.core.copyup.CopyUp;
+import dev.layerfs.core.error.Errno;
+import dev.layerfs.core.error.FsException;
+import dev.layerfs.core.handle.LowerOpenFiles;
+import dev.layerfs.core.handle.OpenFile;
+import dev.layerfs.core.lookup.Entry;
+import dev.layerfs.core.lookup.Lookup;
+import dev.layerfs.core.model.Caller;
+import dev.layerfs.core.model.IdMapping;
+import dev.layerfs.core.model.LayerStack;
+import dev.layerfs.core.nativeio.Linux;
+import dev.layerfs.core.nativeio.Syscalls;
+
+/**
+ * Opening files (the kernel overlay's file.c): reading stays on the layer that has the file; O_WRONLY, O_RDWR or
+ * O_TRUNC copy it up first; O_CREAT makes a missing file in the upper layer. The caller holds the overlay's lock:
+ * the write lock for {@link #create} and any open that may copy up, the read lock otherwise.
+ */
+public final class Open {
+    /** The open flags passed on to the real file. */
+    private static final int PASSED_ON = Linux.O_ACCMODE | Linux.O_APPEND | Linux.O_TRUNC | Linux.O_NONBLOCK
+            | Linux.O_DIRECT | Linux.O_SYNC | Linux.O_DSYNC | Linux.O_NOATIME;
+
+    private final LayerStack stack;
+    private final Lookup lookup;
+    private final CopyUp copyUp;
+    private final Creation creation;
+    private final LowerOpenFiles lowerOpenFiles;
+    private final IdMapping ids;
+    private final Syscalls sys = Syscalls.get();
+
+    public Open(LayerStack stack, Lookup lookup, CopyUp copyUp, Creation creation, LowerOpenFiles lowerOpenFiles,
+            IdMapping ids) {
+        this.stack = stack;
+        this.lookup = lookup;
+        this.copyUp = copyUp;
+        this.creation = creation;
+        this.lowerOpenFiles = lowerOpenFiles;
+        this.ids = ids;
+    }
+
+    /**
+     * The first half of an open with O_CREAT: creates the file, owned by {@code caller}, if the name is free.
+     * Returns null where it exists (then {@link #existing} opens it), or EEXIST with O_EXCL.
+     */
+    public OpenFile create(String path, int flags, int mode, Caller caller) throws FsException {
+        Entry e = lookup.resolve(path);
+        if (e.exists()) {
+            if ((flags & Linux.O_EXCL) != 0) {
+                throw FsException.of(Errno.EEXIST, "create", show(path));
+            }
+            return null;
+        }
+        int fd = creation.createFile(e, flags & PASSED_ON, mode, caller);
+        lookup.invalidate(path);
+        return new OpenFile(path, flags, fd, stack.upper().orElseThrow());
+    }
+
+    /**
+     * Opens an existing file (flags without O_CREAT), copying it up first where the flags ask for writing. A file
+     * opened on a lower layer is registered, so that a later copy-up moves it to the upper copy.
+     */
+    public OpenFile existing(String path, int flags, Caller caller) throws FsException {
+        Entry e = lookup.existing(path, "open");
+        boolean forWrite = Linux.opensForWrite(flags);
+        if (e.isDirectory()) {
+            if (forWrite) {
+                throw FsException.of(Errno.EISDIR, "open", show(path));
+            }
+        } else if (e.stat().isSymlink()) {
+            throw FsException.of(Errno.ELOOP, "open", show(path));
+        }
+        if (forWrite) {
+            stack.requireUpper("open", show(path));
+            boolean truncating = (flags & Linux.O_TRUNC) != 0;
+            e = copyUp.copyUp(e, !truncating);
+        }
+        int real = (flags & PASSED_ON) | Linux.O_NOFOLLOW;
+        int fd = e.hasUpper() ? sys.openat(e.top().layer().fd(), e.top().path(), real, 0)
+                : sys.openNoAtime(e.top().layer().fd(), e.top().path(), real);
+        if ((flags & Linux.O_TRUNC) != 0 && !privileged(caller)) {
+            killPrivileges(fd, e.stat().mode());
+        }
+        OpenFile opened = new OpenFile(path, flags, fd, e.top().layer());
+        lowerOpenFiles.opened(opened);
+        return opened;
+    }
+
+    /**
+     * Whether a caller is taken to hold CAP_FSETID: root, or, with an id mapping, the id that stands for root in
+     * the layers (a container's root, whose capabilities count over the files its namespace maps).
+     */
+    private boolean privileged(Caller caller) {
+        return caller.isRoot() || (!ids.isIdentity() && ids.storedUid(caller.uid()) == 0);
+    }
+
+    /**
+     * An open with O_TRUNC by a caller without CAP_FSETID clears setuid, and setgid where group execution is on,
+     * as the kernel's do_truncate does. Through FUSE with atomic_o_trunc the kernel leaves this to the file system:
+     * the truncation happens inside OPEN and the kernel sends no SETATTR for the mode.
+     */
+    private void killPrivileges(int fd, int mode) throws FsException {
+        int kill = mode & Linux.S_ISUID;
+        if ((mode & Linux.S_ISGID) != 0 && (mode & 0010) != 0) {
+            kill |= Linux.S_ISGID;
+        }
+        if (kill != 0 && (mode & Linux.S_IFMT) == Linux.S_IFREG) {
+            sys.fchmod(fd, mode & 07777 & ~kill);
+        }
+    }
+
+    private static String show(String path) {
+        return "/" + ByteString.display(path);
+    }
+}
