@@ -118,4 +118,29 @@ class KernelTransportTest {
         }
         assertFalse(Files.exists(m.path("d")));
     }
+
+    @Test
+    void namesAreBytesThatReachTheLayersUnchanged() {
+        Layers l = ext.layers("bytes", 1);
+        LayerfsMount m = mount(l);
+        String script = """
+                set -e
+                cd "$M"
+                touch $'n\\xff' $'caf\\xe9'
+                mkdir $'d\\x80'
+                echo x > $'d\\x80/f\\xfe'
+                ln -s $'t\\xff' $'s\\xfe'
+                test -f "$U"/$'n\\xff'
+                test -f "$U"/$'caf\\xe9'
+                test "$(cat "$U"/$'d\\x80/f\\xfe')" = x
+                test "$(readlink $'s\\xfe')" = $'t\\xff'
+                ls | grep -qx $'n\\xff'
+                mv $'n\\xff' $'m\\xfe'
+                test -f "$U"/$'m\\xfe'
+                test ! -e $'n\\xff'
+                """;
+        Sh.Result r = Sh.bash(script, m.mountPoint(), java.util.Map.of("M", m.mountPoint().toString(), "U",
+                l.upper().toString()));
+        assertEquals(0, r.exitCode(), r::toString);
+    }
 }
