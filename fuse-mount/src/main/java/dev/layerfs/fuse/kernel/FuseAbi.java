@@ -302,6 +302,11 @@ final class FuseAbi {
         }
     }
 
+    /** Where a WRITE request's data starts: after the header and fuse_write_in. */
+    static final int WRITE_DATA_OFFSET = InHeader.SIZE + WriteIn.SIZE;
+    /** Where a READ reply's data starts: after the out header. */
+    static final int READ_DATA_OFFSET = OutHeader.SIZE;
+
     static int align8(int n) {
         return (n + 7) & ~7;
     }

@@ -38,8 +38,19 @@ final class ReplyWriter {
     record InitReply(int major, int minor, int maxReadahead, int flags, int maxBackground, int congestionThreshold,
             int maxWrite, int timeGran, int maxPages) {}
 
+    /**
+     * A writer with its own direct buffer, placed so that a READ reply's data starts on a page boundary (a file
+     * opened with O_DIRECT is then read straight into it).
+     */
     ReplyWriter(int capacity) {
-        this.out = ByteBuffer.allocateDirect(capacity).order(ByteOrder.LITTLE_ENDIAN);
+        this(pageAlignedAt(FuseAbi.READ_DATA_OFFSET, capacity));
+    }
+
+    /** A direct buffer of {@code capacity} bytes whose byte {@code offset} lies on a page boundary. */
+    static ByteBuffer pageAlignedAt(int offset, int capacity) {
+        int page = 4096;
+        ByteBuffer aligned = ByteBuffer.allocateDirect(capacity + 3 * page).alignedSlice(page);
+        return aligned.slice(page - offset, capacity).order(ByteOrder.LITTLE_ENDIAN);
     }
 
     ReplyWriter(ByteBuffer out) {

@@ -331,4 +331,13 @@ class WireTest {
 
         assertEquals(71, InitNegotiation.negotiate(new Request.Init(7, 12, 0, all, 0), true).error());
     }
+
+    @Test
+    void readDataAndWriteDataLieOnPageBoundaries() {
+        ReplyWriter w = new ReplyWriter(8192);
+        assertEquals(0, w.dataArea(4096).alignmentOffset(0, 4096));
+        ByteBuffer in = ReplyWriter.pageAlignedAt(FuseAbi.WRITE_DATA_OFFSET, 8192);
+        assertEquals(0, in.alignmentOffset(FuseAbi.WRITE_DATA_OFFSET, 4096));
+        assertEquals(ByteOrder.LITTLE_ENDIAN, in.order());
+    }
 }
