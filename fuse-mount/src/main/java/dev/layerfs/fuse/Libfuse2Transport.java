@@ -6,13 +6,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /** {@code transport=libfuse2}: jnr-fuse over libfuse 2's high-level, path-based API ({@link OverlayFuse}). */
 final class Libfuse2Transport implements Transport {
-    private static final Logger LOG = LoggerFactory.getLogger(Libfuse2Transport.class);
-
     private final CommandLine cl;
 
     Libfuse2Transport(CommandLine cl) {
@@ -27,16 +23,10 @@ final class Libfuse2Transport implements Transport {
      */
     @Override
     public void prepareInBackground() {
-        Thread t = new Thread(() -> {
-            try {
-                new OverlayFuse(null).operations();
-                FuseSession.loadLibrary();
-            } catch (Throwable e) {
-                LOG.debug("preparing the FUSE callbacks: {}", e.toString());
-            }
-        }, "startup");
-        t.setDaemon(true);
-        t.start();
+        Transport.inBackground("preparing the FUSE callbacks", () -> {
+            new OverlayFuse(null).operations();
+            FuseSession.loadLibrary();
+        });
     }
 
     @Override

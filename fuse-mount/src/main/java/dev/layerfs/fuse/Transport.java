@@ -36,6 +36,22 @@ interface Transport {
         };
     }
 
+    /**
+     * Runs start-up work on a daemon thread while the main thread checks the layers; a failure is only logged
+     * (the real use reports it).
+     */
+    static void inBackground(String what, Runnable work) {
+        Thread t = new Thread(() -> {
+            try {
+                work.run();
+            } catch (Throwable e) {
+                org.slf4j.LoggerFactory.getLogger(Transport.class).debug("{}: {}", what, e.toString());
+            }
+        }, "startup");
+        t.setDaemon(true);
+        t.start();
+    }
+
     /** The source shown in /proc/mounts: the helper form's SOURCE, fsname=, or "layerfs". */
     static String fsName(CommandLine cl) {
         return cl.source.or(() -> cl.options.fsName).orElse("layerfs").replace(",", "_");

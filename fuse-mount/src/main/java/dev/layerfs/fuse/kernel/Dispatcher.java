@@ -234,36 +234,28 @@ final class Dispatcher {
     }
 
     private Node node(long id) throws Refused {
-        Node n = nodes.get(id);
-        if (n == null) {
-            throw new Refused(ESTALE);
-        }
-        return n;
+        return present(nodes.get(id), ESTALE);
     }
 
     /** The path of a node; a node whose every name was removed has none (ENOENT). */
     private String path(Node n) throws Refused {
-        String p = nodes.path(n);
-        if (p == null) {
-            throw new Refused(ENOENT);
-        }
-        return p;
+        return present(nodes.path(n), ENOENT);
     }
 
     private String childPath(Node parent, String name) throws Refused {
-        String p = nodes.childPath(parent, name);
-        if (p == null) {
-            throw new Refused(ENOENT);
-        }
-        return p;
+        return present(nodes.childPath(parent, name), ENOENT);
     }
 
     private FileHandle file(long fh) throws Refused {
-        FileHandle h = files.get(fh);
-        if (h == null) {
-            throw new Refused(EBADF);
+        return present(files.get(fh), EBADF);
+    }
+
+    /** A value that must be there, else the request fails with {@code errno}. */
+    private static <T> T present(T value, int errno) throws Refused {
+        if (value == null) {
+            throw new Refused(errno);
         }
-        return h;
+        return value;
     }
 
     private static Caller caller(Request r) {
@@ -442,10 +434,7 @@ final class Dispatcher {
      */
     private ByteBuffer readdir(Request r, ReplyWriter w, boolean plus) throws FsException, Refused {
         Request.Read rd = r.read();
-        DirHandle d = dirs.get(rd.fh());
-        if (d == null) {
-            throw new Refused(EBADF);
-        }
+        DirHandle d = present(dirs.get(rd.fh()), EBADF);
         ReplyWriter.Dirents out = w.dirents(rd.size());
         long dirIno = nodes.ino(d.node());
         long start = Math.max(0, rd.offset());
