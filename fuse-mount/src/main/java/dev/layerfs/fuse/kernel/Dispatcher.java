@@ -184,7 +184,9 @@ final class Dispatcher {
                 }
                 yield w.empty(r.unique);
             }
-            case FLUSH -> w.empty(r.unique);
+            // Nothing to do at close(): the real descriptor is closed at RELEASE. ENOSYS tells the kernel so once,
+            // and it sends no more FLUSH (one request fewer per close).
+            case FLUSH -> w.error(r.unique, ENOSYS);
             case FSYNC -> {
                 Request.Fsync f = r.fsync();
                 fs.fsync(file(f.fh()).file(), f.dataOnly());
