@@ -96,7 +96,7 @@ public final class Overlay implements Closeable {
         lookup.onInvalidate(directories::invalidate);
         this.attributes = new Attributes(stack, lookup, copyUp, inodes, config.ids());
         this.xattrs = new Xattrs(stack, lookup, copyUp);
-        this.creation = new Creation(stack, lookup, copyUp, writer, config.ids());
+        this.creation = new Creation(stack, lookup, copyUp, writer, inodes, config.ids());
         this.removal = new Removal(stack, lookup, copyUp, writer, directories, lowerOpenFiles, inodes);
         this.rename = new Rename(stack, lookup, copyUp, writer, directories, whiteouts, lowerOpenFiles, inodes);
         this.open = new Open(stack, lookup, copyUp, creation, lowerOpenFiles, config.ids());
@@ -151,7 +151,7 @@ public final class Overlay implements Closeable {
         return underReadLock(() -> {
             Entry e = lookup.existing(p, "readlink");
             if (!e.stat().isSymlink()) {
-                throw FsException.of(Errno.EINVAL, "readlink", show(p));
+                throw FsException.of(Errno.EINVAL, "readlink", OverlayPaths.show(p));
             }
             return ByteString.trusted(sys.readlinkat(e.top().layer().fd(), e.top().path()));
         });
@@ -333,7 +333,9 @@ public final class Overlay implements Closeable {
      */
     public Stat fstat(OpenFile f) throws FsException {
         Stat st = sys.fstat(f.fd());
-        return attributes.shown(st, inodes.ofDescriptor(f.layer(), f.fd(), st), false);
+        long ino = f.created() && f.layer().upper() ? inodes.ofCreated(f.layer(), st)
+                : inodes.ofDescriptor(f.layer(), f.fd(), st);
+        return attributes.shown(st, ino, false);
     }
 
     /**
@@ -360,7 +362,7 @@ public final class Overlay implements Closeable {
 
     private static void requireWritableHandle(OpenFile f, String op) throws FsException {
         if ((f.flags() & Linux.O_ACCMODE) == Linux.O_RDONLY) {
-            throw FsException.of(Errno.EBADF, op, show(f.path()));
+            throw FsException.of(Errno.EBADF, op, OverlayPaths.show(f.path()));
         }
     }
 
@@ -478,10 +480,6 @@ public final class Overlay implements Closeable {
 
     private static String normalize(ByteString path) throws FsException {
         return OverlayPaths.normalize(path.latin1());
-    }
-
-    private static String show(String path) {
-        return "/" + ByteString.display(path);
     }
 
     @FunctionalInterface

@@ -4,6 +4,7 @@ import dev.layerfs.core.Overlay;
 import dev.layerfs.core.bytes.ByteString;
 import dev.layerfs.core.error.FsException;
 import dev.layerfs.core.model.ConfigException;
+import dev.layerfs.core.model.LayerStack;
 import dev.layerfs.core.model.OverlayConfig;
 import dev.layerfs.core.nativeio.Linux;
 import dev.layerfs.core.nativeio.Syscalls;
@@ -56,6 +57,7 @@ final class MountDaemon {
         }
         Transport transport = Transport.of(cl);
         transport.prepareInBackground();
+        validateLayers(o);
         transport.preflight();
         List<Path> layers = new ArrayList<>(o.lowerDirs);
         o.upperDir.ifPresent(layers::add);
@@ -111,6 +113,18 @@ final class MountDaemon {
             throw new MountException("the JVM's default charset is " + Charset.defaultCharset()
                     + ", not ISO-8859-1: file names that are not UTF-8 would be changed; start layerfs through"
                     + " bin/layerfs (or with -Dfile.encoding=ISO-8859-1)");
+        }
+    }
+
+    /** The layers' own mistakes come first: they are the user's to fix, whatever else is wrong. */
+    private static void validateLayers(MountOptions o) throws MountException {
+        boolean lowersOnly = o.readOnly || o.ephemeral;
+        Optional<Path> upper = lowersOnly ? Optional.empty() : o.upperDir;
+        Optional<Path> work = lowersOnly ? Optional.empty() : o.workDir;
+        try {
+            LayerStack.validate(new OverlayConfig(o.lowerDirs, upper, work, o.fsync, o.idMapping()));
+        } catch (ConfigException e) {
+            throw new MountException(e.getMessage());
         }
     }
 

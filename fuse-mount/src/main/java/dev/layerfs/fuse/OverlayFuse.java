@@ -350,28 +350,16 @@ final class OverlayFuse extends FuseStubFS {
     @Override
     public int read(String path, Pointer buf, long size, long offset, FuseFileInfo fi) {
         return FuseCall.run("read", path, () -> {
-            OpenFile f = file(fi);
-            int total = 0;
-            while (total < size) {
-                int n = overlay.read(f, buffer(buf, total, (int) size - total), offset + total);
-                if (n == 0) {
-                    break;
-                }
-                total += n;
-            }
-            return total;
+            // The engine reads until the buffer is full or the file ends.
+            return overlay.read(file(fi), buffer(buf, 0, (int) size), offset);
         });
     }
 
     @Override
     public int write(String path, Pointer buf, long size, long offset, FuseFileInfo fi) {
         return FuseCall.run("write", path, () -> {
-            OpenFile f = file(fi);
-            int total = 0;
-            while (total < size) {
-                total += overlay.write(f, buffer(buf, total, (int) size - total), offset + total);
-            }
-            return total;
+            // The engine writes all of it (or fails).
+            return overlay.write(file(fi), buffer(buf, 0, (int) size), offset);
         });
     }
 

@@ -9,9 +9,13 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.SortedMap;
+import java.util.function.Supplier;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -33,8 +37,12 @@ class BadInputTest {
 
     /** Runs the launcher and checks the refusal; returns the one stderr line, without a leading "layerfs: ". */
     private String refused(Path mountPoint, String mustMention, String... args) {
+        return refused(mountPoint, mustMention, () -> ext.launch(mountPoint, args));
+    }
+
+    private String refused(Path mountPoint, String mustMention, Supplier<MountExtension.Launch> run) {
         SortedMap<String, Tree.Node> before = Tree.scan(ext.root(), n -> true);
-        MountExtension.Launch launch = ext.launch(mountPoint, args);
+        MountExtension.Launch launch = run.get();
         Sh.Result r = launch.result();
         assertNotEquals(0, r.exitCode(), r::toString);
         List<String> lines = r.stderrLines();
@@ -99,6 +107,45 @@ class BadInputTest {
         String line = refused(l.mnt(), file.toString(), "-o", opts(l.upper(), l.work(), file, l.lower(1)),
                 l.mnt().toString());
         assertTrue(line.contains("not a directory"), line);
+    }
+
+    @Test
+    void aLayerPathWithANameTooLongSaysSo() {
+        Layers l = layers();
+        Path tooLong = l.root().resolve("x".repeat(300));
+        String line = refused(l.mnt(), "too long", "-o", opts(l.upper(), l.work(), l.lower(0), tooLong),
+                l.mnt().toString());
+        assertTrue(line.contains(tooLong.toString()), line);
+    }
+
+    @Test
+    void aLayerThatIsASymlinkLoopSaysSo() throws IOException {
+        Layers l = layers();
+        Path loop = l.root().resolve("loop");
+        Files.createSymbolicLink(loop, loop.getFileName());
+        String line = refused(l.mnt(), "symbolic link", "-o", opts(l.upper(), l.work(), l.lower(0), loop),
+                l.mnt().toString());
+        assertTrue(line.contains(loop.toString()), line);
+    }
+
+    @Test
+    void aLayerTheDaemonCannotReadIsRefusedBeforeMounting() throws IOException {
+        Layers l = layers();
+        // Another user can reach the test's directories, but not into the second lower layer.
+        for (Path p = l.lower(1); p.startsWith(ext.root().getParent()); p = p.getParent()) {
+            Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
+        Files.setPosixFilePermissions(l.lower(1), PosixFilePermissions.fromString("rwx------"));
+        // jnr writes its native stub to the temporary directory: one this user may write.
+        Path tmp = Files.createDirectories(l.root().resolve("tmp-2000"));
+        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxrwxrwx"));
+        List<String> cmd = List.of("setpriv", "--reuid=2000", "--regid=2000", "--clear-groups",
+                MountExtension.launcher().toString(), "-f", "-o", opts(null, null, l.lower(0), l.lower(1)),
+                l.mnt().toString());
+        String line = refused(l.mnt(), l.lower(1).toString(),
+                () -> ext.adopt(l.mnt(), () -> Sh.run(cmd, Map.of("TMPDIR", tmp.toString()), null,
+                        Duration.ofSeconds(60))));
+        assertTrue(line.contains("cannot be read: permission denied to uid 2000"), line);
     }
 
     @Test

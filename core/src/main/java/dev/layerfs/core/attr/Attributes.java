@@ -1,6 +1,5 @@
 package dev.layerfs.core.attr;
 
-import dev.layerfs.core.bytes.ByteString;
 import dev.layerfs.core.copyup.CopyUp;
 import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
@@ -9,6 +8,7 @@ import dev.layerfs.core.lookup.Entry;
 import dev.layerfs.core.lookup.Lookup;
 import dev.layerfs.core.model.IdMapping;
 import dev.layerfs.core.model.LayerStack;
+import dev.layerfs.core.model.OverlayPaths;
 import dev.layerfs.core.nativeio.Linux;
 import dev.layerfs.core.nativeio.Stat;
 import dev.layerfs.core.nativeio.Syscalls;
@@ -51,7 +51,7 @@ public final class Attributes {
     public void chmod(String path, int mode) throws FsException {
         Entry e = writable(path, "chmod");
         if (e.stat().isSymlink()) {
-            throw FsException.of(Errno.EOPNOTSUPP, "chmod of a symbolic link", show(path));
+            throw FsException.of(Errno.EOPNOTSUPP, "chmod of a symbolic link", OverlayPaths.show(path));
         }
         sys.fchmodat(upperFd(), path, mode & Linux.PERMISSION_BITS);
     }
@@ -69,15 +69,15 @@ public final class Attributes {
 
     public void truncate(String path, long size) throws FsException {
         if (size < 0) {
-            throw FsException.of(Errno.EINVAL, "truncate", show(path));
+            throw FsException.of(Errno.EINVAL, "truncate", OverlayPaths.show(path));
         }
-        stack.requireUpper("truncate", show(path));
+        stack.requireUpper("truncate", OverlayPaths.show(path));
         Entry e = lookup.resolve(path).requireExists("truncate");
         if (e.isDirectory()) {
-            throw FsException.of(Errno.EISDIR, "truncate", show(path));
+            throw FsException.of(Errno.EISDIR, "truncate", OverlayPaths.show(path));
         }
         if (!e.stat().isRegularFile()) {
-            throw FsException.of(Errno.EINVAL, "truncate", show(path));
+            throw FsException.of(Errno.EINVAL, "truncate", OverlayPaths.show(path));
         }
         copyUp.copyUp(e, size != 0);
         int fd = sys.openat(upperFd(), path, Linux.O_WRONLY | Linux.O_NOFOLLOW, 0);
@@ -89,16 +89,12 @@ public final class Attributes {
     }
 
     private Entry writable(String path, String op) throws FsException {
-        stack.requireUpper(op, show(path));
+        stack.requireUpper(op, OverlayPaths.show(path));
         Entry e = lookup.resolve(path).requireExists(op);
         return copyUp.copyUp(e, true);
     }
 
     private int upperFd() {
         return stack.upper().orElseThrow().fd();
-    }
-
-    private static String show(String path) {
-        return "/" + ByteString.display(path);
     }
 }

@@ -9,6 +9,7 @@ import dev.layerfs.core.lookup.Lookup;
 import dev.layerfs.core.lookup.RealPath;
 import dev.layerfs.core.marker.PrivateXattrs;
 import dev.layerfs.core.model.LayerStack;
+import dev.layerfs.core.model.OverlayPaths;
 import dev.layerfs.core.nativeio.Syscalls;
 import java.util.List;
 
@@ -33,7 +34,7 @@ public final class Xattrs {
         RealPath top = lookup.existing(path, "getxattr").top();
         byte[] v = PrivateXattrs.isPrivate(name) ? null : sys.lgetxattr(top.layer().fd(), top.path(), name);
         if (v == null) {
-            throw FsException.of(Errno.ENODATA, "getxattr " + ByteString.display(name), show(path));
+            throw FsException.of(Errno.ENODATA, "getxattr " + ByteString.display(name), OverlayPaths.show(path));
         }
         return v;
     }
@@ -53,23 +54,19 @@ public final class Xattrs {
     public void remove(String path, String name) throws FsException {
         RealPath top = lookup.existing(path, "removexattr").top();
         if (!PrivateXattrs.isPrivate(name) && sys.lgetxattr(top.layer().fd(), top.path(), name) == null) {
-            throw FsException.of(Errno.ENODATA, "removexattr " + ByteString.display(name), show(path));
+            throw FsException.of(Errno.ENODATA, "removexattr " + ByteString.display(name), OverlayPaths.show(path));
         }
         top = writable(path, name, "removexattr").top();
         sys.lremovexattr(top.layer().fd(), top.path(), name);
     }
 
     private Entry writable(String path, String name, String op) throws FsException {
-        stack.requireUpper(op, show(path));
+        stack.requireUpper(op, OverlayPaths.show(path));
         if (PrivateXattrs.isPrivate(name)) {
             throw FsException.of(Errno.EPERM, op + " " + ByteString.display(name) + " (private to the overlay)",
-                    show(path));
+                    OverlayPaths.show(path));
         }
         Entry e = lookup.existing(path, op);
         return copyUp.copyUp(e);
-    }
-
-    private static String show(String path) {
-        return "/" + ByteString.display(path);
     }
 }

@@ -18,12 +18,24 @@ public final class OpenFile {
     private volatile int fd;
     private volatile Layer layer;
     private final List<Integer> retired = new ArrayList<>(0);
+    private final boolean created;
 
     public OpenFile(String path, int flags, int fd, Layer layer) {
+        this(path, flags, fd, layer, false);
+    }
+
+    /** @param created true for a file this open made (O_CREAT on a free name) */
+    public OpenFile(String path, int flags, int fd, Layer layer, boolean created) {
         this.path = path;
         this.flags = flags;
         this.fd = fd;
         this.layer = layer;
+        this.created = created;
+    }
+
+    /** True where this open made the file. */
+    public boolean created() {
+        return created;
     }
 
     /** The merged path it was opened at (a byte string). */

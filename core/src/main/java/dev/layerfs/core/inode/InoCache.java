@@ -4,29 +4,35 @@ import java.util.Arrays;
 
 /**
  * A bounded map from an upper object's inode number to the number the merged view shows for it, in two
- * primitive arrays (open addressing). When three quarters full it starts over: a miss costs one xattr read, so
- * memory stays fixed whatever the number of files.
+ * primitive arrays (open addressing). It starts small and doubles as it fills, up to a fixed size; full at that
+ * size it starts over: a miss costs one xattr read, so memory stays bounded whatever the number of files.
  */
 final class InoCache {
     private static final long EMPTY = Long.MIN_VALUE;
+    private static final int INITIAL = 1 << 10;
 
-    private final long[] keys;
-    private final long[] values;
-    private final int mask;
-    private final int limit;
+    private final int maxCapacity;
+    private long[] keys;
+    private long[] values;
     private int size;
 
-    InoCache(int capacityPowerOfTwo) {
-        keys = new long[capacityPowerOfTwo];
-        values = new long[capacityPowerOfTwo];
-        mask = capacityPowerOfTwo - 1;
-        limit = capacityPowerOfTwo / 4 * 3;
+    /** @param maxCapacity the most slots (a power of two); 16 bytes each */
+    InoCache(int maxCapacity) {
+        this.maxCapacity = maxCapacity;
+        allocate(Math.min(INITIAL, maxCapacity));
+    }
+
+    private void allocate(int capacity) {
+        keys = new long[capacity];
+        values = new long[capacity];
         Arrays.fill(keys, EMPTY);
+        size = 0;
     }
 
     /** The value for {@code key}, or {@code missing}. */
     synchronized long get(long key, long missing) {
-        for (int i = slot(key); ; i = (i + 1) & mask) {
+        int mask = keys.length - 1;
+        for (int i = slot(key, mask); ; i = (i + 1) & mask) {
             long k = keys[i];
             if (k == key) {
                 return values[i];
@@ -38,11 +44,31 @@ final class InoCache {
     }
 
     synchronized void put(long key, long value) {
-        if (size >= limit) {
-            Arrays.fill(keys, EMPTY);
-            size = 0;
+        if (size >= keys.length / 4 * 3) {
+            grow();
         }
-        int i = slot(key);
+        insert(key, value);
+    }
+
+    /** Doubles the table, keeping what it holds; at the largest size, starts over. */
+    private void grow() {
+        long[] oldKeys = keys;
+        long[] oldValues = values;
+        if (oldKeys.length >= maxCapacity) {
+            allocate(oldKeys.length);
+            return;
+        }
+        allocate(oldKeys.length * 2);
+        for (int i = 0; i < oldKeys.length; i++) {
+            if (oldKeys[i] != EMPTY) {
+                insert(oldKeys[i], oldValues[i]);
+            }
+        }
+    }
+
+    private void insert(long key, long value) {
+        int mask = keys.length - 1;
+        int i = slot(key, mask);
         while (keys[i] != EMPTY && keys[i] != key) {
             i = (i + 1) & mask;
         }
@@ -55,7 +81,8 @@ final class InoCache {
 
     /** Drops a key, moving later entries of its run back so that every lookup still finds them. */
     synchronized void remove(long key) {
-        int i = slot(key);
+        int mask = keys.length - 1;
+        int i = slot(key, mask);
         while (keys[i] != key) {
             if (keys[i] == EMPTY) {
                 return;
@@ -69,7 +96,7 @@ final class InoCache {
             long v = values[j];
             keys[j] = EMPTY;
             size--;
-            put(k, v);
+            insert(k, v);
         }
     }
 
@@ -77,7 +104,11 @@ final class InoCache {
         return size;
     }
 
-    private int slot(long key) {
+    synchronized int capacity() {
+        return keys.length;
+    }
+
+    private static int slot(long key, int mask) {
         long h = key * 0x9E3779B97F4A7C15L;
         return (int) (h ^ (h >>> 32)) & mask;
     }

@@ -66,6 +66,14 @@ public final class InodeNumbers implements AutoCloseable {
         return mapped(layer, ino);
     }
 
+    /** The number shown for a file this overlay has just created (it has no origin record to read). */
+    public long ofCreated(Layer layer, Stat st) {
+        if (layer.upper() && origins.isPresent()) {
+            origins.get().created(st.ino());
+        }
+        return mapped(layer, st.ino());
+    }
+
     /** The number shown for the object an open descriptor on {@code layer} holds. */
     public long ofDescriptor(Layer layer, int fd, Stat st) throws FsException {
         if (layer.upper() && origins.isPresent()) {

@@ -57,6 +57,11 @@ public final class Origins implements AutoCloseable {
         }
     }
 
+    /** A new upper object, made through this overlay: it has no origin. */
+    public void created(long upperIno) {
+        shown.put(upperIno, upperIno);
+    }
+
     /** A copy-up finished: the upper object {@code upperIno} came from {@code from}. */
     public void copiedUp(long upperIno, Stat from) {
         shown.put(upperIno, numberFor(upperIno, from));
@@ -69,7 +74,7 @@ public final class Origins implements AutoCloseable {
 
     /** Whether the upper object at {@code path} carries an origin record. */
     boolean recorded(Layer upper, String path) throws FsException {
-        return markers.get(upper.fd(), path, PrivateXattrs.ORIGIN) != null;
+        return markers.getOwn(upper.fd(), path, PrivateXattrs.ORIGIN) != null;
     }
 
     /**
@@ -81,7 +86,7 @@ public final class Origins implements AutoCloseable {
         if (cached != MISSING) {
             return cached;
         }
-        return resolve(ino, type, markers.get(upper.fd(), path, PrivateXattrs.ORIGIN));
+        return resolve(ino, type, markers.getOwn(upper.fd(), path, PrivateXattrs.ORIGIN));
     }
 
     /** As {@link #of(Layer, String, long, int)}, for an object held by an open descriptor. */
@@ -90,9 +95,7 @@ public final class Origins implements AutoCloseable {
         if (cached != MISSING) {
             return cached;
         }
-        byte[] v = sys.fgetxattr(fd, PrivateXattrs.TRUSTED + PrivateXattrs.ORIGIN);
-        return resolve(st.ino(), st.type(),
-                v != null ? v : sys.fgetxattr(fd, PrivateXattrs.USER + PrivateXattrs.ORIGIN));
+        return resolve(st.ino(), st.type(), markers.getOwn(fd, PrivateXattrs.ORIGIN));
     }
 
     /** Decodes an origin record where there is one for this filesystem, and caches the number it gives. */

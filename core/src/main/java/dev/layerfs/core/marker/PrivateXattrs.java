@@ -47,6 +47,19 @@ public final class PrivateXattrs {
         return v != null ? v : sys.lgetxattr(dirfd, path, (trusted ? USER : TRUSTED) + marker);
     }
 
+    /**
+     * The marker's value in the form this overlay writes (trusted, or user once trusted was refused), or null: as
+     * the kernel reads its origin and impure records only in its own namespace.
+     */
+    public byte[] getOwn(int dirfd, String path, String marker) throws FsException {
+        return sys.lgetxattr(dirfd, path, (trusted ? TRUSTED : USER) + marker);
+    }
+
+    /** As {@link #getOwn}, for the object an open descriptor holds. */
+    public byte[] getOwn(int fd, String marker) throws FsException {
+        return sys.fgetxattr(fd, (trusted ? TRUSTED : USER) + marker);
+    }
+
     /** Whether {@code names} (an object's listxattr) holds the marker, in either form. */
     public static boolean listed(List<String> names, String marker) {
         return names.contains(TRUSTED + marker) || names.contains(USER + marker);

@@ -32,6 +32,11 @@ public final class LayerStack implements Closeable {
         this.singleFilesystem = layers.stream().mapToLong(Layer::dev).distinct().count() == 1;
     }
 
+    /** Checks the configuration as {@link #open} does, opening nothing: a ConfigException names what is wrong. */
+    public static void validate(OverlayConfig config) throws ConfigException {
+        check(config);
+    }
+
     /** Checks the configuration and opens the layers; nothing on disk is changed. */
     public static LayerStack open(OverlayConfig config) throws ConfigException {
         List<Checked> checked = check(config);

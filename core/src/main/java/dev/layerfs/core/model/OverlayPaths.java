@@ -1,5 +1,6 @@
 package dev.layerfs.core.model;
 
+import dev.layerfs.core.bytes.ByteString;
 import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
 
@@ -29,6 +30,11 @@ public final class OverlayPaths {
             throw FsException.of(Errno.EINVAL, "resolve", path);
         }
         return p;
+    }
+
+    /** A merged path as messages show it: absolute, and escaped where its bytes are not UTF-8. */
+    public static String show(String path) {
+        return "/" + ByteString.display(path);
     }
 
     public static String parent(String path) {

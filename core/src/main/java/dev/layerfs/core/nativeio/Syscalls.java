@@ -1,8 +1,8 @@
 package dev.layerfs.core.nativeio;
 
+import dev.layerfs.core.bytes.ByteString;
 import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
-import dev.layerfs.core.bytes.ByteString;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -183,7 +183,8 @@ public final class Syscalls {
         return w;
     }
 
-    private long check(long rc, String op, int dirfd, String path) throws FsException {
+    /** {@code rc} from {@link #at}: the result, or an FsException for a negated errno. */
+    private static long checkAt(long rc, String op, String path) throws FsException {
         if (rc < 0) {
             throw FsException.of(Errno.of((int) -rc), op, ByteString.display(path));
         }
@@ -194,7 +195,7 @@ public final class Syscalls {
 
     public int openat(int dirfd, String path, int flags, int mode) throws FsException {
         int f = flags | Linux.O_CLOEXEC;
-        return (int) check(at(dirfd, path, (d, p) -> libc.openat(d, p, f, mode)), "open", dirfd, path);
+        return (int) checkAt(at(dirfd, path, (d, p) -> libc.openat(d, p, f, mode)), "open", path);
     }
 
     /**
@@ -208,7 +209,7 @@ public final class Syscalls {
         if (fd == -Errno.EPERM.code()) {
             fd = at(dirfd, path, (d, p) -> libc.openat(d, p, f, 0));
         }
-        return (int) check(fd, "open", dirfd, path);
+        return (int) checkAt(fd, "open", path);
     }
 
     public void close(int fd) {
@@ -278,14 +279,14 @@ public final class Syscalls {
     /** lstat relative to a directory: never follows a symbolic link in the last component. */
     public Stat lstat(int dirfd, String path) throws FsException {
         Pointer buf = statBuffer.get();
-        check(at(dirfd, path, (d, p) -> libc.fstatat(d, p, buf, Linux.AT_SYMLINK_NOFOLLOW)), "stat", dirfd, path);
+        checkAt(at(dirfd, path, (d, p) -> libc.fstatat(d, p, buf, Linux.AT_SYMLINK_NOFOLLOW)), "stat", path);
         return layout.decode(buf);
     }
 
     /** stat relative to a directory, following symbolic links (for paths given by the user, such as layers). */
     public Stat stat(int dirfd, String path) throws FsException {
         Pointer buf = statBuffer.get();
-        check(at(dirfd, path, (d, p) -> libc.fstatat(d, p, buf, 0)), "stat", dirfd, path);
+        checkAt(at(dirfd, path, (d, p) -> libc.fstatat(d, p, buf, 0)), "stat", path);
         return layout.decode(buf);
     }
 
@@ -296,7 +297,7 @@ public final class Syscalls {
         if (rc == -Errno.ENOENT.code() || rc == -Errno.ENOTDIR.code()) {
             return null;
         }
-        check(rc, "stat", dirfd, path);
+        checkAt(rc, "stat", path);
         return layout.decode(buf);
     }
 
@@ -308,11 +309,11 @@ public final class Syscalls {
 
     /** faccessat with the daemon's effective ids: whether it may {@code mode} (R_OK, W_OK, X_OK) the object. */
     public void accessat(int dirfd, String path, int mode) throws FsException {
-        check(at(dirfd, path, (d, p) -> libc.faccessat(d, p, mode, Linux.AT_EACCESS)), "access", dirfd, path);
+        checkAt(at(dirfd, path, (d, p) -> libc.faccessat(d, p, mode, Linux.AT_EACCESS)), "access", path);
     }
 
     public void fchmodat(int dirfd, String path, int mode) throws FsException {
-        check(at(dirfd, path, (d, p) -> libc.fchmodat(d, p, mode, 0)), "chmod", dirfd, path);
+        checkAt(at(dirfd, path, (d, p) -> libc.fchmodat(d, p, mode, 0)), "chmod", path);
     }
 
     public void fchmod(int fd, int mode) throws FsException {
@@ -321,7 +322,7 @@ public final class Syscalls {
 
     /** lchown relative to a directory; -1 leaves an id unchanged. */
     public void lchownat(int dirfd, String path, int uid, int gid) throws FsException {
-        check(at(dirfd, path, (d, p) -> libc.fchownat(d, p, uid, gid, Linux.AT_SYMLINK_NOFOLLOW)), "chown", dirfd,
+        checkAt(at(dirfd, path, (d, p) -> libc.fchownat(d, p, uid, gid, Linux.AT_SYMLINK_NOFOLLOW)), "chown",
                 path);
     }
 
@@ -332,7 +333,7 @@ public final class Syscalls {
     /** utimensat without following a symbolic link; {@link Timespec#NOW} and {@link Timespec#OMIT} work. */
     public void lutimensat(int dirfd, String path, Timespec atime, Timespec mtime) throws FsException {
         long[] times = {atime.sec(), atime.nsec(), mtime.sec(), mtime.nsec()};
-        check(at(dirfd, path, (d, p) -> libc.utimensat(d, p, times, Linux.AT_SYMLINK_NOFOLLOW)), "utimens", dirfd,
+        checkAt(at(dirfd, path, (d, p) -> libc.utimensat(d, p, times, Linux.AT_SYMLINK_NOFOLLOW)), "utimens",
                 path);
     }
 
@@ -351,16 +352,16 @@ public final class Syscalls {
     // ---- namespace ----
 
     public void mkdirat(int dirfd, String path, int mode) throws FsException {
-        check(at(dirfd, path, (d, p) -> libc.mkdirat(d, p, mode)), "mkdir", dirfd, path);
+        checkAt(at(dirfd, path, (d, p) -> libc.mkdirat(d, p, mode)), "mkdir", path);
     }
 
     public void mknodat(int dirfd, String path, int mode, long dev) throws FsException {
-        check(at(dirfd, path, (d, p) -> libc.mknodat(d, p, mode, dev)), "mknod", dirfd, path);
+        checkAt(at(dirfd, path, (d, p) -> libc.mknodat(d, p, mode, dev)), "mknod", path);
     }
 
     /** symlinkat; {@code target} is a byte string, stored as it is. */
     public void symlinkat(String target, int dirfd, String path) throws FsException {
-        check(at(dirfd, path, (d, p) -> libc.symlinkat(target, d, p)), "symlink", dirfd, path);
+        checkAt(at(dirfd, path, (d, p) -> libc.symlinkat(target, d, p)), "symlink", path);
     }
 
     /** The target of a symbolic link, as a byte string. */
@@ -368,7 +369,7 @@ public final class Syscalls {
         byte[] buf = new byte[256];
         while (true) {
             byte[] b = buf;
-            long n = check(at(dirfd, path, (d, p) -> libc.readlinkat(d, p, b, b.length)), "readlink", dirfd, path);
+            long n = checkAt(at(dirfd, path, (d, p) -> libc.readlinkat(d, p, b, b.length)), "readlink", path);
             if (n < buf.length) {
                 return new String(buf, 0, (int) n, StandardCharsets.ISO_8859_1);
             }
@@ -378,19 +379,19 @@ public final class Syscalls {
 
     public void linkat(int olddirfd, String oldpath, int newdirfd, String newpath) throws FsException {
         long rc = at2(olddirfd, oldpath, newdirfd, newpath, (d1, p1, d2, p2) -> libc.linkat(d1, p1, d2, p2, 0));
-        check(rc, "link", olddirfd, oldpath + " -> " + newpath);
+        checkAt(rc, "link", oldpath + " -> " + newpath);
     }
 
     public void unlinkat(int dirfd, String path, boolean directory) throws FsException {
         int flags = directory ? Linux.AT_REMOVEDIR : 0;
-        check(at(dirfd, path, (d, p) -> libc.unlinkat(d, p, flags)), directory ? "rmdir" : "unlink", dirfd, path);
+        checkAt(at(dirfd, path, (d, p) -> libc.unlinkat(d, p, flags)), directory ? "rmdir" : "unlink", path);
     }
 
     public void renameat2(int olddirfd, String oldpath, int newdirfd, String newpath, int flags)
             throws FsException {
         long rc = at2(olddirfd, oldpath, newdirfd, newpath,
                 (d1, p1, d2, p2) -> libc.renameat2(d1, p1, d2, p2, flags));
-        check(rc, "rename", olddirfd, oldpath + " -> " + newpath);
+        checkAt(rc, "rename", oldpath + " -> " + newpath);
     }
 
     // ---- extended attributes ----
@@ -437,22 +438,22 @@ public final class Syscalls {
                 return null;
             }
             if (n != -Errno.ERANGE.code()) {
-                check(n, "getxattr " + ByteString.display(name), dirfd, path);
+                checkAt(n, "getxattr " + ByteString.display(name), path);
             }
-            long size = check(xattrAt(dirfd, path, p -> libc.lgetxattr(p, name, null, 0)),
-                    "getxattr " + ByteString.display(name), dirfd, path);
+            long size = checkAt(xattrAt(dirfd, path, p -> libc.lgetxattr(p, name, null, 0)),
+                    "getxattr " + ByteString.display(name), path);
             buf = new byte[(int) Math.max(size, buf.length * 2L)];
         }
     }
 
     public void lsetxattr(int dirfd, String path, String name, byte[] value, int flags) throws FsException {
-        check(xattrAt(dirfd, path, p -> libc.lsetxattr(p, name, value, value.length, flags)),
-                "setxattr " + ByteString.display(name), dirfd, path);
+        checkAt(xattrAt(dirfd, path, p -> libc.lsetxattr(p, name, value, value.length, flags)),
+                "setxattr " + ByteString.display(name), path);
     }
 
     public void lremovexattr(int dirfd, String path, String name) throws FsException {
-        check(xattrAt(dirfd, path, p -> libc.lremovexattr(p, name)), "removexattr " + ByteString.display(name),
-                dirfd, path);
+        checkAt(xattrAt(dirfd, path, p -> libc.lremovexattr(p, name)), "removexattr " + ByteString.display(name),
+                path);
     }
 
     /** The names of an object's xattrs, as byte strings. */
@@ -465,9 +466,9 @@ public final class Syscalls {
                 return splitNames(buf, (int) n);
             }
             if (n != -Errno.ERANGE.code()) {
-                check(n, "listxattr", dirfd, path);
+                checkAt(n, "listxattr", path);
             }
-            long size = check(xattrAt(dirfd, path, p -> libc.llistxattr(p, null, 0)), "listxattr", dirfd, path);
+            long size = checkAt(xattrAt(dirfd, path, p -> libc.llistxattr(p, null, 0)), "listxattr", path);
             buf = new byte[(int) Math.max(size, buf.length * 2L)];
         }
     }
@@ -500,7 +501,7 @@ public final class Syscalls {
         if (rc == -Errno.EOPNOTSUPP.code() || rc == -Errno.ENOENT.code() || rc == -Errno.EOVERFLOW.code()) {
             return null;
         }
-        check(rc, "name_to_handle_at", dirfd, path);
+        checkAt(rc, "name_to_handle_at", path);
         ByteBuffer b = ByteBuffer.wrap(handle).order(ByteOrder.nativeOrder());
         int bytes = b.getInt(0);
         return new FileHandle(b.getInt(4), Arrays.copyOfRange(handle, 8, 8 + bytes));

@@ -1,9 +1,9 @@
 package dev.layerfs.core.ops;
 
-import dev.layerfs.core.bytes.ByteString;
 import dev.layerfs.core.copyup.CopyUp;
 import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
+import dev.layerfs.core.inode.InodeNumbers;
 import dev.layerfs.core.lookup.Entry;
 import dev.layerfs.core.lookup.Lookup;
 import dev.layerfs.core.model.Caller;
@@ -25,14 +25,17 @@ public final class Creation {
     private final Lookup lookup;
     private final CopyUp copyUp;
     private final UpperWriter writer;
+    private final InodeNumbers inodes;
     private final IdMapping ids;
     private final Syscalls sys = Syscalls.get();
 
-    public Creation(LayerStack stack, Lookup lookup, CopyUp copyUp, UpperWriter writer, IdMapping ids) {
+    public Creation(LayerStack stack, Lookup lookup, CopyUp copyUp, UpperWriter writer, InodeNumbers inodes,
+            IdMapping ids) {
         this.stack = stack;
         this.lookup = lookup;
         this.copyUp = copyUp;
         this.writer = writer;
+        this.inodes = inodes;
         this.ids = ids;
     }
 
@@ -78,13 +81,13 @@ public final class Creation {
     public void mknod(String path, int mode, long rdev, Caller caller) throws FsException {
         int type = mode & Linux.S_IFMT;
         if (type == Linux.S_IFDIR || type == Linux.S_IFLNK) {
-            throw FsException.of(Errno.EINVAL, "mknod", show(path));
+            throw FsException.of(Errno.EINVAL, "mknod", OverlayPaths.show(path));
         }
         if (type == Linux.S_IFCHR && rdev == 0) {
             // A 0/0 device is a whiteout: the kernel overlay refuses to make one through the mount.
             requireWritable("mknod", path);
             lookup.resolve(path).requireAbsent("mknod");
-            throw FsException.of(Errno.EPERM, "mknod (a 0/0 character device is a whiteout)", show(path));
+            throw FsException.of(Errno.EPERM, "mknod (a 0/0 character device is a whiteout)", OverlayPaths.show(path));
         }
         Entry target = prepare(path, "mknod");
         Ownership own = ownership(target, caller, mode, false);
@@ -110,11 +113,17 @@ public final class Creation {
         requireWritable("link", to);
         Entry src = lookup.resolve(from).requireExists("link");
         if (src.isDirectory()) {
-            throw FsException.of(Errno.EPERM, "link", show(from));
+            throw FsException.of(Errno.EPERM, "link", OverlayPaths.show(from));
         }
         prepare(to, "link");
+        boolean srcWasLower = !src.hasUpper();
         copyUp.copyUp(src);
         Entry target = prepare(to, "link");
+        if (srcWasLower || inodes.hasOrigin(writer.upper(), from)) {
+            // As ovl_link: the new name shows its origin's number, so listings of its directory must look it up.
+            copyUp.markImpure(target.parent());
+            target = prepare(to, "link");
+        }
         writer.install(target, false, (dirfd, p) -> {
             sys.linkat(writer.upper().fd(), from, dirfd, p);
             return -1;
@@ -134,7 +143,7 @@ public final class Creation {
     /** The part of {@link #prepare(String, String)} after the lookup of the name in its parent. */
     private Entry prepare(Entry target, String op) throws FsException {
         if (WhiteoutCodec.isReservedName(target.name())) {
-            throw FsException.of(Errno.EINVAL, op + " (names beginning with .wh. are reserved)", show(target.path()));
+            throw FsException.of(Errno.EINVAL, op + " (names beginning with .wh. are reserved)", OverlayPaths.show(target.path()));
         }
         target.requireAbsent(op);
         Entry parent = target.parent();
@@ -146,11 +155,7 @@ public final class Creation {
     }
 
     private void requireWritable(String op, String path) throws FsException {
-        stack.requireUpper(op, show(path));
-    }
-
-    private static String show(String path) {
-        return "/" + ByteString.display(path);
+        stack.requireUpper(op, OverlayPaths.show(path));
     }
 
     private record Ownership(boolean chown, int uid, int gid, int mode) {}

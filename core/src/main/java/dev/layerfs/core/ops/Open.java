@@ -1,6 +1,5 @@
 package dev.layerfs.core.ops;
 
-import dev.layerfs.core.bytes.ByteString;
 import dev.layerfs.core.copyup.CopyUp;
 import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
@@ -11,6 +10,7 @@ import dev.layerfs.core.lookup.Lookup;
 import dev.layerfs.core.model.Caller;
 import dev.layerfs.core.model.IdMapping;
 import dev.layerfs.core.model.LayerStack;
+import dev.layerfs.core.model.OverlayPaths;
 import dev.layerfs.core.nativeio.Linux;
 import dev.layerfs.core.nativeio.Syscalls;
 
@@ -50,13 +50,13 @@ public final class Open {
         Entry e = lookup.resolve(path);
         if (e.exists()) {
             if ((flags & Linux.O_EXCL) != 0) {
-                throw FsException.of(Errno.EEXIST, "create", show(path));
+                throw FsException.of(Errno.EEXIST, "create", OverlayPaths.show(path));
             }
             return null;
         }
         int fd = creation.createFile(e, flags & PASSED_ON, mode, caller);
         lookup.invalidate(path);
-        return new OpenFile(path, flags, fd, stack.upper().orElseThrow());
+        return new OpenFile(path, flags, fd, stack.upper().orElseThrow(), true);
     }
 
     /**
@@ -68,13 +68,13 @@ public final class Open {
         boolean forWrite = Linux.opensForWrite(flags);
         if (e.isDirectory()) {
             if (forWrite) {
-                throw FsException.of(Errno.EISDIR, "open", show(path));
+                throw FsException.of(Errno.EISDIR, "open", OverlayPaths.show(path));
             }
         } else if (e.stat().isSymlink()) {
-            throw FsException.of(Errno.ELOOP, "open", show(path));
+            throw FsException.of(Errno.ELOOP, "open", OverlayPaths.show(path));
         }
         if (forWrite) {
-            stack.requireUpper("open", show(path));
+            stack.requireUpper("open", OverlayPaths.show(path));
             boolean truncating = (flags & Linux.O_TRUNC) != 0;
             e = copyUp.copyUp(e, !truncating);
         }
@@ -110,9 +110,5 @@ public final class Open {
         if (kill != 0 && (mode & Linux.S_IFMT) == Linux.S_IFREG) {
             sys.fchmod(fd, mode & 07777 & ~kill);
         }
-    }
-
-    private static String show(String path) {
-        return "/" + ByteString.display(path);
     }
 }

@@ -1,6 +1,5 @@
 package dev.layerfs.core.ops;
 
-import dev.layerfs.core.bytes.ByteString;
 import dev.layerfs.core.copyup.CopyUp;
 import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
@@ -38,22 +37,22 @@ public final class Removal {
     }
 
     public void unlink(String path) throws FsException {
-        stack.requireUpper("unlink", show(path));
+        stack.requireUpper("unlink", OverlayPaths.show(path));
         Entry e = lookup.resolve(path).requireExists("unlink");
         if (e.isDirectory()) {
-            throw FsException.of(Errno.EISDIR, "unlink", show(path));
+            throw FsException.of(Errno.EISDIR, "unlink", OverlayPaths.show(path));
         }
         remove(e, false);
     }
 
     public void rmdir(String path) throws FsException {
-        stack.requireUpper("rmdir", show(path));
+        stack.requireUpper("rmdir", OverlayPaths.show(path));
         Entry e = lookup.resolve(path).requireDirectory("rmdir");
         if (e.isRoot()) {
             throw FsException.of(Errno.EBUSY, "rmdir", "/");
         }
         if (!directories.isEmpty(e)) {
-            throw FsException.of(Errno.ENOTEMPTY, "rmdir", show(path));
+            throw FsException.of(Errno.ENOTEMPTY, "rmdir", OverlayPaths.show(path));
         }
         remove(e, true);
     }
@@ -68,9 +67,5 @@ public final class Removal {
             writer.whiteout(e.path());
         }
         lowerOpenFiles.forget(e.path());
-    }
-
-    private static String show(String path) {
-        return "/" + ByteString.display(path);
     }
 }

@@ -1,6 +1,5 @@
 package dev.layerfs.core.ops;
 
-import dev.layerfs.core.bytes.ByteString;
 import dev.layerfs.core.copyup.CopyUp;
 import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
@@ -49,9 +48,9 @@ public final class Rename {
         boolean exchange = (flags & Linux.RENAME_EXCHANGE) != 0;
         boolean noReplace = (flags & Linux.RENAME_NOREPLACE) != 0;
         if ((flags & ~(Linux.RENAME_EXCHANGE | Linux.RENAME_NOREPLACE)) != 0 || (exchange && noReplace)) {
-            throw FsException.of(Errno.EINVAL, "rename", show(from));
+            throw FsException.of(Errno.EINVAL, "rename", OverlayPaths.show(from));
         }
-        stack.requireUpper("rename", show(from));
+        stack.requireUpper("rename", OverlayPaths.show(from));
         if (from.isEmpty() || to.isEmpty()) {
             throw FsException.of(Errno.EBUSY, "rename", "/");
         }
@@ -59,26 +58,26 @@ public final class Rename {
         Entry dstParent = lookup.resolve(OverlayPaths.parent(to)).requireDirectory("rename");
         Entry dst = lookup.child(dstParent, OverlayPaths.name(to));
         if (src.isDirectory() && OverlayPaths.isSameOrBelow(to, from) && !to.equals(from)) {
-            throw FsException.of(Errno.EINVAL, "rename into itself", show(from));
+            throw FsException.of(Errno.EINVAL, "rename into itself", OverlayPaths.show(from));
         }
         if (exchange && !dst.exists()) {
-            throw FsException.of(Errno.ENOENT, "rename", show(to));
+            throw FsException.of(Errno.ENOENT, "rename", OverlayPaths.show(to));
         }
         if (exchange && dst.isDirectory() && OverlayPaths.isSameOrBelow(from, to) && !to.equals(from)) {
-            throw FsException.of(Errno.EINVAL, "rename into itself", show(to));
+            throw FsException.of(Errno.EINVAL, "rename into itself", OverlayPaths.show(to));
         }
         if (noReplace && dst.exists()) {
-            throw FsException.of(Errno.EEXIST, "rename", show(to));
+            throw FsException.of(Errno.EEXIST, "rename", OverlayPaths.show(to));
         }
         if (from.equals(to) || sameFile(src, dst)) {
             return;
         }
         if (dst.exists() && !exchange) {
             if (src.isDirectory() && !dst.isDirectory()) {
-                throw FsException.of(Errno.ENOTDIR, "rename", show(to));
+                throw FsException.of(Errno.ENOTDIR, "rename", OverlayPaths.show(to));
             }
             if (!src.isDirectory() && dst.isDirectory()) {
-                throw FsException.of(Errno.EISDIR, "rename", show(to));
+                throw FsException.of(Errno.EISDIR, "rename", OverlayPaths.show(to));
             }
         }
         // As the kernel: a directory that cannot move is EXDEV before its target is found not empty.
@@ -87,10 +86,10 @@ public final class Rename {
             requireMovable(dst, to);
         }
         if (dst.exists() && !exchange && dst.isDirectory() && !directories.isEmpty(dst)) {
-            throw FsException.of(Errno.ENOTEMPTY, "rename", show(to));
+            throw FsException.of(Errno.ENOTEMPTY, "rename", OverlayPaths.show(to));
         }
         if (WhiteoutCodec.isReservedName(OverlayPaths.name(to))) {
-            throw FsException.of(Errno.EINVAL, "rename (names beginning with .wh. are reserved)", show(to));
+            throw FsException.of(Errno.EINVAL, "rename (names beginning with .wh. are reserved)", OverlayPaths.show(to));
         }
         boolean srcWasLower = !src.hasUpper();
         boolean dstWasLower = dst.exists() && !dst.hasUpper();
@@ -163,11 +162,7 @@ public final class Rename {
     /** Directories move only when the upper layer alone holds them (the kernel with redirect_dir=off). */
     private static void requireMovable(Entry e, String path) throws FsException {
         if (e.isDirectory() && !e.isPureUpper()) {
-            throw FsException.of(Errno.EXDEV, "rename of a directory with lower-layer content", show(path));
+            throw FsException.of(Errno.EXDEV, "rename of a directory with lower-layer content", OverlayPaths.show(path));
         }
-    }
-
-    private static String show(String path) {
-        return "/" + ByteString.display(path);
     }
 }

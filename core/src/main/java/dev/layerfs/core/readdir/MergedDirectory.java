@@ -28,10 +28,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * (the entry's real list already ends there). Reserved {@code .wh.} names never appear. The same test serves
  * rmdir and rename: {@link #isEmpty}.
  *
- * <p>Each entry's inode number is the one a stat of it shows, as the kernel's ovl_iterate makes it: an entry of a
- * lower directory shows its own; an entry of the upper directory does too, except a directory in a merged
- * directory (it may be merged itself, and then shows its lower directory's number: it is looked up) and any
- * entry of an impure upper directory (copied-up objects show their origins' numbers).
+ * <p>Inode numbers are those the kernel's ovl_iterate gives where every layer lies on one filesystem: each
+ * entry's own real number, except in an impure upper directory (one that holds copied-up objects), whose
+ * entries show what a stat of them shows (their origins' numbers; a merged subdirectory its lower directory's).
+ * Elsewhere an upper subdirectory that is merged lists its upper number though a stat shows its lower one, as on
+ * the kernel overlay.
  *
  * <p>Listings are cached by merged path. A listing changes only when a name in the directory is created,
  * removed, renamed or copied up (a copy-up changes the inode number it reports) or the directory itself
@@ -157,21 +158,18 @@ public final class MergedDirectory {
         return visible;
     }
 
-    /** The number a stat of the entry {@code name} found in {@code real} shows (see the class comment). */
+    /** The number listed for the entry {@code name} found in {@code real} (see the class comment). */
     private long ino(Entry dir, RealPath real, String name, long realIno, int type) throws FsException {
-        if (!real.isUpper()) {
+        if (!real.isUpper() || !real.markers().impure()) {
             return inodes.mapped(real.layer(), realIno);
         }
-        if (type == Linux.S_IFDIR && dir.reals().size() > 1) {
+        if (type == Linux.S_IFDIR) {
             Entry child = lookup.child(dir, name);
             if (child.exists()) {
                 return inodes.of(child);
             }
         }
-        if (real.markers().impure() && type != Linux.S_IFDIR) {
-            return inodes.of(real.layer(), OverlayPaths.child(real.path(), name), realIno, type);
-        }
-        return inodes.mapped(real.layer(), realIno);
+        return inodes.of(real.layer(), OverlayPaths.child(real.path(), name), realIno, type);
     }
 
     /** Only character devices, unknown types and, where the kernel's xattr whiteouts may be, files need a stat. */

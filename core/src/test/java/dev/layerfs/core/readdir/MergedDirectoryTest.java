@@ -308,4 +308,16 @@ class MergedDirectoryTest {
             assertNotSame(two, dirs.list(lookup.resolve("two")));
         }
     }
+
+    @Test
+    void aNewLinkToALowerFileListsTheNumberItsStatShows() throws Exception {
+        fx.l1().file("e", "e");
+        fx.l1().dir("a");
+        Overlay ov = fx.open();
+        ov.link("e", "a/n");
+        long ino = ov.getattr("a/n").ino();
+        assertEquals(fx.l1().stat("e").ino(), ino, "the copy keeps its origin's number");
+        assertEquals(ino, byName(ov.readdir("a")).get("n").ino(), "d_ino equals st_ino (ovl_link marks a impure)");
+        assertEquals(ino, byName(ov.readdir("")).get("e").ino());
+    }
 }
