@@ -33,6 +33,8 @@ final class CommandLine {
                  fsync=0|1        whether fsync reaches the disk (default 1)
                  timeout=SECONDS  how long the kernel caches names and attributes (default 1)
                  threads=N        threads serving requests (default: one per core, at least 2); -s is 1
+                 transport=libfuse2|kernel  how FUSE is spoken: through libfuse 2 (the default), or over
+                                  /dev/fuse directly (root only); LAYERFS_TRANSPORT sets the default
                  allow_other      let other users in (the default when run as root)
                  default_permissions  the kernel checks permissions (the default when run as root)
                  fsname=NAME      the source name shown in /proc/mounts

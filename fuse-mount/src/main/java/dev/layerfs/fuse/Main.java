@@ -1,5 +1,6 @@
 package dev.layerfs.fuse;
 
+import dev.layerfs.fuse.kernel.KernelSession;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
@@ -35,7 +36,10 @@ public final class Main {
             return 0;
         }
         if (cl.version) {
-            System.out.println("layerfs version " + version() + " (FUSE through jnr-fuse and libfuse 2)");
+            System.out.println("layerfs version " + version() + " (transport " + cl.options.transport + ": "
+                    + (cl.options.transport.equals("kernel")
+                            ? "FUSE protocol up to " + KernelSession.PROTOCOL + " spoken over /dev/fuse"
+                            : "FUSE through jnr-fuse and libfuse 2") + ")");
             return 0;
         }
         configureLogging(cl.debug);

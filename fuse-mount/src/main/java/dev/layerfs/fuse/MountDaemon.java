@@ -55,36 +55,34 @@ final class MountDaemon {
         if (!root && (o.suid.orElse(false) || o.dev.orElse(false))) {
             throw new MountException("suid and dev need the mount to be made by root (fusermount refuses them)");
         }
-        prepareCallbacksInBackground();
+        Transport transport = Transport.of(cl);
+        transport.prepareInBackground();
         validateLayers(o);
-        Preflight.requireFuse();
+        transport.preflight();
         List<Path> layers = new ArrayList<>(o.lowerDirs);
         o.upperDir.ifPresent(layers::add);
         o.workDir.ifPresent(layers::add);
         Path mountPoint = Preflight.mountPoint(cl.mountPoint, layers);
 
         Overlay overlay = openOverlay(o);
-        OverlayFuse fuse = new OverlayFuse(overlay);
+        Transport.Session session;
+        try {
+            session = transport.open(overlay, mountPoint);
+        } catch (MountException e) {
+            finish(overlay);
+            throw e;
+        }
         AtomicReference<Throwable> loopFailure = new AtomicReference<>();
-        List<String> args = fuseArguments(o, overlay.readOnly(), mountPoint);
         Thread loop = new Thread(() -> {
             try {
-                FuseSession session = FuseSession.mount(fuse.operations(), args);
-                if (session == null) {
-                    throw new IllegalStateException("libfuse refused the mount");
-                }
-                if (o.timeoutSeconds > 0) {
-                    session.cacheDirectoryListings();
-                }
-                session.rewriteInitReply();
-                session.serve(o.threads);
+                session.serve();
             } catch (Throwable t) {
                 loopFailure.set(t);
             }
         }, "fuse-session");
         loop.start();
         try {
-            awaitReady(fuse, loop, loopFailure, mountPoint);
+            awaitReady(session, loop, loopFailure, mountPoint);
         } catch (MountException e) {
             unmount(mountPoint);
             joinQuietly(loop, 5);
@@ -97,32 +95,13 @@ final class MountDaemon {
                 unmount(mountPoint);
             });
         }
-        LOG.info("mounted {} ({} layers{})", mountPoint, overlay.stack().layers().size(),
-                overlay.readOnly() ? ", read-only" : "");
+        LOG.info("mounted {} ({} layers{}, transport {})", mountPoint, overlay.stack().layers().size(),
+                overlay.readOnly() ? ", read-only" : "", o.transport);
         cl.readyFile.ifPresent(f -> writeReady(f, "ready"));
         joinQuietly(loop, Long.MAX_VALUE);
         finish(overlay);
         LOG.info("unmounted {}", mountPoint);
         return 0;
-    }
-
-    /**
-     * jnr generates the classes behind the FUSE callback table and the libfuse binding at run time, a good part
-     * of the time to a live mount: a second thread does that while this one checks the layers and opens the
-     * overlay (jnr keeps what it generated, so the real construction later finds it ready). A failure here is
-     * left for the real construction to report.
-     */
-    private static void prepareCallbacksInBackground() {
-        Thread t = new Thread(() -> {
-            try {
-                new OverlayFuse(null).operations();
-                FuseSession.loadLibrary();
-            } catch (Throwable e) {
-                LOG.debug("preparing the FUSE callbacks: {}", e.toString());
-            }
-        }, "startup");
-        t.setDaemon(true);
-        t.start();
     }
 
     /**
@@ -169,47 +148,7 @@ final class MountDaemon {
         }
     }
 
-    /**
-     * libfuse's options. {@code auto_cache} keeps file data cached in the kernel across opens unless the file's
-     * size or mtime changed (kernel_cache would keep it even then, and hard links, which libfuse 2's path-based
-     * API shows as separate kernel inodes, would read stale data through one name after a write through
-     * another). Files removed while open are handled by {@link HiddenFiles}.
-     */
-    private List<String> fuseArguments(MountOptions o, boolean readOnly, Path mountPoint) {
-        String fuseName = cl.source.or(() -> o.fsName).orElse("layerfs").replace(",", "_");
-        boolean root = sys.geteuid() == 0;
-        String t = Double.toString(o.timeoutSeconds);
-        List<String> opts = new ArrayList<>(List.of("fsname=" + fuseName, "subtype=layerfs", "use_ino", "nonempty",
-                "big_writes", "max_write=131072", "atomic_o_trunc", "auto_cache", "entry_timeout=" + t,
-                "attr_timeout=" + t, "negative_timeout=" + t));
-        if (o.allowOther || (root && !o.allowRoot)) {
-            opts.add("allow_other");
-        }
-        if (o.allowRoot) {
-            opts.add("allow_root");
-        }
-        if (o.defaultPermissions || root) {
-            opts.add("default_permissions");
-        }
-        if (readOnly) {
-            opts.add("ro");
-        }
-        if (root) {
-            opts.add(o.suid.orElse(true) ? "suid" : "nosuid");
-            opts.add(o.dev.orElse(true) ? "dev" : "nodev");
-        }
-        List<String> args = new ArrayList<>(List.of(fuseName, "-f", "-o", String.join(",", opts)));
-        if (cl.singleThreaded) {
-            args.add("-s");
-        }
-        if (cl.debug) {
-            args.add("-d");
-        }
-        args.add(mountPoint.toString());
-        return args;
-    }
-
-    private void awaitReady(OverlayFuse fuse, Thread loop, AtomicReference<Throwable> failure, Path mountPoint)
+    private void awaitReady(Transport.Session fuse, Thread loop, AtomicReference<Throwable> failure, Path mountPoint)
             throws MountException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(READY_TIMEOUT_SECONDS);
         try {
@@ -217,7 +156,7 @@ final class MountDaemon {
                 if (!loop.isAlive()) {
                     Throwable t = failure.get();
                     throw new MountException("mounting " + mountPoint + " failed"
-                            + (t == null ? " (libfuse said why above)" : ": " + t.getMessage()));
+                            + (t == null ? " (the transport said why above)" : ": " + t.getMessage()));
                 }
                 if (System.nanoTime() > deadline) {
                     throw new MountException("the mount at " + mountPoint + " did not start within "

@@ -21,7 +21,8 @@ final class Preflight {
         int fuse_version();
     }
 
-    static void requireFuse() throws MountException {
+    /** /dev/fuse exists and this user may open it. */
+    static void requireDevFuse() throws MountException {
         Path dev = Path.of("/dev/fuse");
         if (!Files.exists(dev)) {
             throw new MountException("/dev/fuse does not exist: load the fuse kernel module (modprobe fuse)");
@@ -29,6 +30,11 @@ final class Preflight {
         if (!Files.isReadable(dev) || !Files.isWritable(dev)) {
             throw new MountException("/dev/fuse is not accessible to this user");
         }
+    }
+
+    /** /dev/fuse, and libfuse 2 for the libfuse2 transport. */
+    static void requireFuse() throws MountException {
+        requireDevFuse();
         try {
             LibraryLoader.create(LibFuseProbe.class).failImmediately().load("fuse");
         } catch (LinkageError | RuntimeException e) {

@@ -100,4 +100,13 @@ class MountOptionsTest {
         assertThrows(UsageException.class, () -> CommandLine.parse(new String[] {"/t", "-o",
             "lowerdir=/a,redirect_dir=sideways"}));
     }
+
+    @Test
+    void transportIsChosenByOption() throws Exception {
+        assertEquals("kernel", parse("lowerdir=/a,transport=kernel").transport);
+        assertEquals("libfuse2", parse("lowerdir=/a,transport=kernel,transport=libfuse2").transport);
+        assertThrows(UsageException.class, () -> parse("lowerdir=/a,transport=fuse3"));
+        assertThrows(UsageException.class, () -> parse("lowerdir=/a,transport="));
+        assertEquals(List.of(), parse("lowerdir=/a,transport=kernel").unknown);
+    }
 }

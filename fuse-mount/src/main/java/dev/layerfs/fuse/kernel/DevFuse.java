@@ -1,0 +1,65 @@
+package dev.layerfs.fuse.kernel;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.HashSet;
+import java.util.Set;
+
+/**
+ * An open /dev/fuse: a {@link FileChannel} for reading requests and writing replies with direct buffers, and the
+ * descriptor number mount(2) and the clone ioctl need. The number is found in /proc/self/fd (the one descriptor
+ * on /dev/fuse that was not there before the open), so no JDK internals are opened up; opens are serialised.
+ */
+final class DevFuse implements AutoCloseable {
+    private static final Path DEVICE = Path.of("/dev/fuse");
+    private static final Path FDS = Path.of("/proc/self/fd");
+
+    final FileChannel channel;
+    final int fd;
+
+    private DevFuse(FileChannel channel, int fd) {
+        this.channel = channel;
+        this.fd = fd;
+    }
+
+    static synchronized DevFuse open() throws IOException {
+        Set<Integer> before = fuseFds();
+        FileChannel ch = FileChannel.open(DEVICE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        Set<Integer> after = fuseFds();
+        after.removeAll(before);
+        if (after.size() != 1) {
+            ch.close();
+            throw new IOException("cannot tell which descriptor is the new /dev/fuse (" + after + ")");
+        }
+        return new DevFuse(ch, after.iterator().next());
+    }
+
+    private static Set<Integer> fuseFds() throws IOException {
+        Set<Integer> fds = new HashSet<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(FDS)) {
+            for (Path p : ds) {
+                try {
+                    if (Files.readSymbolicLink(p).equals(DEVICE)) {
+                        fds.add(Integer.parseInt(p.getFileName().toString()));
+                    }
+                } catch (IOException | NumberFormatException e) {
+                    // closed meanwhile, or not a number: not ours
+                }
+            }
+        }
+        return fds;
+    }
+
+    @Override
+    public void close() {
+        try {
+            channel.close();
+        } catch (IOException e) {
+            // nothing more to do with it
+        }
+    }
+}

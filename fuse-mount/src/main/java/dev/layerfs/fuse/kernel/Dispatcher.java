@@ -1,0 +1,493 @@
+package dev.layerfs.fuse.kernel;
+
+import dev.layerfs.core.error.Errno;
+import dev.layerfs.core.error.FsException;
+import dev.layerfs.core.handle.HandleTable;
+import dev.layerfs.core.handle.OpenFile;
+import dev.layerfs.core.model.Caller;
+import dev.layerfs.core.nativeio.Stat;
+import dev.layerfs.core.nativeio.Timespec;
+import dev.layerfs.fuse.kernel.FuseAbi.OpenFlags;
+import dev.layerfs.fuse.kernel.FuseAbi.RenameFlags;
+import dev.layerfs.fuse.kernel.FuseAbi.SetattrValid;
+import dev.layerfs.fuse.kernel.NodeTable.Node;
+import dev.layerfs.fuse.kernel.ReplyWriter.Entry;
+import dev.layerfs.fuse.kernel.ReplyWriter.Validity;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What each request does: find its nodes in the {@link NodeTable}, call the engine through the
+ * {@link OverlayBridge}, update the table, encode the reply with a {@link ReplyWriter}. One guard around every
+ * request maps an engine failure to its errno and anything else to EIO (logged), so no exception reaches the
+ * read loop. Requests this transport does not implement are answered ENOSYS, after which the kernel does
+ * without them.
+ */
+final class Dispatcher {
+    private static final Logger LOG = LoggerFactory.getLogger(Dispatcher.class);
+    private static final int ENOSYS = Errno.ENOSYS.code();
+    private static final int ENOENT = Errno.ENOENT.code();
+    private static final int EINVAL = Errno.EINVAL.code();
+    private static final int ERANGE = Errno.ERANGE.code();
+    private static final int EIO = Errno.EIO.code();
+    private static final int EBADF = Errno.EBADF.code();
+    /** Not in the engine's errno set: a node id the table no longer has. */
+    private static final int ESTALE = 116;
+    private static final int O_CREAT = 0100;
+    private static final int O_EXCL = 0200;
+    private static final int O_NOCTTY = 0400;
+
+    private record FileHandle(Node node, OpenFile file) {}
+
+    private record DirHandle(Node node, List<OverlayBridge.Listed> entries) {}
+
+    private final OverlayBridge fs;
+    private final NodeTable nodes;
+    private final Validity entryValid;
+    private final Validity attrValid;
+    private final boolean cacheListingsAsked;
+    private final HandleTable<FileHandle> files = new HandleTable<>();
+    private final HandleTable<DirHandle> dirs = new HandleTable<>();
+    private final CountDownLatch initialized = new CountDownLatch(1);
+    private volatile InitNegotiation init;
+
+    Dispatcher(OverlayBridge fs, NodeTable nodes, double timeoutSeconds) {
+        this.fs = fs;
+        this.nodes = nodes;
+        this.entryValid = Validity.ofSeconds(timeoutSeconds);
+        this.attrValid = entryValid;
+        this.cacheListingsAsked = timeoutSeconds > 0;
+    }
+
+    /** Counts down once INIT has been answered. */
+    CountDownLatch initialized() {
+        return initialized;
+    }
+
+    /** What INIT settled, or null before it. */
+    InitNegotiation negotiated() {
+        return init;
+    }
+
+    /** A failure carrying a raw errno that the engine's set does not have. */
+    private static final class Refused extends Exception {
+        private static final long serialVersionUID = 1L;
+        final int errno;
+
+        Refused(int errno) {
+            super(null, null, false, false);
+            this.errno = errno;
+        }
+    }
+
+    /** Answers one request; null where the kernel takes no reply. */
+    ByteBuffer dispatch(Request r, ReplyWriter w) {
+        try {
+            ByteBuffer reply = handle(r, w);
+            if (LOG.isDebugEnabled()) {
+                LOG.debug("{}: {}", r, reply == null ? "no reply" : "ok");
+            }
+            return reply;
+        } catch (FsException e) {
+            if (LOG.isDebugEnabled()) {
+                LOG.debug("{}: {}", r, e.getMessage());
+            }
+            return r.opcode.replies ? w.error(r.unique, e.errno().code()) : null;
+        } catch (Refused e) {
+            if (LOG.isDebugEnabled()) {
+                LOG.debug("{}: errno {}", r, e.errno);
+            }
+            return r.opcode.replies ? w.error(r.unique, e.errno) : null;
+        } catch (Throwable t) {
+            LOG.error("{} failed unexpectedly", r, t);
+            return r.opcode == null || r.opcode.replies ? w.error(r.unique, EIO) : null;
+        }
+    }
+
+    private ByteBuffer handle(Request r, ReplyWriter w) throws FsException, Refused {
+        if (r.opcode == null) {
+            return w.error(r.unique, ENOSYS);
+        }
+        return switch (r.opcode) {
+            case INIT -> init(r, w);
+            case DESTROY -> w.empty(r.unique);
+            case INTERRUPT -> null; // Requests run to completion; the kernel takes an ignored INTERRUPT.
+            case FORGET -> {
+                nodes.forget(r.nodeId, r.forgetNlookup());
+                yield null;
+            }
+            case BATCH_FORGET -> {
+                long[] pairs = r.batchForget();
+                for (int i = 0; i < pairs.length; i += 2) {
+                    nodes.forget(pairs[i], pairs[i + 1]);
+                }
+                yield null;
+            }
+            case LOOKUP -> lookup(r, w);
+            case GETATTR -> getattr(r, w);
+            case SETATTR -> setattr(r, w);
+            case READLINK -> w.bytes(r.unique, fs.readlink(path(node(r))));
+            case SYMLINK -> {
+                Node parent = node(r);
+                String path = childPath(parent, r.name(0));
+                fs.symlink(r.name(1), path, caller(r));
+                yield entryReply(r, w, parent, r.name(0), path);
+            }
+            case MKNOD -> {
+                Node parent = node(r);
+                Request.Mknod m = r.mknod();
+                String path = childPath(parent, r.name(0));
+                fs.mknod(path, m.mode(), Integer.toUnsignedLong(m.rdev()), caller(r));
+                yield entryReply(r, w, parent, r.name(0), path);
+            }
+            case MKDIR -> {
+                Node parent = node(r);
+                String path = childPath(parent, r.name(0));
+                fs.mkdir(path, r.mkdir().mode() & 07777, caller(r));
+                yield entryReply(r, w, parent, r.name(0), path);
+            }
+            case UNLINK, RMDIR -> {
+                Node parent = node(r);
+                String path = childPath(parent, r.name(0));
+                if (r.opcode == Opcode.UNLINK) {
+                    fs.unlink(path);
+                } else {
+                    fs.rmdir(path);
+                }
+                nodes.removed(parent, r.name(0));
+                yield w.empty(r.unique);
+            }
+            case RENAME, RENAME2 -> rename(r, w);
+            case LINK -> link(r, w);
+            case OPEN -> open(r, w);
+            case CREATE -> create(r, w);
+            case READ -> {
+                Request.Read rd = r.read();
+                ByteBuffer area = w.dataArea(rd.size());
+                yield w.data(r.unique, fs.read(file(rd.fh()).file(), area, rd.offset()));
+            }
+            case WRITE -> {
+                Request.Write wr = r.write();
+                yield w.written(r.unique, fs.write(file(wr.fh()).file(), r.writeData(), wr.offset()));
+            }
+            case STATFS -> w.statfs(r.unique, fs.statfs());
+            case RELEASE -> {
+                long fh = r.releaseFh();
+                FileHandle h = files.remove(fh);
+                if (h != null) {
+                    fs.release(h.file());
+                    nodes.closed(h.node(), fh);
+                }
+                yield w.empty(r.unique);
+            }
+            // Nothing to do at close(): the real descriptor is closed at RELEASE. ENOSYS tells the kernel so once,
+            // and it sends no more FLUSH (one request fewer per close).
+            case FLUSH -> w.error(r.unique, ENOSYS);
+            case FSYNC -> {
+                Request.Fsync f = r.fsync();
+                fs.fsync(file(f.fh()).file(), f.dataOnly());
+                yield w.empty(r.unique);
+            }
+            case FSYNCDIR -> w.empty(r.unique);
+            case SETXATTR -> {
+                Request.Setxattr s = r.setxattr();
+                fs.setxattr(path(node(r)), r.name(0), s.value(), s.flags());
+                yield w.empty(r.unique);
+            }
+            case GETXATTR -> xattrReply(r, w, fs.getxattr(path(node(r)), r.name(0)));
+            case LISTXATTR -> xattrReply(r, w, fs.listxattr(path(node(r))));
+            case REMOVEXATTR -> {
+                fs.removexattr(path(node(r)), r.name(0));
+                yield w.empty(r.unique);
+            }
+            case OPENDIR -> {
+                Node n = node(r);
+                long fh = dirs.add(new DirHandle(n, fs.list(path(n))));
+                InitNegotiation i = init;
+                int flags = i != null && i.cacheDirectories() ? OpenFlags.CACHE_DIR | OpenFlags.KEEP_CACHE : 0;
+                yield w.open(r.unique, fh, flags);
+            }
+            case READDIR, READDIRPLUS -> readdir(r, w, r.opcode == Opcode.READDIRPLUS);
+            case RELEASEDIR -> {
+                dirs.remove(r.releaseFh());
+                yield w.empty(r.unique);
+            }
+            case ACCESS -> {
+                fs.access(path(node(r)), r.accessMask(), caller(r));
+                yield w.empty(r.unique);
+            }
+            case FALLOCATE -> {
+                Request.Fallocate f = r.fallocate();
+                fs.fallocate(file(f.fh()).file(), f.mode(), f.offset(), f.length());
+                yield w.empty(r.unique);
+            }
+            case LSEEK, COPY_FILE_RANGE -> w.error(r.unique, ENOSYS);
+        };
+    }
+
+    // ---- helpers ----
+
+    private Node node(Request r) throws Refused {
+        return node(r.nodeId);
+    }
+
+    private Node node(long id) throws Refused {
+        return present(nodes.get(id), ESTALE);
+    }
+
+    /** The path of a node; a node whose every name was removed has none (ENOENT). */
+    private String path(Node n) throws Refused {
+        return present(nodes.path(n), ENOENT);
+    }
+
+    private String childPath(Node parent, String name) throws Refused {
+        return present(nodes.childPath(parent, name), ENOENT);
+    }
+
+    private FileHandle file(long fh) throws Refused {
+        return present(files.get(fh), EBADF);
+    }
+
+    /** A value that must be there, else the request fails with {@code errno}. */
+    private static <T> T present(T value, int errno) throws Refused {
+        if (value == null) {
+            throw new Refused(errno);
+        }
+        return value;
+    }
+
+    private static Caller caller(Request r) {
+        return new Caller(r.uid, r.gid);
+    }
+
+    // ---- operations ----
+
+    private ByteBuffer init(Request r, ReplyWriter w) {
+        InitNegotiation n = InitNegotiation.negotiate(r.init(), cacheListingsAsked);
+        if (n.error() != 0) {
+            LOG.error("the kernel speaks FUSE {}.{}; this transport needs 7.{} or later", r.init().major(),
+                    r.init().minor(), FuseAbi.MIN_MINOR);
+            return w.error(r.unique, n.error());
+        }
+        LOG.debug("INIT: the kernel offers {}.{} with flags {}; answered {}.{} with flags {}, max_write {}",
+                r.init().major(), r.init().minor(), Integer.toHexString(r.init().flags()), n.reply().major(),
+                n.reply().minor(), Integer.toHexString(n.reply().flags()), n.reply().maxWrite());
+        if (r.init().major() == FuseAbi.KERNEL_VERSION) {
+            init = n;
+            initialized.countDown();
+        }
+        return w.init(r.unique, n.reply());
+    }
+
+    private ByteBuffer lookup(Request r, ReplyWriter w) throws FsException, Refused {
+        Node parent = node(r);
+        String name = r.name(0);
+        String path = childPath(parent, name);
+        Stat st;
+        try {
+            st = fs.stat(path);
+        } catch (FsException e) {
+            if (e.errno() == Errno.ENOENT && entryValid.sec() + entryValid.nsec() > 0) {
+                return w.negativeEntry(r.unique, entryValid);
+            }
+            throw e;
+        }
+        Node n = nodes.lookedUp(parent, name, st.ino(), st.mode(), fs.sharedHardLink(path, st));
+        return w.entry(r.unique, new Entry(n.id, NodeTable.GENERATION, st), entryValid, attrValid);
+    }
+
+    /** After a create: the new name's node, one lookup more, in an entry reply. */
+    private ByteBuffer entryReply(Request r, ReplyWriter w, Node parent, String name, String path)
+            throws FsException {
+        Stat st = fs.stat(path);
+        Node n = nodes.lookedUp(parent, name, st.ino(), st.mode(), false);
+        return w.entry(r.unique, new Entry(n.id, NodeTable.GENERATION, st), entryValid, attrValid);
+    }
+
+    /** The attributes of a node: by handle where one is given or the node has no name left, else by path. */
+    private Stat stat(Node n, long fh) throws FsException, Refused {
+        if (fh >= 0) {
+            return fs.fstat(file(fh).file());
+        }
+        String p = nodes.path(n);
+        if (p != null) {
+            Stat st = fs.stat(p);
+            nodes.observed(n, st.ino());
+            return st;
+        }
+        long any = nodes.anyHandle(n);
+        FileHandle h = any < 0 ? null : files.get(any);
+        if (h == null) {
+            throw new Refused(ENOENT);
+        }
+        return fs.fstat(h.file());
+    }
+
+    private ByteBuffer getattr(Request r, ReplyWriter w) throws FsException, Refused {
+        Request.Getattr g = r.getattr();
+        Node n = node(r);
+        return w.attr(r.unique, stat(n, g.hasFh() && files.get(g.fh()) != null ? g.fh() : -1), attrValid);
+    }
+
+    /** In libfuse's order: mode, owner, size, times. */
+    private ByteBuffer setattr(Request r, ReplyWriter w) throws FsException, Refused {
+        Request.Setattr s = r.setattr();
+        Node n = node(r);
+        long fh = s.has(SetattrValid.FH) && files.get(s.fh()) != null ? s.fh() : -1;
+        if (s.has(SetattrValid.MODE)) {
+            fs.chmod(path(n), s.mode());
+        }
+        if (s.has(SetattrValid.UID) || s.has(SetattrValid.GID)) {
+            fs.chown(path(n), s.has(SetattrValid.UID) ? s.uid() : -1, s.has(SetattrValid.GID) ? s.gid() : -1);
+        }
+        if (s.has(SetattrValid.SIZE)) {
+            if (fh >= 0) {
+                fs.ftruncate(file(fh).file(), s.size());
+            } else {
+                fs.truncate(path(n), s.size());
+            }
+        }
+        if (s.has(SetattrValid.ATIME) || s.has(SetattrValid.MTIME)) {
+            fs.utimens(path(n), time(s.has(SetattrValid.ATIME), s.has(SetattrValid.ATIME_NOW), s.atime(),
+                    s.atimeNsec()), time(s.has(SetattrValid.MTIME), s.has(SetattrValid.MTIME_NOW), s.mtime(),
+                    s.mtimeNsec()));
+        }
+        return w.attr(r.unique, stat(n, fh), attrValid);
+    }
+
+    private static Timespec time(boolean set, boolean now, long sec, int nsec) {
+        if (!set) {
+            return Timespec.OMIT;
+        }
+        return now ? Timespec.NOW : new Timespec(sec, Integer.toUnsignedLong(nsec));
+    }
+
+    private ByteBuffer rename(Request r, ReplyWriter w) throws FsException, Refused {
+        Request.Rename rn = r.rename();
+        if ((rn.flags() & ~(RenameFlags.NOREPLACE | RenameFlags.EXCHANGE)) != 0) {
+            throw new Refused(EINVAL); // RENAME_WHITEOUT: the engine makes whiteouts only for itself
+        }
+        Node oldParent = node(r);
+        Node newParent = node(rn.newDir());
+        String from = childPath(oldParent, r.name(0));
+        String to = childPath(newParent, r.name(1));
+        fs.rename(from, to, rn.flags());
+        nodes.renamed(oldParent, r.name(0), newParent, r.name(1), (rn.flags() & RenameFlags.EXCHANGE) != 0);
+        return w.empty(r.unique);
+    }
+
+    private ByteBuffer link(Request r, ReplyWriter w) throws FsException, Refused {
+        Node target = node(r.linkOldNodeId());
+        Node parent = node(r);
+        String to = childPath(parent, r.name(0));
+        fs.link(path(target), to);
+        Stat st = fs.stat(to);
+        Node n = nodes.linked(target, parent, r.name(0), st.ino());
+        return w.entry(r.unique, new Entry(n.id, NodeTable.GENERATION, st), entryValid, attrValid);
+    }
+
+    private ByteBuffer open(Request r, ReplyWriter w) throws FsException, Refused {
+        Node n = node(r);
+        OpenFile f = fs.open(path(n), r.openFlags() & ~(O_CREAT | O_EXCL | O_NOCTTY), 0, caller(r));
+        long fh = files.add(new FileHandle(n, f));
+        nodes.opened(n, fh);
+        return w.open(r.unique, fh, 0);
+    }
+
+    private ByteBuffer create(Request r, ReplyWriter w) throws FsException, Refused {
+        Node parent = node(r);
+        Request.Create c = r.create();
+        String name = r.name(0);
+        String path = childPath(parent, name);
+        OpenFile f = fs.open(path, c.flags() | O_CREAT, c.mode() & 07777, caller(r));
+        Stat st;
+        try {
+            st = fs.fstat(f);
+        } catch (FsException e) {
+            fs.release(f);
+            throw e;
+        }
+        Node n = nodes.lookedUp(parent, name, st.ino(), st.mode(), false);
+        long fh = files.add(new FileHandle(n, f));
+        nodes.opened(n, fh);
+        return w.create(r.unique, new Entry(n.id, NodeTable.GENERATION, st), entryValid, attrValid, fh, 0);
+    }
+
+    /** The xattr size protocol: size 0 asks for the length; a buffer too small is ERANGE. */
+    private static ByteBuffer xattrReply(Request r, ReplyWriter w, byte[] value) throws Refused {
+        int size = r.xattrSize();
+        if (size == 0) {
+            return w.xattrSize(r.unique, value.length);
+        }
+        if (Integer.toUnsignedLong(size) < value.length) {
+            throw new Refused(ERANGE);
+        }
+        return w.bytes(r.unique, value);
+    }
+
+    /**
+     * A listing resumes at an offset: 0 is ".", 1 is "..", 2 + i the i-th merged entry; each entry's offset is
+     * the one after it. With READDIRPLUS each real entry is looked up (one lookup more for its node) only once
+     * it is known to fit.
+     */
+    private ByteBuffer readdir(Request r, ReplyWriter w, boolean plus) throws FsException, Refused {
+        Request.Read rd = r.read();
+        DirHandle d = present(dirs.get(rd.fh()), EBADF);
+        ReplyWriter.Dirents out = w.dirents(rd.size());
+        long dirIno = nodes.ino(d.node());
+        long start = Math.max(0, rd.offset());
+        int total = d.entries().size() + 2;
+        String dirPath = null;
+        for (long i = start; i < total; i++) {
+            boolean ok;
+            if (i < 2) {
+                byte[] name = i == 0 ? DOT : DOTDOT;
+                ok = plus ? out.addPlus(null, entryValid, attrValid, dirIno, i + 1, DT_DIR, name)
+                        : out.add(dirIno, i + 1, DT_DIR, name);
+            } else {
+                OverlayBridge.Listed e = d.entries().get((int) (i - 2));
+                byte[] name = e.name().getBytes(StandardCharsets.ISO_8859_1);
+                int type = e.type() >>> 12;
+                if (!plus) {
+                    ok = out.add(e.ino(), i + 1, type, name);
+                } else if (!out.fits(name.length, true)) {
+                    ok = false;
+                } else {
+                    if (dirPath == null) {
+                        dirPath = path(d.node());
+                    }
+                    Entry entry = plusEntry(d.node(), dirPath, e.name());
+                    ok = out.addPlus(entry, entryValid, attrValid, e.ino(), i + 1, type, name);
+                }
+            }
+            if (!ok) {
+                break;
+            }
+        }
+        return out.finish(r.unique);
+    }
+
+    /** The entry of a listed name, or null where it vanished since the listing was made. */
+    private Entry plusEntry(Node dir, String dirPath, String name) throws FsException {
+        String path = dirPath.isEmpty() ? name : dirPath + "/" + name;
+        Stat st;
+        try {
+            st = fs.stat(path);
+        } catch (FsException e) {
+            if (e.errno() == Errno.ENOENT) {
+                return null;
+            }
+            throw e;
+        }
+        Node n = nodes.lookedUp(dir, name, st.ino(), st.mode(), fs.sharedHardLink(path, st));
+        return new Entry(n.id, NodeTable.GENERATION, st);
+    }
+
+    private static final byte[] DOT = {'.'};
+    private static final byte[] DOTDOT = {'.', '.'};
+    private static final int DT_DIR = 4;
+}

@@ -1,0 +1,65 @@
+package dev.layerfs.fuse.kernel;
+
+import dev.layerfs.fuse.kernel.FuseAbi.FlagMinor;
+import dev.layerfs.fuse.kernel.FuseAbi.InitFlags;
+
+/**
+ * The INIT handshake, decided from what the kernel offers: the protocol minor (the lower of the kernel's and
+ * {@link FuseAbi#MAX_MINOR}), and each flag only where the kernel both offers it and speaks the minor that brought
+ * it. Nothing here reads or writes bytes.
+ *
+ * @param error an errno to answer INIT with (a protocol this transport cannot speak), or 0
+ * @param reply what the INIT reply says (null with an error)
+ * @param cacheDirectories whether OPENDIR replies may ask the kernel to cache listings (FOPEN_CACHE_DIR)
+ */
+record InitNegotiation(int error, ReplyWriter.InitReply reply, boolean cacheDirectories) {
+    /** 1 MiB writes (256 pages) with FUSE_MAX_PAGES; 32 pages without. */
+    static final int MAX_WRITE = 1 << 20;
+    static final int MAX_PAGES = MAX_WRITE / 4096;
+    static final int MAX_WRITE_WITHOUT_MAX_PAGES = 32 * 4096;
+    private static final int EPROTO = 71;
+    private static final int MAX_BACKGROUND = 12;
+    private static final int CONGESTION_THRESHOLD = 9;
+
+    /** The flags asked for, each with the minor that brought it (0: every minor this transport speaks). */
+    private static final int[][] WANTED = {
+        {InitFlags.ASYNC_READ, 0},
+        {InitFlags.ATOMIC_O_TRUNC, 0},
+        {InitFlags.BIG_WRITES, 0},
+        {InitFlags.AUTO_INVAL_DATA, FlagMinor.AUTO_INVAL_DATA},
+        {InitFlags.DO_READDIRPLUS, FlagMinor.DO_READDIRPLUS},
+        {InitFlags.PARALLEL_DIROPS, FlagMinor.PARALLEL_DIROPS},
+        {InitFlags.MAX_PAGES, FlagMinor.MAX_PAGES},
+    };
+
+    /**
+     * @param kernel the kernel's INIT request
+     * @param cacheListings whether directory listings may be cached at all (the mount's timeout is not 0)
+     */
+    static InitNegotiation negotiate(Request.Init kernel, boolean cacheListings) {
+        if (kernel.major() > FuseAbi.KERNEL_VERSION) {
+            // The kernel will send another INIT with our major.
+            return new InitNegotiation(0, new ReplyWriter.InitReply(FuseAbi.KERNEL_VERSION, FuseAbi.MAX_MINOR, 0,
+                    0, 0, 0, 0, 0, 0), false);
+        }
+        if (kernel.major() < FuseAbi.KERNEL_VERSION || kernel.minor() < FuseAbi.MIN_MINOR) {
+            return new InitNegotiation(EPROTO, null, false);
+        }
+        int minor = Math.min(kernel.minor(), FuseAbi.MAX_MINOR);
+        int flags = 0;
+        for (int[] w : WANTED) {
+            if (minor >= w[1] && (kernel.flags() & w[0]) != 0) {
+                flags |= w[0];
+            }
+        }
+        boolean maxPages = (flags & InitFlags.MAX_PAGES) != 0;
+        int maxWrite = maxPages ? MAX_WRITE : MAX_WRITE_WITHOUT_MAX_PAGES;
+        ReplyWriter.InitReply reply = new ReplyWriter.InitReply(FuseAbi.KERNEL_VERSION, minor, kernel.maxReadahead(),
+                flags, MAX_BACKGROUND, CONGESTION_THRESHOLD, maxWrite, 1, maxPages ? MAX_PAGES : 0);
+        return new InitNegotiation(0, reply, cacheListings && minor >= FlagMinor.CACHE_DIR);
+    }
+
+    boolean has(int flag) {
+        return reply != null && (reply.flags() & flag) != 0;
+    }
+}

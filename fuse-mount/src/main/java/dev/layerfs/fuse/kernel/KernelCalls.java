@@ -1,0 +1,80 @@
+package dev.layerfs.fuse.kernel;
+
+import dev.layerfs.core.error.Errno;
+import dev.layerfs.core.error.FsException;
+import jnr.ffi.LastError;
+import jnr.ffi.LibraryLoader;
+import jnr.ffi.Runtime;
+import jnr.ffi.annotations.In;
+
+/**
+ * The three system calls the kernel transport needs beyond the engine's libc binding: mount(2), the clone ioctl
+ * on /dev/fuse, getegid. Small on purpose (binding cost grows with the interface); to move into core's
+ * {@code Syscalls} once the engine side agrees.
+ */
+final class KernelCalls {
+    /** Public only because jnr generates its implementation elsewhere. */
+    public interface Native {
+        int mount(String source, String target, String type, long flags, String data);
+
+        int ioctl(int fd, long request, @In int[] arg);
+
+        int getegid();
+
+        int geteuid();
+    }
+
+    static final long MS_RDONLY = 1;
+    static final long MS_NOSUID = 2;
+    static final long MS_NODEV = 4;
+
+    private static volatile KernelCalls instance;
+
+    private final Native lib;
+    private final Runtime runtime;
+
+    private KernelCalls() {
+        lib = LibraryLoader.create(Native.class).failImmediately().load("c");
+        runtime = Runtime.getRuntime(lib);
+    }
+
+    /** The binding, made on first use (a background thread may make it ahead of the mount). */
+    static KernelCalls get() {
+        KernelCalls k = instance;
+        if (k == null) {
+            synchronized (KernelCalls.class) {
+                k = instance;
+                if (k == null) {
+                    k = new KernelCalls();
+                    instance = k;
+                }
+            }
+        }
+        return k;
+    }
+
+    private FsException fail(String op, String what) {
+        return FsException.of(Errno.of(LastError.getLastError(runtime)), op, what);
+    }
+
+    void mount(String source, String target, String type, long flags, String data) throws FsException {
+        if (lib.mount(source, target, type, flags, data) != 0) {
+            throw fail("mount", target);
+        }
+    }
+
+    /** Attaches {@code newFd} (a fresh open of /dev/fuse) to the connection of {@code sessionFd}. */
+    void cloneDevice(int newFd, int sessionFd) throws FsException {
+        if (lib.ioctl(newFd, FuseAbi.DEV_IOC_CLONE, new int[] {sessionFd}) != 0) {
+            throw fail("FUSE_DEV_IOC_CLONE", "fd " + newFd);
+        }
+    }
+
+    int geteuid() {
+        return lib.geteuid();
+    }
+
+    int getegid() {
+        return lib.getegid();
+    }
+}

@@ -1,0 +1,324 @@
+package dev.layerfs.fuse.kernel;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The kernel's node ids and what they stand for, like go-fuse's path bridge: a node is one object of the merged
+ * view. Hard links that the overlay shows as one inode (made through the mount, or upper-layer links) are one
+ * node, found by the inode number the engine reports, so the kernel has one inode for them; lower-layer hard
+ * links stay one node per name, as the kernel overlay keeps them apart (a copy-up breaks them). A node
+ * knows its names as links (parent node, name); its path is computed from them, so a rename moves a whole subtree
+ * by changing one link. Lookup counts follow the kernel's: each entry handed out (LOOKUP, CREATE, MKNOD, MKDIR,
+ * SYMLINK, LINK, each READDIRPLUS entry) adds one, FORGET takes them off, and a node at zero is dropped, so the
+ * table holds only what the kernel holds.
+ *
+ * <p>Node ids are never reused within a mount, so the generation is the same for every node. Names are Latin-1
+ * strings, one char per byte. One lock guards the table; nothing here calls the engine.
+ */
+final class NodeTable {
+    /** Ids are never reused, so a (node id, generation) pair never names two objects. */
+    static final long GENERATION = 1;
+    private static final int MAX_DEPTH = 4096;
+
+    /** One name of a node: its parent and the name in it. */
+    record Link(Node parent, String name) {}
+
+    /** A node: its id, file type and inode number, names, the kernel's lookup count, and its open handles. */
+    static final class Node {
+        final long id;
+        private int type;
+        private long ino;
+        private long lookups;
+        private boolean dropped;
+        /** A hard link shown as one inode: registered by inode number so that its other names join it. */
+        private boolean shared;
+        private final List<Link> links = new ArrayList<>(1);
+        private final Map<String, Node> children = new HashMap<>();
+        private final Set<Long> handles = new LinkedHashSet<>();
+
+        private Node(long id, int type, long ino) {
+            this.id = id;
+            this.type = type;
+            this.ino = ino;
+        }
+
+        @Override
+        public String toString() {
+            return "node " + id + " (ino " + ino + ", " + links.size() + " names, " + lookups + " lookups)";
+        }
+    }
+
+    private static final int S_IFMT = 0170000;
+    private static final int S_IFDIR = 0040000;
+
+    private final Map<Long, Node> byId = new HashMap<>();
+    private final Map<Long, Node> byIno = new HashMap<>();
+    private final Node root;
+    private long nextId = FuseAbi.ROOT_ID + 1;
+
+    NodeTable(long rootIno) {
+        root = new Node(FuseAbi.ROOT_ID, S_IFDIR, rootIno);
+        root.lookups = 1;
+        byId.put(root.id, root);
+    }
+
+    Node root() {
+        return root;
+    }
+
+    /** The live node with this id, or null (never handed out, or forgotten). */
+    synchronized Node get(long id) {
+        return byId.get(id);
+    }
+
+    /** How many nodes the table holds, the root included. */
+    synchronized int size() {
+        return byId.size();
+    }
+
+    synchronized long lookups(Node n) {
+        return n.lookups;
+    }
+
+    synchronized long ino(Node n) {
+        return n.ino;
+    }
+
+    /** Every name of a node, as paths. */
+    synchronized List<String> paths(Node n) {
+        List<String> out = new ArrayList<>();
+        for (Link l : n.links) {
+            String parent = path(l.parent());
+            if (parent != null) {
+                out.add(parent.isEmpty() ? l.name() : parent + "/" + l.name());
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The merged path of a node ("" for the root, "a/b" below it), by its first name; null for a node that has
+     * no name any more (removed while the kernel still holds it).
+     */
+    synchronized String path(Node n) {
+        if (n == root) {
+            return "";
+        }
+        StringBuilder sb = new StringBuilder();
+        Node cur = n;
+        for (int depth = 0; cur != root; depth++) {
+            if (cur.links.isEmpty() || depth > MAX_DEPTH) {
+                return null;
+            }
+            Link l = cur.links.get(0);
+            sb.insert(0, l.name());
+            if (l.parent() != root) {
+                sb.insert(0, '/');
+            }
+            cur = l.parent();
+        }
+        return sb.toString();
+    }
+
+    /** The path of a name in a directory node, or null if the directory has no name. */
+    synchronized String childPath(Node parent, String name) {
+        String p = path(parent);
+        if (p == null) {
+            return null;
+        }
+        return p.isEmpty() ? name : p + "/" + name;
+    }
+
+    /** The node known under a name, or null. */
+    synchronized Node child(Node parent, String name) {
+        return parent.children.get(name);
+    }
+
+    /**
+     * A name was looked up (or created) and found to be an object with this inode number and file type: the
+     * node for it, with one more lookup. The name keeps its node while the inode number stays (or changes
+     * under a node with only this name: a copy-up); a {@code shared} object (a hard link the overlay shows as
+     * one inode) joins the named node that already has its inode number; anything else gets a new node.
+     */
+    synchronized Node lookedUp(Node parent, String name, long ino, int mode, boolean shared) {
+        int type = mode & S_IFMT;
+        Node n = parent.children.get(name);
+        if (n == null || n.type != type || n.ino != ino) {
+            Node same = shared ? byIno.get(ino) : null;
+            if (same != null && same != n && same.type == type && !same.links.isEmpty()) {
+                if (n != null) {
+                    detach(n, parent, name);
+                }
+                attach(same, parent, name);
+                n = same;
+            } else if (n != null && n.type == type && n.links.size() == 1) {
+                rekey(n, ino);
+            } else {
+                if (n != null) {
+                    detach(n, parent, name);
+                }
+                n = create(type, ino);
+                attach(n, parent, name);
+            }
+        }
+        if (shared) {
+            share(n);
+        }
+        revive(n);
+        n.lookups++;
+        return n;
+    }
+
+    /** A node forgotten but still held (names below it, open handles) is handed out again: back in the id map. */
+    private void revive(Node n) {
+        if (n.dropped) {
+            n.dropped = false;
+            byId.put(n.id, n);
+        }
+    }
+
+    /** LINK made {@code name} in {@code parent} another name of {@code n}, now with this inode number. */
+    synchronized Node linked(Node n, Node parent, String name, long ino) {
+        Node old = parent.children.get(name);
+        if (old != null && old != n) {
+            detach(old, parent, name);
+        }
+        if (old != n) {
+            attach(n, parent, name);
+        }
+        rekey(n, ino);
+        share(n);
+        revive(n);
+        n.lookups++;
+        return n;
+    }
+
+    /** Fresh attributes of a node showed this inode number (a copy-up changes it). */
+    synchronized void observed(Node n, long ino) {
+        if (n != root && n.ino != ino && !n.links.isEmpty()) {
+            rekey(n, ino);
+        }
+    }
+
+    /** UNLINK or RMDIR removed a name. */
+    synchronized void removed(Node parent, String name) {
+        Node n = parent.children.get(name);
+        if (n != null) {
+            detach(n, parent, name);
+        }
+    }
+
+    /** RENAME moved a name, replacing what the new name was; with {@code exchange} the two swapped. */
+    synchronized void renamed(Node oldParent, String oldName, Node newParent, String newName, boolean exchange) {
+        Node moved = oldParent.children.get(oldName);
+        Node target = newParent.children.get(newName);
+        if (moved != null && moved == target) {
+            return;
+        }
+        if (moved != null) {
+            detach(moved, oldParent, oldName);
+        }
+        if (target != null) {
+            detach(target, newParent, newName);
+        }
+        if (moved != null) {
+            attach(moved, newParent, newName);
+        }
+        if (exchange && target != null) {
+            attach(target, oldParent, oldName);
+        }
+    }
+
+    /** FORGET: the kernel dropped {@code count} lookups; a node at zero leaves the table. */
+    synchronized void forget(long id, long count) {
+        Node n = byId.get(id);
+        if (n == null || n == root) {
+            return;
+        }
+        n.lookups -= count;
+        if (n.lookups <= 0) {
+            n.lookups = 0;
+            byId.remove(n.id);
+            n.dropped = true;
+            release(n);
+        }
+    }
+
+    /** Records an open handle of a node (for the attributes of a node without a name). */
+    synchronized void opened(Node n, long fh) {
+        n.handles.add(fh);
+    }
+
+    synchronized void closed(Node n, long fh) {
+        n.handles.remove(fh);
+        if (n.dropped) {
+            release(n);
+        }
+    }
+
+    /** Some open handle of the node, or -1. */
+    synchronized long anyHandle(Node n) {
+        return n.handles.isEmpty() ? -1 : n.handles.iterator().next();
+    }
+
+    /**
+     * Takes a dropped node out of its parents' maps, unless names below it are still known (the kernel forgets
+     * children first, but a late one keeps its path working); the last of them leaving takes it along.
+     */
+    private void release(Node n) {
+        if (!n.children.isEmpty() || !n.handles.isEmpty()) {
+            return;
+        }
+        for (Link l : List.copyOf(n.links)) {
+            detach(n, l.parent(), l.name());
+        }
+        if (byIno.get(n.ino) == n) {
+            byIno.remove(n.ino);
+        }
+    }
+
+    private Node create(int type, long ino) {
+        Node n = new Node(nextId++, type, ino);
+        byId.put(n.id, n);
+        return n;
+    }
+
+    /** Makes a node findable by its inode number: other names of it join it. */
+    private void share(Node n) {
+        n.shared = true;
+        byIno.put(n.ino, n);
+    }
+
+    private void rekey(Node n, long ino) {
+        if (byIno.get(n.ino) == n) {
+            byIno.remove(n.ino);
+        }
+        n.ino = ino;
+        if (n.shared) {
+            byIno.put(ino, n);
+        }
+    }
+
+    private void attach(Node n, Node parent, String name) {
+        parent.children.put(name, n);
+        n.links.add(new Link(parent, name));
+    }
+
+    private void detach(Node n, Node parent, String name) {
+        if (parent.children.get(name) == n) {
+            parent.children.remove(name);
+            if (parent.dropped) {
+                release(parent);
+            }
+        }
+        n.links.remove(new Link(parent, name));
+        if (n.links.isEmpty() && byIno.get(n.ino) == n) {
+            byIno.remove(n.ino);
+        }
+    }
+}

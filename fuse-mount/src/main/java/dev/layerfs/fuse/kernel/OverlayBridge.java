@@ -1,0 +1,182 @@
+package dev.layerfs.fuse.kernel;
+
+import dev.layerfs.core.Overlay;
+import dev.layerfs.core.bytes.ByteString;
+import dev.layerfs.core.error.FsException;
+import dev.layerfs.core.handle.OpenFile;
+import dev.layerfs.core.model.Caller;
+import dev.layerfs.core.nativeio.Stat;
+import dev.layerfs.core.nativeio.StatFs;
+import dev.layerfs.core.nativeio.Syscalls;
+import dev.layerfs.core.nativeio.Timespec;
+import dev.layerfs.core.readdir.DirEntry;
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The one class of the kernel transport that calls the engine. Paths and names arrive as the kernel sent them,
+ * Latin-1 strings with one char per byte, which is the engine's own form: they are wrapped as
+ * {@link ByteString}s as they are, so every byte of a name reaches the layers unchanged. Reads and writes go
+ * between the request and reply buffers and the real file without a copy. Nothing above this class sees the
+ * engine's API.
+ */
+final class OverlayBridge {
+    /** One name of a merged listing: the name's bytes (Latin-1 string), inode number, S_IF* type bits. */
+    record Listed(String name, long ino, int type) {}
+
+    private final Overlay overlay;
+    private final Syscalls sys = Syscalls.get();
+
+    OverlayBridge(Overlay overlay) {
+        this.overlay = overlay;
+    }
+
+    /** A path or name as the kernel's bytes spell it (a Latin-1 string made from them). */
+    private static ByteString engine(String latin1) {
+        return ByteString.trusted(latin1);
+    }
+
+    boolean readOnly() {
+        return overlay.readOnly();
+    }
+
+    Stat stat(String path) throws FsException {
+        return overlay.getattr(engine(path));
+    }
+
+    Stat fstat(OpenFile f) throws FsException {
+        return overlay.fstat(f);
+    }
+
+    /**
+     * Whether the object at a path, with these attributes, is a hard link that the kernel overlay shows as one
+     * inode with its other names: a non-directory with more than one link whose topmost copy is in the upper
+     * layer. Hard links that exist only in a lower layer are separate inodes there (a copy-up breaks them).
+     */
+    boolean sharedHardLink(String path, Stat st) throws FsException {
+        if (st.isDirectory() || st.nlink() < 2 || overlay.stack().upper().isEmpty()) {
+            return false;
+        }
+        Stat upper = sys.lstatIfExists(overlay.stack().upper().get().fd(), path);
+        return upper != null && !upper.isDirectory();
+    }
+
+    List<Listed> list(String path) throws FsException {
+        List<DirEntry> entries = overlay.readdir(engine(path));
+        List<Listed> out = new ArrayList<>(entries.size());
+        for (DirEntry e : entries) {
+            out.add(new Listed(e.latin1Name(), e.ino(), e.type()));
+        }
+        return out;
+    }
+
+    byte[] readlink(String path) throws FsException {
+        return overlay.readlink(engine(path)).bytes();
+    }
+
+    void access(String path, int mask, Caller caller) throws FsException {
+        overlay.access(engine(path), mask, caller);
+    }
+
+    StatFs statfs() throws FsException {
+        return overlay.statfs();
+    }
+
+    void chmod(String path, int mode) throws FsException {
+        overlay.chmod(engine(path), mode);
+    }
+
+    void chown(String path, int uid, int gid) throws FsException {
+        overlay.chown(engine(path), uid, gid);
+    }
+
+    void utimens(String path, Timespec atime, Timespec mtime) throws FsException {
+        overlay.utimens(engine(path), atime, mtime);
+    }
+
+    void truncate(String path, long size) throws FsException {
+        overlay.truncate(engine(path), size);
+    }
+
+    void ftruncate(OpenFile f, long size) throws FsException {
+        overlay.ftruncate(f, size);
+    }
+
+    byte[] getxattr(String path, String name) throws FsException {
+        return overlay.getxattr(engine(path), engine(name));
+    }
+
+    /** The names, each followed by a NUL, as listxattr(2) returns them. */
+    byte[] listxattr(String path) throws FsException {
+        ByteArrayOutputStream names = new ByteArrayOutputStream();
+        for (ByteString n : overlay.listxattr(engine(path))) {
+            names.writeBytes(n.bytes());
+            names.write(0);
+        }
+        return names.toByteArray();
+    }
+
+    void setxattr(String path, String name, byte[] value, int flags) throws FsException {
+        overlay.setxattr(engine(path), engine(name), value, flags);
+    }
+
+    void removexattr(String path, String name) throws FsException {
+        overlay.removexattr(engine(path), engine(name));
+    }
+
+    void mkdir(String path, int mode, Caller caller) throws FsException {
+        overlay.mkdir(engine(path), mode, caller);
+    }
+
+    void mknod(String path, int mode, long rdev, Caller caller) throws FsException {
+        overlay.mknod(engine(path), mode, rdev, caller);
+    }
+
+    void symlink(String target, String path, Caller caller) throws FsException {
+        overlay.symlink(engine(target), engine(path), caller);
+    }
+
+    void link(String from, String to) throws FsException {
+        overlay.link(engine(from), engine(to));
+    }
+
+    void unlink(String path) throws FsException {
+        overlay.unlink(engine(path));
+    }
+
+    void rmdir(String path) throws FsException {
+        overlay.rmdir(engine(path));
+    }
+
+    void rename(String from, String to, int flags) throws FsException {
+        overlay.rename(engine(from), engine(to), flags);
+    }
+
+    OpenFile open(String path, int flags, int mode, Caller caller) throws FsException {
+        return overlay.open(engine(path), flags, mode, caller);
+    }
+
+    /** Reads into a direct buffer (from its position to its limit) until full or at the end; the bytes read. */
+    int read(OpenFile f, ByteBuffer dst, long offset) throws FsException {
+        return overlay.read(f, dst, offset);
+    }
+
+    /** Writes all of a direct buffer's remaining bytes; the bytes written. */
+    int write(OpenFile f, ByteBuffer src, long offset) throws FsException {
+        return overlay.write(f, src, offset);
+    }
+
+    void fallocate(OpenFile f, int mode, long offset, long length) throws FsException {
+        overlay.fallocate(f, mode, offset, length);
+    }
+
+    void fsync(OpenFile f, boolean dataOnly) throws FsException {
+        overlay.fsync(f, dataOnly);
+    }
+
+    void release(OpenFile f) {
+        overlay.release(f);
+    }
+}
