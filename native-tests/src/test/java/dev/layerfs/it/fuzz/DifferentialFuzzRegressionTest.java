@@ -292,6 +292,26 @@ class DifferentialFuzzRegressionTest {
                 "cross-kernel/nlink: .: nlink: kernel 1, layerfs 2;");
     }
 
+    /**
+     * Allowed.DIRECT_IO_FROM_AN_UNALIGNED_BUFFER, found by the first 10,000-sequence campaign with O_DIRECT in
+     * the generator (seed 9, sequence seed 5454686410119990441): FUSE does not pass the client's buffer on. A
+     * buffer 512 bytes past a page boundary (the disk's logical block) and an unaligned offset agree.
+     */
+    @Test
+    void directIoFromAnUnalignedBufferFailsOnTheKernelOnly() {
+        Scenario.assertDivergesExactly("""
+                lowers 1
+                L1 dir . 0755 0:0 1100000000.000000001
+                L1 file a 0644 0:0 1100000000.000000002 size=16384 seed=1
+                --
+                open 0 a RDONLY|DIRECT 0644
+                dread 0 4096 4096 1
+                dread 0 4096 4096 512
+                dread 0 4097 4096 0
+                """, "timeout=0",
+                "op/dread: op 2 `dread 0 4096 4096 1`: kernel EINVAL, layerfs ok 4096 2464e2c4a8ed links=1");
+    }
+
     /** Allowed.OPAQUE_SET_BY_A_FAILED_RENAME: only the kernel's upper layer gets the opaque marker. */
     @Test
     void failedRenameLeavesTheSourceOpaqueOnTheKernelOnly() {
