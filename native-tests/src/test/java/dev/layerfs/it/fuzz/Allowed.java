@@ -229,8 +229,8 @@ enum Allowed {
             + " them at unlink), an open file whose name was removed and then its directory too (libfuse hid it"
             + " inside that directory), and an open directory that was removed. Reads and writes carry the handle"
             + " and work (README, 'Through FUSE'). Excused,"
-            + " after the fact: an fstat, or the link count a read or write reports, answered ENOENT by layerfs"
-            + " where the kernel gives the attributes, once the kernel removed the name the descriptor was opened at"
+            + " after the fact: an fstat, or the link count a read or write (O_DIRECT too) reports, answered"
+            + " ENOENT by layerfs where the kernel gives the attributes, once the kernel removed the name the descriptor was opened at"
             + " (followed through renames of it or of a directory above it), or a directory above it (unlink,"
             + " rmdir, a rename onto it); plain unlinked files are held to the"
             + " kernel's answer by"
@@ -250,7 +250,8 @@ enum Allowed {
             String layerfs = outcomes.substring(split + 10);
             boolean namelessStat = switch (d.kind()) {
                 case "op/fstat" -> layerfs.equals("ENOENT") && !kernel.startsWith("E");
-                case "op/read", "op/write" -> layerfs.endsWith(" links=ENOENT") && kernel.contains(" links=")
+                case "op/read", "op/write", "op/dread", "op/dwrite" -> layerfs.endsWith(" links=ENOENT")
+                        && kernel.contains(" links=")
                         && kernel.substring(0, kernel.lastIndexOf(" links=")).equals(
                                 layerfs.substring(0, layerfs.lastIndexOf(" links=")));
                 default -> false;

@@ -312,6 +312,25 @@ class DifferentialFuzzRegressionTest {
                 "op/dread: op 2 `dread 0 4096 4096 1`: kernel EINVAL, layerfs ok 4096 2464e2c4a8ed links=1");
     }
 
+    /**
+     * Allowed.FSTAT_OF_A_NAMELESS_NODE for a device node and an O_DIRECT read, found by the 10,000-sequence
+     * campaign (seed 10, sequence seed 919987830078598225): the read works, the link count it reports does not.
+     */
+    @Test
+    void readOfAnUnlinkedOpenDeviceReportsNoLinkCount() {
+        Scenario.assertExcused(Allowed.FSTAT_OF_A_NAMELESS_NODE, """
+                lowers 1
+                L1 dir . 0755 0:0 1100000000.000000001
+                --
+                mknod m 0755 chr
+                open 2 m RDONLY 0755
+                unlink m
+                dread 2 0 4096 0
+                """, "timeout=0",
+                "op/dread: op 4 `dread 2 0 4096 0`: kernel ok 0 d41d8cd98f00 links=0,"
+                        + " layerfs ok 0 d41d8cd98f00 links=ENOENT");
+    }
+
     /** Allowed.OPAQUE_SET_BY_A_FAILED_RENAME: only the kernel's upper layer gets the opaque marker. */
     @Test
     void failedRenameLeavesTheSourceOpaqueOnTheKernelOnly() {
