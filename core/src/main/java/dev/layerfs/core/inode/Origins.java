@@ -21,9 +21,11 @@ import org.slf4j.LoggerFactory;
  * link (more than one link) is broken by its copy-up and shows the upper copy's own number.
  *
  * <p>The number shown for each upper object is cached by its upper inode number ({@link InoCache}): filled at
- * copy-up, or at the first stat (one xattr read, and for a record one open_by_handle_at), and dropped whenever
- * the engine removes or replaces an upper name ({@link #forget}), the only way the upper inode can be freed and
- * its number reused (only layerfs changes the layers while they are mounted).
+ * copy-up and creation, or at the first stat by name (one xattr read, and for a record one open_by_handle_at),
+ * and dropped whenever the engine removes or replaces an upper name ({@link #forget}), the only way the upper
+ * inode can be freed and its number reused (only layerfs changes the layers while they are mounted). A stat
+ * through a descriptor reads the cache but never fills it: its object may have no name left, and nothing would
+ * drop the entry before the inode is freed.
  */
 public final class Origins implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Origins.class);
@@ -95,11 +97,20 @@ public final class Origins implements AutoCloseable {
         if (cached != MISSING) {
             return cached;
         }
-        return resolve(st.ino(), st.type(), markers.getOwn(fd, PrivateXattrs.ORIGIN));
+        // Not cached: the object may have no name left (unlinked while open), so no removal would drop the entry
+        // before its inode is freed and its number given to a new object.
+        return decode(st.ino(), st.type(), markers.getOwn(fd, PrivateXattrs.ORIGIN));
     }
 
-    /** Decodes an origin record where there is one for this filesystem, and caches the number it gives. */
+    /** As {@link #decode}, caching the number (for an object reached by its name, under the overlay's lock). */
     private long resolve(long ino, int type, byte[] xattr) throws FsException {
+        long number = decode(ino, type, xattr);
+        shown.put(ino, number);
+        return number;
+    }
+
+    /** The number an origin record gives, where it is one for this filesystem; else the object's own. */
+    private long decode(long ino, int type, byte[] xattr) throws FsException {
         long number = ino;
         OriginRecord origin = OriginRecord.decode(xattr);
         if (origin != null && (Arrays.equals(origin.uuid(), uuid)
@@ -109,7 +120,6 @@ public final class Origins implements AutoCloseable {
                 number = numberFor(ino, from);
             }
         }
-        shown.put(ino, number);
         return number;
     }
 

@@ -473,4 +473,24 @@ class LookupTest {
             assertEquals(fx.upper().stat("h1").ino(), again.getattr("h1").ino());
         }
     }
+
+    @Test
+    void aNumberReusedAfterAnOpenCopyWasRemovedShowsTheNewObjectsOwn() throws Exception {
+        // An fstat of a copied-up file that was unlinked while open must not leave its origin's number behind for
+        // the next object given the same (freed) upper inode number: ext4 hands it out again at once.
+        for (int i = 0; i < 20; i++) {
+            fx.l1().file("f" + i, "x");
+        }
+        try (Overlay ov = fx.open()) {
+            for (int i = 0; i < 20; i++) {
+                ov.chmod("f" + i, 0600);
+                OpenFile open = ov.open("f" + i, Linux.O_RDONLY);
+                ov.unlink("f" + i);
+                ov.fstat(open);
+                ov.release(open);
+                ov.symlink("target", "s" + i, dev.layerfs.core.model.Caller.ROOT);
+                assertEquals(fx.upper().stat("s" + i).ino(), ov.getattr("s" + i).ino(), "s" + i);
+            }
+        }
+    }
 }
