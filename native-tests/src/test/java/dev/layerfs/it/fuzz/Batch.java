@@ -38,7 +38,7 @@ final class Batch {
 
     /** What one sequence gave. {@code log}: each operation with both outcomes. */
     record SeqResult(Seq seq, Findings findings, int opsRun, boolean ran, List<String> log,
-            List<String> kernelOutcomes) {}
+            List<String> kernelOutcomes, List<Op> resolvedOps) {}
 
     private final Config cfg;
     final AtomicLong heartbeat = new AtomicLong(System.nanoTime());
@@ -173,6 +173,7 @@ final class Batch {
         List<Findings> findings = new ArrayList<>();
         List<List<String>> logs = new ArrayList<>();
         List<List<String>> kernelOutcomes = new ArrayList<>();
+        List<List<Op>> resolvedOps = new ArrayList<>();
         int[] opsRun = new int[n];
         boolean[] ran = new boolean[n];
         List<SortedMap<String, Map<String, String>>> kernelFinal = new ArrayList<>();
@@ -180,6 +181,7 @@ final class Batch {
             findings.add(new Findings());
             logs.add(new ArrayList<>());
             kernelOutcomes.add(new ArrayList<>());
+            resolvedOps.add(new ArrayList<>());
             kernelFinal.add(null);
         }
 
@@ -209,6 +211,7 @@ final class Batch {
                     List<Op> ops = seqs.get(i).ops();
                     for (int j = 0; j < ops.size(); j++) {
                         Op op = ops.get(j);
+                        resolvedOps.get(i).add(ke.resolved(op));
                         String a;
                         String b;
                         if (Allowed.layerfsFirst(op)) {
@@ -281,9 +284,10 @@ final class Batch {
 
         List<SeqResult> out = new ArrayList<>();
         for (int i = 0; i < n; i++) {
-            Allowed.excuseAfterTheFact(cfg.excusing(), seqs.get(i).ops(), kernelOutcomes.get(i), findings.get(i));
+            // The excuses see each operation as the path it resolved to on the kernel's side (Exec.resolved).
+            Allowed.excuseAfterTheFact(cfg.excusing(), resolvedOps.get(i), kernelOutcomes.get(i), findings.get(i));
             out.add(new SeqResult(seqs.get(i), findings.get(i), opsRun[i], ran[i], logs.get(i),
-                    kernelOutcomes.get(i)));
+                    kernelOutcomes.get(i), resolvedOps.get(i)));
         }
         return out;
     }

@@ -23,6 +23,11 @@ import java.util.SplittableRandom;
  * {@code /proc/self/fd} magic link. Operations "as UID" switch this thread's fsuid and fsgid (the thread has no
  * supplementary groups): the kernel checks permissions, and FUSE passes the caller, exactly as for a process of
  * that user.
+ *
+ * <p>Paths and names arrive in text form ({@link ByteNames}) and go to the system calls as bytes; what comes back
+ * (listings, link targets, xattr names and values) is text form again. Reads and writes go through aligned native
+ * memory ({@link Sys#alignedBuffer}), at the operation's own distance past a 4,096-byte boundary for dread/dwrite,
+ * so an O_DIRECT descriptor sees the same alignment on both sides.
  */
 final class Exec {
     static final int SLOTS = 3;
@@ -31,6 +36,8 @@ final class Exec {
     private final int root;
     private final long newSince;
     private final int[] slots = new int[SLOTS];
+    /** The root's own path (a byte string), as /proc names it. */
+    private final String rootPath;
 
     /**
      * @param root an O_PATH descriptor of the sequence's directory in the mount
@@ -40,6 +47,7 @@ final class Exec {
         this.root = root;
         this.newSince = newSince;
         java.util.Arrays.fill(slots, -1);
+        this.rootPath = Sys.readlink(Linux.AT_FDCWD, Sys.fdPath(root), new int[1]);
     }
 
     void closeAll() {
@@ -50,17 +58,125 @@ final class Exec {
     }
 
     String run(Op op) {
+        Inodes.Watch watch = Inodes.watch(this, op);
+        String outcome;
         if (op.uid() == 0) {
-            return run0(op);
+            outcome = run0(op);
+        } else {
+            Sys.C.setfsgid(op.uid());
+            Sys.C.setfsuid(op.uid());
+            try {
+                outcome = run0(op);
+            } finally {
+                Sys.C.setfsuid(0);
+                Sys.C.setfsgid(0);
+            }
         }
-        Sys.C.setfsgid(op.uid());
-        Sys.C.setfsuid(op.uid());
+        return watch == null || !outcome.startsWith("ok") ? outcome : outcome + watch.relation(this);
+    }
+
+    /**
+     * The inode number of what a path (text form) names, following a final link or not; -1 where it cannot be
+     * stat'ed.
+     */
+    long ino(String path, boolean follow) {
+        int[] e = new int[1];
+        if (follow) {
+            int fd = Sys.openBeneath(root, ByteNames.bytes(path), Linux.O_PATH, 0);
+            if (fd < 0) {
+                return -1;
+            }
+            try {
+                Stat st = Sys.fstat(fd, e);
+                return st == null ? -1 : st.ino();
+            } finally {
+                Sys.close(fd);
+            }
+        }
+        int p = parent(path);
+        if (p < 0) {
+            return -1;
+        }
         try {
-            return run0(op);
+            Stat st = Sys.lstat(p, leaf(path), e);
+            return st == null ? -1 : st.ino();
         } finally {
-            Sys.C.setfsuid(0);
-            Sys.C.setfsgid(0);
+            release(p);
         }
+    }
+
+    /**
+     * The operation with each path it names replaced by the path it resolves to now, below the root, before it
+     * runs (so that {@link Allowed} excuses match the object, not the name as written: with a link {@code b -> .},
+     * {@code b/n} is {@code n}). A path that follows a final link (open, chmod, chown, utimens, truncate, cat) is
+     * resolved to the object where it exists, any other one to its resolved parent and its last component as
+     * written; where nothing resolves (a missing parent, a path longer than /proc's links show), as written.
+     */
+    Op resolved(Op op) {
+        List<String> args = new ArrayList<>(op.args());
+        switch (op.name()) {
+            case "open" -> args.set(1, resolve(op.arg(1), !op.arg(2).contains("NOFOLLOW")));
+            case "truncate", "chmod", "chown", "utimens", "cat" -> args.set(0, resolve(op.arg(0), true));
+            case "rename", "link" -> {
+                args.set(0, resolve(op.arg(0), false));
+                args.set(1, resolve(op.arg(1), false));
+            }
+            case "symlink" -> args.set(1, resolve(op.arg(1), false));
+            case "unlink", "rmdir", "mkdir", "mkfifo", "mknod", "lchown", "lutimens", "setxattr", "removexattr",
+                    "getxattr", "listxattr", "stat", "readlink", "readdir" -> args.set(0, resolve(op.arg(0), false));
+            default -> { }
+        }
+        return new Op(op.uid(), op.name(), List.copyOf(args));
+    }
+
+    private String resolve(String path, boolean follow) {
+        if (path.equals(".")) {
+            return path;
+        }
+        String leaf = leaf(path);
+        if (follow || leaf.equals(".") || leaf.equals("..")) {
+            int fd = Sys.openBeneath(root, ByteNames.bytes(path), Linux.O_PATH | (follow ? 0 : Linux.O_NOFOLLOW), 0);
+            if (fd >= 0) {
+                try {
+                    String p = below(fd);
+                    if (p != null) {
+                        return p;
+                    }
+                } finally {
+                    Sys.close(fd);
+                }
+            }
+        }
+        int p = parent(path);
+        if (p < 0) {
+            return path;
+        }
+        try {
+            String dir = below(p);
+            return dir == null ? path : dir.equals(".") ? ByteNames.text(leaf) : dir + "/" + ByteNames.text(leaf);
+        } finally {
+            release(p);
+        }
+    }
+
+    /** The path (text form) of an open descriptor below the root, "." for the root; null where /proc cannot say. */
+    private String below(int fd) {
+        int[] e = new int[1];
+        String p = Sys.readlink(Linux.AT_FDCWD, Sys.fdPath(fd), e);
+        if (p == null || rootPath == null) {
+            return null;
+        }
+        if (p.equals(rootPath)) {
+            return ".";
+        }
+        return p.startsWith(rootPath + "/") ? ByteNames.text(p.substring(rootPath.length() + 1)) : null;
+    }
+
+    /** The inode number of the file open in a descriptor slot, -1 where there is none. */
+    long slotIno(int slot) {
+        int[] e = new int[1];
+        Stat st = slots[slot] < 0 ? null : Sys.fstat(slots[slot], e);
+        return st == null ? -1 : st.ino();
     }
 
     private static String err(int negErrno) {
@@ -71,18 +187,20 @@ final class Exec {
         return rc < 0 ? err(rc) : "ok";
     }
 
+    /** The last component of a path in text form, as a byte string. */
     private static String leaf(String path) {
         int slash = path.lastIndexOf('/');
-        return slash < 0 ? path : path.substring(slash + 1);
+        return ByteNames.bytes(slash < 0 ? path : path.substring(slash + 1));
     }
 
-    /** The parent directory of a path, opened below the root: a descriptor, or -errno. */
+    /** The parent directory of a path in text form, opened below the root: a descriptor, or -errno. */
     private int parent(String path) {
         int slash = path.lastIndexOf('/');
         if (slash < 0) {
             return root;
         }
-        return Sys.openBeneath(root, path.substring(0, slash), Linux.O_PATH | Linux.O_DIRECTORY, 0);
+        return Sys.openBeneath(root, ByteNames.bytes(path.substring(0, slash)), Linux.O_PATH | Linux.O_DIRECTORY,
+                0);
     }
 
     private void release(int fd) {
@@ -116,7 +234,7 @@ final class Exec {
 
     /** Runs a call on the object a path names (following a final link, below the root), by an O_PATH fd. */
     private String object(String path, int flags, FdCall call) {
-        int fd = Sys.openBeneath(root, path, flags, 0);
+        int fd = Sys.openBeneath(root, ByteNames.bytes(path), flags, 0);
         if (fd < 0) {
             return err(fd);
         }
@@ -135,7 +253,7 @@ final class Exec {
         switch (op.name()) {
             case "open": {
                 int flags = openFlags(op.arg(2)) | Linux.O_NONBLOCK;
-                int fd = Sys.openBeneath(root, op.arg(1), flags, Integer.parseInt(op.arg(3), 8));
+                int fd = Sys.openBeneath(root, ByteNames.bytes(op.arg(1)), flags, Integer.parseInt(op.arg(3), 8));
                 if (fd < 0) {
                     return err(fd);
                 }
@@ -148,27 +266,14 @@ final class Exec {
                 }
                 return "ok";
             }
-            case "write": {
-                int fd = slots[slot(op)];
-                if (fd < 0) {
-                    return "EBADF";
-                }
-                int len = Integer.parseInt(op.arg(2));
-                byte[] data = new byte[len];
-                new SplittableRandom(Long.parseLong(op.arg(3))).nextBytes(data);
-                int n = Sys.rc(Sys.C.pwrite(fd, data, len, Long.parseLong(op.arg(1))));
-                return n < 0 ? err(n) : "ok " + n;
-            }
-            case "read": {
-                int fd = slots[slot(op)];
-                if (fd < 0) {
-                    return "EBADF";
-                }
-                int len = Integer.parseInt(op.arg(2));
-                byte[] data = new byte[len];
-                int n = Sys.rc(Sys.C.pread(fd, data, len, Long.parseLong(op.arg(1))));
-                return n < 0 ? err(n) : "ok " + n + " " + digest(data, n) + links(fd);
-            }
+            case "write":
+                return write(op, 0);
+            case "read":
+                return read(op, 0);
+            case "dwrite":
+                return write(op, Integer.parseInt(op.arg(4)));
+            case "dread":
+                return read(op, Integer.parseInt(op.arg(3)));
             case "ftruncate": {
                 int fd = slots[slot(op)];
                 return fd < 0 ? "EBADF" : ok(Sys.rc(Sys.C.ftruncate(fd, Long.parseLong(op.arg(1)))));
@@ -194,6 +299,9 @@ final class Exec {
             case "truncate":
                 return object(op.arg(0), Linux.O_PATH,
                         fd -> ok(Sys.rc(Sys.C.truncate(Sys.fdPath(fd), Long.parseLong(op.arg(1))))));
+            case "mknod":
+                return at(op.arg(0), (d, n) -> ok(Sys.rc(Sys.C.mknodat(d, n,
+                        nodeType(op.arg(2)) | Integer.parseInt(op.arg(1), 8), op.arg(2).equals("chr") ? 0x103 : 0))));
             case "unlink":
                 return at(op.arg(0), (d, n) -> ok(Sys.rc(Sys.C.unlinkat(d, n, 0))));
             case "rmdir":
@@ -204,7 +312,7 @@ final class Exec {
                 return at(op.arg(0), (d, n) -> ok(Sys.rc(Sys.C.mknodat(d, n,
                         Linux.S_IFIFO | Integer.parseInt(op.arg(1), 8), 0))));
             case "symlink":
-                return at(op.arg(1), (d, n) -> ok(Sys.rc(Sys.C.symlinkat(op.arg(0), d, n))));
+                return at(op.arg(1), (d, n) -> ok(Sys.rc(Sys.C.symlinkat(ByteNames.bytes(op.arg(0)), d, n))));
             case "rename": {
                 int flags = switch (op.arg(2)) {
                     case "0" -> 0;
@@ -235,27 +343,27 @@ final class Exec {
                         Linux.AT_SYMLINK_NOFOLLOW))));
             case "setxattr":
                 return at(op.arg(0), (d, n) -> {
-                    byte[] v = op.arg(2).substring(1).getBytes(StandardCharsets.UTF_8);
+                    byte[] v = ByteNames.bytes(op.arg(2).substring(1)).getBytes(StandardCharsets.ISO_8859_1);
                     int flags = switch (op.arg(3)) {
                         case "CREATE" -> Linux.XATTR_CREATE;
                         case "REPLACE" -> Linux.XATTR_REPLACE;
                         default -> 0;
                     };
-                    return ok(Sys.rc(Sys.C.lsetxattr(at(d, n), op.arg(1), v, v.length, flags)));
+                    return ok(Sys.rc(Sys.C.lsetxattr(at(d, n), ByteNames.bytes(op.arg(1)), v, v.length, flags)));
                 });
             case "removexattr":
-                return at(op.arg(0), (d, n) -> ok(Sys.rc(Sys.C.lremovexattr(at(d, n), op.arg(1)))));
+                return at(op.arg(0), (d, n) -> ok(Sys.rc(Sys.C.lremovexattr(at(d, n), ByteNames.bytes(op.arg(1))))));
             case "getxattr":
                 return at(op.arg(0), (d, n) -> {
                     byte[] buf = new byte[4096];
-                    int len = Sys.rc(Sys.C.lgetxattr(at(d, n), op.arg(1), buf, buf.length));
-                    return len < 0 ? err(len) : "ok =" + new String(buf, 0, len, StandardCharsets.UTF_8);
+                    int len = Sys.rc(Sys.C.lgetxattr(at(d, n), ByteNames.bytes(op.arg(1)), buf, buf.length));
+                    return len < 0 ? err(len) : "ok =" + ByteNames.text(buf, 0, len);
                 });
             case "listxattr":
                 return at(op.arg(0), (d, n) -> {
-                    byte[] buf = new byte[65536];
-                    int len = Sys.rc(Sys.C.llistxattr(at(d, n), buf, buf.length));
-                    return len < 0 ? err(len) : "ok " + names(buf, len);
+                    int[] e = new int[1];
+                    List<String> names = Sys.xattrNames(d, n, e);
+                    return names == null ? Sys.errName(e[0]) : "ok " + names.stream().map(ByteNames::text).toList();
                 });
             case "stat":
                 return at(op.arg(0), (d, n) -> {
@@ -267,7 +375,7 @@ final class Exec {
                 return at(op.arg(0), (d, n) -> {
                     int[] e = new int[1];
                     String t = Sys.readlink(d, n, e);
-                    return t == null ? Sys.errName(e[0]) : "ok " + t;
+                    return t == null ? Sys.errName(e[0]) : "ok " + ByteNames.text(t);
                 });
             case "readdir":
                 return readdir(op.arg(0));
@@ -276,6 +384,41 @@ final class Exec {
             default:
                 throw new IllegalArgumentException("unknown operation: " + op.text());
         }
+    }
+
+    /**
+     * pwrite of LEN bytes from SEED at OFFSET through a slot, from native memory at {@code mem} bytes past a
+     * 4,096-byte boundary (so that an O_DIRECT descriptor sees the same alignment on both sides).
+     */
+    private String write(Op op, int mem) {
+        int fd = slots[slot(op)];
+        if (fd < 0) {
+            return "EBADF";
+        }
+        byte[] data = new byte[Integer.parseInt(op.arg(2))];
+        new SplittableRandom(Long.parseLong(op.arg(3))).nextBytes(data);
+        int n = Sys.pwrite(fd, data, mem, Long.parseLong(op.arg(1)));
+        return n < 0 ? err(n) : "ok " + n;
+    }
+
+    /** pread of LEN bytes at OFFSET through a slot, into native memory at {@code mem} past a 4,096-byte boundary. */
+    private String read(Op op, int mem) {
+        int fd = slots[slot(op)];
+        if (fd < 0) {
+            return "EBADF";
+        }
+        byte[] data = new byte[Integer.parseInt(op.arg(2))];
+        int n = Sys.pread(fd, data, mem, data.length, Long.parseLong(op.arg(1)));
+        return n < 0 ? err(n) : "ok " + n + " " + digest(data, n) + links(fd);
+    }
+
+    static int nodeType(String type) {
+        return switch (type) {
+            case "reg" -> Linux.S_IFREG;
+            case "sock" -> Linux.S_IFSOCK;
+            case "chr" -> Linux.S_IFCHR;
+            default -> throw new IllegalArgumentException("mknod type " + type);
+        };
     }
 
     /** The path by which a name in an open directory is reached without resolving the directory again. */
@@ -306,8 +449,11 @@ final class Exec {
             for (RawDirent d : list) {
                 int[] e2 = new int[1];
                 Stat st = Sys.lstat(dir, name.isEmpty() ? d.name() : name + "/" + d.name(), e2);
-                // A name listed but not found: the kernel's whiteouts in a directory that is not merged.
-                names.add(st == null && e2[0] == 2 ? d.name() + Allowed.GHOST_MARK : d.name());
+                String n = ByteNames.text(d.name());
+                // A name listed but not found: the kernel's whiteouts in a directory that is not merged. A name
+                // whose d_ino is not the st_ino of what it names says so (Allowed.INODE_NUMBERS).
+                names.add(st == null && e2[0] == 2 ? n + Allowed.GHOST_MARK
+                        : st != null && st.ino() != d.ino() ? n + Allowed.D_INO_MARK : n);
             }
             names.sort(null);
             return "ok " + names;
@@ -317,7 +463,7 @@ final class Exec {
     }
 
     private String cat(String path) {
-        int fd = Sys.openBeneath(root, path, Linux.O_RDONLY | Linux.O_NONBLOCK, 0);
+        int fd = Sys.openBeneath(root, ByteNames.bytes(path), Linux.O_RDONLY | Linux.O_NONBLOCK, 0);
         if (fd < 0) {
             return err(fd);
         }
@@ -326,7 +472,7 @@ final class Exec {
             byte[] buf = new byte[131072];
             long total = 0;
             while (true) {
-                int n = Sys.rc(Sys.C.pread(fd, buf, buf.length, total));
+                int n = Sys.pread(fd, buf, 0, buf.length, total);
                 if (n < 0) {
                     return err(n) + " after " + total;
                 }
@@ -377,6 +523,7 @@ final class Exec {
                 case "APPEND" -> Linux.O_APPEND;
                 case "DIRECTORY" -> Linux.O_DIRECTORY;
                 case "NOFOLLOW" -> Linux.O_NOFOLLOW;
+                case "DIRECT" -> Linux.O_DIRECT;
                 default -> throw new IllegalArgumentException("open flag " + s);
             };
         }
@@ -400,21 +547,6 @@ final class Exec {
                 t[i + 1] = Long.parseLong(p[1]);
             }
         }
-    }
-
-    static String names(byte[] buf, int len) {
-        List<String> out = new ArrayList<>();
-        int start = 0;
-        for (int i = 0; i < len; i++) {
-            if (buf[i] == 0) {
-                if (i > start) {
-                    out.add(new String(buf, start, i - start, StandardCharsets.UTF_8));
-                }
-                start = i + 1;
-            }
-        }
-        out.sort(null);
-        return out.toString();
     }
 
     static MessageDigest md5() {

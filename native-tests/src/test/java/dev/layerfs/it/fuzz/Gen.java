@@ -14,7 +14,8 @@ import java.util.TreeMap;
  * Random stacks and operation sequences, a pure function of a seed and a {@link Profile}: the same seed gives the
  * same sequence on every machine and run. Names come from a small alphabet so that the layers collide (a file
  * over a directory, a whiteout over a file, the same directory merged through several layers) and the
- * operations hit what exists.
+ * operations hit what exists; in some sequences a letter or two of it is an odd name ({@link OddNames}), and some
+ * have a deep tree or use O_DIRECT. Names and paths are in the text form of {@link ByteNames}.
  */
 final class Gen {
     static final String[] NAMES = {"a", "b", "c", "d", "e"};
@@ -28,12 +29,50 @@ final class Gen {
         "/nonexistent", "missing", "../../x", "a/b/c", "../../../../etc"};
     static final String[] XATTR_NAMES = {"user.a", "user.b", "user.c"};
 
+    /**
+     * How many sequences in a hundred use odd names ({@link OddNames}), a deep tree, O_DIRECT (half their opens
+     * with O_DIRECT, half their reads and writes aligned for it: {@link #directIo}).
+     */
+    static final int ODD_NAMES_PERCENT = 30;
+    static final int DEEP_PERCENT = 8;
+    static final int DIRECT_PERCENT = 10;
+
     private final SplittableRandom r;
     private final Profile profile;
+    /** This sequence's alphabets: the fixed ones, some names replaced by odd ones in some sequences. */
+    private final String[] names = NAMES.clone();
+    private final String[] newNames = NEW_NAMES.clone();
+    private final String[] xattrNames = XATTR_NAMES.clone();
+    private final List<String> linkTargets = new ArrayList<>(List.of(LINK_TARGETS));
+    /** The deep tree's directories, top down (empty where the sequence has none). */
+    private final List<String> deep = new ArrayList<>();
+    private boolean direct;
 
     private Gen(long seed, Profile profile) {
         this.r = new SplittableRandom(seed);
         this.profile = profile;
+    }
+
+    /**
+     * Replaces one or two names of the alphabets with odd ones: the same name in the layers' alphabet and the
+     * operations', so that they collide as the plain names do; and maybe an xattr name and a link target.
+     */
+    private void oddNames() {
+        int n = 1 + r.nextInt(2);
+        for (int i = 0; i < n; i++) {
+            String odd = OddNames.any(r);
+            int k = r.nextInt(2);          // "a" or "b": in both alphabets
+            names[k] = odd;
+            newNames[3 + k] = odd;
+            if (r.nextBoolean()) {
+                newNames[r.nextInt(3)] = OddNames.any(r);
+            }
+        }
+        if (r.nextInt(3) == 0) {
+            xattrNames[2] = "user." + ByteNames.text(ByteNames.bytes(OddNames.any(r)).substring(0, 1));
+        }
+        linkTargets.add(names[0]);
+        linkTargets.add("../" + names[1]);
     }
 
     /** The sequence of a seed: its stack and its operations. */
@@ -49,16 +88,32 @@ final class Gen {
         SplittableRandom a = new SplittableRandom(seed ^ 0x61756673L);
         Set<Integer> aufs = new java.util.TreeSet<>();
         for (int l = 1; l <= stack.lowers(); l++) {
-            if (a.nextInt(100) < 35) {
+            if (a.nextInt(100) < 35 && !hasLongWhiteout(stack, l)) {
                 aufs.add(l);
             }
         }
         return new Seq(seed, new Stack(stack.lowers(), stack.entries(), Set.copyOf(aufs)), ops);
     }
 
+    /** A whiteout whose name is longer than 251 bytes has no AUFS form: ".wh." + the name would not fit. */
+    private static boolean hasLongWhiteout(Stack stack, int layer) {
+        for (Entry e : stack.entries()) {
+            if (e.layer() == layer && e.kind() == Kind.WH) {
+                String p = ByteNames.bytes(e.path());
+                if (p.length() - p.lastIndexOf('/') - 1 > 251) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
     // ---- stacks ----
 
     private Stack stack() {
+        if (r.nextInt(100) < ODD_NAMES_PERCENT) {
+            oddNames();
+        }
         int lowers = 1 + r.nextInt(5);
         List<Entry> entries = new ArrayList<>();
         boolean someLower = false;
@@ -80,7 +135,53 @@ final class Gen {
             List<String> files = new ArrayList<>();
             fill(entries, l, "", 0, files);
         }
+        if (r.nextInt(100) < DEEP_PERCENT) {
+            deepTree(entries, hasRoot);
+        }
+        direct = r.nextInt(100) < DIRECT_PERCENT;
         return new Stack(lowers, List.copyOf(entries));
+    }
+
+    /**
+     * A chain of directories with long names whose path reaches 3,900 to 4,080 bytes (so that with a name below it
+     * a path from the mount root reaches PATH_MAX, 4,095: {@link #fresh}), in one or two layers (the lower one
+     * maybe only its first part), with a file at the bottom and a link to it at the top.
+     */
+    private void deepTree(List<Entry> entries, boolean[] hasRoot) {
+        int target = 3900 + r.nextInt(181);
+        // One byte repeated (0xff: not UTF-8), or a 2-byte UTF-8 character.
+        String filler = new String[] {"d", "x", "\u00ff", ByteNames.utf8("\u00e9"), "-"}[r.nextInt(5)];
+        StringBuilder path = new StringBuilder();
+        while (path.length() < target - 2) {
+            int room = target - path.length() - (path.length() == 0 ? 0 : 1);
+            int len = Math.min(room, 100 + r.nextInt(156));
+            if (room - len > 0 && room - len < 2) {
+                len = room;   // never leave room for less than a two-byte component
+            }
+            String c = (char) ('a' + r.nextInt(3)) + filler.repeat((len - 1) / filler.length())
+                    + "z".repeat((len - 1) % filler.length());
+            path.append(path.length() == 0 ? "" : "/").append(c);
+            deep.add(ByteNames.text(path.toString()));
+        }
+        List<Integer> layers = new ArrayList<>();
+        for (int l = 0; l < hasRoot.length; l++) {
+            if (hasRoot[l]) {
+                layers.add(l);
+            }
+        }
+        int first = layers.get(r.nextInt(layers.size()));
+        int upTo = deep.size();
+        for (int l : layers.subList(layers.indexOf(first), Math.min(layers.size(), layers.indexOf(first) + 2))) {
+            for (int i = 0; i < upTo; i++) {
+                entries.add(dir(l, deep.get(i), false));
+            }
+            String bottom = deep.get(upTo - 1);
+            entries.add(file(l, bottom + "/" + NEW_NAMES[r.nextInt(3)]));
+            upTo = 1 + r.nextInt(deep.size());
+        }
+        linkTargets.add(deep.get(deep.size() - 1));
+        entries.add(new Entry(first, Kind.LINK, "deep", 0777, owner(), owner(), sec(), nsec(), 0, 0, false,
+                deep.get(deep.size() - 1), new TreeMap<>(), false));
     }
 
     private void fill(List<Entry> entries, int layer, String dir, int depth, List<String> files) {
@@ -88,7 +189,7 @@ final class Gen {
         int n = r.nextInt(max + 1);
         Set<String> names = new LinkedHashSet<>();
         for (int i = 0; i < n; i++) {
-            names.add(NAMES[r.nextInt(NAMES.length - (depth > 0 ? 1 : 0))]);
+            names.add(this.names[r.nextInt(this.names.length - (depth > 0 ? 1 : 0))]);
         }
         for (String name : names) {
             String path = dir.isEmpty() ? name : dir + "/" + name;
@@ -101,7 +202,7 @@ final class Gen {
                 files.add(path);
             } else if (k < 73) {
                 entries.add(new Entry(layer, Kind.LINK, path, 0777, owner(), owner(), sec(), nsec(), 0, 0, false,
-                        LINK_TARGETS[r.nextInt(LINK_TARGETS.length)], new TreeMap<>(), false));
+                        linkTarget(), new TreeMap<>(), false));
             } else if (k < 80 && !files.isEmpty()) {
                 entries.add(Entry.hard(layer, path, files.get(r.nextInt(files.size()))));
             } else if (k < 85) {
@@ -145,10 +246,22 @@ final class Gen {
         if (r.nextInt(100) < percent) {
             int n = 1 + r.nextInt(2);
             for (int i = 0; i < n; i++) {
-                x.put(XATTR_NAMES[r.nextInt(XATTR_NAMES.length)], "v" + r.nextInt(100));
+                x.put(xattrNames[r.nextInt(xattrNames.length)], xattrValue("v"));
             }
         }
         return x;
+    }
+
+    private String linkTarget() {
+        return linkTargets.get(r.nextInt(linkTargets.size()));
+    }
+
+    /** An xattr value in text form: short ASCII, or now and then any bytes. */
+    private String xattrValue(String prefix) {
+        if (r.nextInt(10) == 0) {
+            return ByteNames.text(OddNames.randomBytes(r, 1 + r.nextInt(8)));
+        }
+        return prefix + r.nextInt(100);
     }
 
     private int owner() {
@@ -189,22 +302,43 @@ final class Gen {
         if (pool.isEmpty() || r.nextInt(10) == 0) {
             return fresh(pool, dirs);
         }
+        if (!deep.isEmpty() && r.nextInt(100) < 30) {
+            List<String> below = pool.stream().filter(this::inDeepTree).toList();
+            if (!below.isEmpty()) {
+                return below.get(r.nextInt(below.size()));
+            }
+        }
         return pool.get(r.nextInt(pool.size()));
     }
+
+    private boolean inDeepTree(String path) {
+        return !deep.isEmpty() && (path.equals(deep.get(0)) || path.startsWith(deep.get(0) + "/"));
+    }
+
+    /** The longest path (in bytes, from the sequence's directory) the operations make: PATH_MAX from the root. */
+    static final int MAX_PATH = 4095 - "s99/".length();
 
     /** A name in a directory of the pool (or under a file of it: ENOTDIR), remembered for later operations. */
     private String fresh(List<String> pool, List<String> dirs) {
         String parent;
         int k = r.nextInt(10);
-        if (k < 6 || pool.isEmpty()) {
+        if (!deep.isEmpty() && r.nextInt(100) < 30) {
+            parent = deep.get(r.nextInt(deep.size()));
+        } else if (k < 6 || pool.isEmpty()) {
             parent = dirs.get(r.nextInt(dirs.size()));
         } else {
             parent = pool.get(r.nextInt(pool.size()));
         }
-        if (parent.split("/").length >= 4) {
+        if (parent.split("/").length >= 4 && !inDeepTree(parent)) {
             parent = "";
         }
-        String name = NEW_NAMES[r.nextInt(NEW_NAMES.length)];
+        String name = newNames[r.nextInt(newNames.length)];
+        int room = MAX_PATH - ByteNames.length(parent) - 1;
+        if (inDeepTree(parent) && room >= 1 && room <= 255 && r.nextInt(3) == 0) {
+            name = ByteNames.text("n" + "x".repeat(room - 1));   // exactly PATH_MAX from the mount root
+        } else if (ByteNames.length(name) > room) {
+            name = NEW_NAMES[r.nextInt(NEW_NAMES.length)];
+        }
         String p = parent.isEmpty() ? name : parent + "/" + name;
         if (!pool.contains(p)) {
             pool.add(p);
@@ -238,8 +372,15 @@ final class Gen {
 
     private Op op(List<String> pool, List<String> dirs) {
         int uid = r.nextInt(100) < profile.unprivilegedPercent() ? USERS[r.nextInt(USERS.length)] : 0;
-        int k = r.nextInt(120);
+        int k = r.nextInt(125);
         String slot = Integer.toString(r.nextInt(Exec.SLOTS));
+        if (k >= 120) {
+            return k < 122 ? directIo(slot) : new Op(uid, "mknod", target(pool, dirs), Stack.octal(mode()),
+                    new String[] {"reg", "sock", "chr"}[r.nextInt(3)]);
+        }
+        if (direct && k >= 14 && k < 29 && r.nextBoolean()) {
+            return directIo(slot);
+        }
         if (k < 14) {
             String flags = openFlags();
             boolean keep = r.nextInt(10) < 7;
@@ -283,7 +424,7 @@ final class Gen {
             String to;
             int t = r.nextInt(20);
             if (t == 0) {
-                to = from + "/" + NEW_NAMES[r.nextInt(NEW_NAMES.length)];
+                to = from + "/" + NEW_NAMES[r.nextInt(NEW_NAMES.length)];   // into itself: EINVAL or ENOTDIR
             } else {
                 to = target(pool, dirs);
             }
@@ -297,7 +438,7 @@ final class Gen {
             return new Op(uid, "link", existing(pool, dirs), target(pool, dirs));
         }
         if (k < 81) {
-            return new Op(uid, "symlink", LINK_TARGETS[r.nextInt(LINK_TARGETS.length)], target(pool, dirs));
+            return new Op(uid, "symlink", linkTarget(), target(pool, dirs));
         }
         if (k < 85) {
             return new Op(uid, "chmod", existing(pool, dirs), Stack.octal(mode()));
@@ -311,11 +452,11 @@ final class Gen {
         }
         if (k < 97) {
             String[] fl = {"0", "0", "CREATE", "REPLACE"};
-            return new Op(uid, "setxattr", existing(pool, dirs), XATTR_NAMES[r.nextInt(XATTR_NAMES.length)],
-                    "=" + (r.nextInt(8) == 0 ? "" : "w" + r.nextInt(100)), fl[r.nextInt(fl.length)]);
+            return new Op(uid, "setxattr", existing(pool, dirs), xattrName(),
+                    "=" + (r.nextInt(8) == 0 ? "" : xattrValue("w")), fl[r.nextInt(fl.length)]);
         }
         if (k < 100) {
-            return new Op(uid, "removexattr", existing(pool, dirs), XATTR_NAMES[r.nextInt(XATTR_NAMES.length)]);
+            return new Op(uid, "removexattr", existing(pool, dirs), xattrName());
         }
         if (k < 102) {
             return new Op(uid, "mkfifo", target(pool, dirs), Stack.octal(mode()));
@@ -333,7 +474,7 @@ final class Gen {
             return new Op(uid, "cat", existing(pool, dirs));
         }
         if (k < 118) {
-            return new Op(uid, "getxattr", existing(pool, dirs), XATTR_NAMES[r.nextInt(XATTR_NAMES.length)]);
+            return new Op(uid, "getxattr", existing(pool, dirs), xattrName());
         }
         return new Op(uid, "listxattr", existing(pool, dirs));
     }
@@ -359,7 +500,39 @@ final class Gen {
         if (r.nextInt(100) < 8) {
             f.add("NOFOLLOW");
         }
+        if (direct ? r.nextBoolean() : r.nextInt(100) < 2) {
+            f.add("DIRECT");
+        }
         return String.join("|", f);
+    }
+
+    private String xattrName() {
+        return xattrNames[r.nextInt(xattrNames.length)];
+    }
+
+    /**
+     * I/O for a descriptor opened with O_DIRECT: {@code dwrite SLOT OFFSET LENGTH SEED MEM} and {@code dread SLOT
+     * OFFSET LENGTH MEM}, MEM the buffer's distance past a 4,096-byte boundary. Mostly aligned (offset, length and
+     * buffer multiples of 4,096); a quarter misaligned in one of the three, by 512 (the disk's logical block) or by
+     * one byte, where O_DIRECT may answer EINVAL.
+     */
+    private Op directIo(String slot) {
+        long off = 4096L * r.nextInt(300);
+        int len = 4096 * (1 + r.nextInt(16));
+        int mem = 0;
+        if (r.nextInt(4) == 0) {
+            int by = r.nextBoolean() ? 512 : 1;
+            switch (r.nextInt(3)) {
+                case 0 -> off += by;
+                case 1 -> len += by;
+                default -> mem = by;
+            }
+        }
+        if (r.nextBoolean()) {
+            return new Op(0, "dwrite", slot, Long.toString(off), Integer.toString(len),
+                    Long.toString(r.nextLong(1_000_000)), Integer.toString(mem));
+        }
+        return new Op(0, "dread", slot, Long.toString(off), Integer.toString(len), Integer.toString(mem));
     }
 
     private long offset() {

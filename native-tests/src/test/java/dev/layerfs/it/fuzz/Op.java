@@ -5,7 +5,7 @@ import java.util.List;
 
 /**
  * One operation of a sequence, as text: {@code [as UID] NAME ARG...}. {@link Exec} gives the names their meaning;
- * paths are relative to the sequence's directory and never contain spaces.
+ * paths are relative to the sequence's directory, in the text form of {@link ByteNames} (so never with a space).
  */
 record Op(int uid, String name, List<String> args) {
     Op(int uid, String name, String... args) {

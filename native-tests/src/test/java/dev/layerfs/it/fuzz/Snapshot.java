@@ -3,7 +3,6 @@ package dev.layerfs.it.fuzz;
 import dev.layerfs.core.nativeio.Linux;
 import dev.layerfs.core.nativeio.RawDirent;
 import dev.layerfs.core.nativeio.Stat;
-import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -38,44 +37,75 @@ final class Snapshot {
     private static SortedMap<String, Map<String, String>> scan(String root, long newSince, boolean upper,
             Predicate<String> xattrs) {
         SortedMap<String, Map<String, String>> out = new TreeMap<>();
-        int[] e = new int[1];
-        if (Sys.lstat(Linux.AT_FDCWD, root, e) == null) {
+        int fd = Sys.C.openat(Linux.AT_FDCWD, root, Linux.O_PATH | Linux.O_DIRECTORY | Linux.O_CLOEXEC, 0);
+        if (fd < 0) {
             return out; // no such directory (an upper layer without the sequence's directory)
         }
-        walk(root, ".", newSince, upper, xattrs, out);
+        try {
+            walk(new At(fd, ""), ".", -1, newSince, upper, xattrs, out);
+        } finally {
+            Sys.close(fd);
+        }
         return out;
     }
 
-    private static void walk(String root, String rel, long newSince, boolean upper, Predicate<String> xattrs,
+    /**
+     * Where an object is: a name (a byte string) in an open directory, or the directory itself where the name is
+     * empty. Trees are read this way, one component at a time, so that a path of any length (deeper than PATH_MAX
+     * from the layer's or the mount's own path) and any bytes can be read.
+     */
+    record At(int dirfd, String name) {
+        /** The path by which the xattr calls reach it without resolving the directory again. */
+        String xattrPath() {
+            return Sys.fdPath(dirfd) + (name.isEmpty() ? "" : "/" + name);
+        }
+    }
+
+    /**
+     * One object and, for a directory, everything below it. {@code dino}: the inode number its parent's listing
+     * gave (-1 for the root): a node where it is not st_ino says so ({@link Allowed#INODE_NUMBERS}).
+     */
+    private static void walk(At at, String rel, long dino, long newSince, boolean upper, Predicate<String> xattrs,
             SortedMap<String, Map<String, String>> out) {
-        String abs = rel.equals(".") ? root : root + "/" + rel;
         int[] e = new int[1];
-        Stat st = Sys.lstat(Linux.AT_FDCWD, abs, e);
+        Stat st = Sys.lstat(at.dirfd(), at.name(), e);
         if (st == null) {
             Map<String, String> ghost = new LinkedHashMap<>();
             ghost.put("type", e[0] == 2 ? GHOST : "lstat " + Sys.errName(e[0]));
             out.put(rel, ghost);
             return;
         }
-        out.put(rel, node(abs, st, newSince, upper, xattrs));
-        if (st.isDirectory()) {
-            List<RawDirent> list = Sys.readdir(Linux.AT_FDCWD, abs, e);
+        Map<String, String> node = node(at, st, newSince, upper, xattrs);
+        if (dino >= 0 && dino != st.ino() && !node.get("type").equals("whiteout")) {
+            node.put("dino", "not st_ino");
+        }
+        out.put(rel, node);
+        if (!st.isDirectory()) {
+            return;
+        }
+        int dir = at.name().isEmpty() ? at.dirfd() : Sys.rc(Sys.C.openat(at.dirfd(), at.name(), Linux.O_PATH
+                | Linux.O_DIRECTORY | Linux.O_NOFOLLOW | Linux.O_CLOEXEC, 0));
+        List<RawDirent> list = dir < 0 ? null : Sys.readdir(dir, "", e);
+        try {
             if (list == null) {
-                out.get(rel).put("readdir", Sys.errName(e[0]));
+                node.put("readdir", Sys.errName(dir < 0 ? -dir : e[0]));
                 return;
             }
-            List<String> names = new ArrayList<>();
-            for (RawDirent d : list) {
-                names.add(d.name());
+            List<RawDirent> sorted = new ArrayList<>(list);
+            sorted.sort(java.util.Comparator.comparing(RawDirent::name));
+            for (RawDirent d : sorted) {
+                String child = ByteNames.text(d.name());
+                walk(new At(dir, d.name()), rel.equals(".") ? child : rel + "/" + child, d.ino(), newSince, upper,
+                        xattrs, out);
             }
-            names.sort(null);
-            for (String n : names) {
-                walk(root, rel.equals(".") ? n : rel + "/" + n, newSince, upper, xattrs, out);
+        } finally {
+            if (dir != at.dirfd()) {
+                Sys.close(dir);
             }
         }
     }
 
-    private static Map<String, String> node(String abs, Stat st, long newSince, boolean upper,
+    private static Map<String, String> node(At at, Stat st, long newSince, boolean upper,
             Predicate<String> xattrFilter) {
         Map<String, String> f = new LinkedHashMap<>();
         if (upper && st.isCharDevice() && st.rdev() == 0) {
@@ -92,7 +122,7 @@ final class Snapshot {
             f.put("nlink", Long.toString(st.nlink()));
         }
         if (st.isRegularFile()) {
-            f.put("content", content(abs));
+            f.put("content", content(at));
             if (upper && st.size() >= 131072) {
                 // Holes stay holes at copy-up (Allowed.SPARSER_COPY_UP): a coarse test, extent blocks vary.
                 f.put("holes", st.blocks() * 512 + 65536 < st.size() ? "sparse" : "dense");
@@ -100,19 +130,19 @@ final class Snapshot {
         }
         if (st.isSymlink()) {
             int[] e = new int[1];
-            String t = Sys.readlink(Linux.AT_FDCWD, abs, e);
-            f.put("target", t == null ? Sys.errName(e[0]) : t);
+            String t = Sys.readlink(at.dirfd(), at.name(), e);
+            f.put("target", t == null ? Sys.errName(e[0]) : ByteNames.text(t));
         }
         if (st.isCharDevice() || st.type() == Linux.S_IFBLK) {
             f.put("rdev", Long.toString(st.rdev()));
         }
-        f.put("xattrs", xattrs(abs, xattrFilter));
+        f.put("xattrs", xattrs(at, xattrFilter));
         f.put("mtime", Exec.mtime(st, newSince));
         return f;
     }
 
-    private static String content(String abs) {
-        int fd = Sys.C.openat(Linux.AT_FDCWD, abs, Linux.O_RDONLY | Linux.O_NOFOLLOW | Linux.O_NONBLOCK
+    private static String content(At at) {
+        int fd = Sys.C.openat(at.dirfd(), at.name(), Linux.O_RDONLY | Linux.O_NOFOLLOW | Linux.O_NONBLOCK
                 | Linux.O_CLOEXEC, 0);
         if (fd < 0) {
             return "open " + Sys.errName(Sys.errno());
@@ -122,7 +152,7 @@ final class Snapshot {
             byte[] buf = new byte[131072];
             long total = 0;
             while (true) {
-                int n = Sys.rc(Sys.C.pread(fd, buf, buf.length, total));
+                int n = Sys.pread(fd, buf, 0, buf.length, total);
                 if (n < 0) {
                     return "read " + Sys.errName(-n) + " after " + total;
                 }
@@ -138,25 +168,22 @@ final class Snapshot {
         }
     }
 
-    private static String xattrs(String abs, Predicate<String> filter) {
-        byte[] buf = new byte[65536];
-        int len = Sys.rc(Sys.C.llistxattr(abs, buf, buf.length));
-        if (len < 0) {
-            return "listxattr " + Sys.errName(-len);
+    /** The xattrs (names and values in text form) that pass the filter, as "{name=value, ...}". */
+    private static String xattrs(At at, Predicate<String> filter) {
+        int[] e = new int[1];
+        List<String> names = Sys.xattrNames(at.dirfd(), at.name(), e);
+        if (names == null) {
+            return "listxattr " + Sys.errName(e[0]);
         }
+        String path = at.xattrPath();
         SortedMap<String, String> x = new TreeMap<>();
-        int start = 0;
-        for (int i = 0; i < len; i++) {
-            if (buf[i] == 0) {
-                String name = new String(buf, start, i - start, StandardCharsets.UTF_8);
-                start = i + 1;
-                if (name.isEmpty() || !filter.test(name)) {
-                    continue;
-                }
-                byte[] v = new byte[65536];
-                int n = Sys.rc(Sys.C.lgetxattr(abs, name, v, v.length));
-                x.put(name, n < 0 ? Sys.errName(-n) : new String(v, 0, n, StandardCharsets.UTF_8));
+        for (String name : names) {
+            if (!filter.test(name)) {
+                continue;
             }
+            byte[] v = new byte[65536];
+            int n = Sys.rc(Sys.C.lgetxattr(path, name, v, v.length));
+            x.put(ByteNames.text(name), n < 0 ? Sys.errName(-n) : ByteNames.text(v, 0, n));
         }
         return x.toString();
     }
@@ -164,26 +191,44 @@ final class Snapshot {
     /** Every path below a directory with its ctime, size and mode: to see that nothing wrote a lower layer. */
     static SortedMap<String, String> fingerprint(String root) {
         SortedMap<String, String> out = new TreeMap<>();
-        fingerprint(root, ".", out);
+        int fd = Sys.C.openat(Linux.AT_FDCWD, root, Linux.O_PATH | Linux.O_DIRECTORY | Linux.O_CLOEXEC, 0);
+        if (fd < 0) {
+            out.put(".", Sys.errName(Sys.errno()));
+            return out;
+        }
+        try {
+            fingerprint(new At(fd, ""), ".", out);
+        } finally {
+            Sys.close(fd);
+        }
         return out;
     }
 
-    private static void fingerprint(String root, String rel, SortedMap<String, String> out) {
-        String abs = rel.equals(".") ? root : root + "/" + rel;
+    private static void fingerprint(At at, String rel, SortedMap<String, String> out) {
         int[] e = new int[1];
-        Stat st = Sys.lstat(Linux.AT_FDCWD, abs, e);
+        Stat st = Sys.lstat(at.dirfd(), at.name(), e);
         if (st == null) {
             out.put(rel, Sys.errName(e[0]));
             return;
         }
         out.put(rel, Stack.time(st.ctime().sec(), st.ctime().nsec()) + " " + st.size() + " "
                 + Integer.toOctalString(st.mode()) + " " + Stack.time(st.mtime().sec(), st.mtime().nsec()));
-        if (st.isDirectory()) {
-            List<RawDirent> list = Sys.readdir(Linux.AT_FDCWD, abs, e);
+        if (!st.isDirectory()) {
+            return;
+        }
+        int dir = at.name().isEmpty() ? at.dirfd() : Sys.rc(Sys.C.openat(at.dirfd(), at.name(), Linux.O_PATH
+                | Linux.O_DIRECTORY | Linux.O_NOFOLLOW | Linux.O_CLOEXEC, 0));
+        try {
+            List<RawDirent> list = dir < 0 ? null : Sys.readdir(dir, "", e);
             if (list != null) {
                 for (RawDirent d : list) {
-                    fingerprint(root, rel.equals(".") ? d.name() : rel + "/" + d.name(), out);
+                    String child = ByteNames.text(d.name());
+                    fingerprint(new At(dir, d.name()), rel.equals(".") ? child : rel + "/" + child, out);
                 }
+            }
+        } finally {
+            if (dir != at.dirfd()) {
+                Sys.close(dir);
             }
         }
     }

@@ -1,14 +1,10 @@
 package dev.layerfs.it.fuzz;
 
 import dev.layerfs.core.nativeio.Linux;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
+import dev.layerfs.core.nativeio.RawDirent;
+import dev.layerfs.core.nativeio.Stat;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -142,8 +138,11 @@ record Stack(int lowers, List<Entry> entries, java.util.Set<Integer> aufs) {
         }
 
         Entry withoutXattrs() {
-            return new Entry(layer, kind, path, mode, uid, gid, sec, nsec, size, seed, sparse, target,
-                    new TreeMap<>(), opaque);
+            return withXattrs(new TreeMap<>());
+        }
+
+        Entry withXattrs(SortedMap<String, String> x) {
+            return new Entry(layer, kind, path, mode, uid, gid, sec, nsec, size, seed, sparse, target, x, opaque);
         }
 
         Entry withOpaque(boolean o) {
@@ -330,94 +329,138 @@ record Stack(int lowers, List<Entry> entries, java.util.Set<Integer> aufs) {
 
     /**
      * Writes the stack: layer i of the stack below {@code roots[i]} (upper first, then the lowers); for layerfs's
-     * side ({@code aufsSide}) the {@link #aufs} lower layers in AUFS form.
+     * side ({@code aufsSide}) the {@link #aufs} lower layers in AUFS form. Each entry is made relative to its open
+     * parent directory, so that paths deeper than PATH_MAX from the layer's own path, and any bytes, can be written.
      */
     void materialize(List<Path> roots, boolean aufsSide) {
         for (int layer = 0; layer <= lowers; layer++) {
             boolean aufsForm = aufsSide && layer > 0 && aufs.contains(layer);
-            List<Entry> dirs = new ArrayList<>();
-            for (Entry e : entries) {
-                if (e.layer != layer) {
-                    continue;
+            int root = Sys.C.openat(Linux.AT_FDCWD, roots.get(layer).getParent().toString(), Linux.O_PATH
+                    | Linux.O_DIRECTORY | Linux.O_CLOEXEC, 0);
+            check(root, "open", roots.get(layer).getParent().toString());
+            // The entries are relative to the sequence's directory, "." itself, which the first entry makes.
+            String seqDir = roots.get(layer).getFileName().toString();
+            try {
+                List<Entry> dirs = new ArrayList<>();
+                for (Entry e : entries) {
+                    if (e.layer != layer) {
+                        continue;
+                    }
+                    String path = e.path.equals(".") ? seqDir : seqDir + "/" + ByteNames.bytes(e.path);
+                    withParent(root, path, (dir, leaf) -> write(e, dir, leaf, root, seqDir, aufsForm));
+                    if (e.kind == Kind.DIR) {
+                        dirs.add(e);
+                    }
                 }
-                Path p = e.path.equals(".") ? roots.get(layer) : roots.get(layer).resolve(e.path);
-                try {
-                    write(e, p, roots.get(layer), aufsForm);
-                } catch (IOException ex) {
-                    throw new UncheckedIOException("writing " + e.text(), ex);
+                // Directories last, deepest first: their times must not change after they are set.
+                Collections.reverse(dirs);
+                for (Entry d : dirs) {
+                    String path = d.path.equals(".") ? seqDir : seqDir + "/" + ByteNames.bytes(d.path);
+                    withParent(root, path, (dir, leaf) -> attributes(d, dir, leaf));
                 }
-                if (e.kind == Kind.DIR) {
-                    dirs.add(e);
-                }
-            }
-            // Directories last, deepest first: their times must not change after they are set.
-            Collections.reverse(dirs);
-            for (Entry d : dirs) {
-                Path p = d.path.equals(".") ? roots.get(layer) : roots.get(layer).resolve(d.path);
-                attributes(d, p.toString());
+            } finally {
+                Sys.close(root);
             }
         }
     }
 
-    private static void write(Entry e, Path p, Path layerRoot, boolean aufsForm) throws IOException {
-        String s = p.toString();
+    @FunctionalInterface
+    interface AtCall {
+        void call(int dirfd, String name);
+    }
+
+    /**
+     * Runs a call on the parent directory of a path (a byte string relative to {@code root}), opened one component
+     * at a time, and the path's last component.
+     */
+    static void withParent(int root, String path, AtCall call) {
+        int slash = path.lastIndexOf('/');
+        int dir = slash < 0 ? root : Sys.openDirectory(root, path.substring(0, slash));
+        check(dir, "open parent of", ByteNames.text(path));
+        try {
+            call.call(dir, path.substring(slash + 1));
+        } finally {
+            if (dir != root) {
+                Sys.close(dir);
+            }
+        }
+    }
+
+    private static void write(Entry e, int dir, String leaf, int root, String seqDir, boolean aufsForm) {
+        String s = ByteNames.text(leaf);
+        String xattrPath = Sys.fdPath(dir) + "/" + leaf;
         switch (e.kind) {
             case DIR -> {
-                check(Sys.C.mkdirat(Linux.AT_FDCWD, s, 0700), "mkdir", s);
+                check(Sys.C.mkdirat(dir, leaf, 0700), "mkdir", s);
                 if (e.opaque && aufsForm) {
-                    Files.createFile(p.resolve(".wh..wh..opq"));
+                    int dfd = Sys.openDirectory(dir, leaf);
+                    check(dfd, "open", s);
+                    int f = Sys.C.openat(dfd, ".wh..wh..opq", Linux.O_WRONLY | Linux.O_CREAT | Linux.O_EXCL
+                            | Linux.O_CLOEXEC, 0644);
+                    Sys.close(dfd);
+                    check(f, "create .wh..wh..opq in", s);
+                    Sys.close(f);
                 } else if (e.opaque) {
-                    check(Sys.C.lsetxattr(s, "trusted.overlay.opaque", new byte[] {'y'}, 1, 0), "opaque", s);
+                    check(Sys.C.lsetxattr(xattrPath, "trusted.overlay.opaque", new byte[] {'y'}, 1, 0), "opaque", s);
                 }
-                xattrs(e, s);
+                xattrs(e, xattrPath);
             }
             case FILE -> {
-                try (FileChannel ch = FileChannel.open(p, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-                    Content.write(ch, e.size, e.seed, e.sparse);
+                int fd = Sys.C.openat(dir, leaf, Linux.O_WRONLY | Linux.O_CREAT | Linux.O_EXCL | Linux.O_CLOEXEC,
+                        0600);
+                check(fd, "create", s);
+                try {
+                    Content.write(fd, e.size, e.seed, e.sparse);
+                } finally {
+                    Sys.close(fd);
                 }
-                xattrs(e, s);
-                attributes(e, s);
+                xattrs(e, xattrPath);
+                attributes(e, dir, leaf);
             }
             case LINK -> {
-                check(Sys.C.symlinkat(e.target, Linux.AT_FDCWD, s), "symlink", s);
-                attributes(e, s);
+                check(Sys.C.symlinkat(ByteNames.bytes(e.target), dir, leaf), "symlink", s);
+                attributes(e, dir, leaf);
             }
-            case HARD -> check(Sys.C.linkat(Linux.AT_FDCWD, layerRoot.resolve(e.target).toString(),
-                    Linux.AT_FDCWD, s, 0), "link", s);
+            case HARD -> check(Sys.C.linkat(root, seqDir + "/" + ByteNames.bytes(e.target), dir, leaf, 0), "link", s);
             case FIFO -> {
-                check(Sys.C.mknodat(Linux.AT_FDCWD, s, Linux.S_IFIFO | 0600, 0), "mkfifo", s);
-                attributes(e, s);
+                check(Sys.C.mknodat(dir, leaf, Linux.S_IFIFO | 0600, 0), "mkfifo", s);
+                attributes(e, dir, leaf);
             }
             case WH -> {
                 if (aufsForm) {
-                    Files.createFile(p.resolveSibling(".wh." + p.getFileName()));
+                    int f = Sys.C.openat(dir, ".wh." + leaf, Linux.O_WRONLY | Linux.O_CREAT | Linux.O_EXCL
+                            | Linux.O_CLOEXEC, 0644);
+                    check(f, "create .wh.", s);
+                    Sys.close(f);
                 } else {
-                    check(Sys.C.mknodat(Linux.AT_FDCWD, s, Linux.S_IFCHR, 0), "whiteout", s);
+                    check(Sys.C.mknodat(dir, leaf, Linux.S_IFCHR, 0), "whiteout", s);
                 }
             }
             default -> throw new IllegalStateException();
         }
     }
 
-    private static void xattrs(Entry e, String s) {
+    private static void xattrs(Entry e, String path) {
         e.xattrs.forEach((k, v) -> {
-            byte[] b = v.getBytes(StandardCharsets.UTF_8);
-            check(Sys.C.lsetxattr(s, k, b, b.length, 0), "setxattr " + k, s);
+            String b = ByteNames.bytes(v);
+            check(Sys.C.lsetxattr(path, ByteNames.bytes(k), b.getBytes(StandardCharsets.ISO_8859_1), b.length(), 0),
+                    "setxattr " + k, path);
         });
     }
 
-    private static void attributes(Entry e, String s) {
-        check(Sys.C.fchownat(Linux.AT_FDCWD, s, e.uid, e.gid, Linux.AT_SYMLINK_NOFOLLOW), "chown", s);
+    private static void attributes(Entry e, int dir, String leaf) {
+        String s = ByteNames.text(leaf);
+        check(Sys.C.fchownat(dir, leaf, e.uid, e.gid, Linux.AT_SYMLINK_NOFOLLOW), "chown", s);
         if (e.kind != Kind.LINK) {
-            check(Sys.C.fchmodat(Linux.AT_FDCWD, s, e.mode, 0), "chmod", s);
+            check(Sys.C.fchmodat(dir, leaf, e.mode, 0), "chmod", s);
         }
         long[] t = {e.sec, e.nsec, e.sec, e.nsec};
-        check(Sys.C.utimensat(Linux.AT_FDCWD, s, t, Linux.AT_SYMLINK_NOFOLLOW), "utimens", s);
+        check(Sys.C.utimensat(dir, leaf, t, Linux.AT_SYMLINK_NOFOLLOW), "utimens", s);
     }
 
     private static void check(int rc, String op, String path) {
         if (rc < 0) {
-            throw new IllegalStateException(op + " " + path + ": " + Sys.errName(Sys.errno()));
+            throw new IllegalStateException(op + " " + path + ": " + Sys.errName(rc == -1 ? Sys.errno() : -rc));
         }
     }
 
@@ -425,7 +468,7 @@ record Stack(int lowers, List<Entry> entries, java.util.Set<Integer> aufs) {
     static final class Content {
         private Content() {}
 
-        static void write(FileChannel ch, long size, long seed, boolean sparse) throws IOException {
+        static void write(int fd, long size, long seed, boolean sparse) {
             SplittableRandom r = new SplittableRandom(seed);
             if (!sparse) {
                 byte[] buf = new byte[(int) Math.min(size, 65536)];
@@ -433,37 +476,70 @@ record Stack(int lowers, List<Entry> entries, java.util.Set<Integer> aufs) {
                 while (done < size) {
                     int n = (int) Math.min(buf.length, size - done);
                     r.nextBytes(buf);
-                    ch.write(ByteBuffer.wrap(buf, 0, n), done);
+                    put(fd, n == buf.length ? buf : java.util.Arrays.copyOf(buf, n), done);
                     done += n;
                 }
                 return;
             }
             int chunks = 1 + r.nextInt(3);
+            long end = 0;
             for (int i = 0; i < chunks && size > 0; i++) {
                 long off = (r.nextLong(Math.max(1, size / 4096))) * 4096;
                 int len = (int) Math.min(4096L * (1 + r.nextInt(3)), size - off);
                 byte[] buf = new byte[Math.max(0, len)];
                 r.nextBytes(buf);
-                ch.write(ByteBuffer.wrap(buf), off);
+                put(fd, buf, off);
+                end = Math.max(end, off + buf.length);
             }
-            ch.truncate(size);
-            if (ch.size() < size) {
-                // FileChannel.truncate never grows a file.
-                ch.write(ByteBuffer.wrap(new byte[1]), size - 1);
+            // The file ends at size with a zero byte written there (its last block is data, not a hole).
+            if (end < size) {
+                put(fd, new byte[1], size - 1);
+            }
+        }
+
+        private static void put(int fd, byte[] data, long offset) {
+            if (data.length > 0 && Sys.pwrite(fd, data, 0, offset) != data.length) {
+                throw new IllegalStateException("short write to fd " + fd + ": " + Sys.errName(Sys.errno()));
             }
         }
     }
 
+    /** Deletes a directory tree of any depth and names, one component at a time (nothing is followed). */
     static void deleteTree(Path root) {
-        if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+        int parent = Sys.C.openat(Linux.AT_FDCWD, root.getParent().toString(), Linux.O_PATH | Linux.O_DIRECTORY
+                | Linux.O_CLOEXEC, 0);
+        if (parent < 0) {
             return;
         }
-        try (var walk = Files.walk(root)) {
-            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
+        try {
+            delete(parent, root.getFileName().toString());
+        } finally {
+            Sys.close(parent);
+        }
+    }
+
+    private static void delete(int dir, String name) {
+        int[] e = new int[1];
+        Stat st = Sys.lstat(dir, name, e);
+        if (st == null) {
+            return;
+        }
+        if (st.isDirectory()) {
+            int fd = Sys.openDirectory(dir, name);
+            if (fd >= 0) {
+                try {
+                    List<RawDirent> list = Sys.readdir(fd, "", e);
+                    for (RawDirent d : list == null ? List.<RawDirent>of() : list) {
+                        delete(fd, d.name());
+                    }
+                } finally {
+                    Sys.close(fd);
+                }
             }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        }
+        int rc = Sys.rc(Sys.C.unlinkat(dir, name, st.isDirectory() ? Linux.AT_REMOVEDIR : 0));
+        if (rc < 0) {
+            throw new IllegalStateException("cannot delete " + ByteNames.text(name) + ": " + Sys.errName(-rc));
         }
     }
 }

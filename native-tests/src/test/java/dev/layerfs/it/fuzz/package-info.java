@@ -10,9 +10,16 @@
  * xattrs, varied modes, owners and nanosecond mtimes) and 4 to 30 operations (40 to 60 in the {@code long}
  * profile; {@link dev.layerfs.it.fuzz.Op}, run by {@link dev.layerfs.it.fuzz.Exec}: open with every flag, write
  * and read at offsets through up to three open descriptors, truncate, unlink, mkdir, rmdir, rename (also NOREPLACE
- * and EXCHANGE), link, symlink, chmod, chown, utimensat, set/remove/get/list xattrs, mkfifo, stat, readdir, readlink
- * and whole-file reads; some as an unprivileged user, by switching the thread's fsuid/fsgid). Names come from a small
- * alphabet so that layers and operations collide, and many operations must fail.</li>
+ * and EXCHANGE), link, symlink, chmod, chown, utimensat, set/remove/get/list xattrs, mkfifo, mknod, stat, readdir,
+ * readlink and whole-file reads; some as an unprivileged user, by switching the thread's fsuid/fsgid). Names come
+ * from a small alphabet so that layers and operations collide, and many operations must fail. Issue 14 added: names
+ * of any bytes ({@link dev.layerfs.it.fuzz.OddNames}: not UTF-8, non-ASCII UTF-8, 251 to 255 bytes) in place of
+ * some letters of the alphabet, deep trees whose paths reach PATH_MAX from the mount root, O_DIRECT opens with
+ * aligned and misaligned I/O from aligned native memory, and inode numbers compared as relations
+ * ({@link dev.layerfs.it.fuzz.Inodes}: st_ino kept or not across a copy-up; d_ino equal to st_ino or not).</li>
+ * <li>Names and paths are bytes at the system calls ({@link dev.layerfs.it.fuzz.Sys}, ISO-8859-1 strings) and text
+ * everywhere else ({@link dev.layerfs.it.fuzz.ByteNames}: {@code %HH} escapes and {@code %{N}HH} runs, canonical,
+ * so a printed sequence pastes back exactly); trees are read and written one directory descriptor at a time.</li>
  * <li>{@link dev.layerfs.it.fuzz.Batch} writes many sequences' stacks into identical copies of five lower layers
  * and an upper layer (each sequence in its own top-level directory), mounts the kernel overlay on one copy and
  * layerfs on the other, runs each sequence's operations on both (kernel first, then layerfs) and compares each
@@ -22,8 +29,9 @@
  * cross-mounts: the kernel over layerfs's upper layer and layerfs over the kernel's, both compared with the
  * kernel's view after the sequence.</li>
  * <li>Differences are allowed only by name, from one list: {@link dev.layerfs.it.fuzz.Allowed}, each entry with
- * its reason. TEMPORARY entries there are open bugs, kept out of the generated sequences or excused until
- * fixed; the {@code full} profile leaves them in.</li>
+ * its reason; an entry that matches a path matches what the operation's path resolved to on the kernel's side.
+ * TEMPORARY entries there are open bugs, kept out of the generated sequences or excused until fixed; the
+ * {@code full} profile leaves them in.</li>
  * <li>{@link dev.layerfs.it.fuzz.Campaign} runs N sequences from a campaign seed (sequence i has a seed derived from
  * it, and a sequence is a pure function of its seed and {@link dev.layerfs.it.fuzz.Profile}), shrinks each new kind
  * of divergence ({@link dev.layerfs.it.fuzz.Shrinker}: fewer operations, fewer entries and layers, simpler values,
