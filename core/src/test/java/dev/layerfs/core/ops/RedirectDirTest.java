@@ -257,6 +257,22 @@ class RedirectDirTest {
     }
 
     @Test
+    void aRenameOntoADirectoryThatIsNotEmptyCopiesTheSourceUpFirstAsTheKernel() throws Exception {
+        lowerTree();
+        fx.l1().file("full/x", "x");
+        upper.file("upfull/y", "y");
+        Overlay ov = fx.open(with("on"));
+        long links = ov.getattr("a").nlink();
+        assertErrno(Errno.ENOTEMPTY, () -> ov.rename("a", "full", 0));
+        assertTrue(upper.exists("a"), "copied up before the target was found not empty");
+        assertNull(upper.xattr("a", REDIRECT), "a lower target fails before the redirect is written");
+        assertEquals(1, ov.getattr("a").nlink(), "now merged: " + links);
+        assertErrno(Errno.ENOTEMPTY, () -> ov.rename("a", "upfull", 0));
+        assertEquals("a", upper.xattr("a", REDIRECT), "an upper target fails in the upper rename, after it");
+        assertEquals(List.of("deep", "g", "sub"), names(ov, "a").stream().sorted().toList());
+    }
+
+    @Test
     void optionsFollowTheKernelsRules() throws Exception {
         assertEquals(KernelFeatures.RedirectDir.FOLLOW, KernelFeatures.DEFAULT.redirectDir());
         assertEquals(KernelFeatures.RedirectDir.FOLLOW, KernelFeatures.resolve(Map.of("redirect_dir", "off"))
