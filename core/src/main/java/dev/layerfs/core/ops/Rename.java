@@ -179,19 +179,19 @@ public final class Rename {
     }
 
     /**
-     * A directory with lower content renamed onto a directory that is not empty, with redirect_dir=on: the kernel
-     * copies the source and the target's parent up before it finds the target not empty, and, where the target
-     * is the upper layer's alone (the upper file system's rename says ENOTEMPTY), has marked the target's parent
-     * impure and written the source's redirect by then. The source then shows as merged (one link), so the
-     * view depends on it: this does the same, and the caller answers ENOTEMPTY.
+     * A directory with lower content renamed onto a directory that is not empty, with redirect_dir=on. A target
+     * with lower content the kernel finds not empty first (nothing changes). A target the upper layer alone holds
+     * it leaves to the upper file system's rename, by which time it has copied the source and the target's parent
+     * up, marked that parent impure and written the source's redirect. The source then shows as merged (one
+     * link), so the view depends on it: this does the same, and the caller answers ENOTEMPTY.
      */
     private void failAsTheKernel(Entry src, Entry dst, String from, String to) throws FsException {
-        boolean srcWasLower = !src.hasUpper();
-        copyUp.copyUpMetadata(lookup.resolve(from));
-        copyUp.ensureUpperDirectory(lookup.resolve(OverlayPaths.parent(to)));
         if (!dst.isPureUpper()) {
             return;
         }
+        boolean srcWasLower = !src.hasUpper();
+        copyUp.copyUpMetadata(lookup.resolve(from));
+        copyUp.ensureUpperDirectory(lookup.resolve(OverlayPaths.parent(to)));
         boolean sameDir = OverlayPaths.parent(from).equals(OverlayPaths.parent(to));
         if (!sameDir && (srcWasLower || inodes.hasOrigin(writer.upper(), from))) {
             copyUp.markImpure(lookup.resolve(OverlayPaths.parent(to)));
