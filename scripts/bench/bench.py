@@ -80,13 +80,16 @@ def metrics_for(s):
         Metric("tar c", "tar_c", "tar c of the untarred tree, warm", "s", False),
         Metric("copy-up append", "copyup_append", f"copy-up: first append to {big} lower file, cold", "s", False),
         Metric("copy-up chmod", "copyup_chmod", f"copy-up: chmod {s['meta_files']:,} lower files, cold", "s", False),
+        Metric("mv lower dir", "mv_dir", f"mv of a lower directory of {s['meta_files']:,} files, cold", "s", False,
+               note="one rename with redirect_dir=on; without it EXDEV, and mv copies the tree"),
         Metric("readdir merged cold", "readdir_cold", f"readdir {s['merged']:,} entries merged from 3 layers, cold", "ms", False),
         Metric("readdir merged warm", "readdir_warm", f"readdir {s['merged']:,} entries merged from 3 layers, warm", "ms", False),
         Metric("daemon CPU", "daemon_cpu", "daemon CPU time (user+sys) over the whole round", "s", False, FUSE_TARGETS),
     ]
 
 
-WORKLOADS = ("seq_write", "seq_read", "rand_read", "tree", "untar", "copyup_append", "copyup_chmod", "readdir")
+WORKLOADS = ("seq_write", "seq_read", "rand_read", "tree", "untar", "copyup_append", "copyup_chmod", "mv_dir",
+             "readdir")
 
 
 class WorkloadError(Exception):
@@ -317,7 +320,8 @@ class Bench:
             os.makedirs(d)
         self.mounts.append(m)  # before the command: teardown checks /proc/self/mountinfo for what it made
         opts = f"lowerdir={':'.join(self.lowers)},upperdir={m.upper},workdir={m.work}"
-        extra = {"layerfs": self.args.layerfs_opts, "fuse-overlayfs": self.args.fuse_overlayfs_opts}.get(target)
+        extra = {"layerfs": self.args.layerfs_opts, "fuse-overlayfs": self.args.fuse_overlayfs_opts,
+                 "kernel": self.args.kernel_opts}.get(target)
         if extra:
             opts += "," + extra
         parent_dev = os.stat(m.dir).st_dev
@@ -633,6 +637,17 @@ class Bench:
                 self.record("copyup_chmod", t, go)
             self.each(mounts, copyup_chmod)
 
+        if "mv_dir" in only:
+            def mv_dir(t, mnt):
+                # The chmod tree (its files copied up by now where copyup_chmod ran, the directory merged): a
+                # single rename where the mount writes redirects, else EXDEV and mv copies it all.
+                def go():
+                    self.settle(True)
+                    return self.timed(["mv", os.path.join(mnt, "meta"), os.path.join(mnt, "meta-moved")])
+                self.record("mv_dir", t, go)
+                os.sync()
+            self.each(mounts, mv_dir)
+
         if "readdir" in only:
             def readdir(t, mnt):
                 for mid, cold in (("readdir_cold", True), ("readdir_warm", False)):
@@ -677,7 +692,8 @@ class Bench:
         self.prepare()
         self.versions = versions(self.layerfs)
         self.log("; ".join(f"{k}: {v}" for k, v in self.versions.items()))
-        for t, o in (("layerfs", self.args.layerfs_opts), ("fuse-overlayfs", self.args.fuse_overlayfs_opts)):
+        for t, o in (("layerfs", self.args.layerfs_opts), ("fuse-overlayfs", self.args.fuse_overlayfs_opts),
+                     ("kernel", self.args.kernel_opts)):
             if o:
                 self.log(f"extra mount options for {t}: {o}")
         self.load_start = os.getloadavg()
@@ -820,7 +836,8 @@ class Bench:
                     filesystem=f"{getattr(self, 'fs', None) or fs_type(self.args.dir)} ({self.args.dir})",
                     versions=getattr(self, "versions", {}),
                     extra_options={"layerfs": self.args.layerfs_opts,
-                                   "fuse-overlayfs": self.args.fuse_overlayfs_opts},
+                                   "fuse-overlayfs": self.args.fuse_overlayfs_opts,
+                                   "kernel": self.args.kernel_opts},
                     load_start=fmt_load(getattr(self, "load_start", None)),
                     load_end=fmt_load(getattr(self, "load_end", None) or os.getloadavg()),
                     interrupted=interrupted)
@@ -890,6 +907,8 @@ METHOD = """\
   symlinks) into a new directory; tar c: `tar -cf - . | cat >/dev/null` of it, after a sync.
 - copy-up: one append to the {big_mib} MiB lower file (the time of open+write+close, cold); chmod 600 of
   {meta_files} lower files (one Python process, cold).
+- mv lower dir: `mv` of that directory of {meta_files} files to a new name, cold: one rename where the mount
+  writes redirects (`redirect_dir=on`), else EXDEV and mv copies the tree.
 - readdir: one `os.listdir` of a directory whose {merged} names come from the three layers (overlapping
   ranges), cold and warm.
 - mount ready: layerfs: the `layerfs` command (it returns once the mount answers); fuse-overlayfs: from
@@ -970,6 +989,7 @@ def main():
     p.add_argument("--keep", action="store_true", help="keep the data directory")
     p.add_argument("--layerfs-opts", default="", help="extra -o options for layerfs (e.g. timeout=60)")
     p.add_argument("--fuse-overlayfs-opts", default="", help="extra -o options for fuse-overlayfs")
+    p.add_argument("--kernel-opts", default="", help="extra -o options for the kernel overlay (e.g. redirect_dir=on)")
     args = p.parse_args()
     args.targets = [t for t in TARGETS if t in args.targets.split(",")]
     args.only = set(args.only.split(","))

@@ -132,6 +132,10 @@ class KernelFeaturesTest {
                 r ls -A . q
                 r mv a e1
                 r mv -T e2 e1
+                r mkdir full
+                r touch full/y
+                r mv -T e2 full
+                r stat -c '%F %h' e2
                 r ls -A . e1
                 r mv other a
                 r ls -A a

@@ -100,6 +100,9 @@ public final class Rename {
             requireMovable(dst, to);
         }
         if (dst.exists() && !exchange && dst.isDirectory() && !directories.isEmpty(dst)) {
+            if (redirects && src.isDirectory() && !src.isPureUpper()) {
+                failAsTheKernel(src, dst, from, to);
+            }
             throw FsException.of(Errno.ENOTEMPTY, "rename", OverlayPaths.show(to));
         }
         if (WhiteoutCodec.isReservedName(OverlayPaths.name(to))) {
@@ -173,6 +176,27 @@ public final class Rename {
         }
         lowerOpenFiles.forget(to);
         lowerOpenFiles.moved(from, to, false);
+    }
+
+    /**
+     * A directory with lower content renamed onto a directory that is not empty, with redirect_dir=on. A target
+     * with lower content the kernel finds not empty first (nothing changes). A target the upper layer alone holds
+     * it leaves to the upper file system's rename, by which time it has copied the source and the target's parent
+     * up, marked that parent impure and written the source's redirect. The source then shows as merged (one
+     * link), so the view depends on it: this does the same, and the caller answers ENOTEMPTY.
+     */
+    private void failAsTheKernel(Entry src, Entry dst, String from, String to) throws FsException {
+        if (!dst.isPureUpper()) {
+            return;
+        }
+        boolean srcWasLower = !src.hasUpper();
+        copyUp.copyUpMetadata(lookup.resolve(from));
+        copyUp.ensureUpperDirectory(lookup.resolve(OverlayPaths.parent(to)));
+        boolean sameDir = OverlayPaths.parent(from).equals(OverlayPaths.parent(to));
+        if (!sameDir && (srcWasLower || inodes.hasOrigin(writer.upper(), from))) {
+            copyUp.markImpure(lookup.resolve(OverlayPaths.parent(to)));
+        }
+        redirector.set(lookup.child(lookup.resolve(OverlayPaths.parent(from)), OverlayPaths.name(from)), sameDir);
     }
 
     /**

@@ -257,6 +257,22 @@ class RedirectDirTest {
     }
 
     @Test
+    void aRenameOntoAnUpperDirectoryThatIsNotEmptyCopiesTheSourceUpFirstAsTheKernel() throws Exception {
+        lowerTree();
+        fx.l1().file("full/x", "x");
+        upper.file("upfull/y", "y");
+        Overlay ov = fx.open(with("on"));
+        long links = ov.getattr("a").nlink();
+        assertErrno(Errno.ENOTEMPTY, () -> ov.rename("a", "full", 0));
+        assertFalse(upper.exists("a"), "a target with lower content is found not empty first");
+        assertEquals(links, ov.getattr("a").nlink());
+        assertErrno(Errno.ENOTEMPTY, () -> ov.rename("a", "upfull", 0));
+        assertEquals("a", upper.xattr("a", REDIRECT), "an upper target fails in the upper rename, after it");
+        assertEquals(1, ov.getattr("a").nlink(), "now merged, as on the kernel overlay");
+        assertEquals(List.of("deep", "g", "sub"), names(ov, "a").stream().sorted().toList());
+    }
+
+    @Test
     void optionsFollowTheKernelsRules() throws Exception {
         assertEquals(KernelFeatures.RedirectDir.FOLLOW, KernelFeatures.DEFAULT.redirectDir());
         assertEquals(KernelFeatures.RedirectDir.FOLLOW, KernelFeatures.resolve(Map.of("redirect_dir", "off"))
