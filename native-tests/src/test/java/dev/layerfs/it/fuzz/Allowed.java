@@ -259,21 +259,23 @@ enum Allowed {
             if (!namelessStat) {
                 return false;
             }
-            // The path the descriptor was opened at (its last successful open), and a later removal of that
-            // name or of a directory above it.
+            // A path the descriptor may have been opened at (any successful open of its slot: on layerfs the
+            // slot keeps an older descriptor where a later open failed there alone, as FIFO_PER_NAME's ENXIO), and
+            // a later removal of that name or of a directory above it.
             String slot = ops.get(index).arg(0);
-            String opened = null;
-            int openedAt = -1;
             for (int i = 0; i < index && i < kernelOutcomes.size(); i++) {
                 Op o = ops.get(i);
-                if (o.name().equals("open") && o.arg(0).equals(slot) && kernelOutcomes.get(i).startsWith("ok")) {
-                    opened = o.arg(1);
-                    openedAt = i;
+                if (o.name().equals("open") && o.arg(0).equals(slot) && kernelOutcomes.get(i).startsWith("ok")
+                        && removedSince(o.arg(1), i, index, ops, kernelOutcomes)) {
+                    return true;
                 }
             }
-            if (opened == null) {
-                return false;
-            }
+            return false;
+        }
+
+        /** Whether the name {@code opened} (followed through renames) was removed between two operations. */
+        private static boolean removedSince(String opened, int openedAt, int index, List<Op> ops,
+                List<String> kernelOutcomes) {
             for (int i = openedAt + 1; i < index && i < kernelOutcomes.size(); i++) {
                 Op o = ops.get(i);
                 if (!kernelOutcomes.get(i).startsWith("ok")) {
