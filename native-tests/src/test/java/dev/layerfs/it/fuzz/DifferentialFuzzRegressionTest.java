@@ -371,6 +371,26 @@ class DifferentialFuzzRegressionTest {
                 "upper/xattrs: m: xattrs: kernel {trusted.overlay.opaque=y}, layerfs {};");
     }
 
+    /**
+     * Allowed.OPAQUE_SET_BY_A_FAILED_RENAME, followed through a later rename of that directory (seed 11 of the
+     * 10,000-sequence campaign, sequence seed 6750973089794238291; also reported by the kernel-features work).
+     */
+    @Test
+    void theOpaqueMarkOfAFailedRenameMovesWithTheDirectory() {
+        Scenario.assertExcused(Allowed.OPAQUE_SET_BY_A_FAILED_RENAME, """
+                lowers 1
+                U dir . 0755 0:0 1279865114.768913841
+                U dir b 0755 0:0 1371362738.175709126
+                L1 dir . 0755 0:0 1367113082.392763641
+                --
+                mkdir m 0600
+                mkdir b/b 0000
+                rename m b 0
+                rename m b/n 0
+                """, "timeout=0",
+                "upper/xattrs: b/n: xattrs: kernel {trusted.overlay.opaque=y}, layerfs {};");
+    }
+
     /** Allowed.RMDIR_WITH_STALE_WHITEOUTS: the kernel counts the whiteout, layerfs removes the directory. */
     @Test
     void rmdirOfAPureUpperDirectoryHoldingAStaleWhiteout() {
