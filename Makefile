@@ -3,7 +3,8 @@
 #   make / make build   build and install all modules (tests skipped)
 #   make test           install system deps (with podman, buildah, runc, busybox-static, skopeo, umoci for the
 #                       real-client and image tests), then build and run all tests
-#   make demo           build, then run scripts/demo.sh
+#   make demo           build, install the system packages a mount needs (libfuse 2, fuse3, ...), then run
+#                       scripts/demo.sh
 #   make bench          benchmark against the kernel overlay and fuse-overlayfs (root; installs fio,
 #                       builds if needed; results/ gets Markdown, JSON, log, PNG). QUICK=1: about 2 minutes;
 #                       BENCHFLAGS: more bench.py options (see scripts/bench/README.md)
@@ -53,6 +54,7 @@ test:
 	$(MVN) $(TESTFLAGS) $(MVN_COMMON) verify
 
 demo: build
+	bash scripts/install-deps.sh
 	bash scripts/demo.sh
 
 bench:
