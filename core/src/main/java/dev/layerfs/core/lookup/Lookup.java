@@ -79,13 +79,15 @@ public final class Lookup {
      * count) change with what is made inside it, which leaves the layers that make it up unchanged.
      */
     public Entry resolve(String path) throws FsException {
-        if (path.isEmpty()) {
-            return root();
-        }
         Entry e = directories.get("");
         if (e == null) {
             e = root();
             directories.put("", e);
+        }
+        if (path.isEmpty()) {
+            // As any cached directory looked up again: only its topmost real directory is stat-ed afresh.
+            Entry fresh = restat(e);
+            return fresh != null ? fresh : root();
         }
         int start = 0;
         while (true) {
