@@ -7,7 +7,10 @@ import dev.layerfs.fuse.kernel.KernelSession;
 import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
 
-/** {@code transport=kernel}: the FUSE protocol over /dev/fuse, mounted with mount(2) (root only, for now). */
+/**
+ * {@code transport=kernel}: the FUSE protocol over /dev/fuse, mounted with mount(2) as root and through fusermount3
+ * otherwise.
+ */
 final class KernelTransport implements Transport {
     private final CommandLine cl;
 
@@ -24,8 +27,7 @@ final class KernelTransport implements Transport {
     public void preflight() throws MountException {
         Preflight.requireDevFuse();
         if (Syscalls.get().geteuid() != 0) {
-            throw new MountException("transport=kernel mounts with mount(2) and needs root for now;"
-                    + " use transport=libfuse2");
+            Preflight.requireFusermount3();
         }
     }
 
@@ -33,9 +35,10 @@ final class KernelTransport implements Transport {
     public Session open(Overlay overlay, Path mountPoint) throws MountException {
         MountOptions o = cl.options;
         KernelSession session;
+        boolean root = Syscalls.get().geteuid() == 0;
         try {
             session = KernelSession.create(overlay, new KernelSession.Options(Transport.fsName(cl), mountPoint,
-                    overlay.readOnly(), !o.suid.orElse(true), !o.dev.orElse(true), !o.allowRoot || o.allowOther, true,
+                    overlay.readOnly(), !o.suid.orElse(true), !o.dev.orElse(true), o.allowOther || (root && !o.allowRoot), true,
                     cl.singleThreaded ? 1 : o.threads, o.timeoutSeconds));
         } catch (FsException e) {
             throw new MountException("cannot read the root of the overlay: " + e.getMessage());

@@ -32,6 +32,18 @@ final class Preflight {
         }
     }
 
+    /** fusermount3 on the PATH: how the kernel transport mounts without root. */
+    static void requireFusermount3() throws MountException {
+        String path = System.getenv("PATH");
+        for (String dir : (path == null ? "/usr/bin:/bin" : path).split(":")) {
+            if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, "fusermount3"))) {
+                return;
+            }
+        }
+        throw new MountException("mounting without root needs fusermount3, which is not installed: install the"
+                + " package fuse3 (or mount as root)");
+    }
+
     /** /dev/fuse, and libfuse 2 for the libfuse2 transport. */
     static void requireFuse() throws MountException {
         requireDevFuse();

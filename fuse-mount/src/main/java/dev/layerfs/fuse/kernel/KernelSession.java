@@ -1,6 +1,7 @@
 package dev.layerfs.fuse.kernel;
 
 import dev.layerfs.core.Overlay;
+import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -12,7 +13,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A mount served over /dev/fuse without libfuse: mount(2) with the device's descriptor, then worker threads that
+ * A mount served over /dev/fuse without libfuse: mount(2) with the device's descriptor (as root) or a descriptor
+ * mounted by fusermount3 ({@link Fusermount}, without privileges), then worker threads that
  * each read requests from their own descriptor (the first one, the others attached to the connection with
  * FUSE_DEV_IOC_CLONE), dispatch them and write each reply, in one write, on the descriptor the request came
  * from. The loop ends when a read fails with ENODEV: the file system was unmounted. Workers are never
@@ -83,18 +85,32 @@ public final class KernelSession {
                 | (options.nodev() ? KernelCalls.MS_NODEV : 0);
     }
 
+    /** The {@code -o} options fusermount3 gets (it adds fd, rootmode, user_id and group_id itself). */
+    String fusermountOptions() {
+        StringBuilder sb = new StringBuilder("fsname=" + options.source() + ",subtype=layerfs");
+        if (options.allowOther()) {
+            sb.append(",allow_other");
+        }
+        if (options.defaultPermissions()) {
+            sb.append(",default_permissions");
+        }
+        if (options.readOnly()) {
+            sb.append(",ro");
+        }
+        if (options.nosuid()) {
+            sb.append(",nosuid");
+        }
+        if (options.nodev()) {
+            sb.append(",nodev");
+        }
+        return sb.toString();
+    }
+
     /** Mounts, serves until unmounted, and closes the device. Mount failures are thrown before any serving. */
     public void mountAndServe() throws IOException {
         KernelCalls calls = KernelCalls.get();
-        DevFuse first = DevFuse.open();
+        DevFuse first = mount(calls);
         devices.add(first);
-        try {
-            calls.mount(options.source(), options.mountPoint().toString(), "fuse.layerfs", mountFlags(),
-                    mountData(first.fd, calls.geteuid(), calls.getegid()));
-        } catch (FsException e) {
-            first.close();
-            throw e;
-        }
         List<Thread> workers = new ArrayList<>();
         workers.add(start(first, 0));
         for (int i = 1; i < Math.max(1, options.threads()); i++) {
@@ -115,6 +131,29 @@ public final class KernelSession {
             d.close();
         }
         LOG.debug("session ended; {} nodes were still known", nodes.size());
+    }
+
+    /**
+     * mount(2) as root; otherwise, or where mount(2) is not permitted (root of a user namespace), through
+     * fusermount3.
+     */
+    private DevFuse mount(KernelCalls calls) throws IOException {
+        if (calls.geteuid() == 0) {
+            DevFuse dev = DevFuse.open();
+            try {
+                calls.mount(options.source(), options.mountPoint().toString(), "fuse.layerfs", mountFlags(),
+                        mountData(dev.fd, calls.geteuid(), calls.getegid()));
+                return dev;
+            } catch (FsException e) {
+                dev.close();
+                if (e.errno() != Errno.EPERM) {
+                    throw e;
+                }
+                LOG.debug("mount(2) of {} not permitted; mounting through {}", options.mountPoint(),
+                        Fusermount.PROGRAM);
+            }
+        }
+        return Fusermount.get().mount(options.mountPoint(), fusermountOptions());
     }
 
     private Thread start(DevFuse dev, int index) {
