@@ -259,8 +259,13 @@ public final class MountExtension implements BeforeAllCallback, AfterAllCallback
      * mount to appear, and registers it: at teardown it is unmounted and the process must exit by itself.
      */
     public Foreground startForeground(Path mountPoint, String... args) {
+        return startForeground(List.of(), mountPoint, args);
+    }
+
+    /** The same, run through a command prefix (such as {@code setpriv --reuid=...} to mount as another user). */
+    public Foreground startForeground(List<String> runAs, Path mountPoint, String... args) {
         Path mp = mountPoint.toAbsolutePath().normalize();
-        List<String> cmd = new ArrayList<>();
+        List<String> cmd = new ArrayList<>(runAs);
         cmd.add(launcher().toString());
         cmd.add("-f");
         cmd.addAll(List.of(args));
