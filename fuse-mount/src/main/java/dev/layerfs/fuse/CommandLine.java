@@ -33,8 +33,9 @@ final class CommandLine {
                  fsync=0|1        whether fsync reaches the disk (default 1)
                  timeout=SECONDS  how long the kernel caches names and attributes (default 1)
                  threads=N        threads serving requests (default: one per core, at least 2); -s is 1
-                 transport=libfuse2|kernel  how FUSE is spoken: through libfuse 2 (the default), or over
-                                  /dev/fuse directly (root only); LAYERFS_TRANSPORT sets the default
+                 transport=kernel|libfuse2  how FUSE is spoken: over /dev/fuse directly (the default; mount(2)
+                                  as root, fusermount3 otherwise), or through libfuse 2; LAYERFS_TRANSPORT
+                                  sets it where this option is not given
                  allow_other      let other users in (the default when run as root)
                  default_permissions  the kernel checks permissions (the default when run as root)
                  fsname=NAME      the source name shown in /proc/mounts
@@ -59,6 +60,8 @@ final class CommandLine {
     Optional<String> source = Optional.empty();
     Path mountPoint;
     final MountOptions options = new MountOptions();
+    /** The transport that serves the mount, decided by {@link TransportChoice}. */
+    String transport;
 
     static CommandLine parse(String[] args) throws UsageException {
         CommandLine cl = new CommandLine();
@@ -105,7 +108,11 @@ final class CommandLine {
                 }
             }
         }
-        if (cl.version || cl.help) {
+        if (cl.help) {
+            return cl;
+        }
+        cl.transport = TransportChoice.decide(cl.options.transport, System.getenv(TransportChoice.ENVIRONMENT));
+        if (cl.version) {
             return cl;
         }
         if (positional.isEmpty()) {

@@ -9,6 +9,8 @@ import java.util.concurrent.CountDownLatch;
 
 /** {@code transport=libfuse2}: jnr-fuse over libfuse 2's high-level, path-based API ({@link OverlayFuse}). */
 final class Libfuse2Transport implements Transport {
+    /** What libfuse 2.9 speaks; {@link FuseSession} raises its INIT reply to 7.28 only for 1 MiB writes. */
+    static final String PROTOCOL = "7.19";
     private final CommandLine cl;
 
     Libfuse2Transport(CommandLine cl) {

@@ -36,10 +36,7 @@ public final class Main {
             return 0;
         }
         if (cl.version) {
-            System.out.println("layerfs version " + version() + " (transport " + cl.options.transport + ": "
-                    + (cl.options.transport.equals("kernel")
-                            ? "FUSE protocol up to " + KernelSession.PROTOCOL + " spoken over /dev/fuse"
-                            : "FUSE through jnr-fuse and libfuse 2") + ")");
+            System.out.println(versionLine(cl.transport));
             return 0;
         }
         configureLogging(cl.debug);
@@ -60,6 +57,19 @@ public final class Main {
         System.setProperty("org.slf4j.simpleLogger.showThreadName", "false");
         System.setProperty("org.slf4j.simpleLogger.logFile", "System.err");
         System.setProperty("org.slf4j.simpleLogger.showDateTime", "true");
+    }
+
+    /**
+     * One line (podman shows it): the version, the transport this command would use, and the FUSE protocol each
+     * transport speaks. The kernel's own minor is known only once it sends INIT, at mount time (-d logs it).
+     */
+    static String versionLine(String transport) {
+        return "layerfs version " + version() + " (transport " + transport + "; " + TransportChoice.KERNEL
+                + (TransportChoice.DEFAULT.equals(TransportChoice.KERNEL) ? ", the default" : "")
+                + ": FUSE up to " + KernelSession.PROTOCOL + " over /dev/fuse, as much as the kernel offers; "
+                + TransportChoice.LIBFUSE2
+                + (TransportChoice.DEFAULT.equals(TransportChoice.LIBFUSE2) ? ", the default" : "")
+                + ": FUSE " + Libfuse2Transport.PROTOCOL + " through jnr-fuse and libfuse 2.9)";
     }
 
     static String version() {

@@ -96,7 +96,7 @@ final class MountDaemon {
             });
         }
         LOG.info("mounted {} ({} layers{}, transport {})", mountPoint, overlay.stack().layers().size(),
-                overlay.readOnly() ? ", read-only" : "", o.transport);
+                overlay.readOnly() ? ", read-only" : "", cl.transport);
         cl.readyFile.ifPresent(f -> writeReady(f, "ready"));
         joinQuietly(loop, Long.MAX_VALUE);
         finish(overlay);

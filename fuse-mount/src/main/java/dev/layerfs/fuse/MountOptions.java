@@ -67,19 +67,8 @@ final class MountOptions {
         }
     }
 
-    /**
-     * Which FUSE transport serves the mount: {@code libfuse2} (jnr-fuse over libfuse 2, the default) or
-     * {@code kernel} (the FUSE protocol spoken over /dev/fuse directly). The environment variable
-     * {@code LAYERFS_TRANSPORT} sets the default, so a whole test suite can run on either.
-     */
-    String transport = defaultTransport();
-
-    static final List<String> TRANSPORTS = List.of("libfuse2", "kernel");
-
-    private static String defaultTransport() {
-        String env = System.getenv("LAYERFS_TRANSPORT");
-        return env != null && TRANSPORTS.contains(env) ? env : "libfuse2";
-    }
+    /** The transport {@code -o transport=} asks for, if any ({@link TransportChoice} decides). */
+    Optional<String> transport = Optional.empty();
 
     /**
      * The owners shown and stored, as fuse-overlayfs combines these options: {@code squash_to_uid} and
@@ -136,13 +125,7 @@ final class MountOptions {
             case "squash_to_uid" -> squashToUid = OptionalInt.of(parseId(key, value));
             case "squash_to_gid" -> squashToGid = OptionalInt.of(parseId(key, value));
             case "redirect_dir", "metacopy", "index", "xino" -> kernelFeatureOptions.put(key, require(key, value));
-            case "transport" -> {
-                if (!TRANSPORTS.contains(require(key, value))) {
-                    throw new UsageException("malformed option transport=" + value + ": expected "
-                            + String.join(" or ", TRANSPORTS));
-                }
-                transport = value;
-            }
+            case "transport" -> transport = Optional.of(TransportChoice.checked(require(key, value), "option transport"));
             default -> {
                 if (!GENERIC.contains(key)) {
                     unknown.add(option);

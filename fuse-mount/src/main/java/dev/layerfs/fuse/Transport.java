@@ -30,10 +30,7 @@ interface Transport {
 
     /** The transport a mount's options ask for. */
     static Transport of(CommandLine cl) {
-        return switch (cl.options.transport) {
-            case "kernel" -> new KernelTransport(cl);
-            default -> new Libfuse2Transport(cl);
-        };
+        return cl.transport.equals(TransportChoice.KERNEL) ? new KernelTransport(cl) : new Libfuse2Transport(cl);
     }
 
     /**

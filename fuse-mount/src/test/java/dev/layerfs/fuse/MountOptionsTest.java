@@ -9,6 +9,7 @@ import dev.layerfs.core.model.IdMapping;
 import dev.layerfs.core.model.KernelFeatures;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
@@ -103,8 +104,9 @@ class MountOptionsTest {
 
     @Test
     void transportIsChosenByOption() throws Exception {
-        assertEquals("kernel", parse("lowerdir=/a,transport=kernel").transport);
-        assertEquals("libfuse2", parse("lowerdir=/a,transport=kernel,transport=libfuse2").transport);
+        assertEquals(Optional.of("kernel"), parse("lowerdir=/a,transport=kernel").transport);
+        assertEquals(Optional.of("libfuse2"), parse("lowerdir=/a,transport=kernel,transport=libfuse2").transport);
+        assertEquals(Optional.empty(), parse("lowerdir=/a").transport);
         assertThrows(UsageException.class, () -> parse("lowerdir=/a,transport=fuse3"));
         assertThrows(UsageException.class, () -> parse("lowerdir=/a,transport="));
         assertEquals(List.of(), parse("lowerdir=/a,transport=kernel").unknown);

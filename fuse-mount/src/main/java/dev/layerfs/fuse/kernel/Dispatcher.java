@@ -84,7 +84,10 @@ final class Dispatcher {
         }
     }
 
-    /** Answers one request; null where the kernel takes no reply. */
+    /**
+     * Answers one request; null where the kernel takes no reply. With -d each request is logged with its
+     * outcome, as libfuse does: opcode, unique, node id, then "ok", "no reply" or the errno answered.
+     */
     ByteBuffer dispatch(Request r, ReplyWriter w) {
         try {
             ByteBuffer reply = handle(r, w);
@@ -94,12 +97,12 @@ final class Dispatcher {
             return reply;
         } catch (FsException e) {
             if (LOG.isDebugEnabled()) {
-                LOG.debug("{}: {}", r, e.getMessage());
+                LOG.debug("{}: error {} ({})", r, e.errno().code(), e.getMessage());
             }
             return r.opcode.replies ? w.error(r.unique, e.errno().code()) : null;
         } catch (Refused e) {
             if (LOG.isDebugEnabled()) {
-                LOG.debug("{}: errno {}", r, e.errno);
+                LOG.debug("{}: error {}", r, e.errno);
             }
             return r.opcode.replies ? w.error(r.unique, e.errno) : null;
         } catch (Throwable t) {
