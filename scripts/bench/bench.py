@@ -3,7 +3,7 @@
 
 Run it through `make bench` (installs fio, builds if needed) or directly, as root:
 
-    python3 scripts/bench/bench.py [--quick] [--rounds N] [--targets kernel,fuse-overlayfs,layerfs]
+    python3 scripts/bench/bench.py [--quick] [--rounds N] [--targets kernel,fuse-overlayfs,layerfs,layerfs-libfuse2]
                                    [--only WORKLOAD,...] [--dir /var/tmp] [--results DIR] [--keep]
 
 All data lives in one new directory (default /var/tmp/layerfs-bench.XXXXXX), so every target reads and writes
@@ -39,8 +39,10 @@ sys.path.insert(0, HERE)
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 import workload  # noqa: E402
 
-TARGETS = ("kernel", "fuse-overlayfs", "layerfs")
-FUSE_TARGETS = ("fuse-overlayfs", "layerfs")
+# layerfs is its default transport (kernel); layerfs-libfuse2 is the same daemon with -o transport=libfuse2.
+TARGETS = ("kernel", "fuse-overlayfs", "layerfs", "layerfs-libfuse2")
+FUSE_TARGETS = ("fuse-overlayfs", "layerfs", "layerfs-libfuse2")
+LAYERFS_TRANSPORTS = {"layerfs": "kernel", "layerfs-libfuse2": "libfuse2"}
 
 SIZES = {
     # rounds, MiB of the big file, 4k random reads, files: created tree, chmod (lower), merged dir, tarball
@@ -320,8 +322,10 @@ class Bench:
             os.makedirs(d)
         self.mounts.append(m)  # before the command: teardown checks /proc/self/mountinfo for what it made
         opts = f"lowerdir={':'.join(self.lowers)},upperdir={m.upper},workdir={m.work}"
-        extra = {"layerfs": self.args.layerfs_opts, "fuse-overlayfs": self.args.fuse_overlayfs_opts,
-                 "kernel": self.args.kernel_opts}.get(target)
+        extra = {"layerfs": self.args.layerfs_opts, "layerfs-libfuse2": self.args.layerfs_opts,
+                 "fuse-overlayfs": self.args.fuse_overlayfs_opts, "kernel": self.args.kernel_opts}.get(target)
+        if target in LAYERFS_TRANSPORTS:
+            opts += ",transport=" + LAYERFS_TRANSPORTS[target]
         if extra:
             opts += "," + extra
         parent_dev = os.stat(m.dir).st_dev
@@ -721,7 +725,7 @@ class Bench:
                     cells[t] = dict(median=None, n=0, values=[])
             ratios = {}
             lf = cells["layerfs"]
-            for other in ("fuse-overlayfs", "kernel"):
+            for other in ("fuse-overlayfs", "kernel", "layerfs-libfuse2"):
                 o = cells[other]
                 r = None
                 if lf and o and lf.get("median") and o.get("median"):
@@ -736,7 +740,7 @@ class Bench:
         rows = [r for r in self.summary()
                 if any(c and c.get("n") for c in r["cells"].values()) or r["id"] in self.errored_metrics()]
         header = ["workload", "unit", "better", "kernel overlay", "fuse-overlayfs", "layerfs",
-                  "layerfs vs fuse-ovl", "layerfs vs kernel"]
+                  "layerfs-libfuse2", "layerfs vs fuse-ovl", "layerfs vs kernel", "layerfs vs libfuse2"]
 
         failed = {(e["metric"], e["target"]) for e in self.errors}
 
@@ -752,7 +756,8 @@ class Bench:
 
         table = [[r["label"], r["unit"], r["better"],
                   *(cell(r["cells"][t], r["id"], t) for t in TARGETS),
-                  ratio(r["ratios"]["fuse-overlayfs"]), ratio(r["ratios"]["kernel"])] for r in rows]
+                  ratio(r["ratios"]["fuse-overlayfs"]), ratio(r["ratios"]["kernel"]),
+                  ratio(r["ratios"]["layerfs-libfuse2"])] for r in rows]
         explain = ("Cells: median (min..max) over the rounds. "
                    "Ratios are speed ratios of the medians: >1 means layerfs is faster (for memory: smaller), "
                    "<1 slower; 0.50x = layerfs takes twice as long.")
@@ -892,9 +897,10 @@ plot "{data}" using 2:xtic(1) title "layerfs vs fuse-overlayfs" lc rgb "#3b7dd8"
 
 
 METHOD = """\
-- Each round mounts the three targets afresh over the same lower layers `l1:l2:l3` (on the same filesystem),
+- Each round mounts the targets afresh over the same lower layers `l1:l2:l3` (on the same filesystem),
   each with a new upper and work directory, then runs each workload on kernel overlay, fuse-overlayfs,
-  layerfs in turn (interleaved); {rounds} rounds. Every writing workload writes under its own new path.
+  layerfs (its default transport, kernel) and layerfs-libfuse2 (`-o transport=libfuse2`) in turn
+  (interleaved); {rounds} rounds. Every writing workload writes under its own new path.
 - Before each measurement: `sync`. Cold runs also `echo 3 > /proc/sys/vm/drop_caches`; a warm run follows its
   cold run on the same target at once.
 - seq write: `dd if=/dev/zero bs=1M count={big_mib} conv=fsync` to a new file; seq read: `dd bs=1M` of the
@@ -968,7 +974,8 @@ def preflight(args):
             problems.append(f"{tool} is missing (make bench installs what it needs: scripts/install-deps.sh bench)")
     if "fuse-overlayfs" in args.targets and not shutil.which("fuse-overlayfs"):
         problems.append("fuse-overlayfs is missing (scripts/install-deps.sh installs it)")
-    if "layerfs" in args.targets and not os.path.exists(os.path.join(ROOT, "fuse-mount", "target", "layerfs.jar")):
+    if set(args.targets) & set(LAYERFS_TRANSPORTS) and not os.path.exists(
+            os.path.join(ROOT, "fuse-mount", "target", "layerfs.jar")):
         problems.append("fuse-mount/target/layerfs.jar is missing: run make build (make bench does)")
     if set(args.targets) & set(FUSE_TARGETS) and not os.path.exists("/dev/fuse"):
         problems.append("/dev/fuse is missing")
@@ -987,7 +994,8 @@ def main():
                    help="where to create the data directory (default /var/tmp)")
     p.add_argument("--results", default=os.path.join(ROOT, "results"), help="output directory")
     p.add_argument("--keep", action="store_true", help="keep the data directory")
-    p.add_argument("--layerfs-opts", default="", help="extra -o options for layerfs (e.g. timeout=60)")
+    p.add_argument("--layerfs-opts", default="",
+                   help="extra -o options for layerfs, on both transports (e.g. timeout=60)")
     p.add_argument("--fuse-overlayfs-opts", default="", help="extra -o options for fuse-overlayfs")
     p.add_argument("--kernel-opts", default="", help="extra -o options for the kernel overlay (e.g. redirect_dir=on)")
     args = p.parse_args()
