@@ -5,6 +5,7 @@ import dev.layerfs.core.handle.OpenFile;
 import dev.layerfs.core.model.Caller;
 import dev.layerfs.core.model.OverlayConfig;
 import dev.layerfs.core.nativeio.Linux;
+import dev.layerfs.fuse.kernel.KernelSession;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,8 +15,8 @@ import java.util.stream.Stream;
 
 /**
  * {@code layerfs --train-startup}, run once by {@code make build} under -XX:ArchiveClassesAtExit: it loads the
- * classes a mount loads (the libc and libfuse bindings, the engine on a scratch overlay, the FUSE callback
- * table) without mounting anything, so that the class-data archive the launcher then uses makes every mount
+ * classes a mount loads (the libc and libfuse bindings, the engine on a scratch overlay, the kernel transport's
+ * session, dispatcher and node table, the FUSE callback table) without mounting anything, so that the class-data archive the launcher then uses makes every mount
  * start faster. Needs neither root nor /dev/fuse.
  */
 final class StartupTraining {
@@ -41,6 +42,8 @@ final class StartupTraining {
                 overlay.unlink("/n/g");
                 overlay.listxattr("/n");
                 overlay.statfs();
+                KernelSession.create(overlay, new KernelSession.Options("layerfs", dir.resolve("m"), false, true,
+                        true, true, true, 2, 1.0));
                 OverlayFuse fuse = new OverlayFuse(overlay);
                 fuse.operations();
                 CommandLine.parse(new String[] {"-o", "lowerdir=/a:/b,upperdir=/u,workdir=/w", "/m"});
