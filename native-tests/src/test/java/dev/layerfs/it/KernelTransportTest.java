@@ -143,4 +143,22 @@ class KernelTransportTest {
                 l.upper().toString()));
         assertEquals(0, r.exitCode(), r::toString);
     }
+
+    @Test
+    void debugLogsEveryRequestWithItsOutcome() throws Exception {
+        Layers l = ext.layers("debug", 1);
+        Fixture.file(l.lower(0).resolve("a"), "a\n");
+        Fixture.file(l.lower(0).resolve("full/x"), "x\n");
+        MountExtension.Foreground d = ext.startForeground(l.mnt(), "-d", "-o", l.options() + ",transport=kernel",
+                l.mnt().toString());
+        assertEquals("a\n", Files.readString(l.mnt().resolve("a")));
+        assertErrno(Errno.ENOTEMPTY, () -> Errnos.rmdir(l.mnt().resolve("full")));
+        d.unmount();
+        assertEquals(0, d.awaitExit(java.time.Duration.ofSeconds(30)), d::log);
+        String log = d.log();
+        assertTrue(log.contains("INIT: the kernel offers 7."), log);
+        assertTrue(log.matches("(?s).*LOOKUP unique \\d+ node 1 len \\d+: ok.*"), log);
+        assertTrue(log.matches("(?s).*OPEN unique \\d+ node \\d+ len \\d+: ok.*"), log);
+        assertTrue(log.matches("(?s).*RMDIR unique \\d+ node 1 len \\d+: error 39 .*"), log);
+    }
 }

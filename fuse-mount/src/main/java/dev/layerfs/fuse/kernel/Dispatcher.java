@@ -92,7 +92,8 @@ final class Dispatcher {
         try {
             ByteBuffer reply = handle(r, w);
             if (LOG.isDebugEnabled()) {
-                LOG.debug("{}: {}", r, reply == null ? "no reply" : "ok");
+                int errno = reply == null ? 0 : ReplyWriter.errnoOf(reply);
+                LOG.debug("{}: {}", r, reply == null ? "no reply" : errno == 0 ? "ok" : "error " + errno);
             }
             return reply;
         } catch (FsException e) {

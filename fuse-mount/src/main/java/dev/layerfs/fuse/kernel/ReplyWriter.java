@@ -77,6 +77,11 @@ final class ReplyWriter {
         }
     }
 
+    /** The errno a finished reply answers (0 for success). */
+    static int errnoOf(ByteBuffer reply) {
+        return -reply.getInt(OutHeader.ERROR);
+    }
+
     /** An error reply: the negated errno, no body. */
     ByteBuffer error(long unique, int errno) {
         return finish(unique, -errno, OutHeader.SIZE);
