@@ -34,16 +34,8 @@ class UnprivilegedMountTest {
         Layers l = ext.layers("user", 1);
         Fixture.file(l.lower(0).resolve("theirs"), "lower\n");
         Files.createDirectories(l.lower(0).resolve("d"));
-        Sh.ok("chown", USER + ":" + USER, l.lower(0).resolve("theirs").toString(), l.lower(0).resolve("d").toString(),
-                l.upper().toString(), l.work().toString(), l.mnt().toString());
-        // The user reaches the layers; jnr writes its native stub to the temporary directory, so one it may write.
-        for (Path p = l.root(); p.startsWith(ext.root().getParent()); p = p.getParent()) {
-            Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
-        }
-        Files.setPosixFilePermissions(ext.tmpDir(), PosixFilePermissions.fromString("rwxrwxrwx"));
-
-        Set<PosixFilePermission> devFuse = Files.getPosixFilePermissions(DEV_FUSE);
-        Files.setPosixFilePermissions(DEV_FUSE, PosixFilePermissions.fromString("rw-rw-rw-"));
+        Sh.ok("chown", USER + ":" + USER, l.lower(0).resolve("theirs").toString(), l.lower(0).resolve("d").toString());
+        Set<PosixFilePermission> devFuse = openToTheUser(l);
         try {
             MountExtension.Foreground daemon = ext.startForeground(AS_USER, l.mnt(), "-o",
                     l.options() + ",transport=kernel", l.mnt().toString());
@@ -75,6 +67,42 @@ class UnprivilegedMountTest {
         } finally {
             Files.setPosixFilePermissions(DEV_FUSE, devFuse);
         }
+    }
+
+    @Test
+    void sigtermUnmountsThroughFusermount3() throws Exception {
+        Layers l = ext.layers("term", 1);
+        Set<PosixFilePermission> devFuse = openToTheUser(l);
+        try {
+            // The launcher returns once the daemon is ready, its signal handlers in place.
+            List<String> cmd = concat(AS_USER, List.of(MountExtension.launcher().toString(), "-o",
+                    l.options() + ",transport=kernel", l.mnt().toString()));
+            MountExtension.Launch launch = ext.adopt(l.mnt(), () -> Sh.run(cmd, ext.env(), null,
+                    Duration.ofSeconds(60)));
+            assertEquals(0, launch.exitCode(), launch.result()::toString);
+            Daemon daemon = launch.mount().orElseThrow().daemon();
+            Sh.ok("kill", "-TERM", Long.toString(daemon.pid()));
+            assertTrue(daemon.awaitExit(Duration.ofSeconds(30)), "the daemon exits after SIGTERM");
+            assertFalse(MountInfo.isMounted(l.mnt()));
+        } finally {
+            Files.setPosixFilePermissions(DEV_FUSE, devFuse);
+        }
+    }
+
+    /**
+     * The user owns the upper, work and mount point directories and reaches the layers; jnr writes its native stub
+     * to the temporary directory, so one the user may write; /dev/fuse (0600 here) becomes 0666. Returns
+     * /dev/fuse's permissions, for the caller to restore in a finally.
+     */
+    private Set<PosixFilePermission> openToTheUser(Layers l) throws Exception {
+        Sh.ok("chown", USER + ":" + USER, l.upper().toString(), l.work().toString(), l.mnt().toString());
+        for (Path p = l.root(); p.startsWith(ext.root().getParent()); p = p.getParent()) {
+            Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
+        Files.setPosixFilePermissions(ext.tmpDir(), PosixFilePermissions.fromString("rwxrwxrwx"));
+        Set<PosixFilePermission> devFuse = Files.getPosixFilePermissions(DEV_FUSE);
+        Files.setPosixFilePermissions(DEV_FUSE, PosixFilePermissions.fromString("rw-rw-rw-"));
+        return devFuse;
     }
 
     /** Runs a shell script as the user; its output. */
