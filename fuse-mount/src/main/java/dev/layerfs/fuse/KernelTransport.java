@@ -36,9 +36,11 @@ final class KernelTransport implements Transport {
         MountOptions o = cl.options;
         KernelSession session;
         boolean root = Syscalls.get().geteuid() == 0;
+        // Other users get in as with libfuse: always by root's mounts (unless allow_root), by a user's if asked.
+        boolean allowOther = o.allowOther || (root && !o.allowRoot);
         try {
             session = KernelSession.create(overlay, new KernelSession.Options(Transport.fsName(cl), mountPoint,
-                    overlay.readOnly(), !o.suid.orElse(true), !o.dev.orElse(true), o.allowOther || (root && !o.allowRoot), true,
+                    overlay.readOnly(), !o.suid.orElse(true), !o.dev.orElse(true), allowOther, true,
                     cl.singleThreaded ? 1 : o.threads, o.timeoutSeconds));
         } catch (FsException e) {
             throw new MountException("cannot read the root of the overlay: " + e.getMessage());

@@ -125,7 +125,8 @@ final class MountOptions {
             case "squash_to_uid" -> squashToUid = OptionalInt.of(parseId(key, value));
             case "squash_to_gid" -> squashToGid = OptionalInt.of(parseId(key, value));
             case "redirect_dir", "metacopy", "index", "xino" -> kernelFeatureOptions.put(key, require(key, value));
-            case "transport" -> transport = Optional.of(TransportChoice.checked(require(key, value), "option transport"));
+            case "transport" ->
+                transport = Optional.of(TransportChoice.checked(require(key, value), "option transport"));
             default -> {
                 if (!GENERIC.contains(key)) {
                     unknown.add(option);

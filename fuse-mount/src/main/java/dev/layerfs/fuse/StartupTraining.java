@@ -16,8 +16,8 @@ import java.util.stream.Stream;
 /**
  * {@code layerfs --train-startup}, run once by {@code make build} under -XX:ArchiveClassesAtExit: it loads the
  * classes a mount loads (the libc and libfuse bindings, the engine on a scratch overlay, the kernel transport's
- * session, dispatcher and node table, the FUSE callback table) without mounting anything, so that the class-data archive the launcher then uses makes every mount
- * start faster. Needs neither root nor /dev/fuse.
+ * session, dispatcher and node table, the FUSE callback table) without mounting anything, so that the class-data
+ * archive the launcher then uses makes every mount start faster. Needs neither root nor /dev/fuse.
  */
 final class StartupTraining {
     private StartupTraining() {}
