@@ -338,6 +338,7 @@ final class FuseAbi {
     static final class FlagMinor {
         static final int AUTO_INVAL_DATA = 20;
         static final int DO_READDIRPLUS = 21;
+        static final int READDIRPLUS_AUTO = 21;
         static final int PARALLEL_DIROPS = 25;
         static final int MAX_PAGES = 28;
         static final int CACHE_DIR = 28;

@@ -28,6 +28,7 @@ record InitNegotiation(int error, ReplyWriter.InitReply reply, boolean cacheDire
         {InitFlags.BIG_WRITES, 0},
         {InitFlags.AUTO_INVAL_DATA, FlagMinor.AUTO_INVAL_DATA},
         {InitFlags.DO_READDIRPLUS, FlagMinor.DO_READDIRPLUS},
+        {InitFlags.READDIRPLUS_AUTO, FlagMinor.READDIRPLUS_AUTO},
         {InitFlags.PARALLEL_DIROPS, FlagMinor.PARALLEL_DIROPS},
         {InitFlags.MAX_PAGES, FlagMinor.MAX_PAGES},
     };
