@@ -35,6 +35,10 @@ final class CommandLine {
                  threads=N        threads serving requests (default: one per core, at least 2); -s is 1
                  transport=libfuse2|kernel  how FUSE is spoken: through libfuse 2 (the default), or over
                                   /dev/fuse directly (root only); LAYERFS_TRANSPORT sets the default
+                 passthrough=upper|all|off  kernel transport: which files the kernel reads and writes
+                                  itself: upper-layer files (the default; every file of a read-only
+                                  stack), all (lower files too: a descriptor opened before a copy-up
+                                  keeps reading the lower file), or none
                  allow_other      let other users in (the default when run as root)
                  default_permissions  the kernel checks permissions (the default when run as root)
                  fsname=NAME      the source name shown in /proc/mounts

@@ -4,6 +4,7 @@ import dev.layerfs.core.model.ConfigException;
 import dev.layerfs.core.model.IdMap;
 import dev.layerfs.core.model.IdMapping;
 import dev.layerfs.core.model.KernelFeatures;
+import dev.layerfs.fuse.kernel.PassthroughMode;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -76,6 +77,12 @@ final class MountOptions {
 
     static final List<String> TRANSPORTS = List.of("libfuse2", "kernel");
 
+    /**
+     * Which files the kernel transport hands to the kernel to read and write itself ({@link PassthroughMode});
+     * {@code upper} by default, which keeps the kernel overlay's view of a file opened before its copy-up.
+     */
+    PassthroughMode passthrough = PassthroughMode.UPPER;
+
     private static String defaultTransport() {
         String env = System.getenv("LAYERFS_TRANSPORT");
         return env != null && TRANSPORTS.contains(env) ? env : "libfuse2";
@@ -136,6 +143,12 @@ final class MountOptions {
             case "squash_to_uid" -> squashToUid = OptionalInt.of(parseId(key, value));
             case "squash_to_gid" -> squashToGid = OptionalInt.of(parseId(key, value));
             case "redirect_dir", "metacopy", "index", "xino" -> kernelFeatureOptions.put(key, require(key, value));
+            case "passthrough" -> {
+                passthrough = PassthroughMode.of(require(key, value));
+                if (passthrough == null) {
+                    throw new UsageException("malformed option passthrough=" + value + ": expected upper, all or off");
+                }
+            }
             case "transport" -> {
                 if (!TRANSPORTS.contains(require(key, value))) {
                     throw new UsageException("malformed option transport=" + value + ": expected "

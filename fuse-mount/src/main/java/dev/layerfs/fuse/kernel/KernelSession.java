@@ -30,24 +30,30 @@ public final class KernelSession {
 
     /** How to mount. */
     public record Options(String source, Path mountPoint, boolean readOnly, boolean nosuid, boolean nodev,
-            boolean allowOther, boolean defaultPermissions, int threads, double timeoutSeconds) {}
+            boolean allowOther, boolean defaultPermissions, int threads, double timeoutSeconds,
+            PassthroughMode passthrough) {}
 
     private final Options options;
     private final Dispatcher dispatcher;
     private final NodeTable nodes;
+    private final Backings backings;
     private final List<DevFuse> devices = new ArrayList<>();
 
-    private KernelSession(Options options, Dispatcher dispatcher, NodeTable nodes) {
+    private KernelSession(Options options, Dispatcher dispatcher, NodeTable nodes, Backings backings) {
         this.options = options;
         this.dispatcher = dispatcher;
         this.nodes = nodes;
+        this.backings = backings;
     }
 
     /** A session for an overlay; nothing is mounted yet. */
     public static KernelSession create(Overlay overlay, Options options) throws FsException {
         OverlayBridge bridge = new OverlayBridge(overlay);
         NodeTable nodes = new NodeTable(bridge.stat("").ino());
-        return new KernelSession(options, new Dispatcher(bridge, nodes, options.timeoutSeconds()), nodes);
+        Backings backings = new Backings();
+        int depth = options.passthrough() == PassthroughMode.OFF ? 0 : StackDepth.of(overlay.stack());
+        return new KernelSession(options, new Dispatcher(bridge, nodes, options.timeoutSeconds(),
+                options.passthrough(), depth, backings), nodes, backings);
     }
 
     /** Binds the few system calls off the critical path (a background thread at start-up calls this). */
@@ -95,6 +101,18 @@ public final class KernelSession {
             first.close();
             throw e;
         }
+        int devFd = first.fd;
+        backings.attach(new Backings.Device() {
+            @Override
+            public int open(int fd) throws FsException {
+                return calls.backingOpen(devFd, fd);
+            }
+
+            @Override
+            public void close(int backingId) {
+                calls.backingClose(devFd, backingId);
+            }
+        });
         List<Thread> workers = new ArrayList<>();
         workers.add(start(first, 0));
         for (int i = 1; i < Math.max(1, options.threads()); i++) {
