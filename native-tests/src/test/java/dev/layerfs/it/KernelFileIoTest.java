@@ -325,6 +325,30 @@ class KernelFileIoTest {
                 """);
     }
 
+    /**
+     * A write by a user other than the owner clears set-user-ID and set-group-ID, on passed-through and served
+     * files alike, as on the kernel overlay (the kernel asks with a SETATTR of the mode; without
+     * HANDLE_KILLPRIV_V2 nothing is left to the daemon); a write by root keeps them.
+     */
+    @Test
+    void setIdBitsAreClearedByAnotherUsersWrite() {
+        differential("killpriv", """
+                import os, subprocess, sys
+                root = sys.argv[1]
+                def as_user(*cmd):
+                    subprocess.run(['setpriv', '--reuid=1000', '--regid=1000', '--clear-groups', *cmd], check=True)
+                for name in ('upper', 'lower', 'dir/new'):
+                    p = os.path.join(root, name)
+                    open(p, 'ab').close()
+                    os.chmod(p, 0o6777)
+                open(os.path.join(root, 'upper'), 'ab').write(b'by root')
+                as_user('sh', '-c', 'echo x >> "$1"', 'sh', os.path.join(root, 'lower'))
+                as_user('truncate', '-s', '1', os.path.join(root, 'dir/new'))
+                for name in ('upper', 'lower', 'dir/new'):
+                    print(name, oct(os.stat(os.path.join(root, name)).st_mode))
+                """);
+    }
+
     private static byte[] readBytes(Path p) {
         try {
             return Files.readAllBytes(p);
