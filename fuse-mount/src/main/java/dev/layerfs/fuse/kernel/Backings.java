@@ -1,5 +1,6 @@
 package dev.layerfs.fuse.kernel;
 
+import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
 import dev.layerfs.core.handle.OpenFile;
 import dev.layerfs.core.model.Layer;
@@ -48,6 +49,8 @@ final class Backings {
     private final Map<Node, Use> uses = new HashMap<>();
     private volatile Device device;
     private boolean refusalLogged;
+    /** The kernel said the daemon may not register backings at all (EPERM): no more attempts. */
+    private boolean forbidden;
 
     /** The connection's device, once mounted; without one every open is served. */
     void attach(Device d) {
@@ -91,12 +94,13 @@ final class Backings {
 
     private int register(OpenFile f) {
         Device d = device;
-        if (d == null) {
+        if (d == null || forbidden) {
             return SERVED;
         }
         try {
             return d.open(f.fd());
         } catch (FsException e) {
+            forbidden = e.errno() == Errno.EPERM;
             // Not privileged enough, or a layer stacked too deep: this node is served.
             if (!refusalLogged) {
                 refusalLogged = true;
