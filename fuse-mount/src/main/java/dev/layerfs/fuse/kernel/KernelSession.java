@@ -66,7 +66,7 @@ public final class KernelSession {
         return dispatcher.initialized();
     }
 
-    /** The protocol version negotiated ("7.38"), or null before INIT. */
+    /** The protocol version negotiated ("7.40"), or null before INIT. */
     public String protocol() {
         InitNegotiation n = dispatcher.negotiated();
         return n == null ? null : n.reply().major() + "." + n.reply().minor();
