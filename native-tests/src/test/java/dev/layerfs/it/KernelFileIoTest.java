@@ -174,6 +174,22 @@ class KernelFileIoTest {
         assertEquals(reads, requests(f, "READ"), "nothing can be copied up: lower files are passed through");
     }
 
+    /**
+     * A layer that lies on a kernel overlay: the mount asks for max_stack_depth 2 (at 1 the kernel refuses the
+     * overlay's files as backings, ELOOP), so its files are still passed through.
+     */
+    @Test
+    void aLayerOnAnOverlayIsPassedThroughAtStackDepthTwo() {
+        Layers inner = layers("inner");
+        KernelOverlay overlay = ext.mountKernel(inner);
+        Layers outer = ext.layers("outer", 1).withLowers(List.of(overlay.mountPoint()));
+        MountExtension.Foreground f = debugMount(outer, "passthrough=all");
+        long reads = requests(f, "READ");
+        assertEquals(sha256Twice(inner.lower(0).resolve("lower")), readAndMap(outer.mnt(), "lower"));
+        assertEquals(reads, requests(f, "READ"), "a file of the overlay layer is passed through");
+        assertTrue(f.log().contains("max_stack_depth 2"), f.log());
+    }
+
     /** A descriptor open read-only on a lower file, then an open for writing (a copy-up) and a write. */
     private static final String COPY_UP_UNDER_AN_OPEN_DESCRIPTOR = """
             import mmap, os, sys
