@@ -320,6 +320,40 @@ public final class Overlay implements Closeable {
         sys.ftruncate(f.fd(), size);
     }
 
+    /**
+     * lseek on the real file (SEEK_DATA and SEEK_HOLE find its real holes); -1 where SEEK_DATA or SEEK_HOLE is
+     * past the end (ENXIO to the caller).
+     */
+    public long lseek(OpenFile f, long offset, int whence) throws FsException {
+        return io.seek(f, offset, whence);
+    }
+
+    /**
+     * copy_file_range between two open files of this overlay: the destination must be open for writing (so it is
+     * on the upper layer); the source may be on any layer. Returns the bytes copied.
+     */
+    public long copyFileRange(OpenFile in, long inOffset, OpenFile out, long outOffset, long length)
+            throws FsException {
+        requireWritableHandle(out, "copy_file_range");
+        if ((in.flags() & Linux.O_ACCMODE) == Linux.O_WRONLY) {
+            throw FsException.of(Errno.EBADF, "copy_file_range", OverlayPaths.show(in.path()));
+        }
+        return io.copyRange(in, inOffset, out, outOffset, length);
+    }
+
+    /** chmod through an open file (a name may no longer reach it); the file must be open on the upper layer. */
+    public void fchmod(OpenFile f, int mode) throws FsException {
+        change(() -> attributes.fchmod(f, mode), f.path());
+    }
+
+    public void fchown(OpenFile f, int uid, int gid) throws FsException {
+        change(() -> attributes.fchown(f, uid, gid), f.path());
+    }
+
+    public void futimens(OpenFile f, Timespec atime, Timespec mtime) throws FsException {
+        change(() -> attributes.futimens(f, atime, mtime), f.path());
+    }
+
     public void fallocate(OpenFile f, int mode, long offset, long length) throws FsException {
         requireWritableHandle(f, "fallocate");
         sys.fallocate(f.fd(), mode, offset, length);

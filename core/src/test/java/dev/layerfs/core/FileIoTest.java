@@ -16,6 +16,7 @@ import dev.layerfs.core.model.Caller;
 import dev.layerfs.core.nativeio.Linux;
 import dev.layerfs.core.nativeio.StatFs;
 import dev.layerfs.core.nativeio.Syscalls;
+import dev.layerfs.core.nativeio.Timespec;
 import dev.layerfs.core.testing.LowerLayersUnchanged;
 import dev.layerfs.core.testing.OverlayFixture;
 import dev.layerfs.core.testing.OverlayIo;
@@ -194,6 +195,75 @@ class FileIoTest {
             }
             assertEquals(List.of(), before.diff(TreeSnapshot.of(topLower)), "the tmpfs lower layer changed");
         }
+    }
+
+    @Test
+    void seekDataAndHoleFollowTheRealFile() throws Exception {
+        Overlay ov = fx.open();
+        OpenFile f = ov.open("sparse", Linux.O_RDWR | Linux.O_CREAT, 0644, Caller.ROOT);
+        ov.ftruncate(f, 4 << 20);
+        writeAt(ov, f, "data", 1 << 20);
+        ov.fsync(f, false);
+        assertEquals(1 << 20, ov.lseek(f, 0, Linux.SEEK_DATA));
+        assertEquals((1 << 20) + 4096, ov.lseek(f, 1 << 20, Linux.SEEK_HOLE));
+        assertEquals(-1, ov.lseek(f, (1 << 20) + 4096, Linux.SEEK_DATA), "no data after it: ENXIO");
+        ov.release(f);
+    }
+
+    @Test
+    void copyFileRangeCopiesFromALowerFileIntoAnUpperOne() throws Exception {
+        Overlay ov = fx.open();
+        OpenFile src = ov.open("f", Linux.O_RDONLY);
+        OpenFile dst = ov.open("g", Linux.O_RDWR | Linux.O_CREAT, 0644, Caller.ROOT);
+        assertEquals(6, ov.copyFileRange(src, 4, dst, 1, 100), "short at the source's end");
+        assertEquals("\0" + "456789", readAll(ov, dst));
+        assertErrno(Errno.EBADF, () -> ov.copyFileRange(dst, 0, src, 0, 1));
+        ov.release(src);
+        ov.release(dst);
+        assertEquals("0123456789", fx.l1().read("f"));
+    }
+
+    @Test
+    void copyFileRangeAcrossFilesystemsCopiesThroughABuffer() throws Exception {
+        try (TmpfsMount low = TmpfsMount.mountOrSkip(tmp.resolve("lowfs"))) {
+            Path lower = Files.createDirectories(low.dir().resolve("l"));
+            byte[] data = new byte[3 << 20];
+            for (int i = 0; i < data.length; i++) {
+                data[i] = (byte) (i * 31 + i / 4096);
+            }
+            Files.write(lower.resolve("big"), data);
+            LowerLayersUnchanged.watch(fx.l1().root());
+            try (Overlay ov = Overlay.open(OverlayConfig.writable(List.of(lower), fx.upper().root(),
+                    fx.workDir()))) {
+                OpenFile src = ov.open("big", Linux.O_RDONLY);
+                OpenFile dst = ov.open("copy", Linux.O_RDWR | Linux.O_CREAT, 0644, Caller.ROOT);
+                long copied = ov.copyFileRange(src, 5, dst, 0, data.length);
+                assertEquals(data.length - 5, copied);
+                ov.release(src);
+                ov.release(dst);
+            }
+            byte[] copy = Files.readAllBytes(fx.upper().root().resolve("copy"));
+            assertArrayEquals(java.util.Arrays.copyOfRange(data, 5, data.length), copy);
+            assertArrayEquals(data, Files.readAllBytes(lower.resolve("big")));
+        }
+    }
+
+    @Test
+    void attributesChangeThroughAnUpperDescriptorAndNeverThroughALowerOne() throws Exception {
+        fx.l1().file("g", "lower");
+        Overlay ov = fx.open();
+        OpenFile rw = ov.open("f", Linux.O_RDWR);
+        ov.unlink("f");
+        ov.fchmod(rw, 0640);
+        ov.futimens(rw, new Timespec(1, 2), new Timespec(3, 4));
+        assertEquals(0640, ov.fstat(rw).mode() & 07777);
+        assertEquals(3, ov.fstat(rw).mtime().sec());
+        ov.release(rw);
+
+        OpenFile ro = ov.open("g", Linux.O_RDONLY);
+        assertErrno(Errno.ENOENT, () -> ov.fchmod(ro, 0600));
+        ov.release(ro);
+        assertEquals("lower", fx.l1().read("g"));
     }
 
     private static StatFs realStatFs(Path dir) throws Exception {

@@ -36,6 +36,10 @@ final class CommandLine {
                  transport=kernel|libfuse2  how FUSE is spoken: over /dev/fuse directly (the default; mount(2)
                                   as root, fusermount3 otherwise), or through libfuse 2; LAYERFS_TRANSPORT
                                   sets it where this option is not given
+                 passthrough=upper|all|off  kernel transport: which files the kernel reads and writes
+                                  itself: upper-layer files (the default; every file of a read-only
+                                  stack), all (lower files too: a descriptor opened before a copy-up
+                                  keeps reading the lower file), or none
                  allow_other      let other users in (the default when run as root)
                  default_permissions  the kernel checks permissions (the default when run as root)
                  fsname=NAME      the source name shown in /proc/mounts

@@ -41,7 +41,7 @@ final class KernelTransport implements Transport {
         try {
             session = KernelSession.create(overlay, new KernelSession.Options(Transport.fsName(cl), mountPoint,
                     overlay.readOnly(), !o.suid.orElse(true), !o.dev.orElse(true), allowOther, true,
-                    cl.singleThreaded ? 1 : o.threads, o.timeoutSeconds));
+                    cl.singleThreaded ? 1 : o.threads, o.timeoutSeconds, o.passthrough));
         } catch (FsException e) {
             throw new MountException("cannot read the root of the overlay: " + e.getMessage());
         }

@@ -4,6 +4,7 @@ import dev.layerfs.core.model.ConfigException;
 import dev.layerfs.core.model.IdMap;
 import dev.layerfs.core.model.IdMapping;
 import dev.layerfs.core.model.KernelFeatures;
+import dev.layerfs.fuse.kernel.PassthroughMode;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -71,6 +72,12 @@ final class MountOptions {
     Optional<String> transport = Optional.empty();
 
     /**
+     * Which files the kernel transport hands to the kernel to read and write itself ({@link PassthroughMode});
+     * {@code upper} by default, which keeps the kernel overlay's view of a file opened before its copy-up.
+     */
+    PassthroughMode passthrough = PassthroughMode.UPPER;
+
+    /**
      * The owners shown and stored, as fuse-overlayfs combines these options: {@code squash_to_uid} and
      * {@code squash_to_gid} win over {@code squash_to_root}, whatever their order.
      */
@@ -125,6 +132,12 @@ final class MountOptions {
             case "squash_to_uid" -> squashToUid = OptionalInt.of(parseId(key, value));
             case "squash_to_gid" -> squashToGid = OptionalInt.of(parseId(key, value));
             case "redirect_dir", "metacopy", "index", "xino" -> kernelFeatureOptions.put(key, require(key, value));
+            case "passthrough" -> {
+                passthrough = PassthroughMode.of(require(key, value));
+                if (passthrough == null) {
+                    throw new UsageException("malformed option passthrough=" + value + ": expected upper, all or off");
+                }
+            }
             case "transport" ->
                 transport = Optional.of(TransportChoice.checked(require(key, value), "option transport"));
             default -> {

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.layerfs.core.model.IdMap;
 import dev.layerfs.core.model.IdMapping;
 import dev.layerfs.core.model.KernelFeatures;
+import dev.layerfs.fuse.kernel.PassthroughMode;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
@@ -110,5 +111,15 @@ class MountOptionsTest {
         assertThrows(UsageException.class, () -> parse("lowerdir=/a,transport=fuse3"));
         assertThrows(UsageException.class, () -> parse("lowerdir=/a,transport="));
         assertEquals(List.of(), parse("lowerdir=/a,transport=kernel").unknown);
+    }
+
+    @Test
+    void passthroughIsUpperUnlessTheOptionSaysOtherwise() throws Exception {
+        assertEquals(PassthroughMode.UPPER, parse("lowerdir=/a").passthrough);
+        assertEquals(PassthroughMode.ALL, parse("lowerdir=/a,passthrough=all").passthrough);
+        assertEquals(PassthroughMode.OFF, parse("lowerdir=/a,passthrough=all,passthrough=off").passthrough);
+        UsageException e = assertThrows(UsageException.class, () -> parse("lowerdir=/a,passthrough=lower"));
+        assertEquals("malformed option passthrough=lower: expected upper, all or off", e.getMessage());
+        assertThrows(UsageException.class, () -> parse("lowerdir=/a,passthrough"));
     }
 }

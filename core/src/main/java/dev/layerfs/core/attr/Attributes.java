@@ -3,6 +3,7 @@ package dev.layerfs.core.attr;
 import dev.layerfs.core.copyup.CopyUp;
 import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
+import dev.layerfs.core.handle.OpenFile;
 import dev.layerfs.core.inode.InodeNumbers;
 import dev.layerfs.core.lookup.Entry;
 import dev.layerfs.core.lookup.Lookup;
@@ -95,6 +96,31 @@ public final class Attributes {
         } finally {
             sys.close(fd);
         }
+    }
+
+    /**
+     * chmod through an open file's descriptor: the way to reach a file whose every name is gone. Only a file
+     * open on the upper layer takes it (a lower file would be changed in its layer); else ENOENT, as a name
+     * that no longer exists.
+     */
+    public void fchmod(OpenFile f, int mode) throws FsException {
+        sys.fchmod(upperDescriptor(f, "fchmod"), mode & Linux.PERMISSION_BITS);
+    }
+
+    /** fchown with ids as seen through the overlay; -1 leaves an id unchanged. */
+    public void fchown(OpenFile f, int uid, int gid) throws FsException {
+        sys.fchown(upperDescriptor(f, "fchown"), ids.storedUid(uid), ids.storedGid(gid));
+    }
+
+    public void futimens(OpenFile f, Timespec atime, Timespec mtime) throws FsException {
+        sys.futimens(upperDescriptor(f, "futimens"), atime, mtime);
+    }
+
+    private static int upperDescriptor(OpenFile f, String op) throws FsException {
+        if (!f.onUpper()) {
+            throw FsException.of(Errno.ENOENT, op, OverlayPaths.show(f.path()));
+        }
+        return f.fd();
     }
 
     private Entry writable(String path, String op) throws FsException {

@@ -59,6 +59,49 @@ public final class FileIo {
         return total;
     }
 
+    /**
+     * Where the next data or hole starts at or after {@code offset} ({@code whence} SEEK_DATA or SEEK_HOLE, or
+     * any other lseek whence), as the real file answers: its holes are the overlay's holes. -1 where there is no
+     * more data (the kernel's ENXIO).
+     */
+    public long seek(OpenFile f, long offset, int whence) throws FsException {
+        return sys.lseek(f.fd(), offset, whence);
+    }
+
+    /**
+     * Copies up to {@code length} bytes from one open file to another, between explicit offsets: with
+     * copy_file_range between the real files where their filesystem can (shared extents, no copy through this
+     * process), else through a buffer. Returns the bytes copied, short at the source's end.
+     */
+    public long copyRange(OpenFile in, long inOffset, OpenFile out, long outOffset, long length)
+            throws FsException {
+        if (length <= 0) {
+            return 0;
+        }
+        long n = sys.copyFileRange(in.fd(), inOffset, out.fd(), outOffset, length);
+        if (n >= 0) {
+            return n;
+        }
+        ByteBuffer b = alignedBuffer((int) Math.min(length, COPY_CHUNK));
+        long total = 0;
+        while (total < length) {
+            b.clear().limit((int) Math.min(length - total, b.capacity()));
+            int got = sys.pread(in.fd(), b, inOffset + total);
+            if (got == 0) {
+                break;
+            }
+            b.flip();
+            while (b.hasRemaining()) {
+                sys.pwrite(out.fd(), b, outOffset + total + b.position());
+            }
+            total += got;
+        }
+        return total;
+    }
+
+    /** The most a buffered copy moves per read. */
+    private static final int COPY_CHUNK = 1 << 20;
+
     private static boolean isAligned(ByteBuffer b) {
         return b.isDirect() && b.alignmentOffset(b.position(), ALIGNMENT) == 0;
     }

@@ -35,6 +35,9 @@ final class Dispatcher {
     private static final int ERANGE = Errno.ERANGE.code();
     private static final int EIO = Errno.EIO.code();
     private static final int EBADF = Errno.EBADF.code();
+    private static final int ENXIO = Errno.ENXIO.code();
+    /** The most one COPY_FILE_RANGE copies (its reply's count is 32 bits); the caller asks again for the rest. */
+    private static final long MAX_COPY = 1L << 30;
     /** Not in the engine's errno set: a node id the table no longer has. */
     private static final int ESTALE = 116;
     private static final int O_CREAT = 0100;
@@ -52,12 +55,28 @@ final class Dispatcher {
     private final boolean cacheListingsAsked;
     private final HandleTable<FileHandle> files = new HandleTable<>();
     private final HandleTable<DirHandle> dirs = new HandleTable<>();
+    private final PassthroughMode passthrough;
+    private final int stackDepth;
+    private final Backings backings;
     private final CountDownLatch initialized = new CountDownLatch(1);
     private volatile InitNegotiation init;
 
+    /** Without passthrough: every read and write is served. */
     Dispatcher(OverlayBridge fs, NodeTable nodes, double timeoutSeconds) {
+        this(fs, nodes, timeoutSeconds, PassthroughMode.OFF, 0, new Backings());
+    }
+
+    /**
+     * @param stackDepth the max_stack_depth passthrough is asked with (see {@link InitNegotiation#negotiate})
+     * @param backings where the passthrough backings are kept; its device is attached once mounted
+     */
+    Dispatcher(OverlayBridge fs, NodeTable nodes, double timeoutSeconds, PassthroughMode passthrough,
+            int stackDepth, Backings backings) {
         this.fs = fs;
         this.nodes = nodes;
+        this.passthrough = passthrough;
+        this.stackDepth = stackDepth;
+        this.backings = backings;
         this.entryValid = Validity.ofSeconds(timeoutSeconds);
         this.attrValid = entryValid;
         this.cacheListingsAsked = timeoutSeconds > 0;
@@ -185,6 +204,7 @@ final class Dispatcher {
                 if (h != null) {
                     fs.release(h.file());
                     nodes.closed(h.node(), fh);
+                    backings.released(h.node());
                 }
                 yield w.empty(r.unique);
             }
@@ -229,7 +249,15 @@ final class Dispatcher {
                 fs.fallocate(file(f.fh()).file(), f.mode(), f.offset(), f.length());
                 yield w.empty(r.unique);
             }
-            case LSEEK, COPY_FILE_RANGE -> w.error(r.unique, ENOSYS);
+            case LSEEK -> {
+                Request.Lseek l = r.lseek();
+                long offset = fs.lseek(file(l.fh()).file(), l.offset(), l.whence());
+                if (offset < 0) {
+                    throw new Refused(ENXIO);
+                }
+                yield w.lseek(r.unique, offset);
+            }
+            case COPY_FILE_RANGE -> copyFileRange(r, w);
         };
     }
 
@@ -271,15 +299,18 @@ final class Dispatcher {
     // ---- operations ----
 
     private ByteBuffer init(Request r, ReplyWriter w) {
-        InitNegotiation n = InitNegotiation.negotiate(r.init(), cacheListingsAsked);
+        InitNegotiation n = InitNegotiation.negotiate(r.init(), cacheListingsAsked,
+                passthrough == PassthroughMode.OFF ? 0 : stackDepth);
         if (n.error() != 0) {
             LOG.error("the kernel speaks FUSE {}.{}; this transport needs 7.{} or later", r.init().major(),
                     r.init().minor(), FuseAbi.MIN_MINOR);
             return w.error(r.unique, n.error());
         }
-        LOG.debug("INIT: the kernel offers {}.{} with flags {}; answered {}.{} with flags {}, max_write {}",
-                r.init().major(), r.init().minor(), Integer.toHexString(r.init().flags()), n.reply().major(),
-                n.reply().minor(), Integer.toHexString(n.reply().flags()), n.reply().maxWrite());
+        LOG.debug("INIT: the kernel offers {}.{} with flags {} {}; answered {}.{} with flags {} {}, max_write {},"
+                + " max_stack_depth {}", r.init().major(), r.init().minor(), Integer.toHexString(r.init().flags2()),
+                Integer.toHexString(r.init().flags()), n.reply().major(), n.reply().minor(),
+                Integer.toHexString(n.reply().flags2()), Integer.toHexString(n.reply().flags()),
+                n.reply().maxWrite(), n.reply().maxStackDepth());
         if (r.init().major() == FuseAbi.KERNEL_VERSION) {
             init = n;
             initialized.countDown();
@@ -337,30 +368,61 @@ final class Dispatcher {
         return w.attr(r.unique, stat(n, g.hasFh() && files.get(g.fh()) != null ? g.fh() : -1), attrValid);
     }
 
-    /** In libfuse's order: mode, owner, size, times. */
+    /**
+     * In libfuse's order: mode, owner, size, times. By name while the node has one (the engine copies up and
+     * keeps its caches); a node whose every name is gone is changed through an open file of it, the one the
+     * request names (FATTR_FH, as ftruncate sends) or any other (fchmod, fchown and futimens send none).
+     */
     private ByteBuffer setattr(Request r, ReplyWriter w) throws FsException, Refused {
         Request.Setattr s = r.setattr();
         Node n = node(r);
         long fh = s.has(SetattrValid.FH) && files.get(s.fh()) != null ? s.fh() : -1;
+        String path = nodes.path(n);
+        OpenFile open = path != null ? null : openFileOf(n, fh);
         if (s.has(SetattrValid.MODE)) {
-            fs.chmod(path(n), s.mode());
+            if (open != null) {
+                fs.fchmod(open, s.mode());
+            } else {
+                fs.chmod(path, s.mode());
+            }
         }
         if (s.has(SetattrValid.UID) || s.has(SetattrValid.GID)) {
-            fs.chown(path(n), s.has(SetattrValid.UID) ? s.uid() : -1, s.has(SetattrValid.GID) ? s.gid() : -1);
+            int uid = s.has(SetattrValid.UID) ? s.uid() : -1;
+            int gid = s.has(SetattrValid.GID) ? s.gid() : -1;
+            if (open != null) {
+                fs.fchown(open, uid, gid);
+            } else {
+                fs.chown(path, uid, gid);
+            }
         }
         if (s.has(SetattrValid.SIZE)) {
             if (fh >= 0) {
                 fs.ftruncate(file(fh).file(), s.size());
+            } else if (open != null) {
+                fs.ftruncate(open, s.size());
             } else {
-                fs.truncate(path(n), s.size());
+                fs.truncate(path, s.size());
             }
         }
         if (s.has(SetattrValid.ATIME) || s.has(SetattrValid.MTIME)) {
-            fs.utimens(path(n), time(s.has(SetattrValid.ATIME), s.has(SetattrValid.ATIME_NOW), s.atime(),
-                    s.atimeNsec()), time(s.has(SetattrValid.MTIME), s.has(SetattrValid.MTIME_NOW), s.mtime(),
-                    s.mtimeNsec()));
+            Timespec atime = time(s.has(SetattrValid.ATIME), s.has(SetattrValid.ATIME_NOW), s.atime(),
+                    s.atimeNsec());
+            Timespec mtime = time(s.has(SetattrValid.MTIME), s.has(SetattrValid.MTIME_NOW), s.mtime(),
+                    s.mtimeNsec());
+            if (open != null) {
+                fs.futimens(open, atime, mtime);
+            } else {
+                fs.utimens(path, atime, mtime);
+            }
         }
         return w.attr(r.unique, stat(n, fh), attrValid);
+    }
+
+    /** An open file of a node without a name: the handle given, else any of the node's; ENOENT without one. */
+    private OpenFile openFileOf(Node n, long fh) throws Refused {
+        long any = fh >= 0 ? fh : nodes.anyHandle(n);
+        FileHandle h = any < 0 ? null : files.get(any);
+        return present(h, ENOENT).file();
     }
 
     private static Timespec time(boolean set, boolean now, long sec, int nsec) {
@@ -397,9 +459,58 @@ final class Dispatcher {
     private ByteBuffer open(Request r, ReplyWriter w) throws FsException, Refused {
         Node n = node(r);
         OpenFile f = fs.open(path(n), r.openFlags() & ~(O_CREAT | O_EXCL | O_NOCTTY), 0, caller(r));
+        Opened o = opened(n, f);
+        return w.open(r.unique, o.fh(), o.flags(), o.backingId());
+    }
+
+    /** An open file registered: its handle, the FOPEN_* flags and the backing id its reply carries. */
+    private record Opened(long fh, int flags, int backingId) {}
+
+    /**
+     * Registers an open file of a node and decides how the kernel reads and writes it: through a backing file
+     * (FOPEN_PASSTHROUGH) where the mode and the node's other opens allow, else with READ and WRITE requests. A
+     * served file on a lower layer keeps the kernel's page cache across opens (nothing changes it but writes
+     * through this mount, which go through that cache). An open whose node is passed through on another real
+     * file (a lower file since copied up) is refused with ESTALE after its node loses its names: the kernel
+     * looks the name up again, gets a new node, and opens the upper copy.
+     */
+    private Opened opened(Node n, OpenFile f) throws Refused {
+        int backing = backings.opened(n, f, passThrough(f));
+        if (backing == Backings.CONFLICT) {
+            fs.release(f);
+            nodes.replaced(n);
+            throw new Refused(ESTALE);
+        }
         long fh = files.add(new FileHandle(n, f));
         nodes.opened(n, fh);
-        return w.open(r.unique, fh, 0);
+        if (backing != Backings.SERVED) {
+            return new Opened(fh, OpenFlags.PASSTHROUGH, backing);
+        }
+        return new Opened(fh, f.onUpper() ? 0 : OpenFlags.KEEP_CACHE, 0);
+    }
+
+    /** Whether an open file is wanted on a backing: see {@link PassthroughMode}. */
+    private boolean passThrough(OpenFile f) {
+        InitNegotiation i = init;
+        if (i == null || !i.passthrough()) {
+            return false;
+        }
+        return switch (passthrough) {
+            case OFF -> false;
+            case ALL -> true;
+            case UPPER -> f.onUpper() || fs.readOnly();
+        };
+    }
+
+    private ByteBuffer copyFileRange(Request r, ReplyWriter w) throws FsException, Refused {
+        Request.CopyFileRange c = r.copyFileRange();
+        if (c.flags() != 0) {
+            throw new Refused(EINVAL);
+        }
+        FileHandle in = file(c.fhIn());
+        FileHandle out = file(c.fhOut());
+        long copied = fs.copyFileRange(in.file(), c.offIn(), out.file(), c.offOut(), Math.min(c.length(), MAX_COPY));
+        return w.written(r.unique, (int) copied);
     }
 
     private ByteBuffer create(Request r, ReplyWriter w) throws FsException, Refused {
@@ -416,9 +527,15 @@ final class Dispatcher {
             throw e;
         }
         Node n = nodes.lookedUp(parent, name, st.ino(), st.mode(), false);
-        long fh = files.add(new FileHandle(n, f));
-        nodes.opened(n, fh);
-        return w.create(r.unique, new Entry(n.id, NodeTable.GENERATION, st), entryValid, attrValid, fh, 0);
+        Opened o;
+        try {
+            o = opened(n, f);
+        } catch (Refused e) {
+            nodes.forget(n.id, 1);
+            throw e;
+        }
+        return w.create(r.unique, new Entry(n.id, NodeTable.GENERATION, st), entryValid, attrValid, o.fh(),
+                o.flags(), o.backingId());
     }
 
     /** The xattr size protocol: size 0 asks for the length; a buffer too small is ERANGE. */

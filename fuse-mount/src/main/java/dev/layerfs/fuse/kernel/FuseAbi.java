@@ -10,7 +10,7 @@ final class FuseAbi {
 
     static final int KERNEL_VERSION = 7;
     /** The newest protocol minor whose structs this file describes; the INIT reply never says more. */
-    static final int MAX_MINOR = 38;
+    static final int MAX_MINOR = 40;
     /** The oldest minor this transport speaks: fuse_init_out reached 64 bytes in 7.23. */
     static final int MIN_MINOR = 23;
     static final long ROOT_ID = 1;
@@ -18,6 +18,12 @@ final class FuseAbi {
     static final int MIN_READ_BUFFER = 8192;
     /** _IOR(229, 0, uint32_t): attaches a newly opened /dev/fuse descriptor to an existing connection. */
     static final long DEV_IOC_CLONE = 0x8004E500L;
+    /** _IOW(229, 1, struct fuse_backing_map): registers a file as a backing for passthrough; returns its id. */
+    static final long DEV_IOC_BACKING_OPEN = 0x4010E501L;
+    /** _IOW(229, 2, uint32_t): drops a backing id. */
+    static final long DEV_IOC_BACKING_CLOSE = 0x4004E502L;
+    /** The deepest stack of filesystems the kernel allows (FILESYSTEM_MAX_STACK_DEPTH). */
+    static final int MAX_STACK_DEPTH = 2;
     /** The errno a malformed request is answered with. */
     static final int EIO = 5;
 
@@ -241,11 +247,11 @@ final class FuseAbi {
         private InitIn() {}
     }
 
-    /** struct fuse_init_out (64 bytes since 7.23). */
+    /** struct fuse_init_out (64 bytes since 7.23; flags2 since 7.36, max_stack_depth since 7.40). */
     static final class InitOut {
         static final int MAJOR = 0, MINOR = 4, MAX_READAHEAD = 8, FLAGS = 12, MAX_BACKGROUND = 16,
                 CONGESTION_THRESHOLD = 18, MAX_WRITE = 20, TIME_GRAN = 24, MAX_PAGES = 28, MAP_ALIGNMENT = 30,
-                FLAGS2 = 32, SIZE = 64;
+                FLAGS2 = 32, MAX_STACK_DEPTH = 36, SIZE = 64;
 
         private InitOut() {}
     }
@@ -277,6 +283,13 @@ final class FuseAbi {
                 SIZE = 56;
 
         private CopyFileRangeIn() {}
+    }
+
+    /** struct fuse_backing_map, the argument of {@link #DEV_IOC_BACKING_OPEN}. */
+    static final class BackingMap {
+        static final int FD = 0, FLAGS = 4, PADDING = 8, SIZE = 16;
+
+        private BackingMap() {}
     }
 
     /** struct fuse_dirent: a header, the name, zero padding to 8 bytes. */
@@ -334,6 +347,14 @@ final class FuseAbi {
         private InitFlags() {}
     }
 
+    /** INIT flags of the second word (fuse_init_in.flags2 / fuse_init_out.flags2, read only with INIT_EXT). */
+    static final class InitFlags2 {
+        /** Flag 37: OPEN and CREATE may hand the kernel a backing file to read and write itself. */
+        static final int PASSTHROUGH = 1 << 5;
+
+        private InitFlags2() {}
+    }
+
     /** The minor each INIT flag this transport asks for appeared in. */
     static final class FlagMinor {
         static final int AUTO_INVAL_DATA = 20;
@@ -342,6 +363,8 @@ final class FuseAbi {
         static final int PARALLEL_DIROPS = 25;
         static final int MAX_PAGES = 28;
         static final int CACHE_DIR = 28;
+        static final int INIT_EXT = 36;
+        static final int PASSTHROUGH = 40;
 
         private FlagMinor() {}
     }

@@ -2,6 +2,7 @@ package dev.layerfs.fuse.kernel;
 
 import dev.layerfs.fuse.kernel.FuseAbi.FlagMinor;
 import dev.layerfs.fuse.kernel.FuseAbi.InitFlags;
+import dev.layerfs.fuse.kernel.FuseAbi.InitFlags2;
 
 /**
  * The INIT handshake, decided from what the kernel offers: the protocol minor (the lower of the kernel's and
@@ -11,8 +12,9 @@ import dev.layerfs.fuse.kernel.FuseAbi.InitFlags;
  * @param error an errno to answer INIT with (a protocol this transport cannot speak), or 0
  * @param reply what the INIT reply says (null with an error)
  * @param cacheDirectories whether OPENDIR replies may ask the kernel to cache listings (FOPEN_CACHE_DIR)
+ * @param passthrough whether OPEN and CREATE may hand the kernel a backing file (FUSE_PASSTHROUGH)
  */
-record InitNegotiation(int error, ReplyWriter.InitReply reply, boolean cacheDirectories) {
+record InitNegotiation(int error, ReplyWriter.InitReply reply, boolean cacheDirectories, boolean passthrough) {
     /** 1 MiB writes (256 pages) with FUSE_MAX_PAGES; 32 pages without. */
     static final int MAX_WRITE = 1 << 20;
     static final int MAX_PAGES = MAX_WRITE / 4096;
@@ -33,18 +35,26 @@ record InitNegotiation(int error, ReplyWriter.InitReply reply, boolean cacheDire
         {InitFlags.MAX_PAGES, FlagMinor.MAX_PAGES},
     };
 
+    /** Without passthrough. */
+    static InitNegotiation negotiate(Request.Init kernel, boolean cacheListings) {
+        return negotiate(kernel, cacheListings, 0);
+    }
+
     /**
      * @param kernel the kernel's INIT request
      * @param cacheListings whether directory listings may be cached at all (the mount's timeout is not 0)
+     * @param stackDepth the max_stack_depth to ask passthrough with: 1 over plain filesystems, 2 where a layer
+     *     lies on an overlay or FUSE mount; 0 for no passthrough. It is asked for only without WRITEBACK_CACHE
+     *     (never asked here), which the kernel requires.
      */
-    static InitNegotiation negotiate(Request.Init kernel, boolean cacheListings) {
+    static InitNegotiation negotiate(Request.Init kernel, boolean cacheListings, int stackDepth) {
         if (kernel.major() > FuseAbi.KERNEL_VERSION) {
             // The kernel will send another INIT with our major.
             return new InitNegotiation(0, new ReplyWriter.InitReply(FuseAbi.KERNEL_VERSION, FuseAbi.MAX_MINOR, 0,
-                    0, 0, 0, 0, 0, 0), false);
+                    0, 0, 0, 0, 0, 0, 0, 0), false, false);
         }
         if (kernel.major() < FuseAbi.KERNEL_VERSION || kernel.minor() < FuseAbi.MIN_MINOR) {
-            return new InitNegotiation(EPROTO, null, false);
+            return new InitNegotiation(EPROTO, null, false, false);
         }
         int minor = Math.min(kernel.minor(), FuseAbi.MAX_MINOR);
         int flags = 0;
@@ -53,11 +63,20 @@ record InitNegotiation(int error, ReplyWriter.InitReply reply, boolean cacheDire
                 flags |= w[0];
             }
         }
+        int flags2 = 0;
+        boolean passthrough = stackDepth > 0 && stackDepth <= FuseAbi.MAX_STACK_DEPTH
+                && minor >= FlagMinor.PASSTHROUGH && (kernel.flags() & InitFlags.INIT_EXT) != 0
+                && (kernel.flags2() & InitFlags2.PASSTHROUGH) != 0;
+        if (passthrough) {
+            flags |= InitFlags.INIT_EXT;
+            flags2 |= InitFlags2.PASSTHROUGH;
+        }
         boolean maxPages = (flags & InitFlags.MAX_PAGES) != 0;
         int maxWrite = maxPages ? MAX_WRITE : MAX_WRITE_WITHOUT_MAX_PAGES;
         ReplyWriter.InitReply reply = new ReplyWriter.InitReply(FuseAbi.KERNEL_VERSION, minor, kernel.maxReadahead(),
-                flags, MAX_BACKGROUND, CONGESTION_THRESHOLD, maxWrite, 1, maxPages ? MAX_PAGES : 0);
-        return new InitNegotiation(0, reply, cacheListings && minor >= FlagMinor.CACHE_DIR);
+                flags, MAX_BACKGROUND, CONGESTION_THRESHOLD, maxWrite, 1, maxPages ? MAX_PAGES : 0, flags2,
+                passthrough ? stackDepth : 0);
+        return new InitNegotiation(0, reply, cacheListings && minor >= FlagMinor.CACHE_DIR, passthrough);
     }
 
     boolean has(int flag) {

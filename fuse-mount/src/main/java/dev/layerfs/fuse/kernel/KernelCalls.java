@@ -8,8 +8,8 @@ import jnr.ffi.Runtime;
 import jnr.ffi.annotations.In;
 
 /**
- * The three system calls the kernel transport needs beyond the engine's libc binding: mount(2), the clone ioctl
- * on /dev/fuse, getegid. Small on purpose (binding cost grows with the interface); to move into core's
+ * The system calls the kernel transport needs beyond the engine's libc binding: mount(2), the ioctls on
+ * /dev/fuse (clone, passthrough backings), geteuid and getegid. Small on purpose (binding cost grows with the interface); to move into core's
  * {@code Syscalls} once the engine side agrees.
  */
 final class KernelCalls {
@@ -68,6 +68,26 @@ final class KernelCalls {
         if (lib.ioctl(newFd, FuseAbi.DEV_IOC_CLONE, new int[] {sessionFd}) != 0) {
             throw fail("FUSE_DEV_IOC_CLONE", "fd " + newFd);
         }
+    }
+
+    /**
+     * Registers the file open at {@code fd} as a passthrough backing on the connection of {@code devFd}; the
+     * backing id. Needs CAP_SYS_ADMIN in the initial user namespace; ELOOP where the file lies on a stack deeper
+     * than the connection's max_stack_depth allows.
+     */
+    int backingOpen(int devFd, int fd) throws FsException {
+        int[] map = new int[FuseAbi.BackingMap.SIZE / Integer.BYTES];
+        map[FuseAbi.BackingMap.FD / Integer.BYTES] = fd;
+        int id = lib.ioctl(devFd, FuseAbi.DEV_IOC_BACKING_OPEN, map);
+        if (id < 0) {
+            throw fail("FUSE_DEV_IOC_BACKING_OPEN", "fd " + fd);
+        }
+        return id;
+    }
+
+    /** Drops a backing id; the kernel keeps the file for the opens that still use it. */
+    void backingClose(int devFd, int backingId) {
+        lib.ioctl(devFd, FuseAbi.DEV_IOC_BACKING_CLOSE, new int[] {backingId});
     }
 
     int geteuid() {

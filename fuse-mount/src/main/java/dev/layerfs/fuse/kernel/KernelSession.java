@@ -32,24 +32,30 @@ public final class KernelSession {
 
     /** How to mount. */
     public record Options(String source, Path mountPoint, boolean readOnly, boolean nosuid, boolean nodev,
-            boolean allowOther, boolean defaultPermissions, int threads, double timeoutSeconds) {}
+            boolean allowOther, boolean defaultPermissions, int threads, double timeoutSeconds,
+            PassthroughMode passthrough) {}
 
     private final Options options;
     private final Dispatcher dispatcher;
     private final NodeTable nodes;
+    private final Backings backings;
     private final List<DevFuse> devices = new ArrayList<>();
 
-    private KernelSession(Options options, Dispatcher dispatcher, NodeTable nodes) {
+    private KernelSession(Options options, Dispatcher dispatcher, NodeTable nodes, Backings backings) {
         this.options = options;
         this.dispatcher = dispatcher;
         this.nodes = nodes;
+        this.backings = backings;
     }
 
     /** A session for an overlay; nothing is mounted yet. */
     public static KernelSession create(Overlay overlay, Options options) throws FsException {
         OverlayBridge bridge = new OverlayBridge(overlay);
         NodeTable nodes = new NodeTable(bridge.stat("").ino());
-        return new KernelSession(options, new Dispatcher(bridge, nodes, options.timeoutSeconds()), nodes);
+        Backings backings = new Backings();
+        int depth = options.passthrough() == PassthroughMode.OFF ? 0 : StackDepth.of(overlay.stack());
+        return new KernelSession(options, new Dispatcher(bridge, nodes, options.timeoutSeconds(),
+                options.passthrough(), depth, backings), nodes, backings);
     }
 
     /** Binds the few system calls off the critical path (a background thread at start-up calls this). */
@@ -62,7 +68,7 @@ public final class KernelSession {
         return dispatcher.initialized();
     }
 
-    /** The protocol version negotiated ("7.38"), or null before INIT. */
+    /** The protocol version negotiated ("7.40"), or null before INIT. */
     public String protocol() {
         InitNegotiation n = dispatcher.negotiated();
         return n == null ? null : n.reply().major() + "." + n.reply().minor();
@@ -111,6 +117,18 @@ public final class KernelSession {
         KernelCalls calls = KernelCalls.get();
         DevFuse first = mount(calls);
         devices.add(first);
+        int devFd = first.fd;
+        backings.attach(new Backings.Device() {
+            @Override
+            public int open(int fd) throws FsException {
+                return calls.backingOpen(devFd, fd);
+            }
+
+            @Override
+            public void close(int backingId) {
+                calls.backingClose(devFd, backingId);
+            }
+        });
         List<Thread> workers = new ArrayList<>();
         workers.add(start(first, 0));
         for (int i = 1; i < Math.max(1, options.threads()); i++) {

@@ -213,6 +213,24 @@ final class NodeTable {
         }
     }
 
+    /**
+     * The object behind a node's names is not the one its open files hold any more (a copy-up under a
+     * passthrough open): its names leave it, so the next lookup of each makes a new node, while the kernel's
+     * inode keeps the old one for the descriptors already open.
+     */
+    synchronized void replaced(Node n) {
+        if (n == root) {
+            return;
+        }
+        for (Link l : List.copyOf(n.links)) {
+            detach(n, l.parent(), l.name());
+        }
+        if (byIno.get(n.ino) == n) {
+            byIno.remove(n.ino);
+        }
+        n.shared = false;
+    }
+
     /** RENAME moved a name, replacing what the new name was; with {@code exchange} the two swapped. */
     synchronized void renamed(Node oldParent, String oldName, Node newParent, String newName, boolean exchange) {
         Node moved = oldParent.children.get(oldName);

@@ -168,6 +168,27 @@ final class OverlayBridge {
         return overlay.write(f, src, offset);
     }
 
+    /** lseek on the open file's real file; -1 where SEEK_DATA or SEEK_HOLE finds nothing (ENXIO). */
+    long lseek(OpenFile f, long offset, int whence) throws FsException {
+        return overlay.lseek(f, offset, whence);
+    }
+
+    long copyFileRange(OpenFile in, long inOffset, OpenFile out, long outOffset, long length) throws FsException {
+        return overlay.copyFileRange(in, inOffset, out, outOffset, length);
+    }
+
+    void fchmod(OpenFile f, int mode) throws FsException {
+        overlay.fchmod(f, mode);
+    }
+
+    void fchown(OpenFile f, int uid, int gid) throws FsException {
+        overlay.fchown(f, uid, gid);
+    }
+
+    void futimens(OpenFile f, Timespec atime, Timespec mtime) throws FsException {
+        overlay.futimens(f, atime, mtime);
+    }
+
     void fallocate(OpenFile f, int mode, long offset, long length) throws FsException {
         overlay.fallocate(f, mode, offset, length);
     }

@@ -36,7 +36,7 @@ final class ReplyWriter {
 
     /** The values the INIT reply carries. */
     record InitReply(int major, int minor, int maxReadahead, int flags, int maxBackground, int congestionThreshold,
-            int maxWrite, int timeGran, int maxPages) {}
+            int maxWrite, int timeGran, int maxPages, int flags2, int maxStackDepth) {}
 
     /**
      * A writer with its own direct buffer, placed so that a READ reply's data starts on a page boundary (a file
@@ -146,20 +146,25 @@ final class ReplyWriter {
     }
 
     ByteBuffer open(long unique, long fh, int openFlags) {
-        putOpen(OutHeader.SIZE, fh, openFlags);
+        return open(unique, fh, openFlags, 0);
+    }
+
+    /** An OPEN reply; {@code backingId} is read by the kernel only with FOPEN_PASSTHROUGH in the flags. */
+    ByteBuffer open(long unique, long fh, int openFlags, int backingId) {
+        putOpen(OutHeader.SIZE, fh, openFlags, backingId);
         return finish(unique, 0, OutHeader.SIZE + OpenOut.SIZE);
     }
 
-    private void putOpen(int b, long fh, int openFlags) {
+    private void putOpen(int b, long fh, int openFlags, int backingId) {
         out.putLong(b + OpenOut.FH, fh);
         out.putInt(b + OpenOut.OPEN_FLAGS, openFlags);
-        out.putInt(b + OpenOut.BACKING_ID, 0);
+        out.putInt(b + OpenOut.BACKING_ID, backingId);
     }
 
     /** CREATE: an entry, then an open. */
-    ByteBuffer create(long unique, Entry e, Validity entry, Validity attr, long fh, int openFlags) {
+    ByteBuffer create(long unique, Entry e, Validity entry, Validity attr, long fh, int openFlags, int backingId) {
         putEntry(OutHeader.SIZE, e, entry, attr);
-        putOpen(OutHeader.SIZE + EntryOut.SIZE, fh, openFlags);
+        putOpen(OutHeader.SIZE + EntryOut.SIZE, fh, openFlags, backingId);
         return finish(unique, 0, OutHeader.SIZE + EntryOut.SIZE + OpenOut.SIZE);
     }
 
@@ -195,6 +200,8 @@ final class ReplyWriter {
         out.putInt(b + InitOut.MAX_WRITE, r.maxWrite());
         out.putInt(b + InitOut.TIME_GRAN, r.timeGran());
         out.putShort(b + InitOut.MAX_PAGES, (short) r.maxPages());
+        out.putInt(b + InitOut.FLAGS2, r.flags2());
+        out.putInt(b + InitOut.MAX_STACK_DEPTH, r.maxStackDepth());
         return finish(unique, 0, OutHeader.SIZE + InitOut.SIZE);
     }
 

@@ -2,6 +2,7 @@ package dev.layerfs.fuse.kernel;
 
 import dev.layerfs.fuse.kernel.FuseAbi.AccessIn;
 import dev.layerfs.fuse.kernel.FuseAbi.BatchForgetIn;
+import dev.layerfs.fuse.kernel.FuseAbi.CopyFileRangeIn;
 import dev.layerfs.fuse.kernel.FuseAbi.CreateIn;
 import dev.layerfs.fuse.kernel.FuseAbi.FallocateIn;
 import dev.layerfs.fuse.kernel.FuseAbi.FlushIn;
@@ -318,6 +319,15 @@ final class Request {
 
     Lseek lseek() {
         return new Lseek(bodyLong(LseekIn.FH), bodyLong(LseekIn.OFFSET), body(LseekIn.WHENCE));
+    }
+
+    /** COPY_FILE_RANGE: from an open file to an open file of another (or the same) node. */
+    record CopyFileRange(long fhIn, long offIn, long nodeIdOut, long fhOut, long offOut, long length, long flags) {}
+
+    CopyFileRange copyFileRange() {
+        return new CopyFileRange(bodyLong(CopyFileRangeIn.FH_IN), bodyLong(CopyFileRangeIn.OFF_IN),
+                bodyLong(CopyFileRangeIn.NODEID_OUT), bodyLong(CopyFileRangeIn.FH_OUT),
+                bodyLong(CopyFileRangeIn.OFF_OUT), bodyLong(CopyFileRangeIn.LEN), bodyLong(CopyFileRangeIn.FLAGS));
     }
 
     @Override

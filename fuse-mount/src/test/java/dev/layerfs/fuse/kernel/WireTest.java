@@ -333,6 +333,40 @@ class WireTest {
     }
 
     @Test
+    void passthroughIsAskedWithInitExtAndAStackDepthOnlyWhereOffered() {
+        int all = -1;
+        int passthrough = FuseAbi.InitFlags2.PASSTHROUGH;
+        InitNegotiation n = InitNegotiation.negotiate(new Request.Init(7, 45, 131072, all, passthrough), true, 1);
+        assertTrue(n.passthrough());
+        assertTrue(n.has(FuseAbi.InitFlags.INIT_EXT));
+        assertTrue(!n.has(FuseAbi.InitFlags.WRITEBACK_CACHE), "the kernel refuses passthrough with writeback");
+        assertEquals(passthrough, n.reply().flags2());
+        assertEquals(1, n.reply().maxStackDepth());
+        ByteBuffer b = new ReplyWriter(4096).init(1, n.reply());
+        assertEquals(passthrough, b.getInt(16 + FuseAbi.InitOut.FLAGS2));
+        assertEquals(1, b.getInt(16 + FuseAbi.InitOut.MAX_STACK_DEPTH));
+
+        assertTrue(!InitNegotiation.negotiate(new Request.Init(7, 45, 0, all, passthrough), true, 0).passthrough(),
+                "not asked for");
+        assertTrue(!InitNegotiation.negotiate(new Request.Init(7, 45, 0, all, 0), true, 1).passthrough(),
+                "not offered");
+        assertTrue(!InitNegotiation.negotiate(new Request.Init(7, 39, 0, all, passthrough), true, 1).passthrough(),
+                "a minor before 7.40");
+        InitNegotiation off = InitNegotiation.negotiate(new Request.Init(7, 45, 0, all, passthrough), true, 0);
+        assertEquals(0, off.reply().flags2());
+        assertEquals(0, off.reply().maxStackDepth());
+    }
+
+    @Test
+    void openRepliesCarryTheBackingId() {
+        ByteBuffer b = new ReplyWriter(4096).open(1, 7, FuseAbi.OpenFlags.PASSTHROUGH, 3);
+        assertEquals(16 + FuseAbi.OpenOut.SIZE, b.remaining());
+        assertEquals(7, b.getLong(16 + FuseAbi.OpenOut.FH));
+        assertEquals(FuseAbi.OpenFlags.PASSTHROUGH, b.getInt(16 + FuseAbi.OpenOut.OPEN_FLAGS));
+        assertEquals(3, b.getInt(16 + FuseAbi.OpenOut.BACKING_ID));
+    }
+
+    @Test
     void readDataAndWriteDataLieOnPageBoundaries() {
         ReplyWriter w = new ReplyWriter(8192);
         assertEquals(0, w.dataArea(4096).alignmentOffset(0, 4096));

@@ -1,0 +1,182 @@
+package dev.layerfs.fuse.kernel;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+
+import dev.layerfs.core.Overlay;
+import dev.layerfs.core.model.OverlayConfig;
+import dev.layerfs.core.nativeio.Linux;
+import dev.layerfs.fuse.kernel.FuseAbi.EntryOut;
+import dev.layerfs.fuse.kernel.FuseAbi.InitFlags2;
+import dev.layerfs.fuse.kernel.FuseAbi.OpenFlags;
+import dev.layerfs.fuse.kernel.FuseAbi.OpenOut;
+import dev.layerfs.fuse.kernel.FuseAbi.OutHeader;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * OPEN, CREATE, RELEASE, LSEEK and COPY_FILE_RANGE through the dispatcher on a real overlay, with passthrough
+ * negotiated and a fake device that hands out backing ids: which opens are passed through, which are served,
+ * and what a copy-up under a passed-through lower file does.
+ */
+class FileIoDispatchTest {
+    private static final int ESTALE = 116;
+    private static final int ENXIO = 6;
+
+    @TempDir
+    Path tmp;
+
+    private Overlay overlay;
+    private Dispatcher dispatcher;
+    private final ReplyWriter out = new ReplyWriter(1 << 16);
+    private final List<String> device = new ArrayList<>();
+    private long unique = 100;
+    private int nextBacking = 1;
+
+    private void mount(PassthroughMode mode) throws Exception {
+        Path lower = Files.createDirectories(tmp.resolve("lower"));
+        Files.writeString(lower.resolve("a"), "lower a");
+        Path upper = Files.createDirectories(tmp.resolve("upper"));
+        Files.writeString(upper.resolve("u"), "upper u");
+        overlay = Overlay.open(OverlayConfig.writable(List.of(lower), upper,
+                Files.createDirectories(tmp.resolve("work"))));
+        OverlayBridge bridge = new OverlayBridge(overlay);
+        NodeTable nodes = new NodeTable(bridge.stat("").ino());
+        Backings backings = new Backings();
+        backings.attach(new Backings.Device() {
+            @Override
+            public int open(int fd) {
+                device.add("open");
+                return nextBacking++;
+            }
+
+            @Override
+            public void close(int backingId) {
+                device.add("close " + backingId);
+            }
+        });
+        dispatcher = new Dispatcher(bridge, nodes, 1.0, mode, 1, backings);
+        // fuse_init_in of 64 bytes: major, minor, max_readahead, flags, flags2, then unused words.
+        WireTest.Req init = req(Opcode.INIT, 0).i32(7).i32(45).i32(131072).i32(-1).i32(InitFlags2.PASSTHROUGH);
+        for (int i = 0; i < 11; i++) {
+            init.i32(0);
+        }
+        assertEquals(0, error(call(init)));
+        assertEquals(mode != PassthroughMode.OFF, dispatcher.negotiated().passthrough(), "asked for unless off");
+    }
+
+    @AfterEach
+    void close() {
+        if (overlay != null) {
+            overlay.close();
+        }
+    }
+
+    private WireTest.Req req(Opcode op, long node) {
+        return new WireTest.Req(op.code, unique++, node);
+    }
+
+    private ByteBuffer call(WireTest.Req r) {
+        Request parsed = assertInstanceOf(Request.Ok.class, Request.parse(r.b, r.done())).request();
+        return dispatcher.dispatch(parsed, out);
+    }
+
+    private static int error(ByteBuffer reply) {
+        return -reply.getInt(OutHeader.ERROR);
+    }
+
+    private long lookup(String name) {
+        ByteBuffer r = call(req(Opcode.LOOKUP, 1).name(name));
+        assertEquals(0, error(r));
+        return r.getLong(OutHeader.SIZE + EntryOut.NODEID);
+    }
+
+    /** An open reply: handle, FOPEN_* flags, backing id. */
+    private record Opened(long fh, int flags, int backing) {}
+
+    private Opened open(long node, int flags) {
+        ByteBuffer r = call(req(Opcode.OPEN, node).i32(flags).i32(0));
+        assertEquals(0, error(r));
+        return new Opened(r.getLong(OutHeader.SIZE + OpenOut.FH), r.getInt(OutHeader.SIZE + OpenOut.OPEN_FLAGS),
+                r.getInt(OutHeader.SIZE + OpenOut.BACKING_ID));
+    }
+
+    private void release(long node, long fh) {
+        assertEquals(0, error(call(req(Opcode.RELEASE, node).i64(fh).i32(0).i32(0).i64(0))));
+    }
+
+    @Test
+    void upperFilesArePassedThroughAndLowerFilesServedWithTheirCacheKept() throws Exception {
+        mount(PassthroughMode.UPPER);
+        long u = lookup("u");
+        Opened first = open(u, Linux.O_RDONLY);
+        Opened second = open(u, Linux.O_RDWR);
+        assertEquals(new Opened(first.fh(), OpenFlags.PASSTHROUGH, 1), first);
+        assertEquals(1, second.backing(), "every open of a node shares its backing");
+        release(u, first.fh());
+        release(u, second.fh());
+        assertEquals(List.of("open", "close 1"), device);
+
+        long a = lookup("a");
+        Opened ro = open(a, Linux.O_RDONLY);
+        assertEquals(OpenFlags.KEEP_CACHE, ro.flags(), "a lower file on a writable stack is served");
+        Opened rw = open(a, Linux.O_RDWR);
+        assertEquals(0, rw.flags(), "served like the node's other open, on the upper copy now");
+        assertEquals(List.of("open", "close 1"), device);
+        release(a, ro.fh());
+        release(a, rw.fh());
+        Opened later = open(a, Linux.O_RDONLY);
+        assertEquals(OpenFlags.PASSTHROUGH, later.flags(), "copied up: passed through from now on");
+        assertEquals("lower a", Files.readString(tmp.resolve("lower/a")));
+    }
+
+    @Test
+    void aLowerFilePassedThroughAndThenCopiedUpGetsANewNode() throws Exception {
+        mount(PassthroughMode.ALL);
+        long a = lookup("a");
+        Opened ro = open(a, Linux.O_RDONLY);
+        assertEquals(OpenFlags.PASSTHROUGH, ro.flags());
+        ByteBuffer r = call(req(Opcode.OPEN, a).i32(Linux.O_RDWR).i32(0));
+        assertEquals(ESTALE, error(r), "the lower backing is never handed to an open of the upper copy");
+        long again = lookup("a");
+        assertNotEquals(a, again, "the name has a new node");
+        Opened rw = open(again, Linux.O_RDWR);
+        assertEquals(new Opened(rw.fh(), OpenFlags.PASSTHROUGH, 2), rw);
+        assertEquals(List.of("open", "open"), device);
+        release(a, ro.fh());
+        assertEquals(List.of("open", "open", "close 1"), device);
+        assertEquals("lower a", Files.readString(tmp.resolve("lower/a")));
+    }
+
+    @Test
+    void lseekFindsDataAndHolesAndCopyFileRangeCopies() throws Exception {
+        mount(PassthroughMode.OFF);
+        long u = lookup("u");
+        Opened f = open(u, Linux.O_RDWR);
+        assertEquals(0, f.flags() & OpenFlags.PASSTHROUGH);
+        ByteBuffer r = call(req(Opcode.LSEEK, u).i64(f.fh()).i64(0).i32(Linux.SEEK_DATA).i32(0));
+        assertEquals(0, error(r));
+        assertEquals(0, r.getLong(OutHeader.SIZE));
+        r = call(req(Opcode.LSEEK, u).i64(f.fh()).i64(0).i32(Linux.SEEK_HOLE).i32(0));
+        assertEquals(7, r.getLong(OutHeader.SIZE), "the end of the file is a hole");
+        assertEquals(ENXIO, error(call(req(Opcode.LSEEK, u).i64(f.fh()).i64(100).i32(Linux.SEEK_DATA).i32(0))));
+
+        long a = lookup("a");
+        Opened src = open(a, Linux.O_RDONLY);
+        // fh_in, off_in, nodeid_out, fh_out, off_out, len, flags
+        r = call(req(Opcode.COPY_FILE_RANGE, a).i64(src.fh()).i64(0).i64(u).i64(f.fh()).i64(2).i64(100).i64(0));
+        assertEquals(0, error(r));
+        assertEquals(7, r.getInt(OutHeader.SIZE), "copied up to the source's end");
+        assertEquals("uplower a", Files.readString(tmp.resolve("upper/u")));
+        assertEquals(9, error(call(req(Opcode.COPY_FILE_RANGE, u).i64(f.fh()).i64(0).i64(a).i64(src.fh()).i64(0)
+                .i64(1).i64(0))), "EBADF: the destination is open read-only");
+        assertEquals("lower a", Files.readString(tmp.resolve("lower/a")));
+    }
+}
