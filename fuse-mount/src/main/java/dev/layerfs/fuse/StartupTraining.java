@@ -6,6 +6,7 @@ import dev.layerfs.core.model.Caller;
 import dev.layerfs.core.model.OverlayConfig;
 import dev.layerfs.core.nativeio.Linux;
 import dev.layerfs.fuse.kernel.KernelSession;
+import dev.layerfs.fuse.kernel.PassthroughMode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,7 +44,7 @@ final class StartupTraining {
                 overlay.listxattr("/n");
                 overlay.statfs();
                 KernelSession.create(overlay, new KernelSession.Options("layerfs", dir.resolve("m"), false, true,
-                        true, true, true, 2, 1.0));
+                        true, true, true, 2, 1.0, PassthroughMode.UPPER));
                 OverlayFuse fuse = new OverlayFuse(overlay);
                 fuse.operations();
                 CommandLine.parse(new String[] {"-o", "lowerdir=/a:/b,upperdir=/u,workdir=/w", "/m"});
