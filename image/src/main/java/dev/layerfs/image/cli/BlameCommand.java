@@ -1,6 +1,8 @@
 package dev.layerfs.image.cli;
 
+import dev.layerfs.image.names.ByteNames;
 import dev.layerfs.image.analysis.Blame;
+import dev.layerfs.image.names.ByteNames;
 import dev.layerfs.image.store.ImageStoreException;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -33,15 +35,16 @@ final class BlameCommand implements Callable<Integer> {
         }
         int missing = 0;
         for (Blame.Line l : lines) {
+            String path = ByteNames.display(l.path());
             if (l.writer() < 0) {
-                System.out.println(l.path() + "\tnot in the image");
+                System.out.println(path + "\tnot in the image");
                 missing++;
                 continue;
             }
-            StringBuilder sb = new StringBuilder(l.path()).append('\t')
+            StringBuilder sb = new StringBuilder(path).append('\t')
                     .append(l.deleted() ? "deleted by layer " : "layer ").append(layers.labels().get(l.writer()));
             for (int s : l.shadowed()) {
-                sb.append("\n").append(" ".repeat(l.path().length())).append("\tshadows layer ")
+                sb.append("\n").append(" ".repeat(path.length())).append("\tshadows layer ")
                         .append(layers.labels().get(s));
             }
             System.out.println(sb);

@@ -1,6 +1,12 @@
 package dev.layerfs.image.cli;
 
+import dev.layerfs.image.names.ByteNames;
 import dev.layerfs.image.store.ImageStoreException;
+import java.io.BufferedOutputStream;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -24,7 +30,18 @@ public final class ImageCommand implements Runnable {
     }
 
     public static void main(String[] args) {
-        System.exit(run(args));
+        // Output is UTF-8 whatever the JVM's locale (bin/layerfs runs it in ISO-8859-1 for the file names)
+        System.setOut(utf8(FileDescriptor.out));
+        System.setErr(utf8(FileDescriptor.err));
+        int rc = run(args);
+        System.out.flush();
+        System.err.flush();
+        System.exit(rc);
+    }
+
+    private static PrintStream utf8(FileDescriptor fd) {
+        return new PrintStream(new BufferedOutputStream(new FileOutputStream(fd), 8192), true,
+                StandardCharsets.UTF_8);
     }
 
     public static int run(String[] args) {
@@ -32,7 +49,7 @@ public final class ImageCommand implements Runnable {
         CommandLine cl = new CommandLine(new ImageCommand());
         cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             if (e instanceof ImageStoreException) {
-                System.err.println("layerfs image: " + e.getMessage());
+                System.err.println("layerfs image: " + ByteNames.displayMessage(e.getMessage()));
                 return 1;
             }
             throw e;

@@ -1,8 +1,12 @@
 package dev.layerfs.image.cli;
 
+import dev.layerfs.image.names.ByteNames;
 import dev.layerfs.image.analysis.Waste;
+import dev.layerfs.image.names.ByteNames;
 import dev.layerfs.image.history.Table;
+import dev.layerfs.image.names.ByteNames;
 import dev.layerfs.image.importer.Sizes;
+import dev.layerfs.image.names.ByteNames;
 import dev.layerfs.image.store.ImageStoreException;
 import java.io.IOException;
 import java.util.Locale;
@@ -36,7 +40,7 @@ final class WasteCommand implements Callable<Integer> {
         }
         Table t = new Table("COUNT", "TOTAL SPACE", "PATH", "LAYERS");
         r.entries().stream().limit(top).forEach(e -> t.add(Integer.toString(e.count()), Sizes.human(e.totalBytes()),
-                e.path(), e.layers().stream().map(i -> Integer.toString(i + 1)).collect(Collectors.joining(","))));
+                ByteNames.display(e.path()), e.layers().stream().map(i -> Integer.toString(i + 1)).collect(Collectors.joining(","))));
         t.print(System.out);
         System.out.println();
         System.out.println("Potential wasted space: " + Sizes.human(r.wastedBytes()));

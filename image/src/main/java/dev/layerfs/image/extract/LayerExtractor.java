@@ -1,8 +1,10 @@
 package dev.layerfs.image.extract;
 
+import dev.layerfs.image.names.ByteNames;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -55,13 +57,16 @@ public final class LayerExtractor {
     }
 
     private Stats run(InputStream raw) throws IOException, UnsafeEntryException {
-        PaxXattrTap tap = new PaxXattrTap(raw);
-        TarArchiveInputStream tar = new TarArchiveInputStream(tap);
+        PaxRawTap tap = new PaxRawTap(raw);
+        // ISO-8859-1: header names as one char per byte; PAX names come raw from the tap
+        TarArchiveInputStream tar = new TarArchiveInputStream(tap, "ISO-8859-1");
         TarArchiveEntry e;
         while ((e = tar.getNextEntry()) != null) {
-            Map<String, byte[]> xattrs = tap.nextEntryXattrs();
+            PaxRawTap.Raw pax = tap.nextEntry();
             entries++;
-            entry(tar, e, xattrs);
+            String name = ByteNames.fsName(pax.path() != null ? pax.path() : e.getName());
+            String link = pax.linkPath() != null ? pax.linkPath() : e.getLinkName();
+            entry(tar, e, name, link, pax.xattrs());
         }
         for (int i = dirTimes.size() - 1; i >= 0; i--) {
             setTime(dirTimes.get(i).getKey(), dirTimes.get(i).getValue());
@@ -69,9 +74,12 @@ public final class LayerExtractor {
         return new Stats(entries, fileBytes);
     }
 
-    private void entry(InputStream data, TarArchiveEntry e, Map<String, byte[]> xattrs)
+    /**
+     * One entry: {@code name} as the file APIs take it, {@code link} (a link's target) one char per byte as the
+     * archive has it.
+     */
+    private void entry(InputStream data, TarArchiveEntry e, String name, String link, Map<String, byte[]> xattrs)
             throws IOException, UnsafeEntryException {
-        String name = e.getName();
         List<String> parts = PathGuard.components(name);
         String base = parts.isEmpty() ? "" : parts.get(parts.size() - 1);
         if (base.startsWith(WHITEOUT_PREFIX)) {
@@ -98,11 +106,11 @@ public final class LayerExtractor {
         }
         replaceExisting(p);
         if (e.isLink()) {
-            Files.createLink(p, guard.linkTarget(name, e.getLinkName()));
+            Files.createLink(p, guard.linkTarget(name, ByteNames.fsName(link)));
             return;
         }
         if (e.isSymbolicLink()) {
-            Files.createSymbolicLink(p, Path.of(e.getLinkName()));
+            Posix.symlink(link.getBytes(StandardCharsets.ISO_8859_1), p);
         } else if (e.isCharacterDevice() || e.isBlockDevice() || e.isFIFO()) {
             int type = e.isFIFO() ? Posix.S_IFIFO : e.isCharacterDevice() ? Posix.S_IFCHR : Posix.S_IFBLK;
             Posix.mknod(p, type, e.getMode(), e.getDevMajor(), e.getDevMinor());
