@@ -6,6 +6,7 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.channels.SeekableByteChannel;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -88,14 +89,16 @@ public final class LayerExtractor {
         }
         Path p = guard.prepare(name);
         if (e.isDirectory()) {
-            BasicFileAttributes a = PathGuard.lstat(p);
-            if (a != null && !a.isDirectory()) {
-                guard.forget();
-                Files.delete(p);
-                a = null;
-            }
-            if (a == null) {
-                Files.createDirectory(p);
+            if (!p.equals(root)) {
+                try {
+                    Files.createDirectory(p);
+                } catch (FileAlreadyExistsException taken) {
+                    BasicFileAttributes a = PathGuard.lstat(p);
+                    if (a == null || !a.isDirectory()) {
+                        replaceExisting(p);
+                        Files.createDirectory(p);
+                    }
+                }
             }
             metadata(p, e, xattrs, false);
             dirTimes.add(Map.entry(p, FileTime.from(e.getLastModifiedTime().toInstant())));
@@ -104,18 +107,18 @@ public final class LayerExtractor {
         if (p.equals(root)) {
             throw new UnsafeEntryException(name, "a non-directory at the layer's root");
         }
-        replaceExisting(p);
         if (e.isLink()) {
-            Files.createLink(p, guard.linkTarget(name, ByteNames.fsName(link)));
+            Path target = guard.linkTarget(name, ByteNames.fsName(link));
+            create(p, () -> Files.createLink(p, target));
             return;
         }
         if (e.isSymbolicLink()) {
-            Posix.symlink(link.getBytes(StandardCharsets.ISO_8859_1), p);
+            create(p, () -> Posix.symlink(link.getBytes(StandardCharsets.ISO_8859_1), p));
         } else if (e.isCharacterDevice() || e.isBlockDevice() || e.isFIFO()) {
             int type = e.isFIFO() ? Posix.S_IFIFO : e.isCharacterDevice() ? Posix.S_IFCHR : Posix.S_IFBLK;
-            Posix.mknod(p, type, e.getMode(), e.getDevMajor(), e.getDevMinor());
+            create(p, () -> Posix.mknod(p, type, e.getMode(), e.getDevMajor(), e.getDevMinor()));
         } else if (e.isFile()) {
-            writeFile(data, p, e.getRealSize());
+            create(p, () -> writeFile(data, p, e.getRealSize()));
         } else {
             throw new IOException("entry " + name + " has a tar type this store does not keep");
         }
@@ -137,13 +140,31 @@ public final class LayerExtractor {
             throw new UnsafeEntryException(name, "a whiteout of no valid name");
         }
         Path p = guard.prepare(name).resolveSibling(hidden);
-        replaceExisting(p);
-        Posix.mknod(p, Posix.S_IFCHR, 0, 0, 0);
+        create(p, () -> Posix.mknod(p, Posix.S_IFCHR, 0, 0, 0));
         Posix.lchown(p, 0, 0);
         setTime(p, FileTime.from(e.getLastModifiedTime().toInstant()));
     }
 
-    /** Removes what an earlier entry of this layer put at the name (a later entry replaces it, as tar does). */
+    /** Something that makes one object, failing with FileAlreadyExistsException where the name is taken. */
+    private interface Creation {
+        void run() throws IOException;
+    }
+
+    /**
+     * Makes an object; where an earlier entry of this layer took the name, removes that and makes it again (a later
+     * entry replaces an earlier one, as tar does). Trying first costs nothing for the usual new name, where looking
+     * first would cost a stat per entry.
+     */
+    private void create(Path p, Creation c) throws IOException {
+        try {
+            c.run();
+        } catch (FileAlreadyExistsException taken) {
+            replaceExisting(p);
+            c.run();
+        }
+    }
+
+    /** Removes what an earlier entry of this layer put at the name. */
     private void replaceExisting(Path p) throws IOException {
         BasicFileAttributes a = PathGuard.lstat(p);
         if (a == null) {
@@ -160,6 +181,7 @@ public final class LayerExtractor {
     /** Writes a regular file, leaving a hole for each whole chunk of zeros. */
     private void writeFile(InputStream data, Path p, long size) throws IOException {
         long pos = 0;
+        boolean endsInHole = false;
         try (SeekableByteChannel ch = Files.newByteChannel(p, StandardOpenOption.CREATE_NEW,
                 StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
             while (pos < size) {
@@ -168,7 +190,8 @@ public final class LayerExtractor {
                 if (n < want) {
                     throw new java.io.EOFException("the layer's tar ends inside " + root.relativize(p));
                 }
-                if (n == CHUNK && Arrays.equals(buf, 0, n, ZEROS, 0, n)) {
+                endsInHole = n == CHUNK && Arrays.equals(buf, 0, n, ZEROS, 0, n);
+                if (endsInHole) {
                     ch.position(pos + n);
                 } else {
                     ch.write(ByteBuffer.wrap(buf, 0, n));
@@ -176,7 +199,7 @@ public final class LayerExtractor {
                 pos += n;
             }
         }
-        if (Files.size(p) != size) {
+        if (endsInHole) {
             Posix.truncate(p, size);
         }
         fileBytes += size;
