@@ -49,7 +49,7 @@ final class HistoryCommand implements Subcommand {
         LayerStore s = store.open();
         List<HistoryRow> rows = ImageHistory.rows(s, new ImageIndex(s).resolve(image));
         if (format.equals("json")) {
-            ArrayNode a = Json.MAPPER.createArrayNode();
+            ArrayNode a = Json.array();
             for (HistoryRow r : rows) {
                 ObjectNode o = a.addObject();
                 o.put("id", r.id());
@@ -59,7 +59,7 @@ final class HistoryCommand implements Subcommand {
                 o.put("comment", r.comment());
                 o.put("emptyLayer", r.emptyLayer());
             }
-            System.out.println(a.toPrettyString());
+            System.out.println(new String(Json.pretty(a), java.nio.charset.StandardCharsets.UTF_8));
             return 0;
         }
         if (!format.equals("table")) {

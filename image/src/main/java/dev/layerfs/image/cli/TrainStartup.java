@@ -79,7 +79,7 @@ final class TrainStartup {
     }
 
     private static byte[] config(byte[] layer) {
-        var config = Json.MAPPER.createObjectNode();
+        var config = Json.object();
         config.put("created", "2024-01-01T00:00:00Z");
         config.putObject("rootfs").put("type", "layers").putArray("diff_ids").add(Digest.of(layer).toString());
         config.putArray("history").addObject().put("created_by", "training");
@@ -89,7 +89,7 @@ final class TrainStartup {
     private static void writeDockerArchive(Path file, byte[] layer) throws IOException {
         byte[] configBytes = config(layer);
         String configName = Digest.of(configBytes).hex() + ".json";
-        var manifest = Json.MAPPER.createArrayNode();
+        var manifest = Json.array();
         var entry = manifest.addObject();
         entry.put("Config", configName);
         entry.putArray("RepoTags").add("localhost/train:latest");
@@ -109,7 +109,7 @@ final class TrainStartup {
         }
         byte[] layerBlob = gz.toByteArray();
         byte[] configBytes = config(layer);
-        var manifest = Json.MAPPER.createObjectNode();
+        var manifest = Json.object();
         manifest.put("schemaVersion", 2);
         manifest.put("mediaType", Json.OCI_MANIFEST);
         manifest.set("config", Json.descriptor(Json.OCI_CONFIG, Digest.of(configBytes), configBytes.length));
@@ -119,7 +119,7 @@ final class TrainStartup {
         for (byte[] blob : List.of(layerBlob, configBytes, manifestBytes)) {
             Files.write(blobs.resolve(Digest.of(blob).hex()), blob);
         }
-        var index = Json.MAPPER.createObjectNode();
+        var index = Json.object();
         index.put("schemaVersion", 2);
         var m = Json.descriptor(Json.OCI_MANIFEST, Digest.of(manifestBytes), manifestBytes.length);
         m.putObject("annotations").put(Json.REF_NAME, "localhost/train:oci");

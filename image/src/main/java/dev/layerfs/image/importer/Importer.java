@@ -127,7 +127,7 @@ public final class Importer {
                 }
             }
             Map<Digest, Staged> staged = new LinkedHashMap<>();
-            ArrayNode layerDescriptors = Json.MAPPER.createArrayNode();
+            ArrayNode layerDescriptors = Json.array();
             try (ParallelStaging<Staged> staging = new ParallelStaging<>(missing.size())) {
                 Map<Integer, Future<Staged>> running = new HashMap<>();
                 missing.forEach((i, layer) -> running.put(i, staging.submit(
@@ -225,7 +225,7 @@ public final class Importer {
 
     /** The OCI manifest the store writes for a docker-archive image. */
     private static byte[] dockerManifest(ImportPlan plan, ArrayNode layers) {
-        ObjectNode m = Json.MAPPER.createObjectNode();
+        ObjectNode m = Json.object();
         m.put("schemaVersion", 2);
         m.put("mediaType", Json.OCI_MANIFEST);
         m.set("config", Json.descriptor(Json.OCI_CONFIG, plan.configDigest(), plan.config().length));

@@ -26,8 +26,13 @@ final class ParallelStaging<T> implements AutoCloseable {
     private final ExecutorService pool;
     private final AtomicReference<Exception> firstFailure = new AtomicReference<>();
 
+    /** For {@code tasks} tasks; none: no thread is started. */
     ParallelStaging(int tasks) {
-        int threads = Math.max(1, Math.min(tasks, Runtime.getRuntime().availableProcessors()));
+        if (tasks == 0) {
+            this.pool = null;
+            return;
+        }
+        int threads = Math.min(tasks, Runtime.getRuntime().availableProcessors());
         this.pool = Executors.newFixedThreadPool(threads, r -> {
             Thread t = new Thread(r, "layer-staging");
             t.setDaemon(true);
@@ -75,6 +80,9 @@ final class ParallelStaging<T> implements AutoCloseable {
     /** Stops what is still running and waits until it has stopped. */
     @Override
     public void close() {
+        if (pool == null) {
+            return;
+        }
         pool.shutdownNow();
         boolean interrupted = false;
         while (true) {

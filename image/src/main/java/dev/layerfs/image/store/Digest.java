@@ -49,6 +49,19 @@ public record Digest(String hex) implements Comparable<Digest> {
         return hex.compareTo(o.hex);
     }
 
+    // equals and hashCode written out: a record's own are bootstrapped through invokedynamic on first use, which
+    // spun two dozen method-handle classes outside the class-data archive in every command that keys a map by digest
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Digest d && hex.equals(d.hex);
+    }
+
+    @Override
+    public int hashCode() {
+        return hex.hashCode();
+    }
+
     @Override
     public String toString() {
         return "sha256:" + hex;
