@@ -13,6 +13,8 @@ import java.util.Map;
 final class Args {
     private final Map<String, List<String>> options = new LinkedHashMap<>();
     private final List<String> positionals = new ArrayList<>();
+    /** {@code -h} or {@code --help} was given as an option: the command line is not checked further. */
+    private boolean help;
 
     private Args() {}
 
@@ -27,6 +29,10 @@ final class Args {
             }
             if (arg.equals("--")) {
                 optionsEnded = true;
+                continue;
+            }
+            if (arg.equals("-h") || arg.equals("--help")) {
+                a.help = true;
                 continue;
             }
             String name = arg;
@@ -56,7 +62,9 @@ final class Args {
             }
             a.options.computeIfAbsent(o.primary(), k -> new ArrayList<>()).add(value);
         }
-        a.check(usage);
+        if (!a.help) {
+            a.check(usage);
+        }
         return a;
     }
 
@@ -80,6 +88,10 @@ final class Args {
         if (!unbounded && positionals.size() > max) {
             throw new UsageException("unexpected argument " + positionals.get(max));
         }
+    }
+
+    boolean help() {
+        return help;
     }
 
     boolean flag(String name) {

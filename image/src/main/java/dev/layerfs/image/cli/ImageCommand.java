@@ -87,12 +87,13 @@ public final class ImageCommand {
     }
 
     private static int runCommand(Subcommand c, List<String> rest) {
-        if (rest.contains("-h") || rest.contains("--help")) {
-            c.usage().printHelp(System.out);
-            return 0;
-        }
         try {
-            return c.run(Args.parse(c.usage(), rest));
+            Args a = Args.parse(c.usage(), rest);
+            if (a.help()) {
+                c.usage().printHelp(System.out);
+                return 0;
+            }
+            return c.run(a);
         } catch (UsageException e) {
             return usageError(c.usage(), e.getMessage());
         } catch (ImageStoreException e) {

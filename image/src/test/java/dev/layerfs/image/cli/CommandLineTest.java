@@ -31,6 +31,11 @@ class CommandLineTest {
         assertTrue(h.flag("--no-trunc"));
         assertEquals("--odd-name", h.positional(0));
 
+        Args c = Args.parse(COMMIT, List.of("--tag", "x", "--created-by", "-h", "mnt"));
+        assertEquals("-h", c.value("--created-by", null));
+        assertFalse(c.help());
+        assertTrue(Args.parse(COMMIT, List.of("--help")).help());
+
         Args b = Args.parse(BlameCommand.USAGE, List.of("img", "/a", "/b"));
         assertEquals(List.of("/a", "/b"), b.positionalsFrom(1));
         assertFalse(Args.parse(BlameCommand.USAGE, List.of("img")).positionalsFrom(1).iterator().hasNext());
