@@ -82,7 +82,8 @@ final class Args {
         }
         int max = usage.positionals.stream().mapToInt(p -> Math.max(p.max(), 0)).sum();
         if (positionals.size() < min) {
-            Usage.Positional missing = usage.positionals.get(Math.min(positionals.size(), usage.positionals.size() - 1));
+            int next = Math.min(positionals.size(), usage.positionals.size() - 1);
+            Usage.Positional missing = usage.positionals.get(next);
             throw new UsageException("missing " + missing.label());
         }
         if (!unbounded && positionals.size() > max) {

@@ -9,8 +9,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 final class BlameCommand implements Subcommand {
-    static final Usage USAGE = new Usage("blame", "For each path, the layer that last wrote (or deleted) it and the layers it"
-                    + " shadows; every path of the image when none is given.")
+    static final Usage USAGE = new Usage("blame", "For each path, the layer that last wrote (or deleted) it and the"
+                    + " layers it shadows; every path of the image when none is given.")
             .positional("IMAGE", "a name, an ID or an ID prefix")
             .positionals("PATH", "paths in the image", 0);
 

@@ -15,7 +15,8 @@ import java.time.Instant;
 import java.util.List;
 
 final class HistoryCommand implements Subcommand {
-    static final Usage USAGE = new Usage("history", "Show the steps that made an image, newest first, as docker history does.")
+    static final Usage USAGE = new Usage("history",
+                    "Show the steps that made an image, newest first, as docker history does.")
             .flag("--no-trunc", "show full IDs and CREATED BY")
             .option("--format", "table|json", "table (default) or json")
             .positional("IMAGE", "a name, an ID or an ID prefix");

@@ -13,8 +13,8 @@ import java.util.Locale;
 import java.util.stream.Collectors;
 
 final class WasteCommand implements Subcommand {
-    static final Usage USAGE = new Usage("waste", "Files written by one layer and overwritten or deleted by a later one, biggest"
-                    + " first, and the image's efficiency as dive computes it.")
+    static final Usage USAGE = new Usage("waste", "Files written by one layer and overwritten or deleted by a later"
+                    + " one, biggest first, and the image's efficiency as dive computes it.")
             .option("--top", "N", "rows to show (default 20)")
             .positional("IMAGE", "a name, an ID or an ID prefix");
 

@@ -179,7 +179,8 @@ public final class Posix {
     private static IOException error(String call, Path path) {
         int errno = RUNTIME.getLastError();
         if (errno == 17 /* EEXIST */) {
-            return new java.nio.file.FileAlreadyExistsException(path.toString(), null, call + ": " + LIBC.strerror(errno));
+            return new java.nio.file.FileAlreadyExistsException(path.toString(), null,
+                    call + ": " + LIBC.strerror(errno));
         }
         return new IOException(call + " " + path + ": " + LIBC.strerror(errno));
     }

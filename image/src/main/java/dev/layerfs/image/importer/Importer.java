@@ -38,9 +38,10 @@ import java.util.concurrent.Future;
  * {@code image import}: reads each image of an archive and adds what the store lacks. All of an image's new
  * layers and blobs are made in a private tmp directory and checked (every digest) before the first one is renamed
  * into place, so a failed import leaves the store as it was. The layers an image lacks are staged at the same
- * time ({@link ParallelStaging}); their lines are printed in the image's layer order. Each layer's lock is held from the check "already
- * there?" to the rename, taken in digest order so that concurrent imports cannot deadlock; a second import of a
- * shared layer waits, then finds it present.
+ * time ({@link ParallelStaging}); their lines are printed in the image's layer order. Each layer's lock is held
+ * from the check "already there?" to the rename, taken in digest order so that concurrent imports cannot
+ * deadlock; a second import of a shared layer waits, then finds it present. A manifest or config equal to the
+ * store's blob of its digest is not hashed again (KnownBlobs).
  */
 public final class Importer {
     private final LayerStore store;
@@ -58,7 +59,7 @@ public final class Importer {
         }
         List<String> loaded = new ArrayList<>();
         try (ImageSource src = ImageSource.open(archive)) {
-            List<ImportPlan> plans = ArchiveReader.read(src, archive.toString());
+            List<ImportPlan> plans = ArchiveReader.read(src, archive.toString(), store::holdsBlob);
             if (tag.isPresent() && plans.size() > 1) {
                 throw new ImageStoreException(archive + " holds " + plans.size() + " images: --tag names one");
             }
@@ -87,7 +88,7 @@ public final class Importer {
                 }
                 LayerSource layer = new LayerSource(tarFile.getFileName().toString(), Optional.empty(),
                         Optional.empty(), Json.OCI_LAYER_TAR, diffId);
-                Staged s = stage(src, layer, tmp.resolve("layer"), store.hasLayer(diffId));
+                Staged s = stage(src, layer, tmp.resolve("layer"), store.hasLayer(diffId), null);
                 progress.line(s.line());
                 store.commitBlob(s.blobFile(), diffId);
                 if (s.layerDir() != null) {
@@ -130,8 +131,8 @@ public final class Importer {
             ArrayNode layerDescriptors = Json.array();
             try (ParallelStaging<Staged> staging = new ParallelStaging<>(missing.size())) {
                 Map<Integer, Future<Staged>> running = new HashMap<>();
-                missing.forEach((i, layer) -> running.put(i, staging.submit(
-                        () -> stage(src, layer, tmp.resolve("layer-" + i), store.hasLayer(layer.diffId())))));
+                missing.forEach((i, layer) -> running.put(i, staging.submit(() -> stage(src, layer,
+                        tmp.resolve("layer-" + i), store.hasLayer(layer.diffId()), staging))));
                 for (int i = 0; i < plan.layers().size(); i++) {
                     LayerSource layer = plan.layers().get(i);
                     Digest blob = layer.blobDigest().orElse(layer.diffId());
@@ -158,9 +159,16 @@ public final class Importer {
                     store.commitLayer(s.layerDir(), s.diffId());
                 }
             }
-            store.writeBlob(plan.config());
-            byte[] manifest = plan.manifest() != null ? plan.manifest() : dockerManifest(plan, layerDescriptors);
-            Digest manifestDigest = store.writeBlob(manifest);
+            store.writeBlob(plan.config(), plan.configDigest());
+            byte[] manifest;
+            Digest manifestDigest;
+            if (plan.manifest() != null) {
+                manifest = plan.manifest();
+                manifestDigest = store.writeBlob(manifest, plan.manifestDigest());
+            } else {
+                manifest = dockerManifest(plan, layerDescriptors);
+                manifestDigest = store.writeBlob(manifest);
+            }
             progress.line("Writing manifest to image destination");
             new ImageIndex(store).add(Json.descriptor(Json.OCI_MANIFEST, manifestDigest, manifest.length), names);
         } finally {
@@ -175,8 +183,8 @@ public final class Importer {
      * blob is copied), and keeps the blob: as it is for an OCI layout, uncompressed for a docker-archive (whose
      * manifest promises no blob digest, so the store's manifest names the diff_id). Checks both digests.
      */
-    private Staged stage(ImageSource src, LayerSource layer, Path dir, boolean haveLayer)
-            throws IOException, ImageStoreException {
+    private Staged stage(ImageSource src, LayerSource layer, Path dir, boolean haveLayer,
+                         ParallelStaging<Staged> staging) throws IOException, ImageStoreException {
         Files.createDirectory(dir);
         Path blobFile = dir.resolve("blob");
         boolean keepRaw = layer.blobDigest().isPresent();
@@ -185,7 +193,8 @@ public final class Importer {
         long diffSize;
         Digest blobDigest;
         Digest diffId;
-        try (InputStream file = progress.track(src.open(layer.path()));
+        InputStream opened = src.open(layer.path());
+        try (InputStream file = progress.track(staging == null ? opened : staging.stopOnFailure(opened));
              OutputStream blobOut = new BufferedOutputStream(Files.newOutputStream(blobFile), 1 << 16)) {
             CountingDigestStream raw = new CountingDigestStream(keepRaw ? new Tee(file, blobOut) : file);
             CountingDigestStream plain = new CountingDigestStream(keepRaw ? Decompression.open(raw)

@@ -1,7 +1,9 @@
 package dev.layerfs.image.importer;
 
 import dev.layerfs.image.store.ImageStoreException;
+import dev.layerfs.image.store.ObservedStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
@@ -13,9 +15,12 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Stages the layers of one import at the same time, one thread per core at most (a layer's time is mostly
- * decompression and system calls, both of which a second core shares). The first failure stops the others:
- * {@link #result} reports that failure whichever layer is asked for, and {@link #close} returns only when no task
- * is left running, so the caller may then delete what the tasks were writing.
+ * decompression and system calls, both of which a second core shares). The first failure stops the others: a
+ * task not started yet does not start, and a running one fails at its next read of its layer file
+ * ({@link #stopOnFailure}); {@link #result} reports the first failure whichever layer is asked for, and
+ * {@link #close} returns only when no task is left running, so the caller may then delete what they were writing.
+ * No thread is interrupted: an interrupt during a class's one-time initialization (the native bindings load on
+ * first use, in whichever thread uses them first) would break that class for the rest of the JVM's life.
  */
 final class ParallelStaging<T> implements AutoCloseable {
     /** A layer's work: extraction and digests. */
@@ -42,12 +47,13 @@ final class ParallelStaging<T> implements AutoCloseable {
 
     Future<T> submit(Task<T> task) {
         Callable<T> c = () -> {
+            if (firstFailure.get() != null) {
+                throw new IOException("not started: another layer failed");
+            }
             try {
                 return task.run();
-            } catch (IOException | ImageStoreException | RuntimeException e) {
-                if (firstFailure.compareAndSet(null, e)) {
-                    pool.shutdownNow();
-                }
+            } catch (IOException | ImageStoreException | RuntimeException | Error e) {
+                firstFailure.compareAndSet(null, e instanceof Error err ? new IOException(err) : (Exception) e);
                 throw e;
             }
         };
@@ -77,13 +83,25 @@ final class ParallelStaging<T> implements AutoCloseable {
         }
     }
 
-    /** Stops what is still running and waits until it has stopped. */
+    /** A task's layer file, failing at its next read once any task has failed. */
+    InputStream stopOnFailure(InputStream in) {
+        return new ObservedStream(in) {
+            @Override
+            protected void observe(byte[] b, int off, int len) throws IOException {
+                if (firstFailure.get() != null) {
+                    throw new IOException("stopped: another layer failed");
+                }
+            }
+        };
+    }
+
+    /** Waits until no task runs (after a failure, each stops at its next read). */
     @Override
     public void close() {
         if (pool == null) {
             return;
         }
-        pool.shutdownNow();
+        pool.shutdown();
         boolean interrupted = false;
         while (true) {
             try {

@@ -85,7 +85,9 @@ public final class ByteNames {
         int i = 0;
         while (i < b.length) {
             int c = b[i] & 0xff;
-            int n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+            // the length of the UTF-8 sequence this byte would start (0: it starts none)
+            int n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
+                    : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
             if (n == 1 && c >= 0x20 && c != 0x7f) {
                 sb.append((char) c);
                 i++;
