@@ -4,7 +4,9 @@
 # Usage: scripts/install-deps.sh [bench] [containers]
 #   (no argument)  libfuse 2 runtime, fuse3 (fusermount3, mount.fuse3),
 #                  fuse-overlayfs, attr (getfattr/setfattr), util-linux
-#                  (runuser/setpriv); makes sure /dev/fuse exists.
+#                  (runuser/setpriv), locales (the ISO-8859-1 charmap bin/layerfs
+#                  builds its byte-exact locale for the image commands from);
+#                  makes sure /dev/fuse exists.
 #   bench          also fio
 #   containers     also podman, buildah, runc and busybox-static (the offline test image), and skopeo
 #                  and umoci (the image tests compare layerfs image with them)
@@ -25,7 +27,7 @@ for arg in "$@"; do
   case "$arg" in
     bench) want_bench=1 ;;
     containers) want_containers=1 ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install-deps: unknown argument '$arg' (expected: bench, containers)" >&2; exit 2 ;;
   esac
 done
@@ -77,6 +79,7 @@ have fusermount3 && have mount.fuse3 || missing+=(fuse3)
 have fuse-overlayfs || missing+=(fuse-overlayfs)
 have getfattr && have setfattr || missing+=(attr)
 have runuser && have setpriv || missing+=(util-linux)
+[[ -f /usr/share/i18n/charmaps/ISO-8859-1.gz ]] || missing+=(locales)
 if (( want_bench )); then
   have fio || missing+=(fio)
 fi

@@ -43,17 +43,22 @@ P save -q --format docker-archive -o "$dir/big.tar" localhost/big
 P save -q --format oci-dir -o "$dir/big-oci" localhost/big
 P save -q --format docker-archive -o "$dir/many.tar" localhost/many
 
-now() { date +%s.%N; }
-# median of the rounds' seconds for a command run after a setup command (setup not timed)
+# For a command run after a setup command (setup not timed): "WALL CPU", the medians over the rounds of its
+# seconds and of the CPU seconds (user + system) it and its children used. On a shared machine the CPU time is
+# the figure to compare; the wall time moves with the load.
+median() { sort -n | awk '{a[NR]=$1} END {printf "%.3f", a[int((NR+1)/2)]}'; }
 measure() {
-  local setup=$1 cmd=$2 times=()
+  local setup=$1 cmd=$2 walls=() cpus=() t
   for ((r = 0; r < rounds; r++)); do
     eval "$setup"
     sync; echo 3 > /proc/sys/vm/drop_caches
-    local t0; t0=$(now); eval "$cmd" >/dev/null; times+=("$(awk -v a="$t0" -v b="$(now)" 'BEGIN {print b - a}')")
+    t=$( { TIMEFORMAT='%R %U %S'; time eval "$cmd" >/dev/null 2>&1; } 2>&1 )
+    walls+=("$(echo "$t" | awk '{print $1}')"); cpus+=("$(echo "$t" | awk '{print $2 + $3}')")
   done
-  printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.3f", a[int((NR+1)/2)]}'
+  echo "$(printf '%s\n' "${walls[@]}" | median) $(printf '%s\n' "${cpus[@]}" | median)"
 }
+wall() { echo "${1% *}"; }
+cpu() { echo "${1#* }"; }
 S="$dir/store"
 fresh_store='rm -rf "$S"'
 import_docker=$(measure "$fresh_store" '$L image --store "$S" import "$dir/big.tar"')
@@ -78,20 +83,27 @@ mount_hand=$(measure 'umount "$dir/mnt" 2>/dev/null || true' '$L -o "lowerdir=$l
 umount "$dir/mnt"
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+pct() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", 100 * a / b}'; }
+row() { # what, measure's "WALL CPU", ratio text
+  printf '| %s | %s | %s | %s |\n' "$1" "$(wall "$2")" "$(cpu "$2")" "$3"
+}
 out=$(cat <<MD
 ### Images ($files files in 5 layers; median of $rounds; page cache dropped before each run)
 
-| what | seconds | ratio |
-| --- | ---: | --- |
-| layerfs image import, docker-archive | $import_docker | podman load / this: $(ratio "$podman_load" "$import_docker") |
-| podman load, the same docker-archive | $podman_load | |
-| layerfs image import, oci-dir (gzip layers) | $import_oci | umoci unpack / this: $(ratio "$umoci_unpack" "$import_oci") |
-| umoci unpack, the same oci-dir | $umoci_unpack | |
-| re-import, every layer present | $reimport | of the first import: $(awk -v a="$reimport" -v b="$import_oci" 'BEGIN {printf "%.1f", 100 * a / b}')% |
-| layerfs image mount, $layers-layer image, to a live mount | $mount_image | this / by hand: $(ratio "$mount_image" "$mount_hand") |
-| layerfs -o lowerdir= (the same $layers layer directories by hand) | $mount_hand | |
-| layerfs image blame (every path of the $files-file image) | $blame | |
-| layerfs image waste (the same image) | $waste | |
+Seconds of wall time and of CPU time (user + system, the command and its children); ratios of CPU time, which a
+loaded machine changes less than wall time.
+
+| what | wall s | CPU s | ratio (CPU) |
+| --- | ---: | ---: | --- |
+$(row "layerfs image import, docker-archive" "$import_docker" "podman load / this: $(ratio "$(cpu "$podman_load")" "$(cpu "$import_docker")")")
+$(row "podman load, the same docker-archive" "$podman_load" "")
+$(row "layerfs image import, oci-dir (gzip layers)" "$import_oci" "umoci unpack / this: $(ratio "$(cpu "$umoci_unpack")" "$(cpu "$import_oci")")")
+$(row "umoci unpack, the same oci-dir" "$umoci_unpack" "")
+$(row "re-import, every layer present" "$reimport" "of the first import: $(pct "$(cpu "$reimport")" "$(cpu "$import_oci")")% (wall: $(pct "$(wall "$reimport")" "$(wall "$import_oci")")%)")
+$(row "layerfs image mount, $layers-layer image, to a live mount" "$mount_image" "this / by hand: $(ratio "$(cpu "$mount_image")" "$(cpu "$mount_hand")")")
+$(row "layerfs -o lowerdir= (the same $layers layer directories by hand)" "$mount_hand" "")
+$(row "layerfs image blame (every path of the $files-file image)" "$blame" "")
+$(row "layerfs image waste (the same image)" "$waste" "")
 MD
 )
 mkdir -p "$root/results"

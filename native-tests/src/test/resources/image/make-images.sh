@@ -8,7 +8,9 @@
 #                     localhost/app built from the Containerfile below, saved as docker-archive, oci-archive
 #                     and oci-dir: files added, changed and deleted, a directory replaced (opaque), a hard
 #                     link, a symlink, a fifo, a setuid file, a 64 MiB sparse file, an ENV step (no layer),
-#                     a file with a binary security.capability (cap_setuid, a 0x80 byte) and a user xattr
+#                     a file with a binary security.capability (cap_setuid, a 0x80 byte) and a user xattr;
+#                     names are bytes: a name that is not UTF-8 (latin\351), a UTF-8 one (café), one over 100
+#                     bytes, symlinks to "odd//target/./" and to a target that is not UTF-8
 #   DIR/steps         the image ID after each step of the build, one a line (for intermediate comparisons)
 set -euo pipefail
 dir=$(cd "$1" && pwd)
@@ -62,7 +64,10 @@ RUN mkdir -p /data/keep /opq/sub && echo one > /data/a && echo gone > /data/b &&
 ENV LAYERFS_TEST=1
 RUN echo changed > /data/a && rm /data/b && rm -rf /opq && mkdir /opq && echo new > /opq/new \
     && ln /data/a /data/a-hard && ln -s ../data/a /data/a-sym && mkfifo /data/fifo \
-    && echo suid > /data/suid && chmod 4755 /data/suid && chown 1000:1000 /data/keep/k
+    && echo suid > /data/suid && chmod 4755 /data/suid && chown 1000:1000 /data/keep/k \
+    && echo latin > "/data/$(printf 'latin\351')" && echo utf > /data/café \
+    && echo long > /data/a-file-name-longer-than-the-hundred-bytes-that-a-plain-tar-header-holds-so-it-must-travel-in-a-pax-record \
+    && ln -s 'odd//target/./' /data/odd-sym && ln -s "$(printf 'x\377')" /data/odd-sym2
 RUN dd if=/dev/zero of=/data/sparse bs=1 count=0 seek=64M 2>/dev/null && echo tail >> /data/sparse \
     && touch -d @1000000000 /data/keep
 COPY capbin /data/capbin

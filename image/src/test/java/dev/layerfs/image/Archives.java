@@ -58,7 +58,7 @@ final class Archives {
 
     /** A docker-archive of one image named {@code name} with these layers (base first). */
     static Path dockerArchive(Path file, String name, List<byte[]> layers) throws IOException {
-        ObjectNode config = Json.MAPPER.createObjectNode();
+        ObjectNode config = Json.object();
         config.put("architecture", "amd64");
         config.put("os", "linux");
         config.put("created", "2024-01-01T00:00:00Z");
@@ -73,7 +73,7 @@ final class Archives {
 
     static Path dockerArchive(Path file, String name, List<byte[]> layers, byte[] config) throws IOException {
         Digest configDigest = Digest.of(config);
-        ArrayNode manifest = Json.MAPPER.createArrayNode();
+        ArrayNode manifest = Json.array();
         ObjectNode entry = manifest.addObject();
         entry.put("Config", configDigest.hex() + ".json");
         entry.putArray("RepoTags").add(name);

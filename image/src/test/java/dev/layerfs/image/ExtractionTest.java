@@ -139,7 +139,7 @@ class ExtractionTest {
     void aWrongDiffIdIsRefusedAndNothingKept() throws Exception {
         StoreFixture f = new StoreFixture(tmp);
         byte[] layer = Archives.layer(t -> Archives.file(t, "f", "f"));
-        var config = Json.MAPPER.createObjectNode();
+        var config = Json.object();
         config.putObject("rootfs").put("type", "layers").putArray("diff_ids")
                 .add(Digest.of(new byte[] {1}).toString());
         String before = f.state();

@@ -80,4 +80,26 @@ class HostileLayerTest {
             assertEquals(List.of(), s.toList(), "no work directory left");
         }
     }
+
+    @org.junit.jupiter.api.Test
+    void aHostileLayerStagedBesideOthersStopsTheImportAndKeepsNothing() throws Exception {
+        StoreFixture f = new StoreFixture(tmp);
+        String before = f.state();
+        Archives.Body many = t -> {
+            for (int i = 0; i < 300; i++) {
+                Archives.file(t, "d" + (i % 10) + "/f" + i, "content " + i);
+            }
+        };
+        Path archive = Archives.dockerArchive(tmp.resolve("mixed.tar"), "mixed:1", List.of(Archives.layer(many),
+                Archives.layer(t -> Archives.file(t, "../outside/x", "x")), Archives.layer(t -> {
+                    many.write(t);
+                    Archives.file(t, "more", "m");
+                })));
+        ImageStoreException e = assertThrows(ImageStoreException.class, () -> f.importArchive(archive));
+        assertTrue(e.getMessage().contains("a .. component"), e.getMessage());
+        assertEquals(before, f.state(), "the store is unchanged");
+        try (Stream<Path> s = Files.list(f.store.root().resolve("tmp"))) {
+            assertEquals(List.of(), s.toList(), "no work directory left");
+        }
+    }
 }

@@ -1,29 +1,39 @@
 package dev.layerfs.image.cli;
 
+import dev.layerfs.image.names.ByteNames;
 import dev.layerfs.image.analysis.Blame;
+import dev.layerfs.image.names.ByteNames;
 import dev.layerfs.image.store.ImageStoreException;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Parameters;
 
-@Command(name = "blame", description = "For each path, the layer that last wrote (or deleted) it and the layers it"
-        + " shadows; every path of the image when none is given.")
-final class BlameCommand implements Callable<Integer> {
-    @Mixin
+final class BlameCommand implements Subcommand {
+    static final Usage USAGE = new Usage("blame", "For each path, the layer that last wrote (or deleted) it and the"
+                    + " layers it shadows; every path of the image when none is given.")
+            .positional("IMAGE", "a name, an ID or an ID prefix")
+            .positionals("PATH", "paths in the image", 0);
+
     StoreOption store;
 
-    @Parameters(index = "0", paramLabel = "IMAGE")
     String ref;
 
-    @Parameters(index = "1..*", paramLabel = "PATH")
     List<String> paths = new ArrayList<>();
 
     @Override
-    public Integer call() throws ImageStoreException {
+    public Usage usage() {
+        return USAGE;
+    }
+
+    @Override
+    public int run(Args a) throws Exception {
+        store = StoreOption.from(a);
+        ref = a.positional(0);
+        paths = new ArrayList<>(a.positionalsFrom(1));
+        return call();
+    }
+
+    private int call() throws ImageStoreException {
         ImageLayers layers = ImageLayers.of(store.open(), ref);
         List<Blame.Line> lines;
         try {
@@ -33,15 +43,16 @@ final class BlameCommand implements Callable<Integer> {
         }
         int missing = 0;
         for (Blame.Line l : lines) {
+            String path = ByteNames.display(l.path());
             if (l.writer() < 0) {
-                System.out.println(l.path() + "\tnot in the image");
+                System.out.println(path + "\tnot in the image");
                 missing++;
                 continue;
             }
-            StringBuilder sb = new StringBuilder(l.path()).append('\t')
+            StringBuilder sb = new StringBuilder(path).append('\t')
                     .append(l.deleted() ? "deleted by layer " : "layer ").append(layers.labels().get(l.writer()));
             for (int s : l.shadowed()) {
-                sb.append("\n").append(" ".repeat(l.path().length())).append("\tshadows layer ")
+                sb.append("\n").append(" ".repeat(path.length())).append("\tshadows layer ")
                         .append(layers.labels().get(s));
             }
             System.out.println(sb);

@@ -4,35 +4,45 @@ import dev.layerfs.image.commit.Committer;
 import dev.layerfs.image.store.ImageStoreException;
 import dev.layerfs.image.store.LayerStore;
 import java.nio.file.Path;
-import java.util.concurrent.Callable;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
+import java.util.List;
 
-@Command(name = "commit", description = "Make a mount's writable layer the top layer of a new image.")
-final class CommitCommand implements Callable<Integer> {
-    @Mixin
+final class CommitCommand implements Subcommand {
+    static final Usage USAGE = new Usage("commit", "Make a mount's writable layer the top layer of a new image.")
+            .option(List.of("--tag"), "NAME:TAG", "the new image's name", true)
+            .option("--image", "IMAGE[@N]", "the image below UPPERDIR")
+            .option("--created-by", "TEXT", "the history entry's created_by (default: layerfs image commit)")
+            .option("--comment", "TEXT", "the history entry's comment")
+            .positional("MOUNTPOINT|UPPERDIR", "a mount image mount made, or a writable layer");
+
     StoreOption store;
 
-    @Parameters(paramLabel = "MOUNTPOINT|UPPERDIR")
     Path target;
 
-    @Option(names = "--tag", required = true, paramLabel = "NAME:TAG")
     String tag;
 
-    @Option(names = "--image", paramLabel = "IMAGE[@N]", description = "the image below UPPERDIR")
     String image;
 
-    @Option(names = "--created-by", paramLabel = "TEXT", defaultValue = "layerfs image commit",
-            description = "the history entry's created_by (default: ${DEFAULT-VALUE})")
     String createdBy;
 
-    @Option(names = "--comment", paramLabel = "TEXT", defaultValue = "")
     String comment;
 
     @Override
-    public Integer call() throws ImageStoreException {
+    public Usage usage() {
+        return USAGE;
+    }
+
+    @Override
+    public int run(Args a) throws Exception {
+        store = StoreOption.from(a);
+        target = Path.of(a.positional(0));
+        tag = a.value("--tag", null);
+        image = a.value("--image", null);
+        createdBy = a.value("--created-by", "layerfs image commit");
+        comment = a.value("--comment", "");
+        return call();
+    }
+
+    private int call() throws ImageStoreException {
         LayerStore s = store.open();
         MountTarget t = MountTarget.resolve(s, target, image);
         String name = tag.lastIndexOf(':') > tag.lastIndexOf('/') ? tag : tag + ":latest";

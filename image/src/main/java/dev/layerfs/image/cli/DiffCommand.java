@@ -6,25 +6,32 @@ import dev.layerfs.image.store.ImageStoreException;
 import dev.layerfs.image.store.LayerStore;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.concurrent.Callable;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
-@Command(name = "diff", description = "List what a writable layer changed: A added, C changed, D deleted.")
-final class DiffCommand implements Callable<Integer> {
-    @Mixin
+final class DiffCommand implements Subcommand {
+    static final Usage USAGE = new Usage("diff", "List what a writable layer changed: A added, C changed, D deleted.")
+            .option("--image", "IMAGE[@N]", "the image below UPPERDIR")
+            .positional("MOUNTPOINT|UPPERDIR", "a mount image mount made, or a writable layer");
+
     StoreOption store;
 
-    @Parameters(paramLabel = "MOUNTPOINT|UPPERDIR")
     Path target;
 
-    @Option(names = "--image", paramLabel = "IMAGE[@N]", description = "the image below UPPERDIR")
     String image;
 
     @Override
-    public Integer call() throws ImageStoreException {
+    public Usage usage() {
+        return USAGE;
+    }
+
+    @Override
+    public int run(Args a) throws Exception {
+        store = StoreOption.from(a);
+        target = Path.of(a.positional(0));
+        image = a.value("--image", null);
+        return call();
+    }
+
+    private int call() throws ImageStoreException {
         LayerStore s = store.open();
         MountTarget t = MountTarget.resolve(s, target, image);
         try {

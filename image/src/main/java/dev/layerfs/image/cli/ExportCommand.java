@@ -6,29 +6,38 @@ import dev.layerfs.image.store.ImageIndex;
 import dev.layerfs.image.store.ImageStoreException;
 import dev.layerfs.image.store.LayerStore;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.Callable;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
-@Command(name = "export", description = "Write an image as podman load and docker load read it.")
-final class ExportCommand implements Callable<Integer> {
-    @Mixin
+final class ExportCommand implements Subcommand {
+    static final Usage USAGE = new Usage("export", "Write an image as podman load and docker load read it.")
+            .option(List.of("-o", "--output"), "FILE", "the archive to write", true)
+            .option("--format", "docker-archive|oci-archive", "docker-archive (default) or oci-archive")
+            .positional("IMAGE", "a name, an ID or an ID prefix");
+
     StoreOption store;
 
-    @Parameters(paramLabel = "IMAGE")
     String ref;
 
-    @Option(names = {"-o", "--output"}, required = true, paramLabel = "FILE")
     Path output;
 
-    @Option(names = "--format", paramLabel = "docker-archive|oci-archive", defaultValue = "docker-archive")
     String format;
 
     @Override
-    public Integer call() throws ImageStoreException {
+    public Usage usage() {
+        return USAGE;
+    }
+
+    @Override
+    public int run(Args a) throws Exception {
+        store = StoreOption.from(a);
+        ref = a.positional(0);
+        output = Path.of(a.value("--output", null));
+        format = a.value("--format", "docker-archive");
+        return call();
+    }
+
+    private int call() throws ImageStoreException {
         Exporter.Format f = switch (format) {
             case "docker-archive" -> Exporter.Format.DOCKER_ARCHIVE;
             case "oci-archive" -> Exporter.Format.OCI_ARCHIVE;

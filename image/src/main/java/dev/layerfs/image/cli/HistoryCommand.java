@@ -13,35 +13,44 @@ import dev.layerfs.image.store.Json;
 import dev.layerfs.image.store.LayerStore;
 import java.time.Instant;
 import java.util.List;
-import java.util.concurrent.Callable;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
-@Command(name = "history", description = "Show the steps that made an image, newest first, as docker history does.")
-final class HistoryCommand implements Callable<Integer> {
+final class HistoryCommand implements Subcommand {
+    static final Usage USAGE = new Usage("history",
+                    "Show the steps that made an image, newest first, as docker history does.")
+            .flag("--no-trunc", "show full IDs and CREATED BY")
+            .option("--format", "table|json", "table (default) or json")
+            .positional("IMAGE", "a name, an ID or an ID prefix");
+
     /** docker and podman cut CREATED BY to this many characters, the last being "…" ("..." in podman 4). */
     static final int CREATED_BY_WIDTH = 45;
 
-    @Mixin
     StoreOption store;
 
-    @Parameters(paramLabel = "IMAGE")
     String image;
 
-    @Option(names = "--no-trunc", description = "show full IDs and CREATED BY")
     boolean noTrunc;
 
-    @Option(names = "--format", paramLabel = "table|json", defaultValue = "table")
     String format;
 
     @Override
-    public Integer call() throws ImageStoreException {
+    public Usage usage() {
+        return USAGE;
+    }
+
+    @Override
+    public int run(Args a) throws Exception {
+        store = StoreOption.from(a);
+        image = a.positional(0);
+        noTrunc = a.flag("--no-trunc");
+        format = a.value("--format", "table");
+        return call();
+    }
+
+    private int call() throws ImageStoreException {
         LayerStore s = store.open();
         List<HistoryRow> rows = ImageHistory.rows(s, new ImageIndex(s).resolve(image));
         if (format.equals("json")) {
-            ArrayNode a = Json.MAPPER.createArrayNode();
+            ArrayNode a = Json.array();
             for (HistoryRow r : rows) {
                 ObjectNode o = a.addObject();
                 o.put("id", r.id());
@@ -51,7 +60,7 @@ final class HistoryCommand implements Callable<Integer> {
                 o.put("comment", r.comment());
                 o.put("emptyLayer", r.emptyLayer());
             }
-            System.out.println(a.toPrettyString());
+            System.out.println(new String(Json.pretty(a), java.nio.charset.StandardCharsets.UTF_8));
             return 0;
         }
         if (!format.equals("table")) {

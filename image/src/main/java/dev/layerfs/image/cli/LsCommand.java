@@ -10,17 +10,24 @@ import dev.layerfs.image.store.ImageStoreException;
 import dev.layerfs.image.store.LayerInfo;
 import dev.layerfs.image.store.LayerStore;
 import java.time.Instant;
-import java.util.concurrent.Callable;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 
-@Command(name = "ls", aliases = "list", description = "List the images in the store, as podman images does.")
-final class LsCommand implements Callable<Integer> {
-    @Mixin
+final class LsCommand implements Subcommand {
+    static final Usage USAGE = new Usage("ls", "List the images in the store, as podman images does (alias: list).");
+
     StoreOption store;
 
     @Override
-    public Integer call() throws ImageStoreException {
+    public Usage usage() {
+        return USAGE;
+    }
+
+    @Override
+    public int run(Args a) throws Exception {
+        store = StoreOption.from(a);
+        return call();
+    }
+
+    private int call() throws ImageStoreException {
         LayerStore s = store.open();
         Table t = new Table("REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE");
         Instant now = Instant.now();

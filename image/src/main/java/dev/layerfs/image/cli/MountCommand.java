@@ -13,33 +13,41 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.Callable;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 /**
  * {@code image mount}: runs exactly {@code layerfs -o lowerdir=TOP:...:BASE[,OPTIONS] MOUNTPOINT} (the launcher
  * in LAYERFS_LAUNCHER), which returns once the mount is live. Read-only unless OPTIONS give a writable layer.
  */
-@Command(name = "mount", description = "Mount an image, or the image as it was after layer N or DIGEST.")
-final class MountCommand implements Callable<Integer> {
-    @Mixin
+final class MountCommand implements Subcommand {
+    static final Usage USAGE = new Usage("mount", "Mount an image, or the image as it was after layer N or DIGEST.")
+            .option(List.of("-o"), "OPTIONS", "ephemeral, or upperdir=DIR,workdir=DIR, and any other layerfs"
+                    + " mount option", false)
+            .positional("IMAGE[@N|@DIGEST]", "the image, or its first N layers, or up to a layer")
+            .positional("MOUNTPOINT", "an existing directory");
+
     StoreOption store;
 
-    @Parameters(index = "0", paramLabel = "IMAGE[@N|@DIGEST]")
     String ref;
 
-    @Parameters(index = "1", paramLabel = "MOUNTPOINT")
     Path mountPoint;
 
-    @Option(names = "-o", paramLabel = "OPTIONS", description = "ephemeral, or upperdir=DIR,workdir=DIR, and any "
-            + "other layerfs mount option")
     List<String> options = new ArrayList<>();
 
     @Override
-    public Integer call() throws ImageStoreException, IOException, InterruptedException {
+    public Usage usage() {
+        return USAGE;
+    }
+
+    @Override
+    public int run(Args a) throws Exception {
+        store = StoreOption.from(a);
+        ref = a.positional(0);
+        mountPoint = Path.of(a.positional(1));
+        options = new ArrayList<>(a.values("-o"));
+        return call();
+    }
+
+    private int call() throws ImageStoreException, IOException, InterruptedException {
         LayerStore s = store.open();
         String[] parts = LayerSelection.split(ref);
         Image image = new ImageIndex(s).resolve(parts[0]);

@@ -10,26 +10,34 @@ import dev.layerfs.image.store.LayerStore;
 import dev.layerfs.image.store.MountRecords;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Parameters;
 
 /**
  * {@code image rm}: given a name of an image that has others, removes that name only (as podman does); else
  * removes the image, refusing while {@code image mount} has it mounted, then the layers no image uses any more.
  */
-@Command(name = "rm", description = "Remove images (or one name of an image with several).")
-final class RmCommand implements Callable<Integer> {
-    @Mixin
+final class RmCommand implements Subcommand {
+    static final Usage USAGE = new Usage("rm", "Remove images (or one name of an image with several).")
+            .positionals("IMAGE", "names, IDs or ID prefixes", 1);
+
     StoreOption store;
 
-    @Parameters(paramLabel = "IMAGE", arity = "1..*")
     List<String> refs;
 
     @Override
-    public Integer call() throws ImageStoreException, IOException {
+    public Usage usage() {
+        return USAGE;
+    }
+
+    @Override
+    public int run(Args a) throws Exception {
+        store = StoreOption.from(a);
+        refs = new ArrayList<>(a.positionalsFrom(0));
+        return call();
+    }
+
+    private int call() throws ImageStoreException, IOException {
         LayerStore s = store.open();
         ImageIndex index = new ImageIndex(s);
         for (String ref : refs) {

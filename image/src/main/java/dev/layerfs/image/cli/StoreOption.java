@@ -3,13 +3,20 @@ package dev.layerfs.image.cli;
 import dev.layerfs.image.store.ImageStoreException;
 import dev.layerfs.image.store.LayerStore;
 import java.nio.file.Path;
-import picocli.CommandLine.Option;
 
 /** {@code --store DIR}; else LAYERFS_STORE; else /var/lib/layerfs for root, ~/.local/share/layerfs otherwise. */
 final class StoreOption {
-    @Option(names = "--store", paramLabel = "DIR", description = "the layer store (default: $LAYERFS_STORE, "
-            + "else /var/lib/layerfs as root)")
-    Path store;
+    private final Path store;
+
+    private StoreOption(Path store) {
+        this.store = store;
+    }
+
+    /** The {@code --store} of a command line (every {@link Usage} has it). */
+    static StoreOption from(Args a) {
+        String dir = a.value("--store", null);
+        return new StoreOption(dir == null ? null : Path.of(dir));
+    }
 
     Path path() {
         if (store != null) {

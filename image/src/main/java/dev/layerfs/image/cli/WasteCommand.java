@@ -1,32 +1,43 @@
 package dev.layerfs.image.cli;
 
+import dev.layerfs.image.names.ByteNames;
 import dev.layerfs.image.analysis.Waste;
+import dev.layerfs.image.names.ByteNames;
 import dev.layerfs.image.history.Table;
+import dev.layerfs.image.names.ByteNames;
 import dev.layerfs.image.importer.Sizes;
+import dev.layerfs.image.names.ByteNames;
 import dev.layerfs.image.store.ImageStoreException;
 import java.io.IOException;
 import java.util.Locale;
-import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
-@Command(name = "waste", description = "Files written by one layer and overwritten or deleted by a later one, "
-        + "biggest first, and the image's efficiency as dive computes it.")
-final class WasteCommand implements Callable<Integer> {
-    @Mixin
+final class WasteCommand implements Subcommand {
+    static final Usage USAGE = new Usage("waste", "Files written by one layer and overwritten or deleted by a later"
+                    + " one, biggest first, and the image's efficiency as dive computes it.")
+            .option("--top", "N", "rows to show (default 20)")
+            .positional("IMAGE", "a name, an ID or an ID prefix");
+
     StoreOption store;
 
-    @Parameters(paramLabel = "IMAGE")
     String ref;
 
-    @Option(names = "--top", paramLabel = "N", defaultValue = "20", description = "rows to show (default 20)")
     int top;
 
     @Override
-    public Integer call() throws ImageStoreException {
+    public Usage usage() {
+        return USAGE;
+    }
+
+    @Override
+    public int run(Args a) throws Exception {
+        store = StoreOption.from(a);
+        ref = a.positional(0);
+        top = a.intValue("--top", 20);
+        return call();
+    }
+
+    private int call() throws ImageStoreException {
         ImageLayers layers = ImageLayers.of(store.open(), ref);
         Waste.Report r;
         try {
@@ -36,7 +47,7 @@ final class WasteCommand implements Callable<Integer> {
         }
         Table t = new Table("COUNT", "TOTAL SPACE", "PATH", "LAYERS");
         r.entries().stream().limit(top).forEach(e -> t.add(Integer.toString(e.count()), Sizes.human(e.totalBytes()),
-                e.path(), e.layers().stream().map(i -> Integer.toString(i + 1)).collect(Collectors.joining(","))));
+                ByteNames.display(e.path()), e.layers().stream().map(i -> Integer.toString(i + 1)).collect(Collectors.joining(","))));
         t.print(System.out);
         System.out.println();
         System.out.println("Potential wasted space: " + Sizes.human(r.wastedBytes()));

@@ -1,5 +1,6 @@
 package dev.layerfs.image.commit;
 
+import dev.layerfs.image.names.ByteNames;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -11,10 +12,11 @@ import java.util.List;
  * opaque directory that only the lower layers had are not listed one by one: the directory shows as C.
  */
 public final class Changes {
+    /** {@code path} as the file APIs gave it; {@link #toString} shows it to a person. */
     public record Change(char kind, String path) {
         @Override
         public String toString() {
-            return kind + " " + path;
+            return kind + " " + ByteNames.display(path);
         }
     }
 

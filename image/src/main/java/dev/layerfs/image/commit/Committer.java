@@ -93,7 +93,7 @@ public final class Committer {
         }
         byte[] configBytes = Json.bytes(config);
         Digest configDigest = store.writeBlob(configBytes);
-        ObjectNode manifest = Json.MAPPER.createObjectNode();
+        ObjectNode manifest = Json.object();
         manifest.put("schemaVersion", 2);
         manifest.put("mediaType", Json.OCI_MANIFEST);
         manifest.set("config", Json.descriptor(Json.OCI_CONFIG, configDigest, configBytes.length));

@@ -1,6 +1,7 @@
 package dev.layerfs.image.commit;
 
 import dev.layerfs.image.extract.Posix;
+import dev.layerfs.image.names.ByteNames;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -29,7 +30,8 @@ public final class LayerTarWriter {
     private final Map<Object, String> firstNameOfInode = new HashMap<>();
 
     private LayerTarWriter(OutputStream out) {
-        this.tar = new TarArchiveOutputStream(out, 512);
+        // ISO-8859-1: an entry's name is one char per byte, written back as the bytes the layer's name has
+        this.tar = new TarArchiveOutputStream(out, 512, "ISO-8859-1");
         this.tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_TRUNCATE);
         this.tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_STAR);
     }
@@ -46,7 +48,7 @@ public final class LayerTarWriter {
         Map<String, Object> st = Files.readAttributes(e.path(), "unix:*", LinkOption.NOFOLLOW_LINKS);
         long mtime = ((java.nio.file.attribute.FileTime) st.get("lastModifiedTime")).toMillis() / 1000;
         if (e.kind() == UpperLayer.Kind.WHITEOUT) {
-            String rel = e.rel();
+            String rel = ByteNames.archiveName(e.rel());
             int slash = rel.lastIndexOf('/');
             String name = rel.substring(0, slash + 1) + ".wh." + rel.substring(slash + 1);
             put(newEntry(name, TarConstants.LF_NORMAL, 0, 0, 0, mtime), Map.of(), null, 0);
@@ -57,30 +59,31 @@ public final class LayerTarWriter {
         int gid = (Integer) st.get("gid");
         Map<String, byte[]> xattrs = xattrs(e.path());
         int type = mode & 0170000;
+        String rel = ByteNames.archiveName(e.rel());
         if (type == 0040000) {
-            put(newEntry(e.rel() + "/", TarConstants.LF_DIR, mode, uid, gid, mtime), xattrs, null, 0);
+            put(newEntry(rel + "/", TarConstants.LF_DIR, mode, uid, gid, mtime), xattrs, null, 0);
             if (e.kind() == UpperLayer.Kind.OPAQUE_DIR) {
-                put(newEntry(e.rel() + "/.wh..wh..opq", TarConstants.LF_NORMAL, 0, 0, 0, mtime), Map.of(), null, 0);
+                put(newEntry(rel + "/.wh..wh..opq", TarConstants.LF_NORMAL, 0, 0, 0, mtime), Map.of(), null, 0);
             }
         } else if (type == 0120000) {
-            TarArchiveEntry t = newEntry(e.rel(), TarConstants.LF_SYMLINK, mode, uid, gid, mtime);
-            t.setLinkName(Files.readSymbolicLink(e.path()).toString());
+            TarArchiveEntry t = newEntry(rel, TarConstants.LF_SYMLINK, mode, uid, gid, mtime);
+            t.setLinkName(new String(Posix.readlink(e.path()), StandardCharsets.ISO_8859_1));
             put(t, xattrs, null, 0);
         } else if (type == 0100000) {
             Object inode = st.get("fileKey");
-            String first = (Integer) st.get("nlink") > 1 ? firstNameOfInode.putIfAbsent(inode, e.rel()) : null;
+            String first = (Integer) st.get("nlink") > 1 ? firstNameOfInode.putIfAbsent(inode, rel) : null;
             if (first != null) {
-                TarArchiveEntry t = newEntry(e.rel(), TarConstants.LF_LINK, mode, uid, gid, mtime);
+                TarArchiveEntry t = newEntry(rel, TarConstants.LF_LINK, mode, uid, gid, mtime);
                 t.setLinkName(first);
                 put(t, xattrs, null, 0);
             } else {
-                put(newEntry(e.rel(), TarConstants.LF_NORMAL, mode, uid, gid, mtime), xattrs, e.path(),
+                put(newEntry(rel, TarConstants.LF_NORMAL, mode, uid, gid, mtime), xattrs, e.path(),
                         (Long) st.get("size"));
             }
         } else if (type == 0020000 || type == 0060000 || type == 0010000) {
             byte flag = type == 0020000 ? TarConstants.LF_CHR : type == 0060000 ? TarConstants.LF_BLK
                     : TarConstants.LF_FIFO;
-            TarArchiveEntry t = newEntry(e.rel(), flag, mode, uid, gid, mtime);
+            TarArchiveEntry t = newEntry(rel, flag, mode, uid, gid, mtime);
             long rdev = (Long) st.get("rdev");
             t.setDevMajor((int) (((rdev >>> 32) & 0xfffff000L) | ((rdev >>> 8) & 0xfffL)));
             t.setDevMinor((int) (((rdev >>> 12) & 0xffffff00L) | (rdev & 0xffL)));
@@ -103,8 +106,8 @@ public final class LayerTarWriter {
     /** Writes an entry, preceded by a PAX header when its name, link or xattrs need one, then its data. */
     private void put(TarArchiveEntry t, Map<String, byte[]> xattrs, Path data, long size) throws IOException {
         TreeMap<String, byte[]> pax = new TreeMap<>();
-        byte[] name = t.getName().getBytes(StandardCharsets.UTF_8);
-        byte[] link = t.getLinkName().getBytes(StandardCharsets.UTF_8);
+        byte[] name = t.getName().getBytes(StandardCharsets.ISO_8859_1);
+        byte[] link = t.getLinkName().getBytes(StandardCharsets.ISO_8859_1);
         if (name.length > 100 || !isAscii(name)) {
             pax.put("path", name);
         }
@@ -132,11 +135,11 @@ public final class LayerTarWriter {
         tar.closeArchiveEntry();
     }
 
-    /** PAX records, "LEN KEY=VALUE\n" with LEN counting itself, keys in sorted order. */
+    /** PAX records, "LEN KEY=VALUE\n" with LEN counting itself, keys (one char per byte) in sorted order. */
     static byte[] paxRecords(Map<String, byte[]> pax) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         for (Map.Entry<String, byte[]> e : pax.entrySet()) {
-            byte[] key = e.getKey().getBytes(StandardCharsets.UTF_8);
+            byte[] key = e.getKey().getBytes(StandardCharsets.ISO_8859_1);
             int body = 1 + key.length + 1 + e.getValue().length + 1;
             int len = body + Integer.toString(body).length();
             if (Integer.toString(len).length() != Integer.toString(body).length()) {

@@ -1,6 +1,7 @@
 package dev.layerfs.image.commit;
 
 import dev.layerfs.image.extract.Posix;
+import dev.layerfs.image.names.ByteNames;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -18,7 +19,7 @@ import java.util.stream.Stream;
  * Entries come depth first, each directory's children in byte order of their names.
  */
 public final class UpperLayer {
-    /** One object of the layer; {@code rel} has no leading slash ("data/a"). */
+    /** One object of the layer; {@code rel} has no leading slash ("data/a"), as the file APIs gave it. */
     public record Entry(String rel, Path path, Kind kind) {}
 
     public enum Kind {
@@ -41,8 +42,8 @@ public final class UpperLayer {
         try (Stream<Path> s = Files.list(dir)) {
             children = new ArrayList<>(s.toList());
         }
-        children.sort((a, b) -> Arrays.compare(a.getFileName().toString().getBytes(java.nio.charset.StandardCharsets.UTF_8),
-                b.getFileName().toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        children.sort((a, b) -> Arrays.compare(ByteNames.bytes(a.getFileName().toString()),
+                ByteNames.bytes(b.getFileName().toString())));
         for (Path c : children) {
             String name = c.getFileName().toString();
             String rel = prefix + name;

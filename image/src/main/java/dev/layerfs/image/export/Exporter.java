@@ -72,7 +72,7 @@ public final class Exporter {
             throws IOException, ImageStoreException {
         String configName = image.configDigest().hex() + ".json";
         file(tar, configName, Files.readAllBytes(store.blob(image.configDigest())));
-        ArrayNode manifest = Json.MAPPER.createArrayNode();
+        ArrayNode manifest = Json.array();
         ObjectNode entry = manifest.addObject();
         entry.put("Config", configName);
         ArrayNode tags = entry.putArray("RepoTags");
@@ -104,7 +104,7 @@ public final class Exporter {
     private void ociArchive(Image image, String name, TarArchiveOutputStream tar)
             throws IOException, ImageStoreException {
         file(tar, "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}".getBytes());
-        ObjectNode index = Json.MAPPER.createObjectNode();
+        ObjectNode index = Json.object();
         index.put("schemaVersion", 2);
         ObjectNode desc = Json.descriptor(Json.OCI_MANIFEST, image.manifestDigest(),
                 Files.size(store.blob(image.manifestDigest())));

@@ -1,9 +1,12 @@
 package dev.layerfs.image.extract;
 
+import dev.layerfs.image.names.ByteNames;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.channels.SeekableByteChannel;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -55,13 +58,16 @@ public final class LayerExtractor {
     }
 
     private Stats run(InputStream raw) throws IOException, UnsafeEntryException {
-        PaxXattrTap tap = new PaxXattrTap(raw);
-        TarArchiveInputStream tar = new TarArchiveInputStream(tap);
+        PaxRawTap tap = new PaxRawTap(raw);
+        // ISO-8859-1: header names as one char per byte; PAX names come raw from the tap
+        TarArchiveInputStream tar = new TarArchiveInputStream(tap, "ISO-8859-1");
         TarArchiveEntry e;
         while ((e = tar.getNextEntry()) != null) {
-            Map<String, byte[]> xattrs = tap.nextEntryXattrs();
+            PaxRawTap.Raw pax = tap.nextEntry();
             entries++;
-            entry(tar, e, xattrs);
+            String name = ByteNames.fsName(pax.path() != null ? pax.path() : e.getName());
+            String link = pax.linkPath() != null ? pax.linkPath() : e.getLinkName();
+            entry(tar, e, name, link, pax.xattrs());
         }
         for (int i = dirTimes.size() - 1; i >= 0; i--) {
             setTime(dirTimes.get(i).getKey(), dirTimes.get(i).getValue());
@@ -69,9 +75,12 @@ public final class LayerExtractor {
         return new Stats(entries, fileBytes);
     }
 
-    private void entry(InputStream data, TarArchiveEntry e, Map<String, byte[]> xattrs)
+    /**
+     * One entry: {@code name} as the file APIs take it, {@code link} (a link's target) one char per byte as the
+     * archive has it.
+     */
+    private void entry(InputStream data, TarArchiveEntry e, String name, String link, Map<String, byte[]> xattrs)
             throws IOException, UnsafeEntryException {
-        String name = e.getName();
         List<String> parts = PathGuard.components(name);
         String base = parts.isEmpty() ? "" : parts.get(parts.size() - 1);
         if (base.startsWith(WHITEOUT_PREFIX)) {
@@ -80,14 +89,16 @@ public final class LayerExtractor {
         }
         Path p = guard.prepare(name);
         if (e.isDirectory()) {
-            BasicFileAttributes a = PathGuard.lstat(p);
-            if (a != null && !a.isDirectory()) {
-                guard.forget();
-                Files.delete(p);
-                a = null;
-            }
-            if (a == null) {
-                Files.createDirectory(p);
+            if (!p.equals(root)) {
+                try {
+                    Files.createDirectory(p);
+                } catch (FileAlreadyExistsException taken) {
+                    BasicFileAttributes a = PathGuard.lstat(p);
+                    if (a == null || !a.isDirectory()) {
+                        replaceExisting(p);
+                        Files.createDirectory(p);
+                    }
+                }
             }
             metadata(p, e, xattrs, false);
             dirTimes.add(Map.entry(p, FileTime.from(e.getLastModifiedTime().toInstant())));
@@ -96,18 +107,18 @@ public final class LayerExtractor {
         if (p.equals(root)) {
             throw new UnsafeEntryException(name, "a non-directory at the layer's root");
         }
-        replaceExisting(p);
         if (e.isLink()) {
-            Files.createLink(p, guard.linkTarget(name, e.getLinkName()));
+            Path target = guard.linkTarget(name, ByteNames.fsName(link));
+            create(p, () -> Files.createLink(p, target));
             return;
         }
         if (e.isSymbolicLink()) {
-            Files.createSymbolicLink(p, Path.of(e.getLinkName()));
+            create(p, () -> Posix.symlink(link.getBytes(StandardCharsets.ISO_8859_1), p));
         } else if (e.isCharacterDevice() || e.isBlockDevice() || e.isFIFO()) {
             int type = e.isFIFO() ? Posix.S_IFIFO : e.isCharacterDevice() ? Posix.S_IFCHR : Posix.S_IFBLK;
-            Posix.mknod(p, type, e.getMode(), e.getDevMajor(), e.getDevMinor());
+            create(p, () -> Posix.mknod(p, type, e.getMode(), e.getDevMajor(), e.getDevMinor()));
         } else if (e.isFile()) {
-            writeFile(data, p, e.getRealSize());
+            create(p, () -> writeFile(data, p, e.getRealSize()));
         } else {
             throw new IOException("entry " + name + " has a tar type this store does not keep");
         }
@@ -129,13 +140,31 @@ public final class LayerExtractor {
             throw new UnsafeEntryException(name, "a whiteout of no valid name");
         }
         Path p = guard.prepare(name).resolveSibling(hidden);
-        replaceExisting(p);
-        Posix.mknod(p, Posix.S_IFCHR, 0, 0, 0);
+        create(p, () -> Posix.mknod(p, Posix.S_IFCHR, 0, 0, 0));
         Posix.lchown(p, 0, 0);
         setTime(p, FileTime.from(e.getLastModifiedTime().toInstant()));
     }
 
-    /** Removes what an earlier entry of this layer put at the name (a later entry replaces it, as tar does). */
+    /** Something that makes one object, failing with FileAlreadyExistsException where the name is taken. */
+    private interface Creation {
+        void run() throws IOException;
+    }
+
+    /**
+     * Makes an object; where an earlier entry of this layer took the name, removes that and makes it again (a later
+     * entry replaces an earlier one, as tar does). Trying first costs nothing for the usual new name, where looking
+     * first would cost a stat per entry.
+     */
+    private void create(Path p, Creation c) throws IOException {
+        try {
+            c.run();
+        } catch (FileAlreadyExistsException taken) {
+            replaceExisting(p);
+            c.run();
+        }
+    }
+
+    /** Removes what an earlier entry of this layer put at the name. */
     private void replaceExisting(Path p) throws IOException {
         BasicFileAttributes a = PathGuard.lstat(p);
         if (a == null) {
@@ -152,6 +181,7 @@ public final class LayerExtractor {
     /** Writes a regular file, leaving a hole for each whole chunk of zeros. */
     private void writeFile(InputStream data, Path p, long size) throws IOException {
         long pos = 0;
+        boolean endsInHole = false;
         try (SeekableByteChannel ch = Files.newByteChannel(p, StandardOpenOption.CREATE_NEW,
                 StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
             while (pos < size) {
@@ -160,7 +190,8 @@ public final class LayerExtractor {
                 if (n < want) {
                     throw new java.io.EOFException("the layer's tar ends inside " + root.relativize(p));
                 }
-                if (n == CHUNK && Arrays.equals(buf, 0, n, ZEROS, 0, n)) {
+                endsInHole = n == CHUNK && Arrays.equals(buf, 0, n, ZEROS, 0, n);
+                if (endsInHole) {
                     ch.position(pos + n);
                 } else {
                     ch.write(ByteBuffer.wrap(buf, 0, n));
@@ -168,7 +199,7 @@ public final class LayerExtractor {
                 pos += n;
             }
         }
-        if (Files.size(p) != size) {
+        if (endsInHole) {
             Posix.truncate(p, size);
         }
         fileBytes += size;

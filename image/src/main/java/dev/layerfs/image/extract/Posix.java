@@ -1,38 +1,46 @@
 package dev.layerfs.image.extract;
 
 import java.io.IOException;
+import dev.layerfs.image.names.ByteNames;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import jnr.ffi.LibraryLoader;
 import jnr.ffi.Runtime;
+import jnr.ffi.annotations.In;
 import jnr.ffi.annotations.Out;
 
 /**
  * The few system calls that java.nio has no form for: device nodes and fifos (mknod) and extended attributes in
- * any namespace (java.nio reaches only {@code user.*}), always on the link itself, never following a symlink.
+ * any namespace (java.nio reaches only {@code user.*}), always on the link itself, never following a symlink; and
+ * symlinks whose target is kept byte for byte (java.nio normalizes a target: {@code a//b/} would become {@code a/b}).
+ * Names go to the kernel as the bytes {@link ByteNames} gives, NUL-terminated; xattr names are one char per byte.
  */
 public final class Posix {
     /** libc, as jnr-ffi binds it. */
     public interface LibC {
-        int mknod(String path, int mode, long dev);
+        int mknod(@In byte[] path, int mode, long dev);
 
-        int lchown(String path, int uid, int gid);
+        int lchown(@In byte[] path, int uid, int gid);
 
-        int chmod(String path, int mode);
+        int chmod(@In byte[] path, int mode);
 
-        int truncate(String path, long length);
+        int truncate(@In byte[] path, long length);
 
-        int lsetxattr(String path, String name, byte[] value, long size, int flags);
+        int symlink(@In byte[] target, @In byte[] path);
 
-        long lgetxattr(String path, String name, @Out byte[] value, long size);
+        long readlink(@In byte[] path, @Out byte[] buf, long size);
 
-        long llistxattr(String path, @Out byte[] list, long size);
+        int lsetxattr(@In byte[] path, @In byte[] name, @In byte[] value, long size, int flags);
+
+        long lgetxattr(@In byte[] path, @In byte[] name, @Out byte[] value, long size);
+
+        long llistxattr(@In byte[] path, @Out byte[] list, long size);
 
         String strerror(int errnum);
 
-        int utimensat(int dirfd, String path, long[] times, int flags);
+        int utimensat(int dirfd, @In byte[] path, @In long[] times, int flags);
     }
 
     public static final int S_IFIFO = 0010000;
@@ -48,7 +56,7 @@ public final class Posix {
 
     /** Creates a device node or fifo ({@code type} one of the S_IF* constants) with the permission bits given. */
     public static void mknod(Path path, int type, int perm, int major, int minor) throws IOException {
-        if (LIBC.mknod(path.toString(), type | (perm & 07777), makedev(major, minor)) != 0) {
+        if (LIBC.mknod(ByteNames.cString(path), type | (perm & 07777), makedev(major, minor)) != 0) {
             throw error("mknod", path);
         }
     }
@@ -61,21 +69,21 @@ public final class Posix {
 
     /** Sets the owner of the object itself (a symlink's own owner, not its target's). */
     public static void lchown(Path path, int uid, int gid) throws IOException {
-        if (LIBC.lchown(path.toString(), uid, gid) != 0) {
+        if (LIBC.lchown(ByteNames.cString(path), uid, gid) != 0) {
             throw error("lchown", path);
         }
     }
 
     /** Sets all twelve mode bits, setuid, setgid and sticky included (java.nio sets only the nine). */
     public static void chmod(Path path, int mode) throws IOException {
-        if (LIBC.chmod(path.toString(), mode & 07777) != 0) {
+        if (LIBC.chmod(ByteNames.cString(path), mode & 07777) != 0) {
             throw error("chmod", path);
         }
     }
 
     /** Sets a file's length; growing it leaves a hole. */
     public static void truncate(Path path, long length) throws IOException {
-        if (LIBC.truncate(path.toString(), length) != 0) {
+        if (LIBC.truncate(ByteNames.cString(path), length) != 0) {
             throw error("truncate", path);
         }
     }
@@ -86,13 +94,37 @@ public final class Posix {
      */
     public static void setTimes(Path path, java.time.Instant mtime) throws IOException {
         long[] ts = {mtime.getEpochSecond(), mtime.getNano(), mtime.getEpochSecond(), mtime.getNano()};
-        if (LIBC.utimensat(AT_FDCWD, path.toString(), ts, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (LIBC.utimensat(AT_FDCWD, ByteNames.cString(path), ts, AT_SYMLINK_NOFOLLOW) != 0) {
             throw error("utimensat", path);
         }
     }
 
+    /** Makes a symlink whose target is exactly {@code target} (bytes, no NUL). */
+    public static void symlink(byte[] target, Path path) throws IOException {
+        if (LIBC.symlink(ByteNames.cString(target), ByteNames.cString(path)) != 0) {
+            throw error("symlink", path);
+        }
+    }
+
+    /** A symlink's target, byte for byte. */
+    public static byte[] readlink(Path path) throws IOException {
+        byte[] cpath = ByteNames.cString(path);
+        byte[] buf = new byte[256];
+        while (true) {
+            long n = LIBC.readlink(cpath, buf, buf.length);
+            if (n < 0) {
+                throw error("readlink", path);
+            }
+            if (n < buf.length) {
+                return java.util.Arrays.copyOf(buf, (int) n);
+            }
+            buf = new byte[buf.length * 4];
+        }
+    }
+
+    /** Sets an extended attribute; {@code name} one char per byte, as {@link #listXattrs} gives it. */
     public static void setXattr(Path path, String name, byte[] value) throws IOException {
-        if (LIBC.lsetxattr(path.toString(), name, value, value.length, 0) != 0) {
+        if (LIBC.lsetxattr(ByteNames.cString(path), xattrName(name), value, value.length, 0) != 0) {
             throw error("setxattr " + name, path);
         }
     }
@@ -100,8 +132,10 @@ public final class Posix {
     /** The value of an extended attribute, or null if the object has none of that name. */
     public static byte[] getXattr(Path path, String name) throws IOException {
         byte[] buf = new byte[256];
+        byte[] cpath = ByteNames.cString(path);
+        byte[] cname = xattrName(name);
         while (true) {
-            long n = LIBC.lgetxattr(path.toString(), name, buf, buf.length);
+            long n = LIBC.lgetxattr(cpath, cname, buf, buf.length);
             if (n >= 0) {
                 return java.util.Arrays.copyOf(buf, (int) n);
             }
@@ -116,11 +150,12 @@ public final class Posix {
         }
     }
 
-    /** The names of the object's extended attributes, in the order the filesystem gives them. */
+    /** The names of the object's extended attributes (one char per byte), in the order the filesystem gives them. */
     public static List<String> listXattrs(Path path) throws IOException {
         byte[] buf = new byte[1024];
         long n;
-        while ((n = LIBC.llistxattr(path.toString(), buf, buf.length)) < 0) {
+        byte[] cpath = ByteNames.cString(path);
+        while ((n = LIBC.llistxattr(cpath, buf, buf.length)) < 0) {
             if (RUNTIME.getLastError() != 34 /* ERANGE */ || buf.length > (1 << 20)) {
                 throw error("listxattr", path);
             }
@@ -130,15 +165,23 @@ public final class Posix {
         int start = 0;
         for (int i = 0; i < n; i++) {
             if (buf[i] == 0) {
-                names.add(new String(buf, start, i - start, StandardCharsets.UTF_8));
+                names.add(new String(buf, start, i - start, StandardCharsets.ISO_8859_1));
                 start = i + 1;
             }
         }
         return names;
     }
 
+    private static byte[] xattrName(String name) {
+        return ByteNames.cString(name.getBytes(StandardCharsets.ISO_8859_1));
+    }
+
     private static IOException error(String call, Path path) {
         int errno = RUNTIME.getLastError();
+        if (errno == 17 /* EEXIST */) {
+            return new java.nio.file.FileAlreadyExistsException(path.toString(), null,
+                    call + ": " + LIBC.strerror(errno));
+        }
         return new IOException(call + " " + path + ": " + LIBC.strerror(errno));
     }
 }

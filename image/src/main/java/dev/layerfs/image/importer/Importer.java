@@ -24,18 +24,24 @@ import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.Future;
 
 /**
  * {@code image import}: reads each image of an archive and adds what the store lacks. All of an image's new
  * layers and blobs are made in a private tmp directory and checked (every digest) before the first one is renamed
- * into place, so a failed import leaves the store as it was. Each layer's lock is held from the check "already
- * there?" to the rename, taken in digest order so that concurrent imports cannot deadlock; a second import of a
- * shared layer waits, then finds it present.
+ * into place, so a failed import leaves the store as it was. The layers an image lacks are staged at the same
+ * time ({@link ParallelStaging}); their lines are printed in the image's layer order. Each layer's lock is held
+ * from the check "already there?" to the rename, taken in digest order so that concurrent imports cannot
+ * deadlock; a second import of a shared layer waits, then finds it present. A manifest or config equal to the
+ * store's blob of its digest is not hashed again (KnownBlobs).
  */
 public final class Importer {
     private final LayerStore store;
@@ -53,7 +59,7 @@ public final class Importer {
         }
         List<String> loaded = new ArrayList<>();
         try (ImageSource src = ImageSource.open(archive)) {
-            List<ImportPlan> plans = ArchiveReader.read(src, archive.toString());
+            List<ImportPlan> plans = ArchiveReader.read(src, archive.toString(), store::holdsBlob);
             if (tag.isPresent() && plans.size() > 1) {
                 throw new ImageStoreException(archive + " holds " + plans.size() + " images: --tag names one");
             }
@@ -82,7 +88,8 @@ public final class Importer {
                 }
                 LayerSource layer = new LayerSource(tarFile.getFileName().toString(), Optional.empty(),
                         Optional.empty(), Json.OCI_LAYER_TAR, diffId);
-                Staged s = stage(src, layer, tmp.resolve("layer"), store.hasLayer(diffId));
+                Staged s = stage(src, layer, tmp.resolve("layer"), store.hasLayer(diffId), null);
+                progress.line(s.line());
                 store.commitBlob(s.blobFile(), diffId);
                 if (s.layerDir() != null) {
                     store.commitLayer(s.layerDir(), diffId);
@@ -96,8 +103,8 @@ public final class Importer {
         }
     }
 
-    /** A layer made during this import, waiting for the rename into place. */
-    private record Staged(Path layerDir, Digest diffId, Path blobFile, Digest blobDigest) {}
+    /** A layer made during this import, waiting for the rename into place; {@code line} tells the user. */
+    private record Staged(Path layerDir, Digest diffId, Path blobFile, Digest blobDigest, String line) {}
 
     private void importImage(ImageSource src, ImportPlan plan, List<String> names)
             throws IOException, ImageStoreException {
@@ -109,22 +116,40 @@ public final class Importer {
             }
             long total = plan.layers().stream().mapToLong(l -> src.size(l.path())).sum();
             progress.start(total, plan.layers().size());
-            Map<Digest, Staged> staged = new LinkedHashMap<>();
-            ArrayNode layerDescriptors = Json.MAPPER.createArrayNode();
+            // What the store lacks, by layer index (a diff_id listed twice is staged once). A layer already
+            // there is not read at all.
+            Map<Integer, LayerSource> missing = new LinkedHashMap<>();
+            Set<Digest> seen = new HashSet<>();
             for (int i = 0; i < plan.layers().size(); i++) {
                 LayerSource layer = plan.layers().get(i);
                 Digest blob = layer.blobDigest().orElse(layer.diffId());
-                if (staged.containsKey(layer.diffId()) || (store.hasLayer(layer.diffId()) && store.hasBlob(blob))) {
-                    progress.line(blob.shortHex() + ": Already exists");
-                } else {
-                    Staged s = stage(src, layer, tmp.resolve("layer-" + i), store.hasLayer(layer.diffId()));
-                    staged.putIfAbsent(layer.diffId(), s);
+                if (seen.add(layer.diffId()) && !(store.hasLayer(layer.diffId()) && store.hasBlob(blob))) {
+                    missing.put(i, layer);
                 }
-                progress.layerDone();
-                long blobSize = store.hasBlob(blob) ? Files.size(store.blob(blob))
-                        : Files.size(staged.get(layer.diffId()).blobFile());
-                String mediaType = layer.blobDigest().isPresent() ? layer.mediaType() : Json.OCI_LAYER_TAR;
-                layerDescriptors.add(Json.descriptor(mediaType, blob, blobSize));
+            }
+            Map<Digest, Staged> staged = new LinkedHashMap<>();
+            ArrayNode layerDescriptors = Json.array();
+            try (ParallelStaging<Staged> staging = new ParallelStaging<>(missing.size())) {
+                Map<Integer, Future<Staged>> running = new HashMap<>();
+                missing.forEach((i, layer) -> running.put(i, staging.submit(() -> stage(src, layer,
+                        tmp.resolve("layer-" + i), store.hasLayer(layer.diffId()), staging))));
+                for (int i = 0; i < plan.layers().size(); i++) {
+                    LayerSource layer = plan.layers().get(i);
+                    Digest blob = layer.blobDigest().orElse(layer.diffId());
+                    Future<Staged> f = running.get(i);
+                    if (f == null) {
+                        progress.line(blob.shortHex() + ": Already exists");
+                    } else {
+                        Staged s = staging.result(f);
+                        progress.line(s.line());
+                        staged.put(layer.diffId(), s);
+                    }
+                    progress.layerDone();
+                    long blobSize = store.hasBlob(blob) ? Files.size(store.blob(blob))
+                            : Files.size(staged.get(layer.diffId()).blobFile());
+                    String mediaType = layer.blobDigest().isPresent() ? layer.mediaType() : Json.OCI_LAYER_TAR;
+                    layerDescriptors.add(Json.descriptor(mediaType, blob, blobSize));
+                }
             }
             progress.finish();
             // Everything checked: into place, blobs and layers first, the image's index entry last.
@@ -134,9 +159,16 @@ public final class Importer {
                     store.commitLayer(s.layerDir(), s.diffId());
                 }
             }
-            store.writeBlob(plan.config());
-            byte[] manifest = plan.manifest() != null ? plan.manifest() : dockerManifest(plan, layerDescriptors);
-            Digest manifestDigest = store.writeBlob(manifest);
+            store.writeBlob(plan.config(), plan.configDigest());
+            byte[] manifest;
+            Digest manifestDigest;
+            if (plan.manifest() != null) {
+                manifest = plan.manifest();
+                manifestDigest = store.writeBlob(manifest, plan.manifestDigest());
+            } else {
+                manifest = dockerManifest(plan, layerDescriptors);
+                manifestDigest = store.writeBlob(manifest);
+            }
             progress.line("Writing manifest to image destination");
             new ImageIndex(store).add(Json.descriptor(Json.OCI_MANIFEST, manifestDigest, manifest.length), names);
         } finally {
@@ -151,8 +183,8 @@ public final class Importer {
      * blob is copied), and keeps the blob: as it is for an OCI layout, uncompressed for a docker-archive (whose
      * manifest promises no blob digest, so the store's manifest names the diff_id). Checks both digests.
      */
-    private Staged stage(ImageSource src, LayerSource layer, Path dir, boolean haveLayer)
-            throws IOException, ImageStoreException {
+    private Staged stage(ImageSource src, LayerSource layer, Path dir, boolean haveLayer,
+                         ParallelStaging<Staged> staging) throws IOException, ImageStoreException {
         Files.createDirectory(dir);
         Path blobFile = dir.resolve("blob");
         boolean keepRaw = layer.blobDigest().isPresent();
@@ -161,7 +193,8 @@ public final class Importer {
         long diffSize;
         Digest blobDigest;
         Digest diffId;
-        try (InputStream file = progress.track(src.open(layer.path()));
+        InputStream opened = src.open(layer.path());
+        try (InputStream file = progress.track(staging == null ? opened : staging.stopOnFailure(opened));
              OutputStream blobOut = new BufferedOutputStream(Files.newOutputStream(blobFile), 1 << 16)) {
             CountingDigestStream raw = new CountingDigestStream(keepRaw ? new Tee(file, blobOut) : file);
             CountingDigestStream plain = new CountingDigestStream(keepRaw ? Decompression.open(raw)
@@ -193,17 +226,15 @@ public final class Importer {
                     + diffId + ", the config's diff_id is " + layer.diffId());
         }
         if (haveLayer) {
-            progress.line(label + ": Copied blob (layer already extracted)");
-            return new Staged(null, diffId, blobFile, blobDigest);
+            return new Staged(null, diffId, blobFile, blobDigest, label + ": Copied blob (layer already extracted)");
         }
         LayerInfo.write(dir, new LayerInfo(diffId, diffSize, stats.entries(), stats.fileBytes()));
-        progress.line(label + ": Extracted " + Sizes.human(diffSize));
-        return new Staged(dir, diffId, blobFile, blobDigest);
+        return new Staged(dir, diffId, blobFile, blobDigest, label + ": Extracted " + Sizes.human(diffSize));
     }
 
     /** The OCI manifest the store writes for a docker-archive image. */
     private static byte[] dockerManifest(ImportPlan plan, ArrayNode layers) {
-        ObjectNode m = Json.MAPPER.createObjectNode();
+        ObjectNode m = Json.object();
         m.put("schemaVersion", 2);
         m.put("mediaType", Json.OCI_MANIFEST);
         m.set("config", Json.descriptor(Json.OCI_CONFIG, plan.configDigest(), plan.config().length));

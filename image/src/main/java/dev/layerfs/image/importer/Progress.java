@@ -6,7 +6,8 @@ import java.io.PrintStream;
 
 /**
  * What an import tells the user: one line per layer, as a pull does, and on a terminal a progress bar of bytes
- * and layers on stderr, redrawn at most ten times a second and erased before each line.
+ * and layers on stderr, redrawn at most ten times a second and erased before each line. Layers staged at the same
+ * time count their bytes from their own threads, so every method that touches the counts is synchronized.
  */
 public final class Progress {
     private final PrintStream out;
@@ -27,25 +28,25 @@ public final class Progress {
         return new Progress(out, System.console() != null ? err : null);
     }
 
-    void start(long bytes, int layers) {
+    synchronized void start(long bytes, int layers) {
         totalBytes = bytes;
         totalLayers = layers;
         doneBytes = 0;
         doneLayers = 0;
     }
 
-    public void line(String s) {
+    public synchronized void line(String s) {
         erase();
         out.println(s);
         out.flush();
         draw(true);
     }
 
-    void layerDone() {
+    synchronized void layerDone() {
         doneLayers++;
     }
 
-    void finish() {
+    synchronized void finish() {
         erase();
     }
 
@@ -57,10 +58,14 @@ public final class Progress {
         return new ObservedStream(in) {
             @Override
             protected void observe(byte[] b, int off, int len) {
-                doneBytes += len;
-                draw(false);
+                counted(len);
             }
         };
+    }
+
+    private synchronized void counted(long len) {
+        doneBytes += len;
+        draw(false);
     }
 
     private void draw(boolean force) {

@@ -14,12 +14,14 @@ public final class ArchiveReader {
 
     private ArchiveReader() {}
 
-    public static List<ImportPlan> read(ImageSource src, String what) throws ImageStoreException, IOException {
+    /** The archive's images; {@code known}: blobs whose content stands for their digest (see KnownBlobs). */
+    public static List<ImportPlan> read(ImageSource src, String what, KnownBlobs known)
+            throws ImageStoreException, IOException {
         if (src.exists("oci-layout") && src.exists("index.json")) {
-            return new OciLayoutReader(src).read();
+            return new OciLayoutReader(src, known).read();
         }
         if (src.exists("manifest.json")) {
-            return new DockerArchiveReader(src).read();
+            return new DockerArchiveReader(src, known).read();
         }
         throw new ImageStoreException(what + " is neither a docker-archive (no manifest.json) nor an OCI layout"
                 + " (no oci-layout and index.json)");
@@ -41,13 +43,19 @@ public final class ArchiveReader {
         return ids;
     }
 
-    /** Reads a small file, checking it against the digest (and size, when known) that refers to it. */
-    static byte[] readVerified(ImageSource src, String name, Digest expected, long size, String what)
-            throws IOException, ImageStoreException {
+    /**
+     * Reads a small file, checking it against the digest (and size, when known) that refers to it: by hashing it,
+     * or by finding it equal to a known blob of that digest.
+     */
+    static byte[] readVerified(ImageSource src, String name, Digest expected, long size, String what,
+                               KnownBlobs known) throws IOException, ImageStoreException {
         byte[] b = src.readSmall(name, METADATA_LIMIT);
-        Digest actual = Digest.of(b);
-        if (!actual.equals(expected)) {
-            throw new ImageStoreException(what + " " + name + " has digest " + actual + ", expected " + expected);
+        if (!known.holds(expected, b)) {
+            Digest actual = Digest.of(b);
+            if (!actual.equals(expected)) {
+                throw new ImageStoreException(what + " " + name + " has digest " + actual + ", expected "
+                        + expected);
+            }
         }
         if (size >= 0 && b.length != size) {
             throw new ImageStoreException(what + " " + name + " has " + b.length + " bytes, expected " + size);

@@ -20,8 +20,11 @@ final class DockerArchiveReader {
     private static final Pattern HEX = Pattern.compile("([0-9a-f]{64})");
     private final ImageSource src;
 
-    DockerArchiveReader(ImageSource src) {
+    private final KnownBlobs known;
+
+    DockerArchiveReader(ImageSource src, KnownBlobs known) {
         this.src = src;
+        this.known = known;
     }
 
     List<ImportPlan> read() throws IOException, ImageStoreException {
@@ -38,7 +41,7 @@ final class DockerArchiveReader {
             Digest configDigest;
             if (m.find()) {
                 configDigest = new Digest(m.group(1));
-                config = ArchiveReader.readVerified(src, configName, configDigest, -1, "config");
+                config = ArchiveReader.readVerified(src, configName, configDigest, -1, "config", known);
             } else {
                 config = src.readSmall(configName, ArchiveReader.METADATA_LIMIT);
                 configDigest = Digest.of(config);
@@ -58,7 +61,7 @@ final class DockerArchiveReader {
             }
             List<String> names = new ArrayList<>();
             entry.path("RepoTags").forEach(t -> names.add(t.asText()));
-            plans.add(new ImportPlan("docker-archive", config, configDigest, null, layers, names));
+            plans.add(new ImportPlan("docker-archive", config, configDigest, null, null, layers, names));
         }
         return plans;
     }

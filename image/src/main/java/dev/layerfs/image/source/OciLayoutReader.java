@@ -18,8 +18,11 @@ import java.util.Optional;
 final class OciLayoutReader {
     private final ImageSource src;
 
-    OciLayoutReader(ImageSource src) {
+    private final KnownBlobs known;
+
+    OciLayoutReader(ImageSource src, KnownBlobs known) {
         this.src = src;
+        this.known = known;
     }
 
     List<ImportPlan> read() throws IOException, ImageStoreException {
@@ -42,7 +45,7 @@ final class OciLayoutReader {
         }
         Digest d = Json.digest(desc, "digest", "index.json entry");
         JsonNode nested = ArchiveReader.json(ArchiveReader.readVerified(src, blobName(d), d,
-                desc.path("size").asLong(-1), "index"), "index " + d.shortHex());
+                desc.path("size").asLong(-1), "index", known), "index " + d.shortHex());
         JsonNode only = null;
         int count = 0;
         for (JsonNode m : nested.path("manifests")) {
@@ -62,12 +65,12 @@ final class OciLayoutReader {
     private ImportPlan readManifest(JsonNode desc, String refName) throws IOException, ImageStoreException {
         Digest md = Json.digest(desc, "digest", "index.json entry");
         byte[] manifestBytes = ArchiveReader.readVerified(src, blobName(md), md, desc.path("size").asLong(-1),
-                "manifest");
+                "manifest", known);
         JsonNode manifest = ArchiveReader.json(manifestBytes, "manifest " + md.shortHex());
         JsonNode configDesc = manifest.path("config");
         Digest cd = Json.digest(configDesc, "digest", "manifest " + md.shortHex() + " config");
         byte[] config = ArchiveReader.readVerified(src, blobName(cd), cd, configDesc.path("size").asLong(-1),
-                "config");
+                "config", known);
         JsonNode layersJson = manifest.path("layers");
         List<Digest> diffIds = ArchiveReader.diffIds(ArchiveReader.json(config, "config " + cd.shortHex()),
                 layersJson.size(), "config " + cd.shortHex());
@@ -81,7 +84,7 @@ final class OciLayoutReader {
                     diffIds.get(i)));
         }
         List<String> names = refName.isEmpty() ? List.of() : List.of(refName);
-        return new ImportPlan("oci", config, cd, manifestBytes, layers, names);
+        return new ImportPlan("oci", config, cd, manifestBytes, md, layers, names);
     }
 
     private static String blobName(Digest d) {

@@ -3,16 +3,27 @@ package dev.layerfs.image.store;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
-import java.util.regex.Pattern;
 
 /** A content digest as OCI writes it, {@code sha256:} and 64 lower-case hex digits; the only algorithm accepted. */
 public record Digest(String hex) implements Comparable<Digest> {
-    private static final Pattern HEX = Pattern.compile("[0-9a-f]{64}");
-
     public Digest {
-        if (!HEX.matcher(hex).matches()) {
+        if (!isHex64(hex)) {
             throw new IllegalArgumentException("not a sha256 digest: " + hex);
         }
+    }
+
+    /** 64 lower-case hex digits. */
+    private static boolean isHex64(String s) {
+        if (s.length() != 64) {
+            return false;
+        }
+        for (int i = 0; i < 64; i++) {
+            char c = s.charAt(i);
+            if ((c < '0' || c > '9') && (c < 'a' || c > 'f')) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Parses {@code sha256:HEX}; anything else (another algorithm, a bad length) is an IllegalArgumentException. */
@@ -47,6 +58,19 @@ public record Digest(String hex) implements Comparable<Digest> {
     @Override
     public int compareTo(Digest o) {
         return hex.compareTo(o.hex);
+    }
+
+    // equals and hashCode written out: a record's own are bootstrapped through invokedynamic on first use, which
+    // spun two dozen method-handle classes outside the class-data archive in every command that keys a map by digest
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Digest d && hex.equals(d.hex);
+    }
+
+    @Override
+    public int hashCode() {
+        return hex.hashCode();
     }
 
     @Override

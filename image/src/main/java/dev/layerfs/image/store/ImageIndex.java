@@ -103,7 +103,7 @@ public final class ImageIndex {
     public void add(ObjectNode manifestDescriptor, List<String> names) throws ImageStoreException {
         update(manifests -> {
             String digest = manifestDescriptor.get("digest").asText();
-            ArrayNode kept = Json.MAPPER.createArrayNode();
+            ArrayNode kept = Json.array();
             boolean present = false;
             for (JsonNode m : manifests) {
                 String name = m.path("annotations").path(Json.REF_NAME).asText("");
@@ -129,7 +129,7 @@ public final class ImageIndex {
     /** Removes every index entry of the image. */
     public void remove(Image image) throws ImageStoreException {
         update(manifests -> {
-            ArrayNode kept = Json.MAPPER.createArrayNode();
+            ArrayNode kept = Json.array();
             for (JsonNode m : manifests) {
                 if (!m.path("digest").asText().equals(image.manifestDigest().toString())) {
                     kept.add(m);
@@ -148,14 +148,14 @@ public final class ImageIndex {
             FileLock lock = store.lock("index");
             try {
                 JsonNode index = read();
-                ObjectNode out = Json.MAPPER.createObjectNode();
+                ObjectNode out = Json.object();
                 out.put("schemaVersion", 2);
                 out.put("mediaType", Json.OCI_INDEX);
                 ArrayNode manifests = index.path("manifests").isArray()
-                        ? (ArrayNode) index.get("manifests") : Json.MAPPER.createArrayNode();
+                        ? (ArrayNode) index.get("manifests") : Json.array();
                 out.set("manifests", change.apply(manifests));
                 LayerStore.writeAtomically(store.root().resolve("tmp"), store.indexFile(),
-                        Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsBytes(out));
+                        Json.pretty(out));
             } finally {
                 LayerStore.unlock(lock);
             }
@@ -166,7 +166,7 @@ public final class ImageIndex {
 
     private JsonNode read() throws ImageStoreException {
         if (!Files.exists(store.indexFile())) {
-            return Json.MAPPER.createObjectNode();
+            return Json.object();
         }
         try {
             return Json.parse(Files.readAllBytes(store.indexFile()), "the store's index.json");

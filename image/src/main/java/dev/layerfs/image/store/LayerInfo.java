@@ -14,7 +14,7 @@ public record LayerInfo(Digest diffId, long size, long entries, long fileBytes) 
     private static final String FILE = "layer.json";
 
     public static void write(Path layerDir, LayerInfo info) throws IOException {
-        ObjectNode n = Json.MAPPER.createObjectNode();
+        ObjectNode n = Json.object();
         n.put("diffId", info.diffId.toString());
         n.put("size", info.size);
         n.put("entries", info.entries);

@@ -55,7 +55,7 @@ public final class MountRecords {
         Path dir = dirFor(mountPoint);
         LayerStore.deleteTree(dir);
         Files.createDirectories(dir.resolve("tmp"));
-        ObjectNode n = Json.MAPPER.createObjectNode();
+        ObjectNode n = Json.object();
         n.put("mountPoint", mountPoint.toString());
         n.put("manifest", image.manifestDigest().toString());
         n.put("layers", layers);
@@ -96,12 +96,12 @@ public final class MountRecords {
 
     private static Optional<Record> read(Path dir) {
         try {
-            JsonNode n = Json.MAPPER.readTree(Files.readAllBytes(dir.resolve("mount.json")));
+            JsonNode n = Json.parse(Files.readAllBytes(dir.resolve("mount.json")), "mount.json");
             return Optional.of(new Record(Path.of(n.path("mountPoint").asText()),
                     Digest.parse(n.path("manifest").asText()), n.path("layers").asInt(),
                     n.hasNonNull("upperDir") ? Optional.of(Path.of(n.get("upperDir").asText())) : Optional.empty(),
                     n.path("ephemeral").asBoolean(), dir));
-        } catch (IOException | IllegalArgumentException e) {
+        } catch (IOException | ImageStoreException | IllegalArgumentException e) {
             return Optional.empty();
         }
     }

@@ -154,12 +154,15 @@ class ImageCommandsTest {
         try {
             Files.writeString(mnt.resolve("data/new"), "hello\n");
             Files.writeString(mnt.resolve("data/a"), "mod\n");
+            // names are bytes: a name that is not UTF-8 (this JVM's file APIs cannot write it, the shell can)
+            Sh.ok("sh", "-c", "printf 'bytes\\n' > \"$1/data/$(printf 'new\\377')\"", "sh", mnt.toString());
             Files.delete(mnt.resolve("data/b"));
             Sh.ok("rm", "-rf", mnt.resolve("opq").toString());
             Files.createDirectories(mnt.resolve("opq"));
             Files.writeString(mnt.resolve("opq/fresh"), "x\n");
             String diff = ImageLab.ok(lab.layerfs("diff", mnt.toString()));
-            for (String line : List.of("A /data/new", "C /data/a", "D /data/b", "C /opq", "A /opq/fresh")) {
+            for (String line : List.of("A /data/new", "A /data/new\\xff", "C /data/a", "D /data/b", "C /opq",
+                    "A /opq/fresh")) {
                 assertTrue(diff.lines().anyMatch(line::equals), line + " in:\n" + diff);
             }
             first = ImageLab.ok(lab.layerfs("commit", mnt.toString(), "--tag", "localhost/app:mine",
@@ -181,8 +184,8 @@ class ImageCommandsTest {
             ImageLab.ok(lab.podman("rmi", "-f", "localhost/app:mine"));
             ImageLab.ok(lab.podman("load", "-i", out.toString()));
             String seen = ImageLab.ok(lab.podman("run", "--rm", "localhost/app:mine", "sh", "-c",
-                    "cat /data/new /data/a; ls /opq; test -e /data/b || echo no-b"));
-            assertEquals("hello\nmod\nfresh\nno-b\n", seen, format);
+                    "cat /data/new /data/a \"/data/$(printf 'new\\377')\"; ls /opq; test -e /data/b || echo no-b"));
+            assertEquals("hello\nmod\nbytes\nfresh\nno-b\n", seen, format);
         }
     }
 

@@ -11,16 +11,25 @@ import java.util.Map;
 
 /**
  * Watches the uncompressed tar stream on its way to Commons Compress and keeps the raw bytes of each entry's PAX
- * {@code SCHILY.xattr.NAME} records. Commons Compress decodes PAX values as UTF-8 text, which garbles binary values
- * such as {@code security.capability}; this tap reads the same records as bytes. It follows only the tar framing
- * (512-byte headers, sizes, PAX and GNU long-name records, GNU sparse extension headers) and queues one map per
- * real entry, in archive order, for {@link #nextEntryXattrs} to hand out as the reader returns each entry.
+ * {@code path}, {@code linkpath} and {@code SCHILY.xattr.NAME} records. Commons Compress decodes PAX values as
+ * UTF-8 text, which garbles a name that is not UTF-8 and binary values such as {@code security.capability}; this
+ * tap reads the same records as bytes. It follows only the tar framing (512-byte headers, sizes, PAX and GNU
+ * long-name records, GNU sparse extension headers) and queues one {@link Raw} per real entry, in archive order,
+ * for {@link #nextEntry} to hand out as the reader returns each entry.
  */
-final class PaxXattrTap extends ObservedStream {
+final class PaxRawTap extends ObservedStream {
+    /**
+     * An entry's PAX records as bytes: {@code path} and {@code linkpath} one char per byte (null when the entry
+     * had none), xattrs by name (one char per byte).
+     */
+    record Raw(String path, String linkPath, Map<String, byte[]> xattrs) {
+        static final Raw NONE = new Raw(null, null, Map.of());
+    }
+
     private static final int BLOCK = 512;
     private static final String PREFIX = "SCHILY.xattr.";
 
-    private final ArrayDeque<Map<String, byte[]>> ready = new ArrayDeque<>();
+    private final ArrayDeque<Raw> ready = new ArrayDeque<>();
     private final byte[] header = new byte[BLOCK];
     private int headerFill;
     /** Bytes of the current entry's data (and padding) still to pass before the next header. */
@@ -33,16 +42,18 @@ final class PaxXattrTap extends ObservedStream {
     private boolean sparseExtension;
     private long dataSizeOfLastEntry;
     private Map<String, byte[]> pending = new LinkedHashMap<>();
+    private String pendingPath;
+    private String pendingLinkPath;
     private long pendingSize = -1;
 
-    PaxXattrTap(InputStream in) {
+    PaxRawTap(InputStream in) {
         super(in);
     }
 
-    /** The raw xattrs of the next entry the reader returns (empty when it had none). */
-    Map<String, byte[]> nextEntryXattrs() {
-        Map<String, byte[]> m = ready.poll();
-        return m == null ? Map.of() : m;
+    /** The raw PAX records of the next entry the reader returns. */
+    Raw nextEntry() {
+        Raw r = ready.poll();
+        return r == null ? Raw.NONE : r;
     }
 
     @Override
@@ -106,8 +117,11 @@ final class PaxXattrTap extends ObservedStream {
             case 'g', 'L', 'K' -> skipLeft = padded(size);
             default -> {
                 long dataSize = pendingSize >= 0 ? pendingSize : size;
-                ready.add(pending);
+                ready.add(pending.isEmpty() && pendingPath == null && pendingLinkPath == null ? Raw.NONE
+                        : new Raw(pendingPath, pendingLinkPath, pending));
                 pending = new LinkedHashMap<>();
+                pendingPath = null;
+                pendingLinkPath = null;
                 pendingSize = -1;
                 boolean noData = type == '1' || type == '2' || type == '3' || type == '4' || type == '5'
                         || type == '6';
@@ -143,10 +157,14 @@ final class PaxXattrTap extends ObservedStream {
             while (eq < recEnd && data[eq] != '=') {
                 eq++;
             }
-            String key = new String(data, sp + 1, eq - sp - 1, StandardCharsets.UTF_8);
+            String key = new String(data, sp + 1, eq - sp - 1, StandardCharsets.ISO_8859_1);
             byte[] value = Arrays.copyOfRange(data, Math.min(eq + 1, recEnd - 1), recEnd - 1);
             if (key.startsWith(PREFIX)) {
                 pending.put(key.substring(PREFIX.length()), value);
+            } else if (key.equals("path")) {
+                pendingPath = new String(value, StandardCharsets.ISO_8859_1);
+            } else if (key.equals("linkpath")) {
+                pendingLinkPath = new String(value, StandardCharsets.ISO_8859_1);
             } else if (key.equals("size")) {
                 try {
                     pendingSize = Long.parseLong(new String(value, StandardCharsets.US_ASCII));

@@ -1,0 +1,35 @@
+package dev.layerfs.image;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.layerfs.image.names.ByteNames;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+class ByteNamesTest {
+    @Test
+    void aNameIsShownAsUtf8WhereValidAndEachOtherByteEscaped() {
+        assertEquals("data/new\\xff", ByteNames.display(bytes("data/new", 0xff)));
+        assertEquals("café", ByteNames.display("café".getBytes(StandardCharsets.UTF_8)));
+        assertEquals("latin\\xe9", ByteNames.display(bytes("latin", 0xe9)));
+        // a UTF-8 lead byte without its continuation, an overlong form, a control byte
+        assertEquals("a\\xc3", ByteNames.display(bytes("a", 0xc3)));
+        assertEquals("\\xc0\\x80", ByteNames.display(new byte[] {(byte) 0xc0, (byte) 0x80}));
+        assertEquals("line\\x0a", ByteNames.display(bytes("line", '\n')));
+    }
+
+    @Test
+    void aSystemCallsNameEndsWithOneNul() {
+        byte[] c = ByteNames.cString(bytes("x", 0xff));
+        assertEquals(3, c.length);
+        assertEquals(0, c[2]);
+        assertEquals((byte) 0xff, c[1]);
+    }
+
+    private static byte[] bytes(String ascii, int last) {
+        byte[] a = ascii.getBytes(StandardCharsets.US_ASCII);
+        byte[] b = java.util.Arrays.copyOf(a, a.length + 1);
+        b[a.length] = (byte) last;
+        return b;
+    }
+}
