@@ -1,5 +1,6 @@
 package dev.layerfs.it.fuzz;
 
+import dev.layerfs.it.Transports;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
@@ -23,7 +24,7 @@ import java.util.function.Predicate;
 enum Allowed {
     // ---- documented differences (README) ----
 
-    RENAME2_FLAGS(false, "renameat2 with RENAME_NOREPLACE or RENAME_EXCHANGE through the layerfs mount is answered"
+    RENAME2_FLAGS(Scope.LIBFUSE2, "renameat2 with RENAME_NOREPLACE or RENAME_EXCHANGE through the layerfs mount is answered"
             + " EINVAL by the kernel's FUSE module, because libfuse 2 (jnr-fuse's binding) has no rename2 (README,"
             + " 'Through FUSE'). The VFS checks before the file system is asked (ENOENT, ENOTDIR, EEXIST for"
             + " NOREPLACE onto a name, ENOENT for EXCHANGE with a missing target, a rename onto itself, EACCES) are"
@@ -88,7 +89,7 @@ enum Allowed {
 
     // ---- documented differences the generated sequences stay clear of, or that are excused after the fact ----
 
-    CHOWN_WITHOUT_CHANGE(false, "chown(path, -1, -1) (and lchown) copies a lower file up on the kernel overlay"
+    CHOWN_WITHOUT_CHANGE(Scope.LIBFUSE2, "chown(path, -1, -1) (and lchown) copies a lower file up on the kernel overlay"
             + " (ovl_setattr copies up for any setattr); through layerfs nothing happens, because the kernel's FUSE"
             + " module sends a SETATTR that asks for no change and libfuse 2's high-level API then calls no"
             + " operation at all (README, 'Through FUSE'). The merged views show the same file; the upper layers"
@@ -229,7 +230,7 @@ enum Allowed {
         }
     },
 
-    RENAME_BETWEEN_HARD_LINKS(false, "rename(a, b) where a and b are hard links to one file does nothing and answers"
+    RENAME_BETWEEN_HARD_LINKS(Scope.LIBFUSE2, "rename(a, b) where a and b are hard links to one file does nothing and answers"
             + " 0 on the kernel overlay (the VFS returns before any permission check: source == target); through"
             + " layerfs an unprivileged caller gets EACCES (or EPERM), because libfuse 2's high-level API gives every"
             + " NAME its own node, so the kernel sees two inodes and checks write permission on the parent before"
@@ -243,7 +244,7 @@ enum Allowed {
         }
     },
 
-    FSTAT_OF_A_NAMELESS_NODE(false, "fstat carries no file handle through FUSE: libfuse 2's high-level API answers it"
+    FSTAT_OF_A_NAMELESS_NODE(Scope.LIBFUSE2, "fstat carries no file handle through FUSE: libfuse 2's high-level API answers it"
             + " by the node's path, and answers ENOENT itself for a node that has none left. That happens where the"
             + " kernel overlay still answers from the open file: a fifo (or other special file) whose name was"
             + " removed while open (the kernel's FUSE module never opens special files, so libfuse does not hide"
@@ -333,7 +334,7 @@ enum Allowed {
         }
     },
 
-    FIFO_PER_NAME(false, "a fifo's pipe belongs to the kernel's inode, and through libfuse 2's high-level API each"
+    FIFO_PER_NAME(Scope.LIBFUSE2, "a fifo's pipe belongs to the kernel's inode, and through libfuse 2's high-level API each"
             + " NAME of a hard-linked fifo is an inode of its own: a writer opening one name does not meet a reader"
             + " that opened another, so a non-blocking open for writing is ENXIO (no reader) on layerfs where the"
             + " kernel overlay, with one inode, opens it (README, 'Through FUSE'). Excused, after the fact: an open"
@@ -385,12 +386,41 @@ enum Allowed {
     /** After a name in a listing: its d_ino is not the st_ino of what it names. */
     static final String D_INO_MARK = " (d_ino)";
 
+    /**
+     * Which transports a difference belongs to: {@link #ALL}, or {@link #LIBFUSE2} for those that come from libfuse
+     * 2's path API (one kernel inode per name, no rename2, no SETATTR without a change) and that the kernel
+     * transport, one node per object, does not have. An entry excuses nothing on a transport outside its scope.
+     */
+    enum Scope {
+        ALL, LIBFUSE2;
+
+        boolean covers(String transport) {
+            return this == ALL || name().toLowerCase(java.util.Locale.ROOT).equals(transport);
+        }
+    }
+
+    final Scope scope;
     final boolean temporary;
     final String reason;
 
     Allowed(boolean temporary, String reason) {
+        this(Scope.ALL, temporary, reason);
+    }
+
+    /** A documented difference of the transports in {@code scope} only. */
+    Allowed(Scope scope, String reason) {
+        this(scope, false, reason);
+    }
+
+    Allowed(Scope scope, boolean temporary, String reason) {
+        this.scope = scope;
         this.temporary = temporary;
         this.reason = reason;
+    }
+
+    /** Whether this entry applies to the transport of this run ({@link Transports#current()}). */
+    boolean applies() {
+        return scope.covers(Transports.current());
     }
 
     /** True where this entry keeps this operation (after those before it) out of the generated sequences. */
@@ -440,14 +470,23 @@ enum Allowed {
         return "";
     }
 
-    /** Every entry: what the campaigns apply (permanent entries, and TEMPORARY ones while their bug is open). */
+    /**
+     * Every entry of this run's transport: what the campaigns apply (permanent entries, and TEMPORARY ones while
+     * their bug is open).
+     */
     static Set<Allowed> all() {
-        return EnumSet.allOf(Allowed.class);
+        Set<Allowed> s = EnumSet.noneOf(Allowed.class);
+        for (Allowed a : values()) {
+            if (a.applies()) {
+                s.add(a);
+            }
+        }
+        return s;
     }
 
-    /** The permanent entries: the documented differences. */
+    /** The permanent entries of this run's transport: the documented differences. */
     static Set<Allowed> permanent() {
-        Set<Allowed> s = EnumSet.allOf(Allowed.class);
+        Set<Allowed> s = all();
         s.removeAll(temporaries());
         return s;
     }
@@ -469,16 +508,20 @@ enum Allowed {
                 && !name.equals("trusted.overlay.uuid");
     }
 
-    /** Operations run on layerfs first, and on the kernel only where layerfs does not answer EINVAL. */
+    /**
+     * Operations run on layerfs first, and on the kernel only where layerfs does not answer EINVAL
+     * ({@link #RENAME2_FLAGS}, where it applies).
+     */
     static boolean layerfsFirst(Op op) {
-        return op.name().equals("rename") && !op.arg(2).equals("0");
+        return op.name().equals("rename") && !op.arg(2).equals("0") && RENAME2_FLAGS.applies();
     }
 
     /**
      * The entry that excuses a difference in one operation's outcome, or null where nothing does.
      */
     static Allowed excuse(Op op, String kernel, String layerfs) {
-        if (op.name().equals("rename") && kernel.equals(Exec.SKIPPED) && layerfs.equals("EINVAL")) {
+        if (op.name().equals("rename") && kernel.equals(Exec.SKIPPED) && layerfs.equals("EINVAL")
+                && RENAME2_FLAGS.applies()) {
             return RENAME2_FLAGS;
         }
         if (op.name().equals("readdir") && kernel.contains(GHOST_MARK)
