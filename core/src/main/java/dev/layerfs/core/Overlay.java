@@ -5,6 +5,8 @@ import dev.layerfs.core.attr.Permissions;
 import dev.layerfs.core.attr.Xattrs;
 import dev.layerfs.core.bytes.ByteString;
 import dev.layerfs.core.copyup.CopyUp;
+import dev.layerfs.core.copyup.CopyUpListener;
+import dev.layerfs.core.copyup.CopyUpWatchers;
 import dev.layerfs.core.copyup.WorkDir;
 import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
@@ -63,6 +65,7 @@ public final class Overlay implements Closeable {
     private final Lookup lookup;
     private final MergedDirectory directories;
     private final LowerOpenFiles lowerOpenFiles;
+    private final CopyUpWatchers copyUpWatchers;
     private final InodeNumbers inodes;
     private final Attributes attributes;
     private final Xattrs xattrs;
@@ -87,10 +90,11 @@ public final class Overlay implements Closeable {
         this.inodes = new InodeNumbers(stack, markers);
         this.lookup = new Lookup(stack, whiteouts, config.features());
         this.lowerOpenFiles = new LowerOpenFiles(stack.upper().orElse(null));
+        this.copyUpWatchers = new CopyUpWatchers(lowerOpenFiles);
         CopyUp copyUp = null;
         UpperWriter writer = null;
         if (stack.upper().isPresent()) {
-            copyUp = new CopyUp(stack.upper().get(), lookup, work, lowerOpenFiles, markers, inodes.origins(),
+            copyUp = new CopyUp(stack.upper().get(), lookup, work, copyUpWatchers, markers, inodes.origins(),
                     config.ids(), config.features().metacopy());
             writer = new UpperWriter(stack.upper().get(), work, whiteouts);
             lookup.onMergedWithoutOrigin(copyUp::fixOrigin);
@@ -124,6 +128,16 @@ public final class Overlay implements Closeable {
             }
         }
         return new Overlay(stack, work, config);
+    }
+
+    /**
+     * Tells {@code watcher} the merged path of every object copied up from now on (after files open on its lower
+     * copy moved to the upper one). It runs on the thread of the operation that copied up, inside the overlay's
+     * lock: it must not call the overlay or block (a transport queues the path and acts once the operation
+     * returned).
+     */
+    public void watchCopyUps(CopyUpListener watcher) {
+        copyUpWatchers.add(watcher);
     }
 
     public LayerStack stack() {

@@ -84,6 +84,26 @@ final class Dispatcher {
         }
     }
 
+    /**
+     * The nodes whose cached attributes and pages the request just answered made stale (it copied their objects
+     * up, or objects in them), each once: the session tells the kernel before it sends the reply.
+     */
+    long[] staleNodes() {
+        List<String> paths = fs.takeCopiedUp();
+        if (paths.isEmpty()) {
+            return NONE;
+        }
+        java.util.LinkedHashSet<Long> ids = new java.util.LinkedHashSet<>();
+        for (String p : paths) {
+            for (long id : nodes.copiedUp(p)) {
+                ids.add(id);
+            }
+        }
+        return ids.stream().mapToLong(Long::longValue).toArray();
+    }
+
+    private static final long[] NONE = {};
+
     /** Answers one request; null where the kernel takes no reply. */
     ByteBuffer dispatch(Request r, ReplyWriter w) {
         try {

@@ -205,6 +205,27 @@ final class NodeTable {
         }
     }
 
+    /**
+     * The ids of the nodes whose cached state a copy-up of {@code path} made stale: the object's node and its
+     * parent directory's (whose listing may now show another d_ino), where the kernel holds them; the path is
+     * walked by name from the root.
+     */
+    synchronized long[] copiedUp(String path) {
+        if (path.isEmpty()) {
+            return new long[] {root.id};
+        }
+        Node parent = root;
+        String[] names = path.split("/", -1);
+        for (int i = 0; i < names.length - 1 && parent != null; i++) {
+            parent = parent.children.get(names[i]);
+        }
+        if (parent == null || parent.dropped) {
+            return new long[0];
+        }
+        Node n = parent.children.get(names[names.length - 1]);
+        return n == null || n.dropped ? new long[] {parent.id} : new long[] {n.id, parent.id};
+    }
+
     /** UNLINK or RMDIR removed a name. */
     synchronized void removed(Node parent, String name) {
         Node n = parent.children.get(name);

@@ -29,8 +29,23 @@ final class OverlayBridge {
     private final Overlay overlay;
     private final Syscalls sys = Syscalls.get();
 
+    /** The merged paths the current request copied up, per worker thread, until {@link #takeCopiedUp}. */
+    private final ThreadLocal<List<String>> copiedUp = ThreadLocal.withInitial(ArrayList::new);
+
     OverlayBridge(Overlay overlay) {
         this.overlay = overlay;
+        overlay.watchCopyUps(path -> copiedUp.get().add(path));
+    }
+
+    /** The paths this thread's request copied up (merged paths, Latin-1), emptied; none for most requests. */
+    List<String> takeCopiedUp() {
+        List<String> paths = copiedUp.get();
+        if (paths.isEmpty()) {
+            return List.of();
+        }
+        List<String> out = List.copyOf(paths);
+        paths.clear();
+        return out;
     }
 
     /** A path or name as the kernel's bytes spell it (a Latin-1 string made from them). */

@@ -364,7 +364,7 @@ enum Allowed {
         }
     },
 
-    FUSE_ATTRIBUTE_CACHE(false, "the campaigns mount layerfs with timeout=0. With the default timeout=1 the kernel"
+    FUSE_ATTRIBUTE_CACHE(Scope.LIBFUSE2, "the campaigns mount layerfs with timeout=0. With the default timeout=1 the kernel"
             + " caches attributes per FUSE node for up to a second, and libfuse 2's high-level API makes one node per"
             + " NAME: a change through one name of a hard-linked file (size, owner, mode, link count) is seen through"
             + " the other only when the cache expires; and a directory's link count changes at copy-up (its real"
