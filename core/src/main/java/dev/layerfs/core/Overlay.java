@@ -374,8 +374,9 @@ public final class Overlay implements Closeable {
     }
 
     /**
-     * Holds on to the real file behind a path (which must not be a directory), so that {@link #fstat(PinnedFile)}
-     * still answers after the name is removed. Close it when done.
+     * Holds on to the real object behind a path, so that {@link #fstat(PinnedFile)} still answers after the name
+     * is removed. A directory's link count is then its topmost real directory's (not the merged directory's 1).
+     * Close it when done.
      */
     public PinnedFile pin(ByteString path) throws FsException {
         String p = normalize(path);

@@ -4,6 +4,7 @@ import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
 import dev.layerfs.core.handle.HandleTable;
 import dev.layerfs.core.handle.OpenFile;
+import dev.layerfs.core.handle.PinnedFile;
 import dev.layerfs.core.model.Caller;
 import dev.layerfs.core.nativeio.Stat;
 import dev.layerfs.core.nativeio.Timespec;
@@ -52,6 +53,7 @@ final class Dispatcher {
     private final boolean cacheListingsAsked;
     private final HandleTable<FileHandle> files = new HandleTable<>();
     private final HandleTable<DirHandle> dirs = new HandleTable<>();
+    private final PinnedNodes pinned = new PinnedNodes();
     private final CountDownLatch initialized = new CountDownLatch(1);
     private volatile InitNegotiation init;
 
@@ -137,13 +139,13 @@ final class Dispatcher {
             case DESTROY -> w.empty(r.unique);
             case INTERRUPT -> null; // Requests run to completion; the kernel takes an ignored INTERRUPT.
             case FORGET -> {
-                nodes.forget(r.nodeId, r.forgetNlookup());
+                forget(r.nodeId, r.forgetNlookup());
                 yield null;
             }
             case BATCH_FORGET -> {
                 long[] pairs = r.batchForget();
                 for (int i = 0; i < pairs.length; i += 2) {
-                    nodes.forget(pairs[i], pairs[i + 1]);
+                    forget(pairs[i], pairs[i + 1]);
                 }
                 yield null;
             }
@@ -173,12 +175,20 @@ final class Dispatcher {
             case UNLINK, RMDIR -> {
                 Node parent = node(r);
                 String path = childPath(parent, r.name(0));
-                if (r.opcode == Opcode.UNLINK) {
-                    fs.unlink(path);
-                } else {
-                    fs.rmdir(path);
+                PinnedFile pin = pinBeforeRemoval(parent, r.name(0), path);
+                try {
+                    if (r.opcode == Opcode.UNLINK) {
+                        fs.unlink(path);
+                    } else {
+                        fs.rmdir(path);
+                    }
+                } catch (FsException e) {
+                    unpin(pin);
+                    throw e;
                 }
+                Node gone = nodes.child(parent, r.name(0));
                 nodes.removed(parent, r.name(0));
+                keepPin(gone, pin);
                 yield w.empty(r.unique);
             }
             case RENAME, RENAME2 -> rename(r, w);
@@ -341,10 +351,14 @@ final class Dispatcher {
         }
         long any = nodes.anyHandle(n);
         FileHandle h = any < 0 ? null : files.get(any);
-        if (h == null) {
+        if (h != null) {
+            return fs.fstat(h.file());
+        }
+        PinnedFile pin = pinned.get(n.id);
+        if (pin == null) {
             throw new Refused(ENOENT);
         }
-        return fs.fstat(h.file());
+        return fs.fstat(pin);
     }
 
     private ByteBuffer getattr(Request r, ReplyWriter w) throws FsException, Refused {
@@ -358,6 +372,13 @@ final class Dispatcher {
         Request.Setattr s = r.setattr();
         Node n = node(r);
         long fh = s.has(SetattrValid.FH) && files.get(s.fh()) != null ? s.fh() : -1;
+        boolean changes = s.has(SetattrValid.MODE) || s.has(SetattrValid.UID) || s.has(SetattrValid.GID)
+                || s.has(SetattrValid.SIZE) || s.has(SetattrValid.ATIME) || s.has(SetattrValid.MTIME);
+        if (!changes && !nodes.nameless(n)) {
+            // A SETATTR that changes nothing (chown(-1, -1)) still copies the object up, as the kernel
+            // overlay's setattr does for any change asked: the engine's chown to (-1, -1) is exactly that.
+            fs.chown(path(n), -1, -1);
+        }
         if (s.has(SetattrValid.MODE)) {
             fs.chmod(path(n), s.mode());
         }
@@ -395,9 +416,59 @@ final class Dispatcher {
         Node newParent = node(rn.newDir());
         String from = childPath(oldParent, r.name(0));
         String to = childPath(newParent, r.name(1));
-        fs.rename(from, to, rn.flags());
-        nodes.renamed(oldParent, r.name(0), newParent, r.name(1), (rn.flags() & RenameFlags.EXCHANGE) != 0);
+        boolean exchange = (rn.flags() & RenameFlags.EXCHANGE) != 0;
+        // A rename onto a name removes what it named, unless the two swap.
+        PinnedFile pin = exchange ? null : pinBeforeRemoval(newParent, r.name(1), to);
+        try {
+            fs.rename(from, to, rn.flags());
+        } catch (FsException e) {
+            unpin(pin);
+            throw e;
+        }
+        Node replaced = exchange ? null : nodes.child(newParent, r.name(1));
+        nodes.renamed(oldParent, r.name(0), newParent, r.name(1), exchange);
+        keepPin(replaced, pin);
         return w.empty(r.unique);
+    }
+
+    /**
+     * Before a name is removed: the real object of a node the removal leaves nameless while the kernel may still
+     * ask for its attributes ({@link NodeTable#namelessAfterRemoval}), or null.
+     */
+    private PinnedFile pinBeforeRemoval(Node parent, String name, String path) {
+        if (nodes.namelessAfterRemoval(parent, name) == null) {
+            return null;
+        }
+        try {
+            return fs.pin(path);
+        } catch (FsException e) {
+            return null; // nothing there to pin: the removal fails or the name was not this node's
+        }
+    }
+
+    /** After a removal: the pin stays with a node that is now nameless, else it is closed. */
+    private void keepPin(Node n, PinnedFile pin) {
+        if (pin == null) {
+            return;
+        }
+        if (n != null && nodes.nameless(n)) {
+            pinned.pin(n.id, pin);
+        } else {
+            pin.close();
+        }
+    }
+
+    private static void unpin(PinnedFile pin) {
+        if (pin != null) {
+            pin.close();
+        }
+    }
+
+    private void forget(long id, long count) {
+        nodes.forget(id, count);
+        if (nodes.get(id) == null) {
+            pinned.forgotten(id);
+        }
     }
 
     private ByteBuffer link(Request r, ReplyWriter w) throws FsException, Refused {

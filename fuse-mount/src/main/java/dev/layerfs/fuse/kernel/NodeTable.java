@@ -55,6 +55,7 @@ final class NodeTable {
 
     private static final int S_IFMT = 0170000;
     private static final int S_IFDIR = 0040000;
+    private static final int S_IFREG = 0100000;
 
     private final Map<Long, Node> byId = new HashMap<>();
     private final Map<Long, Node> byIno = new HashMap<>();
@@ -224,6 +225,24 @@ final class NodeTable {
         }
         Node n = parent.children.get(names[names.length - 1]);
         return n == null || n.dropped ? new long[] {parent.id} : new long[] {n.id, parent.id};
+    }
+
+    /**
+     * The node a removal of {@code name} would leave without a name while the kernel holds it, where the kernel
+     * may still ask for its attributes without a handle: any object but a regular file (whose open descriptors
+     * come with handles), with this one name. Null otherwise.
+     */
+    synchronized Node namelessAfterRemoval(Node parent, String name) {
+        Node n = parent.children.get(name);
+        if (n == null || n.dropped || n.type == S_IFREG || n.links.size() != 1) {
+            return null;
+        }
+        return n;
+    }
+
+    /** Whether a node has no name left. */
+    synchronized boolean nameless(Node n) {
+        return n != root && n.links.isEmpty();
     }
 
     /** UNLINK or RMDIR removed a name. */

@@ -4,6 +4,7 @@ import dev.layerfs.core.Overlay;
 import dev.layerfs.core.bytes.ByteString;
 import dev.layerfs.core.error.FsException;
 import dev.layerfs.core.handle.OpenFile;
+import dev.layerfs.core.handle.PinnedFile;
 import dev.layerfs.core.model.Caller;
 import dev.layerfs.core.nativeio.Stat;
 import dev.layerfs.core.nativeio.StatFs;
@@ -62,6 +63,15 @@ final class OverlayBridge {
     }
 
     Stat fstat(OpenFile f) throws FsException {
+        return overlay.fstat(f);
+    }
+
+    /** Holds the real object at a path (O_PATH), for its attributes once its name is gone. */
+    PinnedFile pin(String path) throws FsException {
+        return overlay.pin(engine(path));
+    }
+
+    Stat fstat(PinnedFile f) throws FsException {
         return overlay.fstat(f);
     }
 
