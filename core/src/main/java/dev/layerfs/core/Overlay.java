@@ -132,7 +132,8 @@ public final class Overlay implements Closeable {
 
     /**
      * Tells {@code watcher} the merged path of every object copied up from now on (after files open on its lower
-     * copy moved to the upper one). It runs on the thread of the operation that copied up, inside the overlay's
+     * copy moved to the upper one), and of every merged directory whose origin is recorded at lookup (its inode
+     * number and its parent's listing change as at a copy-up). It runs on the thread of the operation that copied up, inside the overlay's
      * lock: it must not call the overlay or block (a transport queues the path and acts once the operation
      * returned).
      */

@@ -238,7 +238,10 @@ final class Dispatcher {
                 Node n = node(r);
                 long fh = dirs.add(new DirHandle(n, fs.list(path(n))));
                 InitNegotiation i = init;
-                int flags = i != null && i.cacheDirectories() ? OpenFlags.CACHE_DIR | OpenFlags.KEEP_CACHE : 0;
+                // The kernel keeps its cached listing while the directory's mtime stays, unless told otherwise:
+                // after a copy-up below it changed an entry's d_ino, it is not kept.
+                int flags = i != null && i.cacheDirectories() ? OpenFlags.CACHE_DIR
+                        | (nodes.takeListingChanged(n) ? 0 : OpenFlags.KEEP_CACHE) : 0;
                 yield w.open(r.unique, fh, flags);
             }
             case READDIR, READDIRPLUS -> readdir(r, w, r.opcode == Opcode.READDIRPLUS);

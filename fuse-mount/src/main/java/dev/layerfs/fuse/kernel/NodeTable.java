@@ -37,6 +37,8 @@ final class NodeTable {
         private boolean dropped;
         /** A hard link shown as one inode: registered by inode number so that its other names join it. */
         private boolean shared;
+        /** A directory whose listing changed in a way its mtime does not show (a copy-up below it). */
+        private boolean listingChanged;
         private final List<Link> links = new ArrayList<>(1);
         private final Map<String, Node> children = new HashMap<>();
         private final Set<Long> handles = new LinkedHashSet<>();
@@ -208,8 +210,9 @@ final class NodeTable {
 
     /**
      * The ids of the nodes whose cached state a copy-up of {@code path} made stale: the object's node and its
-     * parent directory's (whose listing may now show another d_ino), where the kernel holds them; the path is
-     * walked by name from the root.
+     * parent directory's (whose listing may now show another d_ino, so it is also marked
+     * {@linkplain #takeListingChanged changed}), where the kernel holds them; the path is walked by name from the
+     * root.
      */
     synchronized long[] copiedUp(String path) {
         if (path.isEmpty()) {
@@ -223,6 +226,7 @@ final class NodeTable {
         if (parent == null || parent.dropped) {
             return new long[0];
         }
+        parent.listingChanged = true;
         Node n = parent.children.get(names[names.length - 1]);
         return n == null || n.dropped ? new long[] {parent.id} : new long[] {n.id, parent.id};
     }
@@ -238,6 +242,16 @@ final class NodeTable {
             return null;
         }
         return n;
+    }
+
+    /**
+     * Whether a copy-up below the directory changed its listing (an entry's d_ino) since the last call, which its
+     * mtime does not show, so the kernel's cached listing must not be kept; forgets that it did.
+     */
+    synchronized boolean takeListingChanged(Node dir) {
+        boolean changed = dir.listingChanged;
+        dir.listingChanged = false;
+        return changed;
     }
 
     /** Whether a node has no name left. */

@@ -289,6 +289,29 @@ class DifferentialFuzzRegressionTest {
     }
 
     /**
+     * Fixed on the kernel transport, found by its first campaign without timeout=0 (seed 11, sequence seeds
+     * 5819678923331944247 and 8742468427258847072): a merged directory of a hand-made upper layer gets its origin
+     * record when first looked up, which changes its inode number; the kernel kept the parent's listing, cached
+     * with the old d_ino (the parent's mtime does not change). Now the origin's recording is told to the kernel
+     * as a copy-up is, and the parent's next OPENDIR does not keep the cached listing.
+     */
+    @Test
+    void dInoOfAMergedDirectoryWhoseOriginIsRecordedAtLookup() {
+        Scenario.assertAgree("""
+                lowers 3
+                U dir . 0755 0:1001 1420766547.082230576
+                U dir d 1777 0:1000 1398677132.342358750 user.c=v19
+                U file d/b 0755 1001:0 1388671811.189479108 size=62 seed=657971 user.a=v94
+                L1 dir . 2775 0:1001 1191706386.087628856 user.b=v78
+                L3 dir . 0755 65534:1001 1163665859.088105087
+                L3 dir d 0777 1001:0 1402380537.199457969
+                L3 dir d/b 0755 0:0 1393532136.502859187
+                --
+                stat d
+                """, attributeCacheOptions());
+    }
+
+    /**
      * Allowed.CHOWN_WITHOUT_CHANGE: through libfuse 2 the kernel copies up, layerfs is not asked; the kernel
      * transport hands layerfs the SETATTR that changes nothing, and it copies up as the kernel overlay does.
      */
