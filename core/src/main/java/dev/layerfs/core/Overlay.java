@@ -335,6 +335,27 @@ public final class Overlay implements Closeable {
         sys.ftruncate(f.fd(), size);
     }
 
+    /**
+     * chmod through the descriptor of a file whose name is gone (its path cannot be changed): the upper copy it is
+     * open on changes; a file open on a lower layer is EEXIST (the kernel overlay's copy-up meets the whiteout). The same for {@link #fchown} and {@link #futimens}.
+     */
+    public void fchmod(OpenFile f, int mode) throws FsException {
+        attributes.fchmod(f, mode);
+    }
+
+    /** chmod of a removed fifo, device or directory held by a {@link #pin}: its upper copy changes. */
+    public void fchmod(PinnedFile f, int mode) throws FsException {
+        attributes.fchmod(f, mode);
+    }
+
+    public void fchown(OpenFile f, int uid, int gid) throws FsException {
+        attributes.fchown(f, uid, gid);
+    }
+
+    public void futimens(OpenFile f, Timespec atime, Timespec mtime) throws FsException {
+        attributes.futimens(f, atime, mtime);
+    }
+
     public void fallocate(OpenFile f, int mode, long offset, long length) throws FsException {
         requireWritableHandle(f, "fallocate");
         sys.fallocate(f.fd(), mode, offset, length);

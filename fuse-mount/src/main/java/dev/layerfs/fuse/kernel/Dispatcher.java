@@ -370,35 +370,66 @@ final class Dispatcher {
         return w.attr(r.unique, stat(n, g.hasFh() && files.get(g.fh()) != null ? g.fh() : -1), attrValid);
     }
 
-    /** In libfuse's order: mode, owner, size, times. */
+    /**
+     * In libfuse's order: mode, owner, size, times. By path; a node whose names are all gone (fchmod after unlink)
+     * through one of its open files instead, as the kernel does not send a handle with most SETATTRs.
+     */
     private ByteBuffer setattr(Request r, ReplyWriter w) throws FsException, Refused {
         Request.Setattr s = r.setattr();
         Node n = node(r);
         long fh = s.has(SetattrValid.FH) && files.get(s.fh()) != null ? s.fh() : -1;
+        OpenFile nameless = null;
+        if (nodes.nameless(n)) {
+            long any = fh >= 0 ? fh : nodes.anyHandle(n);
+            FileHandle h = any < 0 ? null : files.get(any);
+            PinnedFile pin = pinned.get(n.id);
+            if (h == null && pin != null && s.has(SetattrValid.MODE)) {
+                // fchmod of a removed fifo, device or directory: through its pin.
+                fs.fchmod(pin, s.mode());
+                return w.attr(r.unique, stat(n, -1), attrValid);
+            }
+            nameless = present(h, ENOENT).file();
+        }
         boolean changes = s.has(SetattrValid.MODE) || s.has(SetattrValid.UID) || s.has(SetattrValid.GID)
                 || s.has(SetattrValid.SIZE) || s.has(SetattrValid.ATIME) || s.has(SetattrValid.MTIME);
-        if (!changes && !nodes.nameless(n)) {
+        if (!changes && nameless == null) {
             // A SETATTR that changes nothing (chown(-1, -1)) still copies the object up, as the kernel
             // overlay's setattr does for any change asked: the engine's chown to (-1, -1) is exactly that.
             fs.chown(path(n), -1, -1);
         }
         if (s.has(SetattrValid.MODE)) {
-            fs.chmod(path(n), s.mode());
+            if (nameless != null) {
+                fs.fchmod(nameless, s.mode());
+            } else {
+                fs.chmod(path(n), s.mode());
+            }
         }
         if (s.has(SetattrValid.UID) || s.has(SetattrValid.GID)) {
-            fs.chown(path(n), s.has(SetattrValid.UID) ? s.uid() : -1, s.has(SetattrValid.GID) ? s.gid() : -1);
+            int uid = s.has(SetattrValid.UID) ? s.uid() : -1;
+            int gid = s.has(SetattrValid.GID) ? s.gid() : -1;
+            if (nameless != null) {
+                fs.fchown(nameless, uid, gid);
+            } else {
+                fs.chown(path(n), uid, gid);
+            }
         }
         if (s.has(SetattrValid.SIZE)) {
-            if (fh >= 0) {
-                fs.ftruncate(file(fh).file(), s.size());
+            if (fh >= 0 || nameless != null) {
+                fs.ftruncate(fh >= 0 ? file(fh).file() : nameless, s.size());
             } else {
                 fs.truncate(path(n), s.size());
             }
         }
         if (s.has(SetattrValid.ATIME) || s.has(SetattrValid.MTIME)) {
-            fs.utimens(path(n), time(s.has(SetattrValid.ATIME), s.has(SetattrValid.ATIME_NOW), s.atime(),
-                    s.atimeNsec()), time(s.has(SetattrValid.MTIME), s.has(SetattrValid.MTIME_NOW), s.mtime(),
-                    s.mtimeNsec()));
+            Timespec atime = time(s.has(SetattrValid.ATIME), s.has(SetattrValid.ATIME_NOW), s.atime(),
+                    s.atimeNsec());
+            Timespec mtime = time(s.has(SetattrValid.MTIME), s.has(SetattrValid.MTIME_NOW), s.mtime(),
+                    s.mtimeNsec());
+            if (nameless != null) {
+                fs.futimens(nameless, atime, mtime);
+            } else {
+                fs.utimens(path(n), atime, mtime);
+            }
         }
         return w.attr(r.unique, stat(n, fh), attrValid);
     }

@@ -75,6 +75,10 @@ final class OverlayBridge {
         return overlay.fstat(f);
     }
 
+    void fchmod(PinnedFile f, int mode) throws FsException {
+        overlay.fchmod(f, mode);
+    }
+
     /**
      * Whether the object at a path, with these attributes, is a hard link that the kernel overlay shows as one
      * inode with its other names: a non-directory with more than one link whose topmost copy is in the upper
@@ -123,6 +127,18 @@ final class OverlayBridge {
 
     void truncate(String path, long size) throws FsException {
         overlay.truncate(engine(path), size);
+    }
+
+    void fchmod(OpenFile f, int mode) throws FsException {
+        overlay.fchmod(f, mode);
+    }
+
+    void fchown(OpenFile f, int uid, int gid) throws FsException {
+        overlay.fchown(f, uid, gid);
+    }
+
+    void futimens(OpenFile f, Timespec atime, Timespec mtime) throws FsException {
+        overlay.futimens(f, atime, mtime);
     }
 
     void ftruncate(OpenFile f, long size) throws FsException {

@@ -312,6 +312,73 @@ class DifferentialFuzzRegressionTest {
     }
 
     /**
+     * Allowed.SPARSER_COPY_UP, found by the kernel transport's campaign (seed 21, sequence seed
+     * 6691596576801385600), on both transports: layerfs's copy keeps the lower file's hole, where ext4 reads a
+     * misaligned O_DIRECT range without the alignment check it makes on the kernel's dense copy.
+     */
+    @Test
+    void misalignedDirectReadOfAHoleKeptAtCopyUp() {
+        Scenario.assertExcused(Allowed.SPARSER_COPY_UP, """
+                lowers 1
+                L1 dir . 0755 0:0 1466256577.902121384
+                L1 file c 0644 0:0 1366576082.094743370 size=153329 seed=215839 sparse
+                --
+                open 0 c RDWR|DIRECT 4755
+                read 0 57005 899
+                """, attributeCacheOptions(),
+                "op/read: op 2 `read 0 57005 899`: kernel EINVAL, layerfs ok 899 3257f8338662 links=1",
+                "upper/holes: c: holes: kernel dense, layerfs sparse;");
+    }
+
+    /**
+     * Fixed on the kernel transport, found by its campaign with fchmod in the generator (seed 21, sequence seed
+     * 2913674978337311338): fchmod of a file whose name was removed reached layerfs as a SETATTR without a handle
+     * for a node without a path (ENOENT); now it changes the file through one of the node's open files (EEXIST
+     * where that file is still the lower one, as the kernel's copy-up meets the whiteout), and a removed fifo
+     * through its pin. Through libfuse 2 Allowed.FSTAT_OF_A_NAMELESS_NODE's path API answers ENOENT.
+     */
+    @Test
+    void fchmodOfRemovedOpenFiles() {
+        String seq = """
+                lowers 1
+                L1 dir . 0755 0:0 1100000000.000000001
+                L1 file l 0644 0:0 1100000000.000000005 size=12 seed=7
+                --
+                open 1 b RDWR|CREAT|EXCL 0644
+                unlink b
+                fchmod 1 0444
+                fstat 1
+                open 2 l RDONLY 0644
+                unlink l
+                fchmod 2 0444
+                mkfifo p 0644
+                open 0 p RDWR 0644
+                unlink p
+                fchmod 0 0400
+                fstat 0
+                """;
+        org.junit.jupiter.api.Assumptions.assumeTrue(Transports.kernel(),
+                "through libfuse 2 a node without a path answers ENOENT (Allowed.FSTAT_OF_A_NAMELESS_NODE)");
+        Scenario.assertAgree(seq, attributeCacheOptions());
+    }
+
+    /** BUG: Allowed.FCHMOD_OF_A_REMOVED_LOWER_OBJECT: the kernel overlay copies the removed fifo up, layerfs cannot. */
+    @org.junit.jupiter.api.Disabled("BUG: Allowed.FCHMOD_OF_A_REMOVED_LOWER_OBJECT")
+    @Test
+    void fchmodOfARemovedLowerFifo() {
+        Scenario.assertAgree("""
+                lowers 1
+                L1 dir . 0755 0:0 1100000000.000000001
+                L1 fifo p 0644 0:0 1100000000.000000007
+                --
+                open 1 p RDWR 0644
+                unlink p
+                fchmod 1 0400
+                fstat 1
+                """, attributeCacheOptions());
+    }
+
+    /**
      * Allowed.CHOWN_WITHOUT_CHANGE: through libfuse 2 the kernel copies up, layerfs is not asked; the kernel
      * transport hands layerfs the SETATTR that changes nothing, and it copies up as the kernel overlay does.
      */
