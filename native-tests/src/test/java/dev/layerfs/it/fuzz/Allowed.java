@@ -277,12 +277,10 @@ enum Allowed {
             + " DifferentialFuzzRegressionTest. .fstatOfAnUnlinkedOpenFifo and .fstatAfterItsDirectoryWasRemoved"
             + " show the difference. fchmod carries no handle either, and libfuse answers it ENOENT for a node"
             + " without a path: kept out of the generated operations, fchmod on a descriptor whose name was removed"
-            + " or moved since it was opened.") {
+            + " or moved since it was opened (by any open of its slot).") {
         @Override
         boolean excludes(Op op, List<Op> before) {
-            Op opened = openOfSlot(op, before);
-            return op.name().equals("fchmod") && opened != null
-                    && nameMovedOrRemoved(opened.arg(1), before.lastIndexOf(opened), before);
+            return op.name().equals("fchmod") && slotMayBeNameless(op, before, o -> true);
         }
 
         @Override
@@ -412,28 +410,32 @@ enum Allowed {
             + " may be a lower layer's: the kernel overlay copies a removed lower fifo (or device) up into its work"
             + " directory and changes its mode (fstat shows it, with one link), where layerfs has no upper copy and"
             + " answers ENOENT; a removed lower regular file is EEXIST on both (the copy-up meets the whiteout)."
-            + " Kept out of the generated operations: fchmod on a descriptor opened without O_CREAT whose name"
-            + " (followed through renames) was removed since. @Disabled DifferentialFuzzRegressionTest"
+            + " Kept out of the generated operations: fchmod on a descriptor slot opened (by any open of it) without"
+            + " O_CREAT at a name removed or moved since. @Disabled DifferentialFuzzRegressionTest"
             + ".fchmodOfARemovedLowerFifo reproduces it.") {
         @Override
         boolean excludes(Op op, List<Op> before) {
-            Op opened = openOfSlot(op, before);
-            return op.name().equals("fchmod") && opened != null && !opened.arg(2).contains("CREAT")
-                    && nameMovedOrRemoved(opened.arg(1), before.lastIndexOf(opened), before);
+            return op.name().equals("fchmod")
+                    && slotMayBeNameless(op, before, o -> !o.arg(2).contains("CREAT"));
         }
     },
 
     ;
 
-    /** The last open of the descriptor slot an operation uses, among the operations before it; or null. */
-    static Op openOfSlot(Op op, List<Op> before) {
+    /**
+     * Whether the descriptor in the slot an operation uses may have been opened at a name that was removed or
+     * moved since (by {@code opens} of the slot, among the operations before it). Every open of the slot counts:
+     * which one's descriptor is there depends on outcomes (a failed open leaves the older one).
+     */
+    static boolean slotMayBeNameless(Op op, List<Op> before, Predicate<Op> opens) {
         for (int i = before.size() - 1; i >= 0; i--) {
             Op o = before.get(i);
-            if (o.name().equals("open") && o.arg(0).equals(op.arg(0))) {
-                return o;
+            if (o.name().equals("open") && o.arg(0).equals(op.arg(0)) && opens.test(o)
+                    && nameMovedOrRemoved(o.arg(1), i, before)) {
+                return true;
             }
         }
-        return null;
+        return false;
     }
 
     /**
