@@ -12,7 +12,8 @@
 #   make uninstall      remove that link
 #   make fuzz           a long differential campaign against the kernel overlay (make test runs a bounded one):
 #                       make fuzz SEQS=N SEED=S [PROFILE=bounded|long|full] [KERNEL_OPTS=...] [LAYERFS_OPTS=...]
-#                       [REPLAY=SEQSEED]; PROFILE=long: 40 to 60 operations per sequence
+#                       [REPLAY=SEQSEED] [TRANSPORT=kernel|libfuse2]; PROFILE=long: 40 to 60 operations per
+#                       sequence; TRANSPORT: the FUSE transport of the layerfs mounts (default: the pom's)
 #   make clean          remove build output
 #
 # Variables (override on the command line or in the environment):
@@ -37,6 +38,7 @@ PROFILE   ?= bounded
 KERNEL_OPTS ?=
 LAYERFS_OPTS ?=
 REPLAY    ?=
+TRANSPORT ?=
 
 MVN_COMMON := $(if $(MAVEN_REPO_LOCAL),-Dmaven.repo.local=$(MAVEN_REPO_LOCAL)) $(if $(OFFLINE),-o)
 
@@ -73,7 +75,7 @@ fuzz:
 	$(MVN) $(TESTFLAGS) $(MVN_COMMON) test -pl native-tests -Dtest='DifferentialFuzzTest#campaign' \
 	  -Dsurefire.failIfNoSpecifiedTests=false -Dfuzz.seqs=$(SEQS) -Dfuzz.seed=$(SEED) -Dfuzz.profile=$(PROFILE) \
 	  $(if $(KERNEL_OPTS),-Dfuzz.kernelOptions=$(KERNEL_OPTS)) $(if $(LAYERFS_OPTS),-Dfuzz.layerfsOptions=$(LAYERFS_OPTS)) \
-	  $(if $(REPLAY),-Dfuzz.replay=$(REPLAY))
+	  $(if $(REPLAY),-Dfuzz.replay=$(REPLAY)) $(if $(TRANSPORT),-Dlayerfs.transport=$(TRANSPORT))
 
 clean:
 	$(MVN) $(MVNFLAGS) $(MVN_COMMON) clean

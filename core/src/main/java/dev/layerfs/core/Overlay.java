@@ -5,6 +5,8 @@ import dev.layerfs.core.attr.Permissions;
 import dev.layerfs.core.attr.Xattrs;
 import dev.layerfs.core.bytes.ByteString;
 import dev.layerfs.core.copyup.CopyUp;
+import dev.layerfs.core.copyup.CopyUpListener;
+import dev.layerfs.core.copyup.CopyUpWatchers;
 import dev.layerfs.core.copyup.WorkDir;
 import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
@@ -63,6 +65,7 @@ public final class Overlay implements Closeable {
     private final Lookup lookup;
     private final MergedDirectory directories;
     private final LowerOpenFiles lowerOpenFiles;
+    private final CopyUpWatchers copyUpWatchers;
     private final InodeNumbers inodes;
     private final Attributes attributes;
     private final Xattrs xattrs;
@@ -87,10 +90,11 @@ public final class Overlay implements Closeable {
         this.inodes = new InodeNumbers(stack, markers);
         this.lookup = new Lookup(stack, whiteouts, config.features());
         this.lowerOpenFiles = new LowerOpenFiles(stack.upper().orElse(null));
+        this.copyUpWatchers = new CopyUpWatchers(lowerOpenFiles);
         CopyUp copyUp = null;
         UpperWriter writer = null;
         if (stack.upper().isPresent()) {
-            copyUp = new CopyUp(stack.upper().get(), lookup, work, lowerOpenFiles, markers, inodes.origins(),
+            copyUp = new CopyUp(stack.upper().get(), lookup, work, copyUpWatchers, markers, inodes.origins(),
                     config.ids(), config.features().metacopy());
             writer = new UpperWriter(stack.upper().get(), work, whiteouts);
             lookup.onMergedWithoutOrigin(copyUp::fixOrigin);
@@ -124,6 +128,17 @@ public final class Overlay implements Closeable {
             }
         }
         return new Overlay(stack, work, config);
+    }
+
+    /**
+     * Tells {@code watcher} the merged path of every object copied up from now on (after files open on its lower
+     * copy moved to the upper one), and of every merged directory whose origin is recorded at lookup (its inode
+     * number and its parent's listing change as at a copy-up). It runs on the thread of the operation that copied up, inside the overlay's
+     * lock: it must not call the overlay or block (a transport queues the path and acts once the operation
+     * returned).
+     */
+    public void watchCopyUps(CopyUpListener watcher) {
+        copyUpWatchers.add(watcher);
     }
 
     public LayerStack stack() {
@@ -341,9 +356,18 @@ public final class Overlay implements Closeable {
         return io.copyRange(in, inOffset, out, outOffset, length);
     }
 
-    /** chmod through an open file (a name may no longer reach it); the file must be open on the upper layer. */
+    /**
+     * chmod through the descriptor of a file whose name is gone (its path cannot be changed): the upper copy it is
+     * open on changes; a file open on a lower layer is EEXIST (the kernel overlay's copy-up meets the whiteout).
+     * The same for {@link #fchown} and {@link #futimens}.
+     */
     public void fchmod(OpenFile f, int mode) throws FsException {
         change(() -> attributes.fchmod(f, mode), f.path());
+    }
+
+    /** chmod of a removed fifo, device or directory held by a {@link #pin}: its upper copy changes. */
+    public void fchmod(PinnedFile f, int mode) throws FsException {
+        change(() -> attributes.fchmod(f, mode));
     }
 
     public void fchown(OpenFile f, int uid, int gid) throws FsException {
@@ -394,8 +418,9 @@ public final class Overlay implements Closeable {
     }
 
     /**
-     * Holds on to the real file behind a path (which must not be a directory), so that {@link #fstat(PinnedFile)}
-     * still answers after the name is removed. Close it when done.
+     * Holds on to the real object behind a path, so that {@link #fstat(PinnedFile)} still answers after the name
+     * is removed. A directory's link count is then its topmost real directory's (not the merged directory's 1).
+     * Close it when done.
      */
     public PinnedFile pin(ByteString path) throws FsException {
         String p = normalize(path);

@@ -4,6 +4,7 @@ import dev.layerfs.core.copyup.CopyUp;
 import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
 import dev.layerfs.core.handle.OpenFile;
+import dev.layerfs.core.handle.PinnedFile;
 import dev.layerfs.core.inode.InodeNumbers;
 import dev.layerfs.core.lookup.Entry;
 import dev.layerfs.core.lookup.Lookup;
@@ -72,6 +73,41 @@ public final class Attributes {
         sys.lchownat(upperFd(), path, ids.storedUid(uid), ids.storedGid(gid));
     }
 
+    /**
+     * chmod, chown (-1 leaves an id) or utimens through the descriptor of a file whose name is gone: applied to the
+     * real file where it is in the upper layer; a file open on a lower layer has no upper copy to change, and the
+     * kernel overlay's copy-up to its old name finds the whiteout there (EEXIST).
+     */
+    public void fchmod(OpenFile f, int mode) throws FsException {
+        sys.fchmod(upperDescriptor(f, "fchmod"), mode & Linux.PERMISSION_BITS);
+    }
+
+    public void fchown(OpenFile f, int uid, int gid) throws FsException {
+        sys.fchown(upperDescriptor(f, "fchown"), ids.storedUid(uid), ids.storedGid(gid));
+    }
+
+    public void futimens(OpenFile f, Timespec atime, Timespec mtime) throws FsException {
+        sys.futimens(upperDescriptor(f, "futimens"), atime, mtime);
+    }
+
+    private static int upperDescriptor(OpenFile f, String op) throws FsException {
+        if (!f.onUpper()) {
+            // The kernel overlay copies it up to its old name, where the whiteout of its removal now is.
+            throw FsException.of(Errno.EEXIST, op + " of a removed file open on a lower layer",
+                    OverlayPaths.show(f.path()));
+        }
+        return f.fd();
+    }
+
+    /** chmod of a removed object held by a pin (a fifo, a device, a directory): its upper copy changes. */
+    public void fchmod(PinnedFile f, int mode) throws FsException {
+        if (!f.layer().upper()) {
+            throw FsException.of(Errno.ENOENT, "fchmod of a removed object of a lower layer", "");
+        }
+        // An O_PATH descriptor takes no fchmod; its /proc link reaches the object.
+        sys.fchmodat(Linux.AT_FDCWD, "/proc/self/fd/" + f.fd(), mode & Linux.PERMISSION_BITS);
+    }
+
     public void utimens(String path, Timespec atime, Timespec mtime) throws FsException {
         writable(path, "utimens");
         sys.lutimensat(upperFd(), path, atime, mtime);
@@ -96,31 +132,6 @@ public final class Attributes {
         } finally {
             sys.close(fd);
         }
-    }
-
-    /**
-     * chmod through an open file's descriptor: the way to reach a file whose every name is gone. Only a file
-     * open on the upper layer takes it (a lower file would be changed in its layer); else ENOENT, as a name
-     * that no longer exists.
-     */
-    public void fchmod(OpenFile f, int mode) throws FsException {
-        sys.fchmod(upperDescriptor(f, "fchmod"), mode & Linux.PERMISSION_BITS);
-    }
-
-    /** fchown with ids as seen through the overlay; -1 leaves an id unchanged. */
-    public void fchown(OpenFile f, int uid, int gid) throws FsException {
-        sys.fchown(upperDescriptor(f, "fchown"), ids.storedUid(uid), ids.storedGid(gid));
-    }
-
-    public void futimens(OpenFile f, Timespec atime, Timespec mtime) throws FsException {
-        sys.futimens(upperDescriptor(f, "futimens"), atime, mtime);
-    }
-
-    private static int upperDescriptor(OpenFile f, String op) throws FsException {
-        if (!f.onUpper()) {
-            throw FsException.of(Errno.ENOENT, op, OverlayPaths.show(f.path()));
-        }
-        return f.fd();
     }
 
     private Entry writable(String path, String op) throws FsException {

@@ -175,7 +175,7 @@ public final class CopyUp {
      * marks the upper parent impure (the kernel's ovl_fix_origin, done at lookup): so the directory keeps its
      * number wherever it is moved, and listings of its parent show it.
      */
-    public void fixOrigin(Entry parent, RealPath upperDir, RealPath lowerDir) throws FsException {
+    public void fixOrigin(Entry parent, String path, RealPath upperDir, RealPath lowerDir) throws FsException {
         if (origins.isEmpty() || markers.getOwn(upper.fd(), upperDir.path(), PrivateXattrs.ORIGIN) != null) {
             return;
         }
@@ -184,6 +184,7 @@ public final class CopyUp {
             markers.set(upper.fd(), parent.top().path(), PrivateXattrs.IMPURE, Y);
             lookup.invalidate(parent.path());
         }
+        listener.originRecorded(path);
     }
 
     /** Builds the copy in the work directory and renames it into place; returns its inode number. */

@@ -4,4 +4,12 @@ package dev.layerfs.core.copyup;
 @FunctionalInterface
 public interface CopyUpListener {
     void copiedUp(String path);
+
+    /**
+     * A merged directory found without an origin record got one (at lookup, as the kernel's ovl_fix_origin): its
+     * inode number is now its lower directory's and its parent is impure, as after a copy-up. Nothing to do for
+     * open files.
+     */
+    default void originRecorded(String path) {
+    }
 }

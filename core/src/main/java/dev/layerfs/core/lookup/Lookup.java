@@ -161,7 +161,7 @@ public final class Lookup {
      */
     @FunctionalInterface
     public interface OriginFixer {
-        void fix(Entry parent, RealPath upperDir, RealPath lowerDir) throws FsException;
+        void fix(Entry parent, String path, RealPath upperDir, RealPath lowerDir) throws FsException;
     }
 
     public void onMergedWithoutOrigin(OriginFixer fixer) {
@@ -282,7 +282,7 @@ public final class Lookup {
         if (fixer != null && found.size() > 1 && found.get(0).isUpper() && found.get(0).stat().isDirectory()
                 && !found.get(0).markers().origin()) {
             RealPath upper = found.get(0);
-            fixer.fix(dir, upper, found.get(1));
+            fixer.fix(dir, path, upper, found.get(1));
             found.set(0, new RealPath(upper.layer(), upper.path(), upper.stat(), upper.markers().withOrigin()));
         }
         boolean whitedOut = found.isEmpty() && w.whiteout;

@@ -61,6 +61,21 @@ class CopyUpTest {
         upper = fx.upper();
     }
 
+    @Test
+    void watchersAreToldOfEachCopyUpParentsFirstAndOfNothingElse() throws Exception {
+        l1.file("a/b/f", "data");
+        l1.file("g", "g");
+        Overlay ov = fx.open();
+        List<String> told = new java.util.ArrayList<>();
+        ov.watchCopyUps(told::add);
+
+        ov.getattr("g");
+        ov.chmod("a/b/f", 0600);
+        ov.chmod("a/b/f", 0640);
+
+        assertEquals(List.of("a", "a/b", "a/b/f"), told);
+    }
+
     // ---- the kernel-facts scenario: L1/a/b/f chmod'ed through the overlay ----
 
     @Test

@@ -4,6 +4,7 @@ import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
 import dev.layerfs.core.handle.HandleTable;
 import dev.layerfs.core.handle.OpenFile;
+import dev.layerfs.core.handle.PinnedFile;
 import dev.layerfs.core.model.Caller;
 import dev.layerfs.core.nativeio.Stat;
 import dev.layerfs.core.nativeio.Timespec;
@@ -58,6 +59,7 @@ final class Dispatcher {
     private final PassthroughMode passthrough;
     private final int stackDepth;
     private final Backings backings;
+    private final PinnedNodes pinned = new PinnedNodes();
     private final CountDownLatch initialized = new CountDownLatch(1);
     private volatile InitNegotiation init;
 
@@ -104,6 +106,26 @@ final class Dispatcher {
     }
 
     /**
+     * The nodes whose cached attributes and pages the request just answered made stale (it copied their objects
+     * up, or objects in them), each once: the session tells the kernel before it sends the reply.
+     */
+    long[] staleNodes() {
+        List<String> paths = fs.takeCopiedUp();
+        if (paths.isEmpty()) {
+            return NONE;
+        }
+        java.util.LinkedHashSet<Long> ids = new java.util.LinkedHashSet<>();
+        for (String p : paths) {
+            for (long id : nodes.copiedUp(p)) {
+                ids.add(id);
+            }
+        }
+        return ids.stream().mapToLong(Long::longValue).toArray();
+    }
+
+    private static final long[] NONE = {};
+
+    /**
      * Answers one request; null where the kernel takes no reply. With -d each request is logged with its
      * outcome, as libfuse does: opcode, unique, node id, then "ok", "no reply" or the errno answered.
      */
@@ -140,13 +162,13 @@ final class Dispatcher {
             case DESTROY -> w.empty(r.unique);
             case INTERRUPT -> null; // Requests run to completion; the kernel takes an ignored INTERRUPT.
             case FORGET -> {
-                nodes.forget(r.nodeId, r.forgetNlookup());
+                forget(r.nodeId, r.forgetNlookup());
                 yield null;
             }
             case BATCH_FORGET -> {
                 long[] pairs = r.batchForget();
                 for (int i = 0; i < pairs.length; i += 2) {
-                    nodes.forget(pairs[i], pairs[i + 1]);
+                    forget(pairs[i], pairs[i + 1]);
                 }
                 yield null;
             }
@@ -176,12 +198,20 @@ final class Dispatcher {
             case UNLINK, RMDIR -> {
                 Node parent = node(r);
                 String path = childPath(parent, r.name(0));
-                if (r.opcode == Opcode.UNLINK) {
-                    fs.unlink(path);
-                } else {
-                    fs.rmdir(path);
+                PinnedFile pin = pinBeforeRemoval(parent, r.name(0), path);
+                try {
+                    if (r.opcode == Opcode.UNLINK) {
+                        fs.unlink(path);
+                    } else {
+                        fs.rmdir(path);
+                    }
+                } catch (FsException e) {
+                    unpin(pin);
+                    throw e;
                 }
+                Node gone = nodes.child(parent, r.name(0));
                 nodes.removed(parent, r.name(0));
+                keepPin(gone, pin);
                 yield w.empty(r.unique);
             }
             case RENAME, RENAME2 -> rename(r, w);
@@ -232,7 +262,10 @@ final class Dispatcher {
                 Node n = node(r);
                 long fh = dirs.add(new DirHandle(n, fs.list(path(n))));
                 InitNegotiation i = init;
-                int flags = i != null && i.cacheDirectories() ? OpenFlags.CACHE_DIR | OpenFlags.KEEP_CACHE : 0;
+                // The kernel keeps its cached listing while the directory's mtime stays, unless told otherwise:
+                // after a copy-up below it changed an entry's d_ino, it is not kept.
+                int flags = i != null && i.cacheDirectories() ? OpenFlags.CACHE_DIR
+                        | (nodes.takeListingChanged(n) ? 0 : OpenFlags.KEEP_CACHE) : 0;
                 yield w.open(r.unique, fh, flags);
             }
             case READDIR, READDIRPLUS -> readdir(r, w, r.opcode == Opcode.READDIRPLUS);
@@ -356,10 +389,14 @@ final class Dispatcher {
         }
         long any = nodes.anyHandle(n);
         FileHandle h = any < 0 ? null : files.get(any);
-        if (h == null) {
+        if (h != null) {
+            return fs.fstat(h.file());
+        }
+        PinnedFile pin = pinned.get(n.id);
+        if (pin == null) {
             throw new Refused(ENOENT);
         }
-        return fs.fstat(h.file());
+        return fs.fstat(pin);
     }
 
     private ByteBuffer getattr(Request r, ReplyWriter w) throws FsException, Refused {
@@ -369,39 +406,53 @@ final class Dispatcher {
     }
 
     /**
-     * In libfuse's order: mode, owner, size, times. By name while the node has one (the engine copies up and
-     * keeps its caches); a node whose every name is gone is changed through an open file of it, the one the
-     * request names (FATTR_FH, as ftruncate sends) or any other (fchmod, fchown and futimens send none).
+     * In libfuse's order: mode, owner, size, times. By path; a node whose names are all gone (fchmod after unlink)
+     * through one of its open files instead, as the kernel does not send a handle with most SETATTRs.
      */
     private ByteBuffer setattr(Request r, ReplyWriter w) throws FsException, Refused {
         Request.Setattr s = r.setattr();
         Node n = node(r);
         long fh = s.has(SetattrValid.FH) && files.get(s.fh()) != null ? s.fh() : -1;
-        String path = nodes.path(n);
-        OpenFile open = path != null ? null : openFileOf(n, fh);
+        OpenFile nameless = null;
+        if (nodes.nameless(n)) {
+            long any = fh >= 0 ? fh : nodes.anyHandle(n);
+            FileHandle h = any < 0 ? null : files.get(any);
+            PinnedFile pin = pinned.get(n.id);
+            if (h == null && pin != null && s.has(SetattrValid.MODE)) {
+                // fchmod of a removed fifo, device or directory: through its pin.
+                fs.fchmod(pin, s.mode());
+                return w.attr(r.unique, stat(n, -1), attrValid);
+            }
+            nameless = present(h, ENOENT).file();
+        }
+        boolean changes = s.has(SetattrValid.MODE) || s.has(SetattrValid.UID) || s.has(SetattrValid.GID)
+                || s.has(SetattrValid.SIZE) || s.has(SetattrValid.ATIME) || s.has(SetattrValid.MTIME);
+        if (!changes && nameless == null) {
+            // A SETATTR that changes nothing (chown(-1, -1)) still copies the object up, as the kernel
+            // overlay's setattr does for any change asked: the engine's chown to (-1, -1) is exactly that.
+            fs.chown(path(n), -1, -1);
+        }
         if (s.has(SetattrValid.MODE)) {
-            if (open != null) {
-                fs.fchmod(open, s.mode());
+            if (nameless != null) {
+                fs.fchmod(nameless, s.mode());
             } else {
-                fs.chmod(path, s.mode());
+                fs.chmod(path(n), s.mode());
             }
         }
         if (s.has(SetattrValid.UID) || s.has(SetattrValid.GID)) {
             int uid = s.has(SetattrValid.UID) ? s.uid() : -1;
             int gid = s.has(SetattrValid.GID) ? s.gid() : -1;
-            if (open != null) {
-                fs.fchown(open, uid, gid);
+            if (nameless != null) {
+                fs.fchown(nameless, uid, gid);
             } else {
-                fs.chown(path, uid, gid);
+                fs.chown(path(n), uid, gid);
             }
         }
         if (s.has(SetattrValid.SIZE)) {
-            if (fh >= 0) {
-                fs.ftruncate(file(fh).file(), s.size());
-            } else if (open != null) {
-                fs.ftruncate(open, s.size());
+            if (fh >= 0 || nameless != null) {
+                fs.ftruncate(fh >= 0 ? file(fh).file() : nameless, s.size());
             } else {
-                fs.truncate(path, s.size());
+                fs.truncate(path(n), s.size());
             }
         }
         if (s.has(SetattrValid.ATIME) || s.has(SetattrValid.MTIME)) {
@@ -409,20 +460,13 @@ final class Dispatcher {
                     s.atimeNsec());
             Timespec mtime = time(s.has(SetattrValid.MTIME), s.has(SetattrValid.MTIME_NOW), s.mtime(),
                     s.mtimeNsec());
-            if (open != null) {
-                fs.futimens(open, atime, mtime);
+            if (nameless != null) {
+                fs.futimens(nameless, atime, mtime);
             } else {
-                fs.utimens(path, atime, mtime);
+                fs.utimens(path(n), atime, mtime);
             }
         }
         return w.attr(r.unique, stat(n, fh), attrValid);
-    }
-
-    /** An open file of a node without a name: the handle given, else any of the node's; ENOENT without one. */
-    private OpenFile openFileOf(Node n, long fh) throws Refused {
-        long any = fh >= 0 ? fh : nodes.anyHandle(n);
-        FileHandle h = any < 0 ? null : files.get(any);
-        return present(h, ENOENT).file();
     }
 
     private static Timespec time(boolean set, boolean now, long sec, int nsec) {
@@ -441,9 +485,59 @@ final class Dispatcher {
         Node newParent = node(rn.newDir());
         String from = childPath(oldParent, r.name(0));
         String to = childPath(newParent, r.name(1));
-        fs.rename(from, to, rn.flags());
-        nodes.renamed(oldParent, r.name(0), newParent, r.name(1), (rn.flags() & RenameFlags.EXCHANGE) != 0);
+        boolean exchange = (rn.flags() & RenameFlags.EXCHANGE) != 0;
+        // A rename onto a name removes what it named, unless the two swap.
+        PinnedFile pin = exchange ? null : pinBeforeRemoval(newParent, r.name(1), to);
+        try {
+            fs.rename(from, to, rn.flags());
+        } catch (FsException e) {
+            unpin(pin);
+            throw e;
+        }
+        Node replaced = exchange ? null : nodes.child(newParent, r.name(1));
+        nodes.renamed(oldParent, r.name(0), newParent, r.name(1), exchange);
+        keepPin(replaced, pin);
         return w.empty(r.unique);
+    }
+
+    /**
+     * Before a name is removed: the real object of a node the removal leaves nameless while the kernel may still
+     * ask for its attributes ({@link NodeTable#namelessAfterRemoval}), or null.
+     */
+    private PinnedFile pinBeforeRemoval(Node parent, String name, String path) {
+        if (nodes.namelessAfterRemoval(parent, name) == null) {
+            return null;
+        }
+        try {
+            return fs.pin(path);
+        } catch (FsException e) {
+            return null; // nothing there to pin: the removal fails or the name was not this node's
+        }
+    }
+
+    /** After a removal: the pin stays with a node that is now nameless, else it is closed. */
+    private void keepPin(Node n, PinnedFile pin) {
+        if (pin == null) {
+            return;
+        }
+        if (n != null && nodes.nameless(n)) {
+            pinned.pin(n.id, pin);
+        } else {
+            pin.close();
+        }
+    }
+
+    private static void unpin(PinnedFile pin) {
+        if (pin != null) {
+            pin.close();
+        }
+    }
+
+    private void forget(long id, long count) {
+        nodes.forget(id, count);
+        if (nodes.get(id) == null) {
+            pinned.forgotten(id);
+        }
     }
 
     private ByteBuffer link(Request r, ReplyWriter w) throws FsException, Refused {

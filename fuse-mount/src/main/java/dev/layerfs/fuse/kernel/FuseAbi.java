@@ -315,6 +315,24 @@ final class FuseAbi {
         }
     }
 
+    /**
+     * A notification the daemon writes unasked: an out header with unique 0 and the notify code in its error
+     * field, then the code's struct.
+     */
+    static final class Notify {
+        /** FUSE_NOTIFY_INVAL_INODE: drop a node's cached attributes and, from an offset, its pages. */
+        static final int INVAL_INODE = 2;
+
+        private Notify() {}
+    }
+
+    /** struct fuse_notify_inval_inode_out: off 0 and len 0 drop every page; a negative off the attributes only. */
+    static final class NotifyInvalInodeOut {
+        static final int INO = 0, OFF = 8, LEN = 16, SIZE = 24;
+
+        private NotifyInvalInodeOut() {}
+    }
+
     /** Where a WRITE request's data starts: after the header and fuse_write_in. */
     static final int WRITE_DATA_OFFSET = InHeader.SIZE + WriteIn.SIZE;
     /** Where a READ reply's data starts: after the out header. */

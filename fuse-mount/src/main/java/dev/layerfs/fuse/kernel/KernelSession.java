@@ -27,6 +27,9 @@ public final class KernelSession {
     /** Replies: the out header and the largest read. */
     static final int REPLY_BUFFER = InitNegotiation.MAX_WRITE + 4096;
 
+    /** Notifications: the out header and the largest notify struct sent. */
+    static final int NOTIFY_BUFFER = 64;
+
     /** The newest protocol version this transport speaks (the kernel may offer less). */
     public static final String PROTOCOL = FuseAbi.KERNEL_VERSION + "." + FuseAbi.MAX_MINOR;
 
@@ -185,6 +188,7 @@ public final class KernelSession {
         // A WRITE's data lands on a page boundary: O_DIRECT files are written from it without a copy.
         ByteBuffer in = ReplyWriter.pageAlignedAt(FuseAbi.WRITE_DATA_OFFSET, REQUEST_BUFFER);
         ReplyWriter out = new ReplyWriter(REPLY_BUFFER);
+        ReplyWriter notes = new ReplyWriter(NOTIFY_BUFFER);
         while (true) {
             in.clear();
             int n;
@@ -211,6 +215,15 @@ public final class KernelSession {
                 Request.Malformed m = (Request.Malformed) parsed;
                 LOG.warn("malformed request: {}", m.why());
                 reply = m.replies() && m.unique() != 0 ? out.error(m.unique(), FuseAbi.EIO) : null;
+            }
+            // A copy-up made what the kernel caches of the lower object stale. Told before the reply, so the
+            // caller's next system call finds it gone, and outside the engine's lock: invalidating pages may wait
+            // for a page another request (waiting for that lock) holds. Notifying a node the kernel has already
+            // forgotten fails with ENOENT, which send() ignores.
+            for (long id : dispatcher.staleNodes()) {
+                if (!send(dev, notes.invalInode(id))) {
+                    return;
+                }
             }
             if (reply != null && !send(dev, reply)) {
                 return;

@@ -37,6 +37,8 @@ final class NodeTable {
         private boolean dropped;
         /** A hard link shown as one inode: registered by inode number so that its other names join it. */
         private boolean shared;
+        /** A directory whose listing changed in a way its mtime does not show (a copy-up below it). */
+        private boolean listingChanged;
         private final List<Link> links = new ArrayList<>(1);
         private final Map<String, Node> children = new HashMap<>();
         private final Set<Long> handles = new LinkedHashSet<>();
@@ -55,6 +57,7 @@ final class NodeTable {
 
     private static final int S_IFMT = 0170000;
     private static final int S_IFDIR = 0040000;
+    private static final int S_IFREG = 0100000;
 
     private final Map<Long, Node> byId = new HashMap<>();
     private final Map<Long, Node> byIno = new HashMap<>();
@@ -203,6 +206,57 @@ final class NodeTable {
         if (n != root && n.ino != ino && !n.links.isEmpty()) {
             rekey(n, ino);
         }
+    }
+
+    /**
+     * The ids of the nodes whose cached state a copy-up of {@code path} made stale: the object's node and its
+     * parent directory's (whose listing may now show another d_ino, so it is also marked
+     * {@linkplain #takeListingChanged changed}), where the kernel holds them; the path is walked by name from the
+     * root.
+     */
+    synchronized long[] copiedUp(String path) {
+        if (path.isEmpty()) {
+            return new long[] {root.id};
+        }
+        Node parent = root;
+        String[] names = path.split("/", -1);
+        for (int i = 0; i < names.length - 1 && parent != null; i++) {
+            parent = parent.children.get(names[i]);
+        }
+        if (parent == null || parent.dropped) {
+            return new long[0];
+        }
+        parent.listingChanged = true;
+        Node n = parent.children.get(names[names.length - 1]);
+        return n == null || n.dropped ? new long[] {parent.id} : new long[] {n.id, parent.id};
+    }
+
+    /**
+     * The node a removal of {@code name} would leave without a name while the kernel holds it, where the kernel
+     * may still ask for its attributes without a handle: any object but a regular file (whose open descriptors
+     * come with handles), with this one name. Null otherwise.
+     */
+    synchronized Node namelessAfterRemoval(Node parent, String name) {
+        Node n = parent.children.get(name);
+        if (n == null || n.dropped || n.type == S_IFREG || n.links.size() != 1) {
+            return null;
+        }
+        return n;
+    }
+
+    /**
+     * Whether a copy-up below the directory changed its listing (an entry's d_ino) since the last call, which its
+     * mtime does not show, so the kernel's cached listing must not be kept; forgets that it did.
+     */
+    synchronized boolean takeListingChanged(Node dir) {
+        boolean changed = dir.listingChanged;
+        dir.listingChanged = false;
+        return changed;
+    }
+
+    /** Whether a node has no name left. */
+    synchronized boolean nameless(Node n) {
+        return n != root && n.links.isEmpty();
     }
 
     /** UNLINK or RMDIR removed a name. */

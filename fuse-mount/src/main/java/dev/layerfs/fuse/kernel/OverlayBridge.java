@@ -4,6 +4,7 @@ import dev.layerfs.core.Overlay;
 import dev.layerfs.core.bytes.ByteString;
 import dev.layerfs.core.error.FsException;
 import dev.layerfs.core.handle.OpenFile;
+import dev.layerfs.core.handle.PinnedFile;
 import dev.layerfs.core.model.Caller;
 import dev.layerfs.core.nativeio.Stat;
 import dev.layerfs.core.nativeio.StatFs;
@@ -29,8 +30,23 @@ final class OverlayBridge {
     private final Overlay overlay;
     private final Syscalls sys = Syscalls.get();
 
+    /** The merged paths the current request copied up, per worker thread, until {@link #takeCopiedUp}. */
+    private final ThreadLocal<List<String>> copiedUp = ThreadLocal.withInitial(ArrayList::new);
+
     OverlayBridge(Overlay overlay) {
         this.overlay = overlay;
+        overlay.watchCopyUps(path -> copiedUp.get().add(path));
+    }
+
+    /** The paths this thread's request copied up (merged paths, Latin-1), emptied; none for most requests. */
+    List<String> takeCopiedUp() {
+        List<String> paths = copiedUp.get();
+        if (paths.isEmpty()) {
+            return List.of();
+        }
+        List<String> out = List.copyOf(paths);
+        paths.clear();
+        return out;
     }
 
     /** A path or name as the kernel's bytes spell it (a Latin-1 string made from them). */
@@ -48,6 +64,19 @@ final class OverlayBridge {
 
     Stat fstat(OpenFile f) throws FsException {
         return overlay.fstat(f);
+    }
+
+    /** Holds the real object at a path (O_PATH), for its attributes once its name is gone. */
+    PinnedFile pin(String path) throws FsException {
+        return overlay.pin(engine(path));
+    }
+
+    Stat fstat(PinnedFile f) throws FsException {
+        return overlay.fstat(f);
+    }
+
+    void fchmod(PinnedFile f, int mode) throws FsException {
+        overlay.fchmod(f, mode);
     }
 
     /**
@@ -98,6 +127,18 @@ final class OverlayBridge {
 
     void truncate(String path, long size) throws FsException {
         overlay.truncate(engine(path), size);
+    }
+
+    void fchmod(OpenFile f, int mode) throws FsException {
+        overlay.fchmod(f, mode);
+    }
+
+    void fchown(OpenFile f, int uid, int gid) throws FsException {
+        overlay.fchown(f, uid, gid);
+    }
+
+    void futimens(OpenFile f, Timespec atime, Timespec mtime) throws FsException {
+        overlay.futimens(f, atime, mtime);
     }
 
     void ftruncate(OpenFile f, long size) throws FsException {
@@ -175,18 +216,6 @@ final class OverlayBridge {
 
     long copyFileRange(OpenFile in, long inOffset, OpenFile out, long outOffset, long length) throws FsException {
         return overlay.copyFileRange(in, inOffset, out, outOffset, length);
-    }
-
-    void fchmod(OpenFile f, int mode) throws FsException {
-        overlay.fchmod(f, mode);
-    }
-
-    void fchown(OpenFile f, int uid, int gid) throws FsException {
-        overlay.fchown(f, uid, gid);
-    }
-
-    void futimens(OpenFile f, Timespec atime, Timespec mtime) throws FsException {
-        overlay.futimens(f, atime, mtime);
     }
 
     void fallocate(OpenFile f, int mode, long offset, long length) throws FsException {

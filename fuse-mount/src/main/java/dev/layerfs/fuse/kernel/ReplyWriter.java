@@ -9,6 +9,7 @@ import dev.layerfs.fuse.kernel.FuseAbi.Direntplus;
 import dev.layerfs.fuse.kernel.FuseAbi.EntryOut;
 import dev.layerfs.fuse.kernel.FuseAbi.GetxattrOut;
 import dev.layerfs.fuse.kernel.FuseAbi.InitOut;
+import dev.layerfs.fuse.kernel.FuseAbi.NotifyInvalInodeOut;
 import dev.layerfs.fuse.kernel.FuseAbi.OpenOut;
 import dev.layerfs.fuse.kernel.FuseAbi.OutHeader;
 import dev.layerfs.fuse.kernel.FuseAbi.StatfsOut;
@@ -80,6 +81,15 @@ final class ReplyWriter {
     /** The errno a finished reply answers (0 for success). */
     static int errnoOf(ByteBuffer reply) {
         return -reply.getInt(OutHeader.ERROR);
+    }
+
+    /** FUSE_NOTIFY_INVAL_INODE for a node: its attributes and all its pages (unique 0, the code as error). */
+    ByteBuffer invalInode(long nodeId) {
+        int b = OutHeader.SIZE;
+        out.putLong(b + NotifyInvalInodeOut.INO, nodeId);
+        out.putLong(b + NotifyInvalInodeOut.OFF, 0);
+        out.putLong(b + NotifyInvalInodeOut.LEN, 0);
+        return finish(0, FuseAbi.Notify.INVAL_INODE, OutHeader.SIZE + NotifyInvalInodeOut.SIZE);
     }
 
     /** An error reply: the negated errno, no body. */

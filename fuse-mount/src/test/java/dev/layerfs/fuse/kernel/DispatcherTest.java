@@ -1,9 +1,11 @@
 package dev.layerfs.fuse.kernel;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.layerfs.core.Overlay;
 import dev.layerfs.core.model.OverlayConfig;
@@ -128,6 +130,43 @@ class DispatcherTest {
         assertEquals(ENOSYS, error(call(new WireTest.Req(4000, unique++, 1))));
         assertEquals(9, error(call(req(Opcode.LSEEK, 1).i64(12345).i64(0).i32(3).i32(0))), "EBADF: no such handle");
         assertNull(call(req(Opcode.INTERRUPT, 0).i64(5)), "an INTERRUPT is ignored: the request completes");
+    }
+
+    private ByteBuffer setattr(long node, int valid, int mode) {
+        byte[] in = new byte[FuseAbi.SetattrIn.SIZE];
+        ByteBuffer b = ByteBuffer.wrap(in).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.putInt(FuseAbi.SetattrIn.VALID, valid);
+        b.putInt(FuseAbi.SetattrIn.MODE, mode);
+        return call(req(Opcode.SETATTR, node).bytes(in));
+    }
+
+    private int opendirFlags(long node) {
+        ByteBuffer open = call(req(Opcode.OPENDIR, node).i32(0).i32(0));
+        assertEquals(0, error(open));
+        call(req(Opcode.RELEASEDIR, node).i64(open.getLong(OutHeader.SIZE + FuseAbi.OpenOut.FH)).i32(0).i32(0)
+                .i64(0));
+        return open.getInt(OutHeader.SIZE + FuseAbi.OpenOut.OPEN_FLAGS);
+    }
+
+    @Test
+    void aSetattrThatChangesNothingCopiesUpAndTheKernelIsToldOfIt() {
+        long a = lookup(1, "a");
+        assertEquals(0, error(setattr(a, 0, 0)));
+        assertTrue(Files.exists(tmp.resolve("upper/a")), "copied up as by the kernel overlay's setattr");
+        assertArrayEquals(new long[] {a, 1}, dispatcher.staleNodes(), "the object and its parent");
+        assertArrayEquals(new long[0], dispatcher.staleNodes(), "told once");
+    }
+
+    @Test
+    void aDirectoryOpensWithoutItsKeptListingOnceACopyUpBelowChangedIt() {
+        long dir = lookup(1, "dir");
+        long x = lookup(dir, "x");
+        int keep = FuseAbi.OpenFlags.CACHE_DIR | FuseAbi.OpenFlags.KEEP_CACHE;
+        assertEquals(keep, opendirFlags(dir));
+        assertEquals(0, error(setattr(x, FuseAbi.SetattrValid.MODE, 0600)));
+        dispatcher.staleNodes();
+        assertEquals(FuseAbi.OpenFlags.CACHE_DIR, opendirFlags(dir), "the kernel drops its cached listing");
+        assertEquals(keep, opendirFlags(dir));
     }
 
     @Test

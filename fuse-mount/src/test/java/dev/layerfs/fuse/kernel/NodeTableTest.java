@@ -1,9 +1,12 @@
 package dev.layerfs.fuse.kernel;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.layerfs.fuse.kernel.NodeTable.Node;
 import java.util.List;
@@ -46,6 +49,32 @@ class NodeTableTest {
             t.forget(n.id, 1);
         }
         assertEquals(1, t.size());
+    }
+
+    @Test
+    void aCopyUpMakesTheObjectAndItsParentStaleAndTheParentsListingChanged() {
+        Node d = t.lookedUp(root, "d", 10, DIR, false);
+        Node f = t.lookedUp(d, "f", 11, FILE, false);
+        assertArrayEquals(new long[] {f.id, d.id}, t.copiedUp("d/f"));
+        assertTrue(t.takeListingChanged(d));
+        assertFalse(t.takeListingChanged(d), "once");
+        assertArrayEquals(new long[] {d.id}, t.copiedUp("d/g"), "a name the kernel does not hold: its parent");
+        assertArrayEquals(new long[0], t.copiedUp("x/y"), "nothing the kernel holds");
+        assertArrayEquals(new long[] {d.id, root.id}, t.copiedUp("d"));
+    }
+
+    @Test
+    void theLastNameOfASpecialFileOrDirectoryLeavesItNameless() {
+        int fifo = 0010644;
+        Node p = t.lookedUp(root, "p", 20, fifo, false);
+        Node f = t.lookedUp(root, "f", 21, FILE, false);
+        assertSame(p, t.namelessAfterRemoval(root, "p"));
+        assertNull(t.namelessAfterRemoval(root, "f"), "a regular file's descriptors come with handles");
+        assertNull(t.namelessAfterRemoval(root, "missing"));
+        t.removed(root, "p");
+        assertTrue(t.nameless(p));
+        assertFalse(t.nameless(f));
+        assertFalse(t.nameless(root));
     }
 
     @Test

@@ -255,6 +255,18 @@ class WireTest {
     }
 
     @Test
+    void invalInodeNotificationHasUniqueZeroAndTheCodeAsError() {
+        ByteBuffer b = new ReplyWriter(64).invalInode(42);
+        assertEquals(OutHeader.SIZE + FuseAbi.NotifyInvalInodeOut.SIZE, b.remaining());
+        assertEquals(b.remaining(), b.getInt(OutHeader.LEN));
+        assertEquals(FuseAbi.Notify.INVAL_INODE, b.getInt(OutHeader.ERROR));
+        assertEquals(0, b.getLong(OutHeader.UNIQUE));
+        assertEquals(42, b.getLong(OutHeader.SIZE + FuseAbi.NotifyInvalInodeOut.INO));
+        assertEquals(0, b.getLong(OutHeader.SIZE + FuseAbi.NotifyInvalInodeOut.OFF), "from the first page");
+        assertEquals(0, b.getLong(OutHeader.SIZE + FuseAbi.NotifyInvalInodeOut.LEN), "to the last");
+    }
+
+    @Test
     void errorReplyIsAHeaderWithTheNegatedErrno() {
         ByteBuffer b = new ReplyWriter(64).error(3, 2);
         assertEquals(16, b.remaining());

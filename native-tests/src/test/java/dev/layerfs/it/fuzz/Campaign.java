@@ -1,5 +1,6 @@
 package dev.layerfs.it.fuzz;
 
+import dev.layerfs.it.Transports;
 import dev.layerfs.it.fuzz.Compare.Divergence;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -59,8 +60,9 @@ final class Campaign {
         String report(Settings s) {
             StringBuilder b = new StringBuilder();
             double min = millis / 60000.0;
-            b.append(String.format("layerfs differential fuzz: seed %d, profile %s, kernel options '%s', layerfs"
-                    + " options '%s'%n", s.seed, s.profile.name(), s.config.kernelOptions(),
+            b.append(String.format("layerfs differential fuzz: transport %s, seed %d, profile %s, kernel options"
+                    + " '%s', layerfs options '%s'%n", Transports.current(), s.seed, s.profile.name(),
+                    s.config.kernelOptions(),
                     s.config.layerfsOptions()));
             b.append(String.format("  %d sequences, %d operations, %d batches (mount pairs), %.1f s: %.0f"
                     + " sequences/minute, %.0f operations/s%n", seqs, ops, batches, millis / 1000.0,
@@ -114,6 +116,8 @@ final class Campaign {
         Summary sum = new Summary();
         long start = System.currentTimeMillis();
         Shrinker shrinker = new Shrinker(s.config, out);
+        out.println("fuzz: transport " + Transports.current() + ", profile " + s.profile.name() + ", entries of"
+                + " Allowed applied: " + s.profile.exclusions());
         if (s.replay != null) {
             Seq seq = Gen.sequence(s.replay, s.profile);
             out.println("fuzz: replaying sequence seed " + s.replay + " (profile " + s.profile.name() + "):\n"

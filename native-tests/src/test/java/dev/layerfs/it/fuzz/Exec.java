@@ -278,6 +278,10 @@ final class Exec {
                 int fd = slots[slot(op)];
                 return fd < 0 ? "EBADF" : ok(Sys.rc(Sys.C.ftruncate(fd, Long.parseLong(op.arg(1)))));
             }
+            case "fchmod": {
+                int fd = slots[slot(op)];
+                return fd < 0 ? "EBADF" : ok(Sys.rc(Sys.C.fchmod(fd, Integer.parseInt(op.arg(1), 8))));
+            }
             case "fstat": {
                 int fd = slots[slot(op)];
                 if (fd < 0) {
@@ -318,6 +322,7 @@ final class Exec {
                     case "0" -> 0;
                     case "NOREPLACE" -> Linux.RENAME_NOREPLACE;
                     case "EXCHANGE" -> Linux.RENAME_EXCHANGE;
+                    case "WHITEOUT" -> Linux.RENAME_WHITEOUT;
                     default -> throw new IllegalArgumentException(op.text());
                 };
                 return at(op.arg(0), (d1, n1) -> at(op.arg(1),

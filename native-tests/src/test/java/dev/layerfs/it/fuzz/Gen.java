@@ -398,7 +398,8 @@ final class Gen {
             return new Op(0, "ftruncate", slot, Long.toString(offset()));
         }
         if (k < 33) {
-            return new Op(0, "fstat", slot);
+            // fchmod: a SETATTR on the descriptor's node, whatever its name is now (or none).
+            return r.nextInt(3) == 0 ? new Op(uid, "fchmod", slot, Stack.octal(mode())) : new Op(0, "fstat", slot);
         }
         if (k < 36) {
             return new Op(0, "close", slot);
@@ -430,7 +431,7 @@ final class Gen {
             }
             String flags = "0";
             if (r.nextInt(100) < profile.renameFlagsPercent()) {
-                flags = r.nextBoolean() ? "NOREPLACE" : "EXCHANGE";
+                flags = new String[] {"NOREPLACE", "EXCHANGE", "WHITEOUT"}[r.nextInt(3)];
             }
             return new Op(uid, "rename", from, to, flags);
         }

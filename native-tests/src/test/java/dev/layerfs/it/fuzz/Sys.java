@@ -53,6 +53,8 @@ final class Sys {
 
         int ftruncate(int fd, long length);
 
+        int fchmod(int fd, int mode);
+
         int truncate(@Encoding(BYTES) String path, long length);
 
         int mkdirat(int dirfd, @Encoding(BYTES) String path, int mode);

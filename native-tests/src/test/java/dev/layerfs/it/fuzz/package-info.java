@@ -9,8 +9,8 @@
  * devices 0/0, or on layerfs's side in some lower layers AUFS {@code .wh.} files), opaque directories, user.*
  * xattrs, varied modes, owners and nanosecond mtimes) and 4 to 30 operations (40 to 60 in the {@code long}
  * profile; {@link dev.layerfs.it.fuzz.Op}, run by {@link dev.layerfs.it.fuzz.Exec}: open with every flag, write
- * and read at offsets through up to three open descriptors, truncate, unlink, mkdir, rmdir, rename (also NOREPLACE
- * and EXCHANGE), link, symlink, chmod, chown, utimensat, set/remove/get/list xattrs, mkfifo, mknod, stat, readdir,
+ * and read at offsets through up to three open descriptors, fstat and fchmod on them, truncate, unlink, mkdir, rmdir,
+ * rename (also NOREPLACE, EXCHANGE and WHITEOUT), link, symlink, chmod, chown, utimensat, set/remove/get/list xattrs, mkfifo, mknod, stat, readdir,
  * readlink and whole-file reads; some as an unprivileged user, by switching the thread's fsuid/fsgid). Names come
  * from a small alphabet so that layers and operations collide, and many operations must fail. Issue 14 added: names
  * of any bytes ({@link dev.layerfs.it.fuzz.OddNames}: not UTF-8, non-ASCII UTF-8, 251 to 255 bytes) in place of
