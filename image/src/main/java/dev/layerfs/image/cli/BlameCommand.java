@@ -1,6 +1,5 @@
 package dev.layerfs.image.cli;
 
-import dev.layerfs.image.names.ByteNames;
 import dev.layerfs.image.analysis.Blame;
 import dev.layerfs.image.names.ByteNames;
 import dev.layerfs.image.store.ImageStoreException;

@@ -1,10 +1,7 @@
 package dev.layerfs.image.cli;
 
-import dev.layerfs.image.names.ByteNames;
 import dev.layerfs.image.analysis.Waste;
-import dev.layerfs.image.names.ByteNames;
 import dev.layerfs.image.history.Table;
-import dev.layerfs.image.names.ByteNames;
 import dev.layerfs.image.importer.Sizes;
 import dev.layerfs.image.names.ByteNames;
 import dev.layerfs.image.store.ImageStoreException;
