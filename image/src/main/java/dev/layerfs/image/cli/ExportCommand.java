@@ -7,7 +7,6 @@ import dev.layerfs.image.store.ImageStoreException;
 import dev.layerfs.image.store.LayerStore;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Locale;
 
 final class ExportCommand implements Subcommand {
     static final Usage USAGE = new Usage("export", "Write an image as podman load and docker load read it.")
@@ -35,7 +34,7 @@ final class ExportCommand implements Subcommand {
         Image image = new ImageIndex(s).resolve(ref);
         String name = image.names().contains(ref) ? ref : image.names().stream().findFirst().orElse(null);
         new Exporter(s).export(image, name, output, f);
-        System.out.println("Wrote " + format.toLowerCase(Locale.ROOT) + " " + output);
+        System.out.println("Wrote " + format + " " + output);
         return 0;
     }
 }
