@@ -16,7 +16,7 @@ import java.util.List;
  * command line, and the launcher's own path in LAYERFS_LAUNCHER (what {@code image mount} runs to mount).
  * Exit status: 0 done, 1 the command failed (one line saying why), 2 a command line it cannot take (one line and
  * the usage line). The command line is read by {@link Args} against each command's {@link Usage}: a few dozen
- * lines that the class-data archive holds, where an annotation-driven parser cost a quarter second of start-up.
+ * lines, held by the class-data archive, so that reading it costs a command no start-up time.
  */
 public final class ImageCommand {
     static final String VERSION = "layerfs image 0.1";
