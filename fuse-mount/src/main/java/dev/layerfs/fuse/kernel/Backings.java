@@ -87,11 +87,6 @@ final class Backings {
         }
     }
 
-    /** Open nodes passed through (for the debug log and tests). */
-    synchronized int passedThrough() {
-        return (int) uses.values().stream().filter(u -> u.backingId != SERVED).count();
-    }
-
     private int register(OpenFile f) {
         Device d = device;
         if (d == null || forbidden) {

@@ -35,11 +35,6 @@ record InitNegotiation(int error, ReplyWriter.InitReply reply, boolean cacheDire
         {InitFlags.MAX_PAGES, FlagMinor.MAX_PAGES},
     };
 
-    /** Without passthrough. */
-    static InitNegotiation negotiate(Request.Init kernel, boolean cacheListings) {
-        return negotiate(kernel, cacheListings, 0);
-    }
-
     /**
      * @param kernel the kernel's INIT request
      * @param cacheListings whether directory listings may be cached at all (the mount's timeout is not 0)

@@ -318,7 +318,7 @@ class WireTest {
     @Test
     void initNegotiationGatesFlagsOnMinorAndOffer() {
         int all = -1;
-        InitNegotiation n = InitNegotiation.negotiate(new Request.Init(7, 45, 131072, all, 0), true);
+        InitNegotiation n = InitNegotiation.negotiate(new Request.Init(7, 45, 131072, all, 0), true, 0);
         assertEquals(FuseAbi.MAX_MINOR, n.reply().minor());
         assertTrue(n.has(FuseAbi.InitFlags.MAX_PAGES));
         assertTrue(n.has(FuseAbi.InitFlags.DO_READDIRPLUS));
@@ -331,17 +331,17 @@ class WireTest {
         assertEquals(256, n.reply().maxPages());
         assertTrue(n.cacheDirectories());
 
-        InitNegotiation old = InitNegotiation.negotiate(new Request.Init(7, 26, 131072, all, 0), true);
+        InitNegotiation old = InitNegotiation.negotiate(new Request.Init(7, 26, 131072, all, 0), true, 0);
         assertEquals(26, old.reply().minor());
         assertTrue(!old.has(FuseAbi.InitFlags.MAX_PAGES));
         assertEquals(32 * 4096, old.reply().maxWrite());
         assertTrue(!old.cacheDirectories());
 
-        InitNegotiation notOffered = InitNegotiation.negotiate(new Request.Init(7, 45, 0, 0, 0), false);
+        InitNegotiation notOffered = InitNegotiation.negotiate(new Request.Init(7, 45, 0, 0, 0), false, 0);
         assertEquals(0, notOffered.reply().flags());
         assertTrue(!notOffered.cacheDirectories());
 
-        assertEquals(71, InitNegotiation.negotiate(new Request.Init(7, 12, 0, all, 0), true).error());
+        assertEquals(71, InitNegotiation.negotiate(new Request.Init(7, 12, 0, all, 0), true, 0).error());
     }
 
     @Test

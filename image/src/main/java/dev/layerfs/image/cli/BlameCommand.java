@@ -1,6 +1,5 @@
 package dev.layerfs.image.cli;
 
-import dev.layerfs.image.names.ByteNames;
 import dev.layerfs.image.analysis.Blame;
 import dev.layerfs.image.names.ByteNames;
 import dev.layerfs.image.store.ImageStoreException;
@@ -14,30 +13,17 @@ final class BlameCommand implements Subcommand {
             .positional("IMAGE", "a name, an ID or an ID prefix")
             .positionals("PATH", "paths in the image", 0);
 
-    StoreOption store;
-
-    String ref;
-
-    List<String> paths = new ArrayList<>();
-
     @Override
     public Usage usage() {
         return USAGE;
     }
 
     @Override
-    public int run(Args a) throws Exception {
-        store = StoreOption.from(a);
-        ref = a.positional(0);
-        paths = new ArrayList<>(a.positionalsFrom(1));
-        return call();
-    }
-
-    private int call() throws ImageStoreException {
-        ImageLayers layers = ImageLayers.of(store.open(), ref);
+    public int run(Args a) throws ImageStoreException {
+        ImageLayers layers = ImageLayers.of(StoreOption.from(a).open(), a.positional(0));
         List<Blame.Line> lines;
         try {
-            lines = Blame.of(layers.roots(), paths);
+            lines = Blame.of(layers.roots(), new ArrayList<>(a.positionalsFrom(1)));
         } catch (IOException e) {
             throw new ImageStoreException("cannot read the layers: " + e.getMessage(), e);
         }

@@ -14,37 +14,18 @@ final class CommitCommand implements Subcommand {
             .option("--comment", "TEXT", "the history entry's comment")
             .positional("MOUNTPOINT|UPPERDIR", "a mount image mount made, or a writable layer");
 
-    StoreOption store;
-
-    Path target;
-
-    String tag;
-
-    String image;
-
-    String createdBy;
-
-    String comment;
-
     @Override
     public Usage usage() {
         return USAGE;
     }
 
     @Override
-    public int run(Args a) throws Exception {
-        store = StoreOption.from(a);
-        target = Path.of(a.positional(0));
-        tag = a.value("--tag", null);
-        image = a.value("--image", null);
-        createdBy = a.value("--created-by", "layerfs image commit");
-        comment = a.value("--comment", "");
-        return call();
-    }
-
-    private int call() throws ImageStoreException {
-        LayerStore s = store.open();
-        MountTarget t = MountTarget.resolve(s, target, image);
+    public int run(Args a) throws ImageStoreException {
+        String tag = a.value("--tag", null);
+        String createdBy = a.value("--created-by", "layerfs image commit");
+        String comment = a.value("--comment", "");
+        LayerStore s = StoreOption.from(a).open();
+        MountTarget t = MountTarget.resolve(s, Path.of(a.positional(0)), a.value("--image", null));
         String name = tag.lastIndexOf(':') > tag.lastIndexOf('/') ? tag : tag + ":latest";
         Committer.Result r = new Committer(s).commit(t.upper(), t.image(), t.layers(), name, createdBy, comment);
         System.out.println("layer " + r.diffId());

@@ -12,28 +12,15 @@ final class DiffCommand implements Subcommand {
             .option("--image", "IMAGE[@N]", "the image below UPPERDIR")
             .positional("MOUNTPOINT|UPPERDIR", "a mount image mount made, or a writable layer");
 
-    StoreOption store;
-
-    Path target;
-
-    String image;
-
     @Override
     public Usage usage() {
         return USAGE;
     }
 
     @Override
-    public int run(Args a) throws Exception {
-        store = StoreOption.from(a);
-        target = Path.of(a.positional(0));
-        image = a.value("--image", null);
-        return call();
-    }
-
-    private int call() throws ImageStoreException {
-        LayerStore s = store.open();
-        MountTarget t = MountTarget.resolve(s, target, image);
+    public int run(Args a) throws ImageStoreException {
+        LayerStore s = StoreOption.from(a).open();
+        MountTarget t = MountTarget.resolve(s, Path.of(a.positional(0)), a.value("--image", null));
         try {
             for (Changes.Change c : Changes.of(t.upper(), new LowerView(t.lowerRoots(s)))) {
                 System.out.println(c);

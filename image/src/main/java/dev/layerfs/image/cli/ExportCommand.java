@@ -7,7 +7,6 @@ import dev.layerfs.image.store.ImageStoreException;
 import dev.layerfs.image.store.LayerStore;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Locale;
 
 final class ExportCommand implements Subcommand {
     static final Usage USAGE = new Usage("export", "Write an image as podman load and docker load read it.")
@@ -15,40 +14,27 @@ final class ExportCommand implements Subcommand {
             .option("--format", "docker-archive|oci-archive", "docker-archive (default) or oci-archive")
             .positional("IMAGE", "a name, an ID or an ID prefix");
 
-    StoreOption store;
-
-    String ref;
-
-    Path output;
-
-    String format;
-
     @Override
     public Usage usage() {
         return USAGE;
     }
 
     @Override
-    public int run(Args a) throws Exception {
-        store = StoreOption.from(a);
-        ref = a.positional(0);
-        output = Path.of(a.value("--output", null));
-        format = a.value("--format", "docker-archive");
-        return call();
-    }
-
-    private int call() throws ImageStoreException {
+    public int run(Args a) throws ImageStoreException {
+        String ref = a.positional(0);
+        Path output = Path.of(a.value("--output", null));
+        String format = a.value("--format", "docker-archive");
         Exporter.Format f = switch (format) {
             case "docker-archive" -> Exporter.Format.DOCKER_ARCHIVE;
             case "oci-archive" -> Exporter.Format.OCI_ARCHIVE;
             default -> throw new ImageStoreException("unknown --format " + format
                     + " (docker-archive or oci-archive)");
         };
-        LayerStore s = store.open();
+        LayerStore s = StoreOption.from(a).open();
         Image image = new ImageIndex(s).resolve(ref);
         String name = image.names().contains(ref) ? ref : image.names().stream().findFirst().orElse(null);
         new Exporter(s).export(image, name, output, f);
-        System.out.println("Wrote " + format.toLowerCase(Locale.ROOT) + " " + output);
+        System.out.println("Wrote " + format + " " + output);
         return 0;
     }
 }

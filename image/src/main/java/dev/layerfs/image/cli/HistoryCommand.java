@@ -24,35 +24,21 @@ final class HistoryCommand implements Subcommand {
     /** docker and podman cut CREATED BY to this many characters, the last being "…" ("..." in podman 4). */
     static final int CREATED_BY_WIDTH = 45;
 
-    StoreOption store;
-
-    String image;
-
-    boolean noTrunc;
-
-    String format;
-
     @Override
     public Usage usage() {
         return USAGE;
     }
 
     @Override
-    public int run(Args a) throws Exception {
-        store = StoreOption.from(a);
-        image = a.positional(0);
-        noTrunc = a.flag("--no-trunc");
-        format = a.value("--format", "table");
-        return call();
-    }
-
-    private int call() throws ImageStoreException {
-        LayerStore s = store.open();
-        List<HistoryRow> rows = ImageHistory.rows(s, new ImageIndex(s).resolve(image));
+    public int run(Args a) throws ImageStoreException {
+        boolean noTrunc = a.flag("--no-trunc");
+        String format = a.value("--format", "table");
+        LayerStore s = StoreOption.from(a).open();
+        List<HistoryRow> rows = ImageHistory.rows(s, new ImageIndex(s).resolve(a.positional(0)));
         if (format.equals("json")) {
-            ArrayNode a = Json.array();
+            ArrayNode json = Json.array();
             for (HistoryRow r : rows) {
-                ObjectNode o = a.addObject();
+                ObjectNode o = json.addObject();
                 o.put("id", r.id());
                 o.put("created", r.created().map(Instant::toString).orElse(null));
                 o.put("createdBy", r.createdBy());
@@ -60,7 +46,7 @@ final class HistoryCommand implements Subcommand {
                 o.put("comment", r.comment());
                 o.put("emptyLayer", r.emptyLayer());
             }
-            System.out.println(new String(Json.pretty(a), java.nio.charset.StandardCharsets.UTF_8));
+            System.out.println(new String(Json.pretty(json), java.nio.charset.StandardCharsets.UTF_8));
             return 0;
         }
         if (!format.equals("table")) {
@@ -70,14 +56,14 @@ final class HistoryCommand implements Subcommand {
         Instant now = Instant.now();
         for (HistoryRow r : rows) {
             String id = r.id().equals("<missing>") || noTrunc ? r.id() : r.id().substring(0, 12);
-            t.add(id, HumanTime.ago(r.created(), now), createdBy(r.createdBy()), Sizes.human(r.size()),
+            t.add(id, HumanTime.ago(r.created(), now), createdBy(r.createdBy(), noTrunc), Sizes.human(r.size()),
                     r.comment());
         }
         t.print(System.out);
         return 0;
     }
 
-    private String createdBy(String s) {
+    private static String createdBy(String s, boolean noTrunc) {
         String oneLine = s.replace('\n', ' ').replace('\t', ' ');
         if (noTrunc || oneLine.length() <= CREATED_BY_WIDTH) {
             return oneLine;

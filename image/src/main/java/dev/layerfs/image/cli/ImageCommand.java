@@ -10,23 +10,22 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.function.Supplier;
 
 /**
  * {@code layerfs image ...}: bin/layerfs runs this class for a first argument {@code image}, with the rest of the
  * command line, and the launcher's own path in LAYERFS_LAUNCHER (what {@code image mount} runs to mount).
  * Exit status: 0 done, 1 the command failed (one line saying why), 2 a command line it cannot take (one line and
  * the usage line). The command line is read by {@link Args} against each command's {@link Usage}: a few dozen
- * lines that the class-data archive holds, where an annotation-driven parser cost a quarter second of start-up.
+ * lines, held by the class-data archive, so that reading it costs a command no start-up time.
  */
 public final class ImageCommand {
     static final String VERSION = "layerfs image 0.1";
     private static final String DESCRIPTION = "Import, inspect, mount and build container images in a layer store.";
 
-    /** The commands in the order the help lists them, each made afresh for one run. */
-    private static final List<Supplier<Subcommand>> COMMANDS = List.of(ImportCommand::new, LsCommand::new,
-            HistoryCommand::new, MountCommand::new, DiffCommand::new, CommitCommand::new, ExportCommand::new,
-            BlameCommand::new, WasteCommand::new, RmCommand::new, PruneCommand::new);
+    /** The commands in the order the help lists them. */
+    private static final List<Subcommand> COMMANDS = List.of(new ImportCommand(), new LsCommand(),
+            new HistoryCommand(), new MountCommand(), new DiffCommand(), new CommitCommand(), new ExportCommand(),
+            new BlameCommand(), new WasteCommand(), new RmCommand(), new PruneCommand());
 
     private ImageCommand() {}
 
@@ -108,8 +107,7 @@ public final class ImageCommand {
 
     private static Subcommand find(String name) {
         String n = name.equals("list") ? "ls" : name;
-        for (Supplier<Subcommand> s : COMMANDS) {
-            Subcommand c = s.get();
+        for (Subcommand c : COMMANDS) {
             if (c.usage().name.equals(n)) {
                 return c;
             }
@@ -130,8 +128,8 @@ public final class ImageCommand {
         out.println(DESCRIPTION);
         out.println("Commands:");
         int width = 8;
-        for (Supplier<Subcommand> s : COMMANDS) {
-            Usage u = s.get().usage();
+        for (Subcommand c : COMMANDS) {
+            Usage u = c.usage();
             out.println("  " + u.name + " ".repeat(width - u.name.length()) + u.description);
         }
         out.println("  help" + " ".repeat(width - 4) + "help COMMAND: what COMMAND takes");

@@ -11,28 +11,16 @@ final class ImportCommand implements Subcommand {
             .option("--tag", "NAME:TAG", "the name to give the image")
             .positional("FILE|DIR", "what docker/podman save or skopeo copy wrote");
 
-    StoreOption store;
-
-    Path archive;
-
-    String tag;
-
     @Override
     public Usage usage() {
         return USAGE;
     }
 
     @Override
-    public int run(Args a) throws Exception {
-        store = StoreOption.from(a);
-        archive = Path.of(a.positional(0));
-        tag = a.value("--tag", null);
-        return call();
-    }
-
-    private int call() throws ImageStoreException {
-        Importer importer = new Importer(store.open(), Progress.forTerminal(System.out, System.err));
-        for (String name : importer.importArchive(archive, Optional.ofNullable(tag))) {
+    public int run(Args a) throws ImageStoreException {
+        Importer importer = new Importer(StoreOption.from(a).open(), Progress.forTerminal(System.out, System.err));
+        for (String name : importer.importArchive(Path.of(a.positional(0)),
+                Optional.ofNullable(a.value("--tag", null)))) {
             System.out.println("Loaded image: " + name);
         }
         return 0;

@@ -14,21 +14,14 @@ import java.time.Instant;
 final class LsCommand implements Subcommand {
     static final Usage USAGE = new Usage("ls", "List the images in the store, as podman images does (alias: list).");
 
-    StoreOption store;
-
     @Override
     public Usage usage() {
         return USAGE;
     }
 
     @Override
-    public int run(Args a) throws Exception {
-        store = StoreOption.from(a);
-        return call();
-    }
-
-    private int call() throws ImageStoreException {
-        LayerStore s = store.open();
+    public int run(Args a) throws ImageStoreException {
+        LayerStore s = StoreOption.from(a).open();
         Table t = new Table("REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE");
         Instant now = Instant.now();
         for (Image i : new ImageIndex(s).images()) {

@@ -25,31 +25,16 @@ final class MountCommand implements Subcommand {
             .positional("IMAGE[@N|@DIGEST]", "the image, or its first N layers, or up to a layer")
             .positional("MOUNTPOINT", "an existing directory");
 
-    StoreOption store;
-
-    String ref;
-
-    Path mountPoint;
-
-    List<String> options = new ArrayList<>();
-
     @Override
     public Usage usage() {
         return USAGE;
     }
 
     @Override
-    public int run(Args a) throws Exception {
-        store = StoreOption.from(a);
-        ref = a.positional(0);
-        mountPoint = Path.of(a.positional(1));
-        options = new ArrayList<>(a.values("-o"));
-        return call();
-    }
-
-    private int call() throws ImageStoreException, IOException, InterruptedException {
-        LayerStore s = store.open();
-        String[] parts = LayerSelection.split(ref);
+    public int run(Args a) throws ImageStoreException, IOException, InterruptedException {
+        Path mountPoint = Path.of(a.positional(1));
+        LayerStore s = StoreOption.from(a).open();
+        String[] parts = LayerSelection.split(a.positional(0));
         Image image = new ImageIndex(s).resolve(parts[0]);
         int count = LayerSelection.count(image, parts[1]);
         List<Digest> layers = image.diffIds().subList(0, count);
@@ -70,7 +55,7 @@ final class MountCommand implements Subcommand {
         List<String> opts = new ArrayList<>();
         boolean ephemeral = false;
         Optional<Path> upper = Optional.empty();
-        for (String group : options) {
+        for (String group : a.values("-o")) {
             for (String o : group.split(",")) {
                 if (o.equals("ephemeral")) {
                     ephemeral = true;

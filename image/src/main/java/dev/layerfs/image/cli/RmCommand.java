@@ -10,7 +10,6 @@ import dev.layerfs.image.store.LayerStore;
 import dev.layerfs.image.store.MountRecords;
 import java.io.IOException;
 import java.nio.file.Files;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -21,26 +20,16 @@ final class RmCommand implements Subcommand {
     static final Usage USAGE = new Usage("rm", "Remove images (or one name of an image with several).")
             .positionals("IMAGE", "names, IDs or ID prefixes", 1);
 
-    StoreOption store;
-
-    List<String> refs;
-
     @Override
     public Usage usage() {
         return USAGE;
     }
 
     @Override
-    public int run(Args a) throws Exception {
-        store = StoreOption.from(a);
-        refs = new ArrayList<>(a.positionalsFrom(0));
-        return call();
-    }
-
-    private int call() throws ImageStoreException, IOException {
-        LayerStore s = store.open();
+    public int run(Args a) throws ImageStoreException, IOException {
+        LayerStore s = StoreOption.from(a).open();
         ImageIndex index = new ImageIndex(s);
-        for (String ref : refs) {
+        for (String ref : a.positionalsFrom(0)) {
             Image image = index.resolve(ref);
             String name = image.names().stream().filter(n -> n.equals(ref) || n.equals(ref + ":latest")
                     || n.equals("localhost/" + ref) || n.equals("localhost/" + ref + ":latest")).findFirst()

@@ -1,10 +1,7 @@
 package dev.layerfs.image.cli;
 
-import dev.layerfs.image.names.ByteNames;
 import dev.layerfs.image.analysis.Waste;
-import dev.layerfs.image.names.ByteNames;
 import dev.layerfs.image.history.Table;
-import dev.layerfs.image.names.ByteNames;
 import dev.layerfs.image.importer.Sizes;
 import dev.layerfs.image.names.ByteNames;
 import dev.layerfs.image.store.ImageStoreException;
@@ -18,27 +15,15 @@ final class WasteCommand implements Subcommand {
             .option("--top", "N", "rows to show (default 20)")
             .positional("IMAGE", "a name, an ID or an ID prefix");
 
-    StoreOption store;
-
-    String ref;
-
-    int top;
-
     @Override
     public Usage usage() {
         return USAGE;
     }
 
     @Override
-    public int run(Args a) throws Exception {
-        store = StoreOption.from(a);
-        ref = a.positional(0);
-        top = a.intValue("--top", 20);
-        return call();
-    }
-
-    private int call() throws ImageStoreException {
-        ImageLayers layers = ImageLayers.of(store.open(), ref);
+    public int run(Args a) throws ImageStoreException, UsageException {
+        int top = a.intValue("--top", 20);
+        ImageLayers layers = ImageLayers.of(StoreOption.from(a).open(), a.positional(0));
         Waste.Report r;
         try {
             r = Waste.of(layers.roots());
