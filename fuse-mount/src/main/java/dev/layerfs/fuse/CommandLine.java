@@ -45,7 +45,11 @@ final class CommandLine {
                                   suid and dev when run as root, as fuse-overlayfs; never otherwise)
                  redirect_dir=on|follow|nofollow|off  as the kernel overlay: on renames directories with
                                   lower content (overlay.redirect); off (the default) follows redirects only
-                 metacopy=off, index=off, xino=on|off|auto  accepted; metacopy=on and index=on are refused
+                 metacopy=on|off  as the kernel overlay: on copies up only the metadata of a lower file
+                                  for chmod, chown, utimens and xattrs (overlay.metacopy)
+                 index=on|off     as the kernel overlay: on keeps a lower hard link one file through
+                                  copy-up (WORKDIR/index); off (the default) breaks it at copy-up
+                 xino=on|off|auto  accepted; see the README for the inode numbers layerfs shows
               rw, exec and the other generic mount options are accepted and ignored; unknown options
               are reported on stderr and ignored.
             """;

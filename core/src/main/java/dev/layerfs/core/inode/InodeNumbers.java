@@ -43,9 +43,19 @@ public final class InodeNumbers implements AutoCloseable {
         return origins;
     }
 
+    /** With index=on: indexed upper copies of lower hard links show their lower numbers. */
+    public void useIndex(Index index) {
+        origins.ifPresent(o -> o.useIndex(index));
+    }
+
     /** The number shown for an existing entry. */
     public long of(Entry e) throws FsException {
         RealPath top = e.top();
+        if (top.layer().isInodesIndex()) {
+            // A lower hard link whose upper copy is reached through the index: its lower number, as every name.
+            RealPath lower = e.reals().get(1);
+            return mapped(lower.layer(), lower.stat().ino());
+        }
         if (!e.isRoot() && e.isDirectory() && e.reals().size() > 1 && top.isUpper()) {
             RealPath lower = e.reals().get(1);
             return mapped(lower.layer(), lower.stat().ino());

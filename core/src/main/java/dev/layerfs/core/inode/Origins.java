@@ -37,6 +37,8 @@ public final class Origins implements AutoCloseable {
     private final byte[] uuid;
     private final InoCache shown = new InoCache(1 << 17);
     private volatile boolean mayDecodeHandles = true;
+    /** The inodes index where index=on: an indexed upper copy of a lower hard link shows the lower number. */
+    private volatile Index index;
     /** A plain descriptor of the lower layer's root (open_by_handle_at refuses O_PATH ones), opened when needed. */
     private int mountFd = -1;
 
@@ -57,6 +59,28 @@ public final class Origins implements AutoCloseable {
         if (h != null) {
             markers.set(dirfd, path, PrivateXattrs.ORIGIN, new OriginRecord(h, uuid).encode());
         }
+    }
+
+    /** With index=on: upper copies of lower hard links that the index holds show their origin's number. */
+    void useIndex(Index idx) {
+        this.index = idx;
+    }
+
+    /** The origin record naming the object at {@code path} in {@code layer}, or null where it has no handle. */
+    byte[] recordOf(Layer layer, String path) throws FsException {
+        FileHandle h = sys.nameToHandle(layer.fd(), path);
+        return h == null ? null : new OriginRecord(h, uuid).encode();
+    }
+
+    /** The record naming the upper layer's root, as the index directory keeps it ({@code overlay.upper}). */
+    byte[] upperRecordOf(Layer upper) throws FsException {
+        FileHandle h = sys.nameToHandle(upper.fd(), "");
+        return h == null ? null : new OriginRecord(h, uuid).encode(true);
+    }
+
+    /** A copy-up into the index finished: the upper object {@code upperIno} shows its lower origin's number. */
+    public void copiedUpIndexed(long upperIno, Stat from) {
+        shown.put(upperIno, from.ino());
     }
 
     /** A new upper object, made through this overlay: it has no origin. */
@@ -117,7 +141,8 @@ public final class Origins implements AutoCloseable {
                 || Arrays.equals(origin.uuid(), OriginRecord.NULL_UUID))) {
             Stat from = originStat(origin);
             if (from != null && from.type() == type) {
-                number = numberFor(ino, from);
+                Index idx = index;
+                number = idx != null && Index.keeps(from) && idx.holds(xattr, ino) ? from.ino() : numberFor(ino, from);
             }
         }
         return number;

@@ -18,13 +18,15 @@ import java.util.Map;
  * at the first open for writing or truncate. Only read where metacopy=on: a layer holding metadata-only copies
  * must be mounted with it, as the kernel demands.
  *
- * <p>Not implemented yet, refused when asked for: {@code index=on}. {@code xino} is
+ * <p>{@code index=on}: the first copy-up of a lower hard link goes through the inodes index
+ * ({@code WORKDIR/index/<origin>}) and its other names are linked to it, so every name stays one inode with the
+ * overlay's link count ({@code overlay.nlink}); ignored without an upper layer, as by the kernel. {@code xino} is
  * accepted with every value: layerfs always composes inode numbers as xino does where the layers span
  * filesystems (a FUSE file system has one st_dev, so the kernel's xino=off numbers cannot be shown).
  *
  * @param redirectDir the redirect_dir mode
  * @param metacopy metadata-only copy-up
- * @param index the inodes index (always false for now)
+ * @param index the inodes index
  * @param xinoOn xino=on was asked for (it changes nothing else in layerfs, see above, but, as in the kernel, it
  *     is one of the features that make new directories in merged ones opaque)
  */
@@ -87,11 +89,7 @@ public record KernelFeatures(RedirectDir redirectDir, boolean metacopy, boolean 
             }
             mode = RedirectDir.ON;
         }
-        if (index) {
-            throw new ConfigException("index=on is not implemented by layerfs yet (a lower hard link is broken by"
-                    + " its copy-up, as with index=off)");
-        }
-        return new KernelFeatures(mode, metacopy, false, "on".equals(xino));
+        return new KernelFeatures(mode, metacopy, index, "on".equals(xino));
     }
 
     private static boolean onOff(Map<String, String> options, String key) throws ConfigException {
