@@ -113,10 +113,6 @@ public final class Overlay implements Closeable {
 
     /** index=on: the index directory checked and in use by lookups, copy-up, stat, unlink and rename. */
     private Index prepareIndex(PrivateXattrs markers, CopyUp copyUp) throws ConfigException {
-        if (inodes.origins().isEmpty()) {
-            throw new ConfigException("index=on needs every layer on one filesystem (layerfs does not index across"
-                    + " filesystems yet)");
-        }
         Index idx = Index.prepare(stack, markers, inodes.origins().get());
         if (idx != null) {
             inodes.useIndex(idx);

@@ -158,13 +158,20 @@ public final class CopyUp {
                 && (current.isIndexed() || current.reals().size() == 1) ? idx.nameFor(lower) : null;
         if (indexName != null) {
             long upperIno = copyIndexed(idx, lower, indexName, current.path(), how);
-            origins.ifPresent(o -> o.copiedUpIndexed(upperIno, lower.stat()));
+            origins.ifPresent(o -> o.copiedUpIndexed(upperIno, lower));
             lookup.invalidate(current.path());
-            listener.copiedUp(current.path());
-            return lookup.child(parent, current.name());
+            Entry up = lookup.child(parent, current.name());
+            if (up.isMetacopy() && how != Data.METADATA_ONLY) {
+                // Linked to a metadata-only index entry: its data comes up now, for every name.
+                return how == Data.COPY ? copyUpData(up) : dropMetacopy(up);
+            }
+            if (how != Data.METADATA_ONLY) {
+                listener.copiedUp(current.path());
+            }
+            return up;
         }
         long upperIno = copyObject(current.top(), current.data(), current.path(), how);
-        origins.ifPresent(o -> o.copiedUp(upperIno, current.stat()));
+        origins.ifPresent(o -> o.copiedUp(upperIno, current.top()));
         lookup.invalidate(current.path());
         if (how != Data.METADATA_ONLY) {
             // Files open on the lower copy keep reading it while its data stays there.
@@ -210,8 +217,8 @@ public final class CopyUp {
 
     /**
      * The copy-up of a lower hard link with index=on (the kernel's indexed copy-up): the first of its names to be
-     * copied up builds the copy in the work directory, always with its data (every name shares it), and moves it
-     * into the index; that one and every later one is linked to the index entry. Returns the upper inode number.
+     * copied up builds the copy in the work directory (metadata only where metacopy=on allows) and moves it into
+     * the index; that one and every later one is linked to the index entry. Returns the upper inode number.
      */
     private long copyIndexed(Index idx, RealPath lower, String name, String path, Data how) throws FsException {
         String parentPath = OverlayPaths.parent(path);
@@ -220,7 +227,7 @@ public final class CopyUp {
         if (!existed) {
             String tmp = work.tempName();
             try {
-                build(lower, lower, tmp, how == Data.NONE ? Data.NONE : Data.COPY);
+                build(lower, lower, tmp, how);
                 idx.adopt(work.fd(), tmp, name, lower.stat().nlink());
             } catch (FsException e) {
                 work.removeTree(tmp);

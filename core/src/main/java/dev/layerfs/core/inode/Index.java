@@ -162,7 +162,8 @@ public final class Index implements AutoCloseable {
         if (st == null || st.type() != lower.stat().type()) {
             return null;
         }
-        return new RealPath(layer, name, st, DirectoryMarkers.NONE);
+        boolean metacopy = st.isRegularFile() && markers.getOwn(layer.fd(), name, PrivateXattrs.METACOPY) != null;
+        return new RealPath(layer, name, st, metacopy ? DirectoryMarkers.metacopyFile(null) : DirectoryMarkers.NONE);
     }
 
     /** Whether {@code name} exists in the index. */

@@ -183,6 +183,22 @@ class IndexTest {
     }
 
     @Test
+    void withMetacopyTheIndexEntryHoldsMetadataUntilAWrite() throws Exception {
+        Overlay ov = fx.open(fx.writableConfig().withFeatures(KernelFeatures.resolve(Map.of("index", "on",
+                "metacopy", "on"))));
+        ov.chmod("d/a", 0600);
+        String origin = HexFormat.of().formatHex(upper.xattrBytes("d/a", ORIGIN));
+        assertEquals("", index().xattr(origin, "trusted.overlay.metacopy"), "metadata only, as the kernel's");
+        assertEquals(Linux.S_IFREG | 0600, ov.getattr("d/b").mode(), "every name shows the change");
+        assertEquals("hello", read(ov, "d/c"));
+        overwrite(ov, "d/c", "HELLO");
+        assertEquals("HELLO", read(ov, "d/a"));
+        assertEquals(null, upper.xattr("d/a", "trusted.overlay.metacopy"), "the data came up for every name");
+        assertOneFile(ov, lowerIno, 3, "d/a", "d/b", "d/c");
+        assertEquals(Linux.S_IFREG | 0600, ov.getattr("d/c").mode());
+    }
+
+    @Test
     void withoutIndexTheLinkBreaksAtCopyUp() throws Exception {
         Overlay ov = fx.open();
         overwrite(ov, "d/a", "HELLO");
