@@ -100,7 +100,8 @@ public final class InodeNumbers implements AutoCloseable {
 
     /** As {@link #of(Layer, String, Stat)}, from a directory entry's number and type (S_IFMT bits). */
     public long of(Layer layer, String path, long ino, int type) throws FsException {
-        if (layer.upper() && origins.isPresent()) {
+        // The root shows its own number, though with index=on the upper root records its lower root as origin.
+        if (layer.upper() && origins.isPresent() && !path.isEmpty()) {
             return origins.get().of(layer, path, ino, type);
         }
         return mapped(layer, ino);
