@@ -166,7 +166,7 @@ public final class CopyUp {
                 return how == Data.COPY ? copyUpData(up) : dropMetacopy(up);
             }
             if (how != Data.METADATA_ONLY) {
-                listener.copiedUp(current.path());
+                listener.copiedUpInode(lower.stat(), current.path());
             }
             return up;
         }

@@ -3,6 +3,7 @@ package dev.layerfs.core.inode;
 import static dev.layerfs.core.testing.FsAssert.assertScratchEmpty;
 import static dev.layerfs.core.testing.OverlayIo.exists;
 import static dev.layerfs.core.testing.OverlayIo.read;
+import static dev.layerfs.core.testing.OverlayIo.readAll;
 import static dev.layerfs.core.testing.OverlayIo.write;
 import static dev.layerfs.core.testing.OverlayIo.writeAt;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -118,6 +119,19 @@ class IndexTest {
         assertOneFile(again, lowerIno, 3, "d/a", "d/b", "d/c");
         assertEquals("bee", read(again, "d/c"));
         assertOneFile(again, fx.l1().stat("d/single").ino(), 1, "d/single");
+    }
+
+    @Test
+    void aFileOpenOnAnotherNameReadsWhatIsWrittenThroughThisOne() throws Exception {
+        Overlay ov = fx.open(indexOn());
+        OpenFile b = ov.open("d/b", Linux.O_RDONLY);
+        try {
+            assertEquals("hello", readAll(ov, b));
+            overwrite(ov, "d/a", "HELLO");
+            assertEquals("HELLO", readAll(ov, b), "as on the kernel: one inode, whichever name opened it");
+        } finally {
+            ov.release(b);
+        }
     }
 
     @Test
