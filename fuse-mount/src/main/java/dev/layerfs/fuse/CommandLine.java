@@ -49,7 +49,9 @@ final class CommandLine {
                                   for chmod, chown, utimens and xattrs (overlay.metacopy)
                  index=on|off     as the kernel overlay: on keeps a lower hard link one file through
                                   copy-up (WORKDIR/index); off (the default) breaks it at copy-up
-                 xino=on|off|auto  accepted; see the README for the inode numbers layerfs shows
+                 xino=on|off|auto  accepted; where layers span filesystems numbers are composed as the
+                                  kernel's xino composes them, whatever the value (one st_dev through FUSE)
+                 nfs_export=off   accepted; nfs_export=on is refused
               rw, exec and the other generic mount options are accepted and ignored; unknown options
               are reported on stderr and ignored.
             """;

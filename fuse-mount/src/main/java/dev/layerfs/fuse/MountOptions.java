@@ -135,7 +135,8 @@ final class MountOptions {
             case "squash_to_root" -> squashToRoot = true;
             case "squash_to_uid" -> squashToUid = OptionalInt.of(parseId(key, value));
             case "squash_to_gid" -> squashToGid = OptionalInt.of(parseId(key, value));
-            case "redirect_dir", "metacopy", "index", "xino" -> kernelFeatureOptions.put(key, require(key, value));
+            case "redirect_dir", "metacopy", "index", "xino", "nfs_export" ->
+                    kernelFeatureOptions.put(key, require(key, value));
             case "transport" -> {
                 if (!TRANSPORTS.contains(require(key, value))) {
                     throw new UsageException("malformed option transport=" + value + ": expected "

@@ -60,9 +60,10 @@ public record KernelFeatures(RedirectDir redirectDir, boolean metacopy, boolean 
 
     /**
      * The features the options ask for ({@code redirect_dir}, {@code metacopy}, {@code index}, {@code xino},
-     * keys as given, values as given), by the kernel's rules: {@code metacopy=on} without {@code redirect_dir}
-     * turns redirect_dir on, and with an explicit redirect_dir other than on is a conflict. Every refusal is one
-     * line.
+     * {@code nfs_export}, keys as given, values as given), by the kernel's rules: {@code metacopy=on} without
+     * {@code redirect_dir} turns redirect_dir on, and with an explicit redirect_dir other than on is a conflict;
+     * {@code index} depends on nothing else (the kernel's only rule for it is nfs_export's, which layerfs does not
+     * implement: {@code nfs_export=on} is refused, {@code off} accepted). Every refusal is one line.
      */
     public static KernelFeatures resolve(Map<String, String> options) throws ConfigException {
         String redirect = options.get("redirect_dir");
@@ -81,6 +82,11 @@ public record KernelFeatures(RedirectDir redirectDir, boolean metacopy, boolean 
         String xino = options.get("xino");
         if (xino != null && !xino.equals("on") && !xino.equals("off") && !xino.equals("auto")) {
             throw new ConfigException("malformed option xino=" + xino + ": expected on, off or auto");
+        }
+        if (onOff(options, "nfs_export")) {
+            // The kernel's nfs_export turns index on (an explicit index=off conflicts) and conflicts with metacopy.
+            throw new ConfigException("nfs_export=on is not implemented by layerfs (index=on, which it needs in the"
+                    + " kernel, is)");
         }
         if (metacopy && mode != RedirectDir.ON) {
             if (redirect != null) {

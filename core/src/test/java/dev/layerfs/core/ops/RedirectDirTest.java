@@ -287,6 +287,10 @@ class RedirectDirTest {
                 () -> KernelFeatures.resolve(Map.of("metacopy", "on", "redirect_dir", "follow"))).getMessage()
                 .startsWith("conflicting options: metacopy=on,redirect_dir=follow"));
         assertTrue(KernelFeatures.resolve(Map.of("index", "on")).index());
+        assertTrue(KernelFeatures.resolve(Map.of("index", "on", "metacopy", "on", "xino", "on")).index());
+        assertTrue(assertThrows(ConfigException.class, () -> KernelFeatures.resolve(Map.of("nfs_export", "on")))
+                .getMessage().startsWith("nfs_export=on is not implemented"));
+        assertEquals(KernelFeatures.DEFAULT, KernelFeatures.resolve(Map.of("nfs_export", "off")));
         assertEquals("malformed option index=yes: expected on or off",
                 assertThrows(ConfigException.class, () -> KernelFeatures.resolve(Map.of("index", "yes"))).getMessage());
         assertTrue(KernelFeatures.resolve(Map.of("metacopy", "on", "redirect_dir", "on")).metacopy());
