@@ -51,7 +51,9 @@ public final class Attributes {
     public Stat stat(Entry e) throws FsException {
         Stat shown = shown(e.stat(), inodes.of(e), e.isMergedDirectory());
         Index idx = index;
-        if (idx != null && !e.isDirectory() && (e.hasUpper() || e.isIndexed()) && shown.nlink() >= 2) {
+        // An indexed upper file has two links at least (its name and the index's); an index entry reached from a
+        // lower name may have no other.
+        if (idx != null && !e.isDirectory() && (e.hasUpper() && shown.nlink() >= 2 || e.isIndexed())) {
             shown = withNlink(shown, idx.shownNlink(e.top().layer().fd(), e.top().path(), e.stat()));
         }
         if (!e.isMetacopy()) {

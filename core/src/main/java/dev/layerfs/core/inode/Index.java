@@ -111,15 +111,14 @@ public final class Index implements AutoCloseable {
         for (RawDirent d : sys.readdir(layer.fd(), "")) {
             String name = d.name();
             Stat st = sys.lstatIfExists(layer.fd(), name);
-            if (st == null) {
+            if (st == null || st.isDirectory()) {
+                // Directories are indexed only with nfs_export, which layerfs does not implement.
                 continue;
             }
-            boolean orphan = !st.isDirectory() && st.nlink() == 1 && shownNlink(layer.fd(), name, st) <= 0;
-            boolean stray = name.startsWith("#") || st.isDirectory() || st.isCharDevice() && st.rdev() == 0;
-            if (orphan || stray) {
-                if (st.isDirectory()) {
-                    continue;
-                }
+            boolean temporary = name.startsWith("#");
+            boolean whiteout = st.isCharDevice() && st.rdev() == 0;
+            boolean orphan = st.nlink() == 1 && shownNlink(layer.fd(), name, st) <= 0;
+            if (temporary || whiteout || orphan) {
                 sys.unlinkat(layer.fd(), name, false);
             }
         }

@@ -67,10 +67,11 @@ public final class Removal {
 
     private void remove(Entry e, boolean directory) throws FsException {
         Index idx = index;
-        if (idx != null && e.isIndexed()) {
-            // As the kernel's ovl_nlink_start: the name is linked to the index first, so that the overlay's link
-            // count, kept on the upper inode, goes down with it.
-            e = copyUp.copyUp(e);
+        if (idx != null && !e.hasUpper() && !e.isDirectory() && Index.keeps(e.bottom().stat())) {
+            // As the kernel's ovl_nlink_start: a name of a lower hard link is copied up (into the index, or linked
+            // to it) before it is whited out, so that the overlay's link count, kept on the upper inode, goes down
+            // with it. Metadata only where metacopy=on allows, as there.
+            e = copyUp.copyUpMetadata(e);
         }
         Entry parent = copyUp.ensureUpperDirectory(e.parent());
         boolean whiteout = lookup.lowerPositive(parent, OverlayPaths.name(e.path()));

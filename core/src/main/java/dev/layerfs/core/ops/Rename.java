@@ -63,7 +63,7 @@ public final class Rename {
 
     /**
      * With index=on: names of one lower hard link are one inode (a rename between them does nothing), and a target
-     * that is a name of an indexed inode is linked to the index before it is replaced, as the kernel's
+     * that is a name of a lower hard link is copied up through the index before it is replaced, as the kernel's
      * ovl_nlink_start, so the overlay's link count goes down with it.
      */
     public void useIndex(Index idx) {
@@ -129,8 +129,9 @@ public final class Rename {
         copyUp.copyUpMetadata(lookup.resolve(from));
         if (exchange) {
             copyUp.copyUpMetadata(lookup.resolve(to));
-        } else if (index != null && dst.isIndexed()) {
-            copyUp.copyUp(lookup.resolve(to));
+        } else if (index != null && dst.exists() && !dst.hasUpper() && !dst.isDirectory()
+                && Index.keeps(dst.bottom().stat())) {
+            copyUp.copyUpMetadata(lookup.resolve(to));
         }
         Entry srcParent = lookup.resolve(OverlayPaths.parent(from));
         dstParent = lookup.resolve(OverlayPaths.parent(to));

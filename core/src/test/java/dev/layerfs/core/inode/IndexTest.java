@@ -165,6 +165,19 @@ class IndexTest {
     }
 
     @Test
+    void unlinkOfANameNeverCopiedUpCountsToo() throws Exception {
+        Overlay ov = fx.open(indexOn());
+        ov.unlink("d/a");
+        assertOneFile(ov, lowerIno, 2, "d/b", "d/c");
+        assertTrue(upper.stat("d/a").isCharDevice(), "whited out, after its copy-up into the index (as the kernel)");
+        assertEquals(1, index().list("").size());
+        assertEquals("hello", read(ov, "d/b"));
+        ov.rename("d/single", "d/b", 0);
+        assertOneFile(ov, lowerIno, 1, "d/c");
+        assertEquals("U+0", index().xattr(index().list("").get(0), NLINK), "the index its only upper link, one name left");
+    }
+
+    @Test
     void renameOfOneNameKeepsItOneFile() throws Exception {
         Overlay ov = fx.open(indexOn());
         overwrite(ov, "d/a", "HELLO");
