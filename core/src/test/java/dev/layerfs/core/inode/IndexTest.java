@@ -135,6 +135,19 @@ class IndexTest {
     }
 
     @Test
+    void anXattrSetThroughANameNotCopiedUpGoesToTheIndexedInode() throws Exception {
+        Overlay ov = fx.open(indexOn());
+        overwrite(ov, "d/a", "HELLO");
+        ov.setxattr("d/b", "user.k", "v".getBytes(java.nio.charset.StandardCharsets.UTF_8), 0);
+        assertFalse(upper.exists("d/b"), "as the kernel: no upper name for an xattr change");
+        assertEquals("v", upper.xattr("d/a", "user.k"));
+        assertEquals("v", new String(ov.getxattr("d/c", "user.k"), java.nio.charset.StandardCharsets.UTF_8));
+        ov.chmod("d/b", 0600);
+        assertTrue(upper.exists("d/b"), "as the kernel: a chmod links the name up");
+        assertOneFile(ov, lowerIno, 3, "d/a", "d/b", "d/c");
+    }
+
+    @Test
     void listingsShowTheNumbersStatShows() throws Exception {
         Overlay ov = fx.open(indexOn());
         overwrite(ov, "d/b", "HELLO");
