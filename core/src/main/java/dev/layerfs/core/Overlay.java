@@ -13,6 +13,7 @@ import dev.layerfs.core.error.FsException;
 import dev.layerfs.core.handle.LowerOpenFiles;
 import dev.layerfs.core.handle.OpenFile;
 import dev.layerfs.core.handle.PinnedFile;
+import dev.layerfs.core.inode.Index;
 import dev.layerfs.core.inode.InodeNumbers;
 import dev.layerfs.core.lookup.Entry;
 import dev.layerfs.core.lookup.Lookup;
@@ -74,13 +75,15 @@ public final class Overlay implements Closeable {
     private final Rename rename;
     private final Open open;
     private final FileIo io = new FileIo();
+    /** The inodes index (index=on), or null. */
+    private final Index index;
     private final boolean fsync;
     private final boolean metacopy;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private final Syscalls sys = Syscalls.get();
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private Overlay(LayerStack stack, WorkDir work, OverlayConfig config) {
+    private Overlay(LayerStack stack, WorkDir work, OverlayConfig config) throws ConfigException {
         this.stack = stack;
         this.work = work;
         this.fsync = config.fsync();
@@ -109,10 +112,26 @@ public final class Overlay implements Closeable {
         this.rename = new Rename(stack, lookup, copyUp, writer, directories, whiteouts, lowerOpenFiles, inodes,
                 config.features().redirectDir().creates());
         this.open = new Open(stack, lookup, copyUp, creation, lowerOpenFiles, config.ids());
+        this.index = config.features().index() && stack.upper().isPresent() ? prepareIndex(markers, copyUp) : null;
+    }
+
+    /** index=on: the index directory checked and in use by lookups, copy-up, stat, unlink and rename. */
+    private Index prepareIndex(PrivateXattrs markers, CopyUp copyUp) throws ConfigException {
+        Index idx = Index.prepare(stack, markers, inodes.origins().get());
+        if (idx != null) {
+            inodes.useIndex(idx);
+            lookup.useIndex(idx::find);
+            copyUp.useIndex(idx);
+            attributes.useIndex(idx);
+            removal.useIndex(idx);
+            rename.useIndex(idx);
+        }
+        return idx;
     }
 
     /**
-     * Checks and opens a layer stack. With an upper layer, {@code WORKDIR/work} is created or emptied; nothing
+     * Checks and opens a layer stack. With an upper layer, {@code WORKDIR/work} is created or emptied; with
+     * index=on, {@code WORKDIR/index} is created or checked, and the upper root records its lower root; nothing
      * else is written.
      */
     public static Overlay open(OverlayConfig config) throws ConfigException {
@@ -127,7 +146,15 @@ public final class Overlay implements Closeable {
                         + e.getMessage());
             }
         }
-        return new Overlay(stack, work, config);
+        try {
+            return new Overlay(stack, work, config);
+        } catch (ConfigException | RuntimeException e) {
+            if (work != null) {
+                work.close();
+            }
+            stack.close();
+            throw e;
+        }
     }
 
     /**
@@ -414,7 +441,7 @@ public final class Overlay implements Closeable {
         }
         long ino = f.created() && f.layer().upper() ? inodes.ofCreated(f.layer(), st)
                 : inodes.ofDescriptor(f.layer(), f.fd(), st);
-        return attributes.shown(st, ino, false);
+        return attributes.shownOpen(f.fd(), st, ino, f.layer().upper());
     }
 
     /**
@@ -458,6 +485,9 @@ public final class Overlay implements Closeable {
         }
         if (work != null) {
             work.close();
+        }
+        if (index != null) {
+            index.close();
         }
         inodes.close();
         stack.close();

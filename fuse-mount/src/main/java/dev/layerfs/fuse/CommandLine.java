@@ -50,7 +50,13 @@ final class CommandLine {
                                   suid and dev when run as root, as fuse-overlayfs; never otherwise)
                  redirect_dir=on|follow|nofollow|off  as the kernel overlay: on renames directories with
                                   lower content (overlay.redirect); off (the default) follows redirects only
-                 metacopy=off, index=off, xino=on|off|auto  accepted; metacopy=on and index=on are refused
+                 metacopy=on|off  as the kernel overlay: on copies up only the metadata of a lower file
+                                  for chmod, chown, utimens and xattrs (overlay.metacopy)
+                 index=on|off     as the kernel overlay: on keeps a lower hard link one file through
+                                  copy-up (WORKDIR/index); off (the default) breaks it at copy-up
+                 xino=on|off|auto  accepted; where layers span filesystems numbers are composed as the
+                                  kernel's xino composes them, whatever the value (one st_dev through FUSE)
+                 nfs_export=off   accepted; nfs_export=on is refused
               rw, exec and the other generic mount options are accepted and ignored; unknown options
               are reported on stderr and ignored.
             """;

@@ -131,7 +131,8 @@ final class MountOptions {
             case "squash_to_root" -> squashToRoot = true;
             case "squash_to_uid" -> squashToUid = OptionalInt.of(parseId(key, value));
             case "squash_to_gid" -> squashToGid = OptionalInt.of(parseId(key, value));
-            case "redirect_dir", "metacopy", "index", "xino" -> kernelFeatureOptions.put(key, require(key, value));
+            case "redirect_dir", "metacopy", "index", "xino", "nfs_export" ->
+                    kernelFeatureOptions.put(key, require(key, value));
             case "passthrough" -> {
                 passthrough = PassthroughMode.of(require(key, value));
                 if (passthrough == null) {

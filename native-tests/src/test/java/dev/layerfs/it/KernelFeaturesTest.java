@@ -3,9 +3,13 @@ package dev.layerfs.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.SortedMap;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.Test;
@@ -28,7 +32,8 @@ class KernelFeaturesTest {
     /** What the upper layers are compared on besides the objects: the overlay's markers (not origin handles). */
     private static final Predicate<String> MARKERS = n -> n.startsWith("user.")
             || n.equals("trusted.overlay.redirect") || n.equals("trusted.overlay.opaque")
-            || n.equals("trusted.overlay.impure") || n.equals("trusted.overlay.metacopy");
+            || n.equals("trusted.overlay.impure") || n.equals("trusted.overlay.metacopy")
+            || n.equals("trusted.overlay.nlink");
 
     private record Both(KernelOverlay kernel, LayerfsMount layerfs, Layers kl, Layers fl, String options) {}
 
@@ -237,5 +242,136 @@ class KernelFeaturesTest {
                 r ls -A . n d
                 """);
         sameEverywhere(b);
+    }
+
+    // ---- index ----
+
+    private static final String LINKS = """
+            mkdir -p "$L1/d" "$L2/e"
+            echo hello > "$L1/d/a"; ln "$L1/d/a" "$L1/d/b"; ln "$L1/d/a" "$L1/d/c"
+            echo two > "$L2/e/x"; ln "$L2/e/x" "$L2/e/y"
+            echo one > "$L1/single"; echo other > "$L1/d/other"
+            """;
+
+    private static final String HARD_LINK_SCRIPT = """
+            r stat -c '%n %h %s' d/a d/b d/c e/x e/y single
+            r sh -c 'echo more >> d/a'
+            r cat d/b d/c
+            r chmod 600 e/y
+            r stat -c '%n %a %h' e/x e/y
+            r ln d/b d/e
+            r stat -c '%n %h' d/a d/b d/c d/e
+            r rm d/c
+            r mv d/b moved
+            r mv d/other d/e
+            r stat -c '%n %h %s' d/a moved d/e
+            r sh -c 'echo again >> moved'
+            r cat d/a e/x
+            r mv e/x e/y
+            r ls -A . d e
+            """;
+
+    /** The index directories: as many entries, with the same link counts. */
+    private static void sameIndexes(Both b) {
+        // (The names are the lower objects' handles, which differ between the copies of the layers.)
+        String list = "cd index && for f in *; do [ -e \"$f\" ] && stat -c '%h %F' \"$f\"; done | sort; true";
+        assertEquals(Sh.bash(list, b.kl().work(), Map.of()).assertOk().stdout(),
+                Sh.bash(list, b.fl().work(), Map.of()).assertOk().stdout(), "the index directories (kernel, layerfs)");
+    }
+
+    @Test
+    void lowerHardLinksStayOneFileThroughCopyUp() {
+        Both b = mount(LINKS, "index=on");
+        String log = same(b, HARD_LINK_SCRIPT);
+        assertTrue(log.contains("hello\\nmore\\nhello\\nmore"), log);
+        sameEverywhere(b);
+        sameIndexes(b);
+    }
+
+    @Test
+    void lowerHardLinksWithEveryFeature() {
+        Both b = mount(LINKS, "index=on,redirect_dir=on,metacopy=on,xino=on");
+        same(b, HARD_LINK_SCRIPT + """
+                r mv d dd
+                r chown 7:8 dd/a
+                r stat -c '%n %h %u:%g' dd/a moved
+                """);
+        sameEverywhere(b);
+        sameIndexes(b);
+    }
+
+    @Test
+    void aLowerLayerOfAnotherUpperIsRefusedWithIndex() {
+        Both b = mount(LINKS, "index=on");
+        same(b, "r sh -c 'echo more >> d/a'\n");
+        b.kernel().unmount();
+        b.layerfs().unmount();
+        // The layers swapped: each upper layer now sits on the other lower layer.
+        Layers kernelSwapped = b.kl().withLowers(List.of(b.kl().lower(1), b.kl().lower(0)));
+        Layers layerfsSwapped = b.fl().withLowers(List.of(b.fl().lower(1), b.fl().lower(0)));
+        Sh.Result k = Sh.run("mount", "-t", "overlay", "overlay", "-o", kernelSwapped.options() + ",index=on",
+                kernelSwapped.mnt().toString());
+        if (k.exitCode() == 0) {
+            Unmounter.unmount(kernelSwapped.mnt());
+        }
+        assertTrue(k.exitCode() != 0, "the kernel overlay refuses: " + k);
+        MountExtension.Launch l = ext.launch(layerfsSwapped.mnt(), "-o", layerfsSwapped.options() + ",index=on",
+                layerfsSwapped.mnt().toString());
+        assertTrue(l.exitCode() != 0, "layerfs refuses: " + l.result());
+        assertTrue(l.stderrLines().stream().anyMatch(line -> line.contains("failed to verify upper root origin")),
+                l.stderrLines().toString());
+    }
+
+    // ---- xino ----
+
+    /** Copies of the upper layer for each implementation, over the very same lower layers. */
+    private Layers sharingLowers(Layers base, String name) {
+        try {
+            Path root = Files.createDirectories(ext.root().resolve(name));
+            Path upper = root.resolve("upper");
+            Sh.ok("cp", "-a", "--", base.upper().toString(), upper.toString());
+            return new Layers(root, base.lowers(), Optional.of(upper),
+                    Optional.of(Files.createDirectory(root.resolve("work"))),
+                    Files.createDirectory(root.resolve("mnt")));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Test
+    void inodeNumbersAcrossFilesystemsAreTheKernels() {
+        Layers base = ext.layers("base", 2);
+        ext.mountTmpfs(base.lower(0));
+        Sh.bash("set -e\n" + LINKS + TREE, ext.root(), Map.of("L1", base.lower(0).toString(), "L2",
+                base.lower(1).toString(), "U", base.upper().toString())).assertOk();
+        for (String options : List.of("xino=on", "xino=auto,index=on", "xino=on,index=on,redirect_dir=on,metacopy=on")) {
+            Layers kl = sharingLowers(base, "kernel-" + options.replace(',', '-').replace('=', '_'));
+            Layers fl = sharingLowers(base, "layerfs-" + options.replace(',', '-').replace('=', '_'));
+            Both b = new Both(ext.mountKernel(kl, options), ext.mount(fl, "timeout=0", options), kl, fl, options);
+            // Numbers of objects with lower content: the same on both, the lower's filesystem in the top bits.
+            // (The upper layers are copies: their own numbers differ, and are shown as "upper".)
+            String numbers = """
+                    export UP=$(find ../upper ../work -xdev -printf '%i\\n' | sort -u | paste -sd'|')
+                    r sh -c 'stat -c "%n %i %h" d d/a d/b a a/g a/sub a/sub/f a/two e/x single | sed -E "s/\\\\b($UP)\\\\b/upper/g"'
+                    r sh -c 'ls -i d a a/sub e | sed -E "s/\\\\b($UP)\\\\b/upper/g"'
+                    """;
+            String log = same(b, numbers + """
+                    r sh -c 'echo more >> d/a'
+                    r sh -c 'echo more >> a/g'
+                    r chmod 600 a/two a/sub/f
+                    r touch a/sub
+                    """ + numbers);
+            assertTrue(log.contains("d/a " + Long.toUnsignedString(1L << 63 | inode(base.lower(0).resolve("d/a")))),
+                    log);
+            sameEverywhere(b);
+        }
+    }
+
+    private static long inode(Path p) {
+        try {
+            return (Long) Files.getAttribute(p, "unix:ino");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 }

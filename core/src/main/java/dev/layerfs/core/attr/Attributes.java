@@ -5,6 +5,7 @@ import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
 import dev.layerfs.core.handle.OpenFile;
 import dev.layerfs.core.handle.PinnedFile;
+import dev.layerfs.core.inode.Index;
 import dev.layerfs.core.inode.InodeNumbers;
 import dev.layerfs.core.lookup.Entry;
 import dev.layerfs.core.lookup.Lookup;
@@ -29,6 +30,8 @@ public final class Attributes {
     private final InodeNumbers inodes;
     private final IdMapping ids;
     private final Syscalls sys = Syscalls.get();
+    /** The inodes index where index=on, else null. */
+    private volatile Index index;
 
     public Attributes(LayerStack stack, Lookup lookup, CopyUp copyUp, InodeNumbers inodes, IdMapping ids) {
         this.stack = stack;
@@ -38,18 +41,41 @@ public final class Attributes {
         this.ids = ids;
     }
 
+    /** With index=on: an indexed inode shows the overlay's link count, kept in {@code overlay.nlink}. */
+    public void useIndex(Index idx) {
+        this.index = idx;
+    }
+
     /**
      * The merged view's stat of an existing entry. A metadata-only copy shows its own attributes with its data's
      * block count, as the kernel's ovl_getattr.
      */
     public Stat stat(Entry e) throws FsException {
         Stat shown = shown(e.stat(), inodes.of(e), e.isMergedDirectory());
+        Index idx = index;
+        // An indexed upper file has two links at least (its name and the index's); an index entry reached from a
+        // lower name may have no other.
+        if (idx != null && !e.isDirectory() && (e.hasUpper() && shown.nlink() >= 2 || e.isIndexed())) {
+            shown = withNlink(shown, idx.shownNlink(e.top().layer().fd(), e.top().path(), e.stat()));
+        }
         if (!e.isMetacopy()) {
             return shown;
         }
         return new Stat(shown.dev(), shown.ino(), shown.mode(), shown.nlink(), shown.uid(), shown.gid(),
                 shown.rdev(), shown.size(), shown.blksize(), e.data().stat().blocks(), shown.atime(), shown.mtime(),
                 shown.ctime());
+    }
+
+    /** As {@link #shown(Stat, long, boolean)}, for an open upper file held by {@code fd}. */
+    public Stat shownOpen(int fd, Stat st, long ino, boolean upper) throws FsException {
+        Stat shown = shown(st, ino, false);
+        Index idx = index;
+        return idx != null && upper && shown.nlink() >= 2 ? withNlink(shown, idx.shownNlink(fd, st)) : shown;
+    }
+
+    private static Stat withNlink(Stat s, long nlink) {
+        return new Stat(s.dev(), s.ino(), s.mode(), nlink, s.uid(), s.gid(), s.rdev(), s.size(), s.blksize(),
+                s.blocks(), s.atime(), s.mtime(), s.ctime());
     }
 
     /** The merged view's stat of a real object, given the inode number shown for it. */

@@ -67,6 +67,8 @@ public final class Xattrs {
                     OverlayPaths.show(path));
         }
         Entry e = lookup.existing(path, op);
-        return copyUp.copyUpMetadata(e);
+        // A lower hard link shown through the index (index=on) has its upper inode already: as the kernel's
+        // ovl_xattr_set, the change goes to it and the name is not linked up.
+        return e.isIndexed() ? e : copyUp.copyUpMetadata(e);
     }
 }

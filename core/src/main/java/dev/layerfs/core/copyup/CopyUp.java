@@ -1,6 +1,7 @@
 package dev.layerfs.core.copyup;
 
 import dev.layerfs.core.error.FsException;
+import dev.layerfs.core.inode.Index;
 import dev.layerfs.core.inode.Origins;
 import dev.layerfs.core.lookup.Entry;
 import dev.layerfs.core.lookup.Lookup;
@@ -36,6 +37,8 @@ public final class CopyUp {
     private final Optional<Origins> origins;
     private final IdMapping ids;
     private final boolean metacopy;
+    /** The inodes index where index=on, else null. */
+    private volatile Index index;
     private final DataCopier data = new DataCopier();
     private final XattrCopier xattrs = new XattrCopier();
     private final Syscalls sys = Syscalls.get();
@@ -56,6 +59,14 @@ public final class CopyUp {
         this.markers = markers;
         this.origins = origins;
         this.ids = ids;
+    }
+
+    /**
+     * With index=on: a lower hard link is copied up into the index ({@code WORKDIR/index/<origin>}) and linked to
+     * its name; its other names, copied up later, are linked to that same upper inode.
+     */
+    public void useIndex(Index idx) {
+        this.index = idx;
     }
 
     /** Copies an existing entry up with its data; returns the entry as it now is. */
@@ -141,8 +152,26 @@ public final class CopyUp {
         if (current.hasUpper()) {
             return current;
         }
+        Index idx = index;
+        RealPath lower = current.bottom();
+        String indexName = idx != null && Index.keeps(lower.stat()) && !lower.markers().metacopy()
+                && (current.isIndexed() || current.reals().size() == 1) ? idx.nameFor(lower) : null;
+        if (indexName != null) {
+            long upperIno = copyIndexed(idx, lower, indexName, current.path(), how);
+            origins.ifPresent(o -> o.copiedUpIndexed(upperIno, lower));
+            lookup.invalidate(current.path());
+            Entry up = lookup.child(parent, current.name());
+            if (up.isMetacopy() && how != Data.METADATA_ONLY) {
+                // Linked to a metadata-only index entry: its data comes up now, for every name.
+                return how == Data.COPY ? copyUpData(up) : dropMetacopy(up);
+            }
+            if (how != Data.METADATA_ONLY) {
+                listener.copiedUpInode(lower.stat(), current.path());
+            }
+            return up;
+        }
         long upperIno = copyObject(current.top(), current.data(), current.path(), how);
-        origins.ifPresent(o -> o.copiedUp(upperIno, current.stat()));
+        origins.ifPresent(o -> o.copiedUp(upperIno, current.top()));
         lookup.invalidate(current.path());
         if (how != Data.METADATA_ONLY) {
             // Files open on the lower copy keep reading it while its data stays there.
@@ -187,29 +216,36 @@ public final class CopyUp {
         listener.originRecorded(path);
     }
 
+    /**
+     * The copy-up of a lower hard link with index=on (the kernel's indexed copy-up): the first of its names to be
+     * copied up builds the copy in the work directory (metadata only where metacopy=on allows) and moves it into
+     * the index; that one and every later one is linked to the index entry. Returns the upper inode number.
+     */
+    private long copyIndexed(Index idx, RealPath lower, String name, String path, Data how) throws FsException {
+        String parentPath = OverlayPaths.parent(path);
+        Stat parentTimes = sys.lstat(upper.fd(), parentPath);
+        boolean existed = idx.has(name);
+        if (!existed) {
+            String tmp = work.tempName();
+            try {
+                build(lower, lower, tmp, how);
+                idx.adopt(work.fd(), tmp, name, lower.stat().nlink());
+            } catch (FsException e) {
+                work.removeTree(tmp);
+                throw e;
+            }
+        }
+        idx.linkUp(name, upper.fd(), path, existed);
+        sys.lutimensat(upper.fd(), parentPath, parentTimes.atime(), parentTimes.mtime());
+        return sys.lstat(upper.fd(), path).ino();
+    }
+
     /** Builds the copy in the work directory and renames it into place; returns its inode number. */
     private long copyObject(RealPath src, RealPath dataSrc, String path, Data how) throws FsException {
-        Stat st = src.stat();
         String tmp = work.tempName();
         String parentPath = OverlayPaths.parent(path);
         try {
-            switch (st.type()) {
-                case Linux.S_IFDIR -> sys.mkdirat(work.fd(), tmp, 0700);
-                case Linux.S_IFREG -> copyRegular(src, dataSrc, tmp, st, how);
-                case Linux.S_IFLNK -> sys.symlinkat(sys.readlinkat(src.layer().fd(), src.path()), work.fd(), tmp);
-                default -> sys.mknodat(work.fd(), tmp, st.type() | 0600, st.rdev());
-            }
-            if (!st.isRegularFile()) {
-                sys.lchownat(work.fd(), tmp, ids.canonicalUid(st.uid()), ids.canonicalGid(st.gid()));
-                if (!st.isSymlink()) {
-                    sys.fchmodat(work.fd(), tmp, st.permissions());
-                }
-                xattrs.copy(src.layer().fd(), src.path(), work.fd(), tmp);
-            }
-            if (origins.isPresent()) {
-                origins.get().record(work.fd(), tmp, src);
-            }
-            sys.lutimensat(work.fd(), tmp, st.atime(), st.mtime());
+            build(src, dataSrc, tmp, how);
             long ino = sys.lstat(work.fd(), tmp).ino();
             Stat parentTimes = sys.lstat(upper.fd(), parentPath);
             sys.renameat2(work.fd(), tmp, upper.fd(), path, Linux.RENAME_NOREPLACE);
@@ -219,6 +255,28 @@ public final class CopyUp {
             work.removeTree(tmp);
             throw e;
         }
+    }
+
+    /** Builds a copy of {@code src} at {@code tmp} in the work directory, with its origin record and times. */
+    private void build(RealPath src, RealPath dataSrc, String tmp, Data how) throws FsException {
+        Stat st = src.stat();
+        switch (st.type()) {
+            case Linux.S_IFDIR -> sys.mkdirat(work.fd(), tmp, 0700);
+            case Linux.S_IFREG -> copyRegular(src, dataSrc, tmp, st, how);
+            case Linux.S_IFLNK -> sys.symlinkat(sys.readlinkat(src.layer().fd(), src.path()), work.fd(), tmp);
+            default -> sys.mknodat(work.fd(), tmp, st.type() | 0600, st.rdev());
+        }
+        if (!st.isRegularFile()) {
+            sys.lchownat(work.fd(), tmp, ids.canonicalUid(st.uid()), ids.canonicalGid(st.gid()));
+            if (!st.isSymlink()) {
+                sys.fchmodat(work.fd(), tmp, st.permissions());
+            }
+            xattrs.copy(src.layer().fd(), src.path(), work.fd(), tmp);
+        }
+        if (origins.isPresent()) {
+            origins.get().record(work.fd(), tmp, src);
+        }
+        sys.lutimensat(work.fd(), tmp, st.atime(), st.mtime());
     }
 
     /**

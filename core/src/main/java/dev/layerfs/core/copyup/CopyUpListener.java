@@ -1,5 +1,7 @@
 package dev.layerfs.core.copyup;
 
+import dev.layerfs.core.nativeio.Stat;
+
 /** Told when a merged path has been copied up, so that files open on the lower copy can move to the upper. */
 @FunctionalInterface
 public interface CopyUpListener {
@@ -11,5 +13,13 @@ public interface CopyUpListener {
      * open files.
      */
     default void originRecorded(String path) {
+    }
+
+    /**
+     * A lower hard link was copied up through the inodes index (index=on): files open on that lower object through
+     * any of its names can move to the upper copy, the upper object at {@code upperPath}.
+     */
+    default void copiedUpInode(Stat lower, String upperPath) {
+        copiedUp(upperPath);
     }
 }

@@ -1,5 +1,6 @@
 package dev.layerfs.core.copyup;
 
+import dev.layerfs.core.nativeio.Stat;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
@@ -7,8 +8,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * Who is told of each copy-up: the engine's own listener first (files open on the lower copy move to the upper),
  * then every watcher registered since (a transport that tells the kernel its cached attributes and pages of the
  * path are gone). Watchers are also told of a merged directory's origin recorded at lookup, which changes what
- * a copy-up changes (the inode number, the parent's listing). Watchers run on the thread that copied up, with the overlay's lock held: they must not call
- * back into the overlay or block.
+ * a copy-up changes (the inode number, the parent's listing). Watchers run on the thread that copied up, with the
+ * overlay's lock held: they must not call back into the overlay or block.
  */
 public final class CopyUpWatchers implements CopyUpListener {
     private final CopyUpListener engine;
@@ -35,6 +36,15 @@ public final class CopyUpWatchers implements CopyUpListener {
         engine.copiedUp(path);
         for (CopyUpListener w : watchers) {
             w.copiedUp(path);
+        }
+    }
+
+    /** The engine moves files open on the lower object through any of its names; watchers hear of the path. */
+    @Override
+    public void copiedUpInode(Stat lower, String upperPath) {
+        engine.copiedUpInode(lower, upperPath);
+        for (CopyUpListener w : watchers) {
+            w.copiedUp(upperPath);
         }
     }
 }

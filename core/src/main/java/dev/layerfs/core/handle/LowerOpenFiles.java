@@ -5,6 +5,7 @@ import dev.layerfs.core.copyup.CopyUpListener;
 import dev.layerfs.core.error.FsException;
 import dev.layerfs.core.model.Layer;
 import dev.layerfs.core.nativeio.Linux;
+import dev.layerfs.core.nativeio.Stat;
 import dev.layerfs.core.nativeio.Syscalls;
 import java.util.List;
 import java.util.Map;
@@ -84,12 +85,45 @@ public final class LowerOpenFiles implements CopyUpListener {
         });
     }
 
+    /** Every file open on the lower object {@code lower}, by whichever name, moves to the upper object at the path. */
+    @Override
+    public synchronized void copiedUpInode(Stat lower, String upperPath) {
+        for (String path : List.copyOf(onLower.keySet())) {
+            Set<OpenFile> files = onLower.get(path);
+            if (files == null) {
+                continue;
+            }
+            Set<OpenFile> same = ConcurrentHashMap.newKeySet();
+            for (OpenFile f : files) {
+                try {
+                    Stat st = sys.fstat(f.fd());
+                    if (st.dev() == lower.dev() && st.ino() == lower.ino()) {
+                        same.add(f);
+                    }
+                } catch (FsException e) {
+                    LOG.debug("fstat of a lower open file failed: {}", e.getMessage());
+                }
+            }
+            if (!same.isEmpty()) {
+                files.removeAll(same);
+                if (files.isEmpty()) {
+                    onLower.remove(path, files);
+                }
+                moveAll(same, upperPath);
+            }
+        }
+    }
+
     @Override
     public void copiedUp(String path) {
         Set<OpenFile> files = onLower.remove(path);
         if (files == null) {
             return;
         }
+        moveAll(files, path);
+    }
+
+    private void moveAll(Set<OpenFile> files, String path) {
         for (OpenFile f : files) {
             try {
                 int flags = Linux.O_RDONLY | Linux.O_NOFOLLOW | (f.flags() & Linux.O_DIRECT);

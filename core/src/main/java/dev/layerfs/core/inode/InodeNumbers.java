@@ -7,6 +7,8 @@ import dev.layerfs.core.marker.PrivateXattrs;
 import dev.layerfs.core.model.Layer;
 import dev.layerfs.core.model.LayerStack;
 import dev.layerfs.core.nativeio.Stat;
+import dev.layerfs.core.nativeio.FileHandle;
+import dev.layerfs.core.nativeio.Syscalls;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -14,28 +16,56 @@ import java.util.Optional;
 /**
  * The inode numbers the merged view reports (st_ino, and d_ino in listings), by the kernel overlay's rules.
  *
- * <p>Where every layer lies on one filesystem, real numbers are unique already: a lower object shows its own; a
- * merged directory (other than the root) shows its topmost lower directory's; an upper object shows the number
- * its {@link Origins origin record} gives, so a copy-up changes nothing a program can see; the root and pure
- * upper objects show their own. Where layers span filesystems, the top bits say which filesystem a number came
- * from (as the kernel's xino does), so that two real files never share a number; origin records are then not
- * used (the kernel-features work extends them there).
+ * <p>A lower object shows its own number; a merged directory (other than the root) shows its topmost lower
+ * directory's; an upper object shows the number its {@link Origins origin record} gives, so a copy-up changes
+ * nothing a program can see; the root and pure upper objects show their own.
+ *
+ * <p>Where every layer lies on one filesystem, real numbers are unique already and are shown as they are. Where
+ * layers span filesystems, numbers are composed as the kernel's xino does it (ovl_map_ino): the upper layer's
+ * filesystem is fsid 0 and each other filesystem of the lower layers, in their order, the next fsid; a real number
+ * shows as {@code ino | fsid << (64 - xinoBits + 1)}, where xinoBits is 32 when every layer's filesystem makes
+ * the generic 32-bit handles (FILEID_INO32_GEN of 8 bytes, as ext4's), else the bits the fsids need plus one (ilog2(numfs - 1) + 2). A
+ * number too wide for that (its top xinoBits bits in use) is shown as it is, as the kernel does for a
+ * non-directory. A FUSE file system has one st_dev, so xino=off across filesystems (where the kernel shows each
+ * layer's st_dev) composes the same way.
  */
 public final class InodeNumbers implements AutoCloseable {
-    private static final int FS_BITS = 8;
-    private static final long LOW_MASK = (1L << (64 - FS_BITS)) - 1;
+    /** name_to_handle_at's type for 32-bit inode numbers with a generation (FILEID_INO32_GEN). */
+    private static final int FILEID_INO32_GEN = 1;
 
-    private final boolean singleFilesystem;
-    private final Map<Long, Integer> fsIndex = new HashMap<>();
+    private final Map<Long, Integer> fsids = new HashMap<>();
+    /** The bits the fsid takes at the top of a number (0 where every layer lies on one filesystem). */
+    private final int xinoBits;
     private final Optional<Origins> origins;
 
     public InodeNumbers(LayerStack stack, PrivateXattrs markers) {
-        this.singleFilesystem = stack.singleFilesystem();
+        Optional<Layer> upper = stack.upper();
+        upper.ifPresent(u -> fsids.put(u.dev(), 0));
+        int first = upper.isPresent() ? 0 : 1;
         for (Layer l : stack.layers()) {
-            fsIndex.putIfAbsent(l.dev(), fsIndex.size());
+            if (!fsids.containsKey(l.dev())) {
+                fsids.put(l.dev(), fsids.size() + first);
+            }
         }
-        this.origins = singleFilesystem && stack.upper().isPresent()
-                ? Optional.of(new Origins(markers, stack.topLower())) : Optional.empty();
+        this.xinoBits = fsids.size() == 1 ? 0 : xinoBits(stack, fsids.size() + first);
+        this.origins = upper.isPresent() ? Optional.of(new Origins(markers, stack, this::mapped)) : Optional.empty();
+    }
+
+    /** The kernel's xino_mode where layers span filesystems: 32, or the fsid's bits plus one. */
+    private static int xinoBits(LayerStack stack, int numfs) {
+        Syscalls sys = Syscalls.get();
+        boolean all32 = true;
+        for (Layer l : stack.layers()) {
+            try {
+                FileHandle h = sys.nameToHandle(l.fd(), "");
+                // The kernel asks whether the filesystem encodes handles with the generic 32-bit encoder; its
+                // handles are the ones of that type and size (tmpfs's, of the same type, are 12 bytes).
+                all32 &= h != null && h.type() == FILEID_INO32_GEN && h.bytes().length == 8;
+            } catch (FsException e) {
+                all32 = false;
+            }
+        }
+        return all32 ? 32 : 63 - Long.numberOfLeadingZeros(numfs - 1) + 2;
     }
 
     /** The origin records, where the stack keeps them (an upper layer on the lowers' filesystem). */
@@ -43,9 +73,19 @@ public final class InodeNumbers implements AutoCloseable {
         return origins;
     }
 
+    /** With index=on: indexed upper copies of lower hard links show their lower numbers. */
+    public void useIndex(Index index) {
+        origins.ifPresent(o -> o.useIndex(index));
+    }
+
     /** The number shown for an existing entry. */
     public long of(Entry e) throws FsException {
         RealPath top = e.top();
+        if (top.layer().isInodesIndex()) {
+            // A lower hard link whose upper copy is reached through the index: its lower number, as every name.
+            RealPath lower = e.reals().get(1);
+            return mapped(lower.layer(), lower.stat().ino());
+        }
         if (!e.isRoot() && e.isDirectory() && e.reals().size() > 1 && top.isUpper()) {
             RealPath lower = e.reals().get(1);
             return mapped(lower.layer(), lower.stat().ino());
@@ -60,7 +100,8 @@ public final class InodeNumbers implements AutoCloseable {
 
     /** As {@link #of(Layer, String, Stat)}, from a directory entry's number and type (S_IFMT bits). */
     public long of(Layer layer, String path, long ino, int type) throws FsException {
-        if (layer.upper() && origins.isPresent()) {
+        // The root shows its own number, though with index=on the upper root records its lower root as origin.
+        if (layer.upper() && origins.isPresent() && !path.isEmpty()) {
             return origins.get().of(layer, path, ino, type);
         }
         return mapped(layer, ino);
@@ -84,10 +125,15 @@ public final class InodeNumbers implements AutoCloseable {
 
     /** A real number of a layer as shown, without origin records (a lower object's, or a directory's). */
     public long mapped(Layer layer, long realIno) {
-        if (singleFilesystem) {
+        if (xinoBits == 0) {
             return realIno;
         }
-        return (realIno & LOW_MASK) | ((long) fsIndex.get(layer.dev()) << (64 - FS_BITS));
+        int shift = 64 - xinoBits;
+        if (realIno >>> shift != 0) {
+            return realIno;
+        }
+        Integer fsid = fsids.get(layer.dev());
+        return fsid == null ? realIno : realIno | (long) fsid << (shift + 1);
     }
 
     /** An upper object's name was removed or replaced: what is cached about its number may no longer hold. */

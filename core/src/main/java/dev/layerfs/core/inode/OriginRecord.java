@@ -22,12 +22,20 @@ record OriginRecord(FileHandle handle, byte[] uuid) {
     static final byte[] NULL_UUID = new byte[16];
 
     byte[] encode() {
+        return encode(false);
+    }
+
+    /**
+     * The record's bytes; {@code ofUpper} marks it as naming an object of the upper layer (the kernel's
+     * OVL_FH_FLAG_PATH_UPPER, as in the index directory's {@code overlay.upper}).
+     */
+    byte[] encode(boolean ofUpper) {
         byte[] fid = handle.bytes();
         byte[] v = new byte[HEADER + fid.length];
         v[0] = VERSION;
         v[1] = (byte) MAGIC;
         v[2] = (byte) v.length;
-        v[3] = (byte) CPU_ENDIAN;
+        v[3] = (byte) (CPU_ENDIAN | (ofUpper ? FLAG_PATH_UPPER : 0));
         v[4] = (byte) handle.type();
         System.arraycopy(uuid, 0, v, 5, 16);
         System.arraycopy(fid, 0, v, HEADER, fid.length);

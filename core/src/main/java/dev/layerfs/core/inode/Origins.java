@@ -9,16 +9,23 @@ import dev.layerfs.core.nativeio.FileHandle;
 import dev.layerfs.core.nativeio.Linux;
 import dev.layerfs.core.nativeio.Stat;
 import dev.layerfs.core.nativeio.Syscalls;
+import dev.layerfs.core.model.LayerStack;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Origin records: a copied-up object remembers, in the kernel's form ({@code overlay.origin}, see
  * {@link OriginRecord}), the lower object it came from, so that it keeps showing that object's inode number,
- * across remounts too. As the kernel's ovl_getattr does where every layer lies on one filesystem: a copied-up
- * directory, or a non-directory whose lower object had one link, shows the lower object's number; a lower hard
- * link (more than one link) is broken by its copy-up and shows the upper copy's own number.
+ * across remounts too. As the kernel's ovl_getattr: a copied-up directory, or a non-directory whose lower object
+ * had one link, shows the lower object's number (composed by xino where layers span filesystems); a lower hard
+ * link (more than one link) is broken by its copy-up and shows the upper copy's own number, unless the inodes
+ * index ({@link Index}, index=on) holds it. A record names its filesystem by UUID and is decoded on the lower
+ * filesystem with that UUID.
  *
  * <p>The number shown for each upper object is cached by its upper inode number ({@link InoCache}): filled at
  * copy-up and creation, or at the first stat by name (one xattr read, and for a record one open_by_handle_at),
@@ -33,19 +40,37 @@ public final class Origins implements AutoCloseable {
 
     private final Syscalls sys = Syscalls.get();
     private final PrivateXattrs markers;
-    private final Layer lower;
-    private final byte[] uuid;
+    /** One lower layer of each filesystem the lower layers lie on, topmost first: they decode its handles. */
+    private final List<Layer> lowerFilesystems = new ArrayList<>();
+    /** Each layer filesystem's UUID (by st_dev), the null UUID where the filesystem tells none. */
+    private final Map<Long, byte[]> uuids = new HashMap<>();
+    private final Numbering numbering;
     private final InoCache shown = new InoCache(1 << 17);
     private volatile boolean mayDecodeHandles = true;
-    /** A plain descriptor of the lower layer's root (open_by_handle_at refuses O_PATH ones), opened when needed. */
-    private int mountFd = -1;
+    /** The inodes index where index=on: an indexed upper copy of a lower hard link shows the lower number. */
+    private volatile Index index;
+    /** Plain descriptors of the lower filesystems' layer roots (open_by_handle_at refuses O_PATH ones), by st_dev. */
+    private final Map<Long, Integer> mountFds = new HashMap<>();
 
-    /** @param lower a lower layer, whose descriptor decodes handles of the (one) filesystem */
-    Origins(PrivateXattrs markers, Layer lower) {
+    /** How a real number of a layer is shown (the xino composition of {@link InodeNumbers}). */
+    interface Numbering {
+        long shown(Layer layer, long realIno);
+    }
+
+    Origins(PrivateXattrs markers, LayerStack stack, Numbering numbering) {
         this.markers = markers;
-        this.lower = lower;
-        byte[] fsUuid = sys.filesystemUuid(lower.fd());
-        this.uuid = fsUuid == null ? OriginRecord.NULL_UUID : fsUuid;
+        this.numbering = numbering;
+        for (Layer l : stack.layers()) {
+            if (!uuids.containsKey(l.dev())) {
+                byte[] fsUuid = sys.filesystemUuid(l.fd());
+                uuids.put(l.dev(), fsUuid == null ? OriginRecord.NULL_UUID : fsUuid);
+                if (!l.upper()) {
+                    lowerFilesystems.add(l);
+                }
+            } else if (!l.upper() && lowerFilesystems.stream().noneMatch(f -> f.dev() == l.dev())) {
+                lowerFilesystems.add(l);
+            }
+        }
     }
 
     /**
@@ -53,10 +78,32 @@ public final class Origins implements AutoCloseable {
      * from. Nothing is recorded where the lower filesystem cannot make file handles.
      */
     public void record(int dirfd, String path, RealPath from) throws FsException {
-        FileHandle h = sys.nameToHandle(from.layer().fd(), from.path());
-        if (h != null) {
-            markers.set(dirfd, path, PrivateXattrs.ORIGIN, new OriginRecord(h, uuid).encode());
+        byte[] record = recordOf(from.layer(), from.path());
+        if (record != null) {
+            markers.set(dirfd, path, PrivateXattrs.ORIGIN, record);
         }
+    }
+
+    /** With index=on: upper copies of lower hard links that the index holds show their origin's number. */
+    void useIndex(Index idx) {
+        this.index = idx;
+    }
+
+    /** The origin record naming the object at {@code path} in {@code layer}, or null where it has no handle. */
+    byte[] recordOf(Layer layer, String path) throws FsException {
+        FileHandle h = sys.nameToHandle(layer.fd(), path);
+        return h == null ? null : new OriginRecord(h, uuids.get(layer.dev())).encode();
+    }
+
+    /** The record naming the upper layer's root, as the index directory keeps it ({@code overlay.upper}). */
+    byte[] upperRecordOf(Layer upper) throws FsException {
+        FileHandle h = sys.nameToHandle(upper.fd(), "");
+        return h == null ? null : new OriginRecord(h, uuids.get(upper.dev())).encode(true);
+    }
+
+    /** A copy-up into the index finished: the upper object {@code upperIno} shows its lower origin's number. */
+    public void copiedUpIndexed(long upperIno, RealPath from) {
+        shown.put(upperIno, numbering.shown(from.layer(), from.stat().ino()));
     }
 
     /** A new upper object, made through this overlay: it has no origin. */
@@ -65,8 +112,8 @@ public final class Origins implements AutoCloseable {
     }
 
     /** A copy-up finished: the upper object {@code upperIno} came from {@code from}. */
-    public void copiedUp(long upperIno, Stat from) {
-        shown.put(upperIno, numberFor(upperIno, from));
+    public void copiedUp(long upperIno, RealPath from) {
+        shown.put(upperIno, numberFor(upperIno, from.layer(), from.stat()));
     }
 
     /** The name of an upper object was removed or replaced: its inode may go, and its number be reused. */
@@ -109,26 +156,38 @@ public final class Origins implements AutoCloseable {
         return number;
     }
 
-    /** The number an origin record gives, where it is one for this filesystem; else the object's own. */
+    /** The number an origin record gives, where it names an object of a lower filesystem; else the object's own. */
     private long decode(long ino, int type, byte[] xattr) throws FsException {
-        long number = ino;
         OriginRecord origin = OriginRecord.decode(xattr);
-        if (origin != null && (Arrays.equals(origin.uuid(), uuid)
-                || Arrays.equals(origin.uuid(), OriginRecord.NULL_UUID))) {
-            Stat from = originStat(origin);
-            if (from != null && from.type() == type) {
-                number = numberFor(ino, from);
+        if (origin == null) {
+            return ino;
+        }
+        for (Layer fs : lowerFilesystems) {
+            // A record without a UUID (written where the filesystem tells none) is tried where only one could be.
+            boolean candidate = Arrays.equals(origin.uuid(), uuids.get(fs.dev()))
+                    || Arrays.equals(origin.uuid(), OriginRecord.NULL_UUID) && lowerFilesystems.size() == 1;
+            if (!candidate) {
+                continue;
+            }
+            Stat from = originStat(fs, origin);
+            if (from != null) {
+                if (from.type() != type) {
+                    return ino;
+                }
+                Index idx = index;
+                return idx != null && Index.keeps(from) && idx.holds(xattr, ino) ? numbering.shown(fs, from.ino())
+                        : numberFor(ino, fs, from);
             }
         }
-        return number;
+        return ino;
     }
 
-    private Stat originStat(OriginRecord origin) throws FsException {
+    private Stat originStat(Layer fs, OriginRecord origin) throws FsException {
         if (!mayDecodeHandles) {
             return null;
         }
         try {
-            return sys.statByHandle(mountFd(), origin.handle());
+            return sys.statByHandle(mountFd(fs), origin.handle());
         } catch (FsException e) {
             if (e.errno() != Errno.EPERM) {
                 throw e;
@@ -140,20 +199,26 @@ public final class Origins implements AutoCloseable {
         }
     }
 
-    private synchronized int mountFd() throws FsException {
-        if (mountFd < 0) {
-            mountFd = sys.openat(lower.fd(), "", Linux.O_RDONLY | Linux.O_DIRECTORY, 0);
+    private synchronized int mountFd(Layer fs) throws FsException {
+        Integer fd = mountFds.get(fs.dev());
+        if (fd == null) {
+            fd = sys.openat(fs.fd(), "", Linux.O_RDONLY | Linux.O_DIRECTORY, 0);
+            mountFds.put(fs.dev(), fd);
         }
-        return mountFd;
+        return fd;
     }
 
     @Override
     public synchronized void close() {
-        sys.close(mountFd);
-        mountFd = -1;
+        mountFds.values().forEach(sys::close);
+        mountFds.clear();
     }
 
-    private static long numberFor(long upperIno, Stat from) {
-        return from.isDirectory() || from.nlink() == 1 ? from.ino() : upperIno;
+    /**
+     * As the kernel's ovl_getattr without the index: a directory, or a file whose lower object had one link, shows
+     * its origin's number; a broken lower hard link shows the upper copy's own.
+     */
+    private long numberFor(long upperIno, Layer fs, Stat from) {
+        return from.isDirectory() || from.nlink() == 1 ? numbering.shown(fs, from.ino()) : upperIno;
     }
 }

@@ -84,6 +84,19 @@ public final class Entry {
         return exists() && top().isUpper();
     }
 
+    /**
+     * A lower hard link shown through the inodes index (index=on): another of its names was copied up, and this one
+     * shows that upper inode, whose name here is still only in the lower layer.
+     */
+    public boolean isIndexed() {
+        return exists() && top().layer().isInodesIndex();
+    }
+
+    /** The lowest real object: for a non-directory, the lower one its upper copy, if any, came from. */
+    public RealPath bottom() {
+        return reals.get(reals.size() - 1);
+    }
+
     /** A directory made of more than one real directory (the kernel's "merge" type). */
     public boolean isMergedDirectory() {
         return isDirectory() && reals.size() > 1;

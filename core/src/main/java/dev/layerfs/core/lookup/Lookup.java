@@ -40,6 +40,8 @@ public final class Lookup {
     private final NavigableMap<String, Entry> directories = new ConcurrentSkipListMap<>();
     /** Records a merged directory's missing origin (set where the overlay is writable), or null. */
     private volatile OriginFixer originFixer;
+    /** Finds the index entry of a lower hard link (set where index=on), or null. */
+    private volatile IndexFinder indexFinder;
     /** Other caches that must forget what they know about a path whenever this one does. */
     private final List<Consumer<String>> invalidationListeners = new CopyOnWriteArrayList<>();
 
@@ -164,6 +166,20 @@ public final class Lookup {
         void fix(Entry parent, String path, RealPath upperDir, RealPath lowerDir) throws FsException;
     }
 
+    /** Where index=on: the upper copy of a lower hard link, reached through the index, or null. */
+    public interface IndexFinder {
+        RealPath find(RealPath lower) throws FsException;
+    }
+
+    /**
+     * With index=on: a lower hard link whose name has no upper copy shows the upper copy another of its names made
+     * (the index entry), as the kernel's ovl_lookup does. Such an entry's real objects are the index entry, then
+     * the lower object.
+     */
+    public void useIndex(IndexFinder finder) {
+        this.indexFinder = finder;
+    }
+
     public void onMergedWithoutOrigin(OriginFixer fixer) {
         this.originFixer = fixer;
     }
@@ -284,6 +300,14 @@ public final class Lookup {
             RealPath upper = found.get(0);
             fixer.fix(dir, path, upper, found.get(1));
             found.set(0, new RealPath(upper.layer(), upper.path(), upper.stat(), upper.markers().withOrigin()));
+        }
+        IndexFinder finder = indexFinder;
+        if (finder != null && found.size() == 1 && !found.get(0).isUpper() && !found.get(0).stat().isDirectory()
+                && found.get(0).stat().nlink() > 1) {
+            RealPath indexed = finder.find(found.get(0));
+            if (indexed != null) {
+                found.add(0, indexed);
+            }
         }
         boolean whitedOut = found.isEmpty() && w.whiteout;
         return new Entry(dir, path, found, whitedOut, found.isEmpty() ? upperWhiteout : Entry.UpperWhiteout.NONE);

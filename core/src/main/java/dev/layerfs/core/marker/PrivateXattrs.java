@@ -28,6 +28,8 @@ public final class PrivateXattrs {
     public static final String IMPURE = "impure";
     public static final String REDIRECT = "redirect";
     public static final String METACOPY = "metacopy";
+    public static final String NLINK = "nlink";
+    public static final String UPPER = "upper";
 
     private final Syscalls sys = Syscalls.get();
     private volatile boolean trusted = true;

@@ -18,13 +18,15 @@ import java.util.Map;
  * at the first open for writing or truncate. Only read where metacopy=on: a layer holding metadata-only copies
  * must be mounted with it, as the kernel demands.
  *
- * <p>Not implemented yet, refused when asked for: {@code index=on}. {@code xino} is
+ * <p>{@code index=on}: the first copy-up of a lower hard link goes through the inodes index
+ * ({@code WORKDIR/index/<origin>}) and its other names are linked to it, so every name stays one inode with the
+ * overlay's link count ({@code overlay.nlink}); ignored without an upper layer, as by the kernel. {@code xino} is
  * accepted with every value: layerfs always composes inode numbers as xino does where the layers span
  * filesystems (a FUSE file system has one st_dev, so the kernel's xino=off numbers cannot be shown).
  *
  * @param redirectDir the redirect_dir mode
  * @param metacopy metadata-only copy-up
- * @param index the inodes index (always false for now)
+ * @param index the inodes index
  * @param xinoOn xino=on was asked for (it changes nothing else in layerfs, see above, but, as in the kernel, it
  *     is one of the features that make new directories in merged ones opaque)
  */
@@ -58,9 +60,10 @@ public record KernelFeatures(RedirectDir redirectDir, boolean metacopy, boolean 
 
     /**
      * The features the options ask for ({@code redirect_dir}, {@code metacopy}, {@code index}, {@code xino},
-     * keys as given, values as given), by the kernel's rules: {@code metacopy=on} without {@code redirect_dir}
-     * turns redirect_dir on, and with an explicit redirect_dir other than on is a conflict. Every refusal is one
-     * line.
+     * {@code nfs_export}, keys as given, values as given), by the kernel's rules: {@code metacopy=on} without
+     * {@code redirect_dir} turns redirect_dir on, and with an explicit redirect_dir other than on is a conflict;
+     * {@code index} depends on nothing else (the kernel's only rule for it is nfs_export's, which layerfs does not
+     * implement: {@code nfs_export=on} is refused, {@code off} accepted). Every refusal is one line.
      */
     public static KernelFeatures resolve(Map<String, String> options) throws ConfigException {
         String redirect = options.get("redirect_dir");
@@ -80,6 +83,11 @@ public record KernelFeatures(RedirectDir redirectDir, boolean metacopy, boolean 
         if (xino != null && !xino.equals("on") && !xino.equals("off") && !xino.equals("auto")) {
             throw new ConfigException("malformed option xino=" + xino + ": expected on, off or auto");
         }
+        if (onOff(options, "nfs_export")) {
+            // The kernel's nfs_export turns index on (an explicit index=off conflicts) and conflicts with metacopy.
+            throw new ConfigException("nfs_export=on is not implemented by layerfs (index=on, which it needs in the"
+                    + " kernel, is)");
+        }
         if (metacopy && mode != RedirectDir.ON) {
             if (redirect != null) {
                 throw new ConfigException("conflicting options: metacopy=on,redirect_dir=" + redirect
@@ -87,11 +95,7 @@ public record KernelFeatures(RedirectDir redirectDir, boolean metacopy, boolean 
             }
             mode = RedirectDir.ON;
         }
-        if (index) {
-            throw new ConfigException("index=on is not implemented by layerfs yet (a lower hard link is broken by"
-                    + " its copy-up, as with index=off)");
-        }
-        return new KernelFeatures(mode, metacopy, false, "on".equals(xino));
+        return new KernelFeatures(mode, metacopy, index, "on".equals(xino));
     }
 
     private static boolean onOff(Map<String, String> options, String key) throws ConfigException {

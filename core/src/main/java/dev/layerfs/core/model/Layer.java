@@ -15,9 +15,16 @@ import java.nio.file.Path;
  * @param dev st_dev of the directory, for telling filesystems apart
  */
 public record Layer(int index, Path root, int fd, boolean upper, long dev) {
+    /** The {@link #index()} of the inodes index directory ({@code WORKDIR/index}), which is not a layer of the stack. */
+    public static final int INODES_INDEX = -1;
+
+    /** Whether this is the inodes index directory: the upper copy of a lower hard link whose own name is lower. */
+    public boolean isInodesIndex() {
+        return index == INODES_INDEX;
+    }
 
     @Override
     public String toString() {
-        return (upper ? "upper " : "lower ") + root;
+        return (upper ? "upper " : isInodesIndex() ? "index " : "lower ") + root;
     }
 }

@@ -4,6 +4,7 @@ import dev.layerfs.core.copyup.CopyUp;
 import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
 import dev.layerfs.core.handle.LowerOpenFiles;
+import dev.layerfs.core.inode.Index;
 import dev.layerfs.core.inode.InodeNumbers;
 import dev.layerfs.core.lookup.Entry;
 import dev.layerfs.core.lookup.Lookup;
@@ -24,6 +25,8 @@ public final class Removal {
     private final MergedDirectory directories;
     private final LowerOpenFiles lowerOpenFiles;
     private final InodeNumbers inodes;
+    /** The inodes index where index=on, else null. */
+    private volatile Index index;
 
     public Removal(LayerStack stack, Lookup lookup, CopyUp copyUp, UpperWriter writer, MergedDirectory directories,
             LowerOpenFiles lowerOpenFiles, InodeNumbers inodes) {
@@ -34,6 +37,11 @@ public final class Removal {
         this.directories = directories;
         this.lowerOpenFiles = lowerOpenFiles;
         this.inodes = inodes;
+    }
+
+    /** With index=on: removing a name of an indexed inode keeps the overlay's link count, and the last drops the entry. */
+    public void useIndex(Index idx) {
+        this.index = idx;
     }
 
     public void unlink(String path) throws FsException {
@@ -58,11 +66,23 @@ public final class Removal {
     }
 
     private void remove(Entry e, boolean directory) throws FsException {
+        Index idx = index;
+        if (idx != null && !e.hasUpper() && !e.isDirectory() && Index.keeps(e.bottom().stat())) {
+            // As the kernel's ovl_nlink_start: a name of a lower hard link is copied up (into the index, or linked
+            // to it) before it is whited out, so that the overlay's link count, kept on the upper inode, goes down
+            // with it. Metadata only where metacopy=on allows, as there.
+            e = copyUp.copyUpMetadata(e);
+        }
         Entry parent = copyUp.ensureUpperDirectory(e.parent());
         boolean whiteout = lookup.lowerPositive(parent, OverlayPaths.name(e.path()));
         if (e.hasUpper()) {
+            String indexEntry = idx != null && !directory ? idx.entryOf(e.top().layer(), e.top().path(), e.stat())
+                    : null;
             writer.remove(e.path(), directory, whiteout);
             inodes.removed(e.top());
+            if (indexEntry != null) {
+                idx.released(indexEntry);
+            }
         } else {
             writer.whiteout(e.path());
         }

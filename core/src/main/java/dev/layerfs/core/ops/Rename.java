@@ -4,6 +4,7 @@ import dev.layerfs.core.copyup.CopyUp;
 import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
 import dev.layerfs.core.handle.LowerOpenFiles;
+import dev.layerfs.core.inode.Index;
 import dev.layerfs.core.inode.InodeNumbers;
 import dev.layerfs.core.lookup.Entry;
 import dev.layerfs.core.lookup.Lookup;
@@ -34,6 +35,8 @@ public final class Rename {
     private final WhiteoutCodec whiteouts;
     private final LowerOpenFiles lowerOpenFiles;
     private final InodeNumbers inodes;
+    /** The inodes index where index=on, else null. */
+    private volatile Index index;
     private final boolean redirects;
     private final Redirects redirector;
     private final Syscalls sys = Syscalls.get();
@@ -56,6 +59,15 @@ public final class Rename {
         this.whiteouts = whiteouts;
         this.lowerOpenFiles = lowerOpenFiles;
         this.inodes = inodes;
+    }
+
+    /**
+     * With index=on: names of one lower hard link are one inode (a rename between them does nothing), and a target
+     * that is a name of a lower hard link is copied up through the index before it is replaced, as the kernel's
+     * ovl_nlink_start, so the overlay's link count goes down with it.
+     */
+    public void useIndex(Index idx) {
+        this.index = idx;
     }
 
     public void rename(String from, String to, int flags) throws FsException {
@@ -83,7 +95,7 @@ public final class Rename {
         if (noReplace && dst.exists()) {
             throw FsException.of(Errno.EEXIST, "rename", OverlayPaths.show(to));
         }
-        if (from.equals(to) || sameFile(src, dst)) {
+        if (from.equals(to) || sameFile(src, dst, index != null)) {
             return;
         }
         if (dst.exists() && !exchange) {
@@ -116,6 +128,9 @@ public final class Rename {
         copyUp.ensureUpperDirectory(dstParent);
         copyUp.copyUpMetadata(lookup.resolve(from));
         if (exchange) {
+            copyUp.copyUpMetadata(lookup.resolve(to));
+        } else if (index != null && dst.exists() && !dst.hasUpper() && !dst.isDirectory()
+                && Index.keeps(dst.bottom().stat())) {
             copyUp.copyUpMetadata(lookup.resolve(to));
         }
         Entry srcParent = lookup.resolve(OverlayPaths.parent(from));
@@ -156,6 +171,8 @@ public final class Rename {
         }
 
         boolean leaveWhiteout = lookup.lowerPositive(srcParent, OverlayPaths.name(from));
+        String dstIndexEntry = index != null && dst.hasUpper() && !dst.isDirectory()
+                ? index.entryOf(dst.top().layer(), dst.top().path(), dst.stat()) : null;
         if (dst.isDirectory() && dst.hasUpper()) {
             writer.clearDirectory(to);
         }
@@ -173,6 +190,9 @@ public final class Rename {
         }
         if (dst.hasUpper()) {
             inodes.removed(dst.top());
+        }
+        if (dstIndexEntry != null) {
+            index.released(dstIndexEntry);
         }
         lowerOpenFiles.forget(to);
         lowerOpenFiles.moved(from, to, false);
@@ -202,10 +222,14 @@ public final class Rename {
     /**
      * Two names of one upper file (hard links in the upper layer): one inode to the kernel overlay, so, as the VFS
      * does for source == target, rename does nothing and succeeds. Hard links in a lower layer are separate
-     * inodes to the kernel overlay without index=on: there the rename happens (copying up, which breaks the link).
+     * inodes to the kernel overlay without index=on: there the rename happens (copying up, which breaks the link);
+     * with index=on ({@code indexed}) they are one inode too, copied up or not.
      */
-    private static boolean sameFile(Entry src, Entry dst) {
-        if (!src.hasUpper() || !dst.hasUpper() || src.isDirectory() || dst.isDirectory()) {
+    private static boolean sameFile(Entry src, Entry dst, boolean indexed) {
+        if (!src.exists() || !dst.exists() || src.isDirectory() || dst.isDirectory()) {
+            return false;
+        }
+        if (!indexed && (!src.hasUpper() || !dst.hasUpper())) {
             return false;
         }
         return src.top().stat().dev() == dst.top().stat().dev() && src.top().stat().ino() == dst.top().stat().ino();

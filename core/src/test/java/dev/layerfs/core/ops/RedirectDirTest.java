@@ -286,8 +286,13 @@ class RedirectDirTest {
         assertTrue(assertThrows(ConfigException.class,
                 () -> KernelFeatures.resolve(Map.of("metacopy", "on", "redirect_dir", "follow"))).getMessage()
                 .startsWith("conflicting options: metacopy=on,redirect_dir=follow"));
-        assertTrue(assertThrows(ConfigException.class, () -> KernelFeatures.resolve(Map.of("index", "on")))
-                .getMessage().startsWith("index=on is not implemented"));
+        assertTrue(KernelFeatures.resolve(Map.of("index", "on")).index());
+        assertTrue(KernelFeatures.resolve(Map.of("index", "on", "metacopy", "on", "xino", "on")).index());
+        assertTrue(assertThrows(ConfigException.class, () -> KernelFeatures.resolve(Map.of("nfs_export", "on")))
+                .getMessage().startsWith("nfs_export=on is not implemented"));
+        assertEquals(KernelFeatures.DEFAULT, KernelFeatures.resolve(Map.of("nfs_export", "off")));
+        assertEquals("malformed option index=yes: expected on or off",
+                assertThrows(ConfigException.class, () -> KernelFeatures.resolve(Map.of("index", "yes"))).getMessage());
         assertTrue(KernelFeatures.resolve(Map.of("metacopy", "on", "redirect_dir", "on")).metacopy());
         assertEquals(KernelFeatures.DEFAULT, KernelFeatures.resolve(Map.of("index", "off", "metacopy", "off",
                 "xino", "auto")));
