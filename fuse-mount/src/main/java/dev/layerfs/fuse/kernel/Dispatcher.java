@@ -153,6 +153,48 @@ final class Dispatcher {
         }
     }
 
+    /**
+     * The kernel refused the reply to {@code r}: it abandoned the request meanwhile (interrupted), and the write
+     * failed with ENOENT. What a successful OPEN, CREATE or OPENDIR reply handed out then has no owner, and no
+     * RELEASE (RELEASEDIR) will come for it: it is undone here as that would, and a CREATE's lookup is forgotten
+     * too, as libfuse does when the reply to an open fails.
+     */
+    void abandoned(Request r, ByteBuffer reply) {
+        if (r.opcode == null || ReplyWriter.errnoOf(reply) != 0) {
+            return;
+        }
+        try {
+            switch (r.opcode) {
+                case OPEN -> releaseFile(ReplyWriter.openFhOf(reply));
+                case CREATE -> {
+                    FileHandle h = releaseFile(ReplyWriter.createFhOf(reply));
+                    if (h != null) {
+                        forget(h.node().id, 1);
+                    }
+                }
+                case OPENDIR -> dirs.remove(ReplyWriter.openFhOf(reply));
+                default -> {
+                    // No handle to give back. An entry reply's lookup is not undone here: its node keeps one
+                    // lookup the kernel never counted.
+                }
+            }
+            LOG.debug("{}: reply refused, the request was abandoned", r);
+        } catch (Throwable t) {
+            LOG.error("undoing the abandoned {} failed", r, t);
+        }
+    }
+
+    /** What RELEASE does: closes an open file and drops its handle; the handle closed, or null where none. */
+    private FileHandle releaseFile(long fh) {
+        FileHandle h = files.remove(fh);
+        if (h != null) {
+            fs.release(h.file());
+            nodes.closed(h.node(), fh);
+            backings.released(h.node());
+        }
+        return h;
+    }
+
     private ByteBuffer handle(Request r, ReplyWriter w) throws FsException, Refused {
         if (r.opcode == null) {
             return w.error(r.unique, ENOSYS);
@@ -229,13 +271,7 @@ final class Dispatcher {
             }
             case STATFS -> w.statfs(r.unique, fs.statfs());
             case RELEASE -> {
-                long fh = r.releaseFh();
-                FileHandle h = files.remove(fh);
-                if (h != null) {
-                    fs.release(h.file());
-                    nodes.closed(h.node(), fh);
-                    backings.released(h.node());
-                }
+                releaseFile(r.releaseFh());
                 yield w.empty(r.unique);
             }
             // Nothing to do at close(): the real descriptor is closed at RELEASE. ENOSYS tells the kernel so once,

@@ -3,6 +3,7 @@ package dev.layerfs.fuse.kernel;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 
 import dev.layerfs.core.Overlay;
 import dev.layerfs.core.model.OverlayConfig;
@@ -29,11 +30,13 @@ import org.junit.jupiter.api.io.TempDir;
 class FileIoDispatchTest {
     private static final int ESTALE = 116;
     private static final int ENXIO = 6;
+    private static final int EBADF = 9;
 
     @TempDir
     Path tmp;
 
     private Overlay overlay;
+    private NodeTable nodes;
     private Dispatcher dispatcher;
     private final ReplyWriter out = new ReplyWriter(1 << 16);
     private final List<String> device = new ArrayList<>();
@@ -48,7 +51,7 @@ class FileIoDispatchTest {
         overlay = Overlay.open(OverlayConfig.writable(List.of(lower), upper,
                 Files.createDirectories(tmp.resolve("work"))));
         OverlayBridge bridge = new OverlayBridge(overlay);
-        NodeTable nodes = new NodeTable(bridge.stat("").ino());
+        nodes = new NodeTable(bridge.stat("").ino());
         Backings backings = new Backings();
         backings.attach(new Backings.Device() {
             @Override
@@ -178,5 +181,68 @@ class FileIoDispatchTest {
         assertEquals(9, error(call(req(Opcode.COPY_FILE_RANGE, u).i64(f.fh()).i64(0).i64(a).i64(src.fh()).i64(0)
                 .i64(1).i64(0))), "EBADF: the destination is open read-only");
         assertEquals("lower a", Files.readString(tmp.resolve("lower/a")));
+    }
+
+    /** A request whose reply the kernel refused (it was interrupted and abandoned): undone as RELEASE would. */
+    private void abandon(WireTest.Req r) {
+        Request parsed = r.parse();
+        ByteBuffer reply = dispatcher.dispatch(parsed, out);
+        assertEquals(0, error(reply));
+        dispatcher.abandoned(parsed, reply);
+    }
+
+    @Test
+    void anOpenWhoseReplyWasRefusedIsReleased() throws Exception {
+        mount(PassthroughMode.ALL);
+        long u = lookup("u");
+        long fh = open(u, Linux.O_RDONLY).fh();
+        release(u, fh);
+        assertEquals(List.of("open", "close 1"), device);
+        abandon(req(Opcode.OPEN, u).i32(Linux.O_RDWR).i32(0));
+        assertEquals(List.of("open", "close 1", "open", "close 2"), device, "its backing is dropped");
+        assertEquals(-1, nodes.anyHandle(nodes.get(u)), "the node has no open file left");
+        assertEquals(3, open(u, Linux.O_RDONLY).backing(), "the next open makes a new backing");
+    }
+
+    @Test
+    void aCreateWhoseReplyWasRefusedIsReleasedAndForgotten() throws Exception {
+        mount(PassthroughMode.ALL);
+        int known = nodes.size();
+        WireTest.Req create = req(Opcode.CREATE, 1).i32(Linux.O_RDWR).i32(0100644).i32(0).i32(0).name("n");
+        Request parsed = create.parse();
+        ByteBuffer reply = dispatcher.dispatch(parsed, out);
+        assertEquals(0, error(reply));
+        long node = reply.getLong(OutHeader.SIZE + EntryOut.NODEID);
+        long fh = reply.getLong(OutHeader.SIZE + EntryOut.SIZE + OpenOut.FH);
+        dispatcher.abandoned(parsed, reply);
+        assertEquals(List.of("open", "close 1"), device);
+        assertNull(nodes.get(node), "its one lookup is forgotten");
+        assertEquals(known, nodes.size());
+        assertEquals(EBADF, error(call(req(Opcode.LSEEK, node).i64(fh).i64(0).i32(Linux.SEEK_DATA).i32(0))));
+        assertEquals(0, Files.size(tmp.resolve("upper/n")), "the file itself stays, as after a release");
+    }
+
+    @Test
+    void anOpendirWhoseReplyWasRefusedDropsItsHandle() throws Exception {
+        mount(PassthroughMode.OFF);
+        Request parsed = req(Opcode.OPENDIR, 1).i32(0).i32(0).parse();
+        ByteBuffer reply = dispatcher.dispatch(parsed, out);
+        long fh = reply.getLong(OutHeader.SIZE + OpenOut.FH);
+        dispatcher.abandoned(parsed, reply);
+        assertEquals(EBADF, error(call(req(Opcode.READDIR, 1).i64(fh).i64(0).i32(4096).i32(0).i64(0).i32(0)
+                .i32(0))));
+    }
+
+    @Test
+    void aRefusedErrorReplyUndoesNothing() throws Exception {
+        mount(PassthroughMode.ALL);
+        long u = lookup("u");
+        long fh = open(u, Linux.O_RDONLY).fh();
+        Request parsed = req(Opcode.OPEN, 999).i32(Linux.O_RDONLY).i32(0).parse();
+        ByteBuffer reply = dispatcher.dispatch(parsed, out);
+        assertNotEquals(0, error(reply));
+        dispatcher.abandoned(parsed, reply);
+        assertEquals(List.of("open"), device);
+        release(u, fh);
     }
 }
