@@ -45,7 +45,8 @@ final class Dispatcher {
     private static final int O_EXCL = 0200;
     private static final int O_NOCTTY = 0400;
 
-    private record FileHandle(Node node, OpenFile file) {}
+    /** An open file of a node; {@code backed}: it holds a share of the node's {@link Backings} entry. */
+    private record FileHandle(Node node, OpenFile file, boolean backed) {}
 
     private record DirHandle(Node node, List<OverlayBridge.Listed> entries) {}
 
@@ -190,7 +191,9 @@ final class Dispatcher {
         if (h != null) {
             fs.release(h.file());
             nodes.closed(h.node(), fh);
-            backings.released(h.node());
+            if (h.backed()) {
+                backings.released(h.node());
+            }
         }
         return h;
     }
@@ -602,16 +605,19 @@ final class Dispatcher {
      * served file on a lower layer keeps the kernel's page cache across opens (nothing changes it but writes
      * through this mount, which go through that cache). An open whose node is passed through on another real
      * file (a lower file since copied up) is refused with ESTALE after its node loses its names: the kernel
-     * looks the name up again, gets a new node, and opens the upper copy.
+     * looks the name up again, gets a new node, and opens the upper copy. Where INIT settled on no passthrough
+     * (off, or not offered by the kernel) every open is served and {@link Backings} is not consulted at all.
      */
     private Opened opened(Node n, OpenFile f) throws Refused {
-        int backing = backings.opened(n, f, passThrough(f));
+        InitNegotiation i = init;
+        boolean backed = i != null && i.passthrough();
+        int backing = backed ? backings.opened(n, f, passThrough(f)) : Backings.SERVED;
         if (backing == Backings.CONFLICT) {
             fs.release(f);
             nodes.replaced(n);
             throw new Refused(ESTALE);
         }
-        long fh = files.add(new FileHandle(n, f));
+        long fh = files.add(new FileHandle(n, f, backed));
         nodes.opened(n, fh);
         if (backing != Backings.SERVED) {
             return new Opened(fh, OpenFlags.PASSTHROUGH, backing);
@@ -619,12 +625,8 @@ final class Dispatcher {
         return new Opened(fh, f.onUpper() ? 0 : OpenFlags.KEEP_CACHE, 0);
     }
 
-    /** Whether an open file is wanted on a backing: see {@link PassthroughMode}. */
+    /** Whether an open file is wanted on a backing, passthrough being negotiated: see {@link PassthroughMode}. */
     private boolean passThrough(OpenFile f) {
-        InitNegotiation i = init;
-        if (i == null || !i.passthrough()) {
-            return false;
-        }
         return switch (passthrough) {
             case OFF -> false;
             case ALL -> true;
