@@ -70,7 +70,8 @@ final class Dispatcher {
     }
 
     /**
-     * @param stackDepth the max_stack_depth passthrough is asked with (see {@link InitNegotiation#negotiate})
+     * @param stackDepth the max_stack_depth passthrough is asked with, 0 where {@code passthrough} is off (see
+     *     {@link InitNegotiation#negotiate}); the session decides it
      * @param backings where the passthrough backings are kept; its device is attached once mounted
      */
     Dispatcher(OverlayBridge fs, NodeTable nodes, double timeoutSeconds, PassthroughMode passthrough,
@@ -371,8 +372,7 @@ final class Dispatcher {
     // ---- operations ----
 
     private ByteBuffer init(Request r, ReplyWriter w) {
-        InitNegotiation n = InitNegotiation.negotiate(r.init(), cacheListingsAsked,
-                passthrough == PassthroughMode.OFF ? 0 : stackDepth);
+        InitNegotiation n = InitNegotiation.negotiate(r.init(), cacheListingsAsked, stackDepth);
         if (n.error() != 0) {
             LOG.error("the kernel speaks FUSE {}.{}; this transport needs 7.{} or later", r.init().major(),
                     r.init().minor(), FuseAbi.MIN_MINOR);

@@ -56,6 +56,7 @@ public final class KernelSession {
         OverlayBridge bridge = new OverlayBridge(overlay);
         NodeTable nodes = new NodeTable(bridge.stat("").ino());
         Backings backings = new Backings();
+        // Decided here only: with passthrough off INIT asks for none (depth 0).
         int depth = options.passthrough() == PassthroughMode.OFF ? 0 : StackDepth.of(overlay.stack());
         return new KernelSession(options, new Dispatcher(bridge, nodes, options.timeoutSeconds(),
                 options.passthrough(), depth, backings), nodes, backings);

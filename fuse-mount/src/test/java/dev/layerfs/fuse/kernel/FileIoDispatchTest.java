@@ -65,7 +65,8 @@ class FileIoDispatchTest {
                 device.add("close " + backingId);
             }
         });
-        dispatcher = new Dispatcher(bridge, nodes, 1.0, mode, 1, backings);
+        // As the session does: no stack depth to ask passthrough with where it is off.
+        dispatcher = new Dispatcher(bridge, nodes, 1.0, mode, mode == PassthroughMode.OFF ? 0 : 1, backings);
         // fuse_init_in of 64 bytes: major, minor, max_readahead, flags, flags2, then unused words.
         WireTest.Req init = req(Opcode.INIT, 0).i32(7).i32(45).i32(131072).i32(-1).i32(InitFlags2.PASSTHROUGH);
         for (int i = 0; i < 11; i++) {
