@@ -372,14 +372,13 @@ public final class Overlay implements Closeable {
 
     /**
      * copy_file_range between two open files of this overlay: the destination must be open for writing (so it is
-     * on the upper layer); the source may be on any layer. Returns the bytes copied.
+     * on the upper layer), the source open for reading; the source may be on any layer. Returns the bytes copied,
+     * possibly fewer than asked (at the source's end, or one buffered chunk): the caller asks again for the rest.
      */
     public long copyFileRange(OpenFile in, long inOffset, OpenFile out, long outOffset, long length)
             throws FsException {
         requireWritableHandle(out, "copy_file_range");
-        if ((in.flags() & Linux.O_ACCMODE) == Linux.O_WRONLY) {
-            throw FsException.of(Errno.EBADF, "copy_file_range", OverlayPaths.show(in.path()));
-        }
+        requireReadableHandle(in, "copy_file_range");
         return io.copyRange(in, inOffset, out, outOffset, length);
     }
 
@@ -469,6 +468,12 @@ public final class Overlay implements Closeable {
 
     private static void requireWritableHandle(OpenFile f, String op) throws FsException {
         if ((f.flags() & Linux.O_ACCMODE) == Linux.O_RDONLY) {
+            throw FsException.of(Errno.EBADF, op, OverlayPaths.show(f.path()));
+        }
+    }
+
+    private static void requireReadableHandle(OpenFile f, String op) throws FsException {
+        if ((f.flags() & Linux.O_ACCMODE) == Linux.O_WRONLY) {
             throw FsException.of(Errno.EBADF, op, OverlayPaths.show(f.path()));
         }
     }

@@ -218,6 +218,9 @@ class FileIoTest {
         assertEquals(6, ov.copyFileRange(src, 4, dst, 1, 100), "short at the source's end");
         assertEquals("\0" + "456789", readAll(ov, dst));
         assertErrno(Errno.EBADF, () -> ov.copyFileRange(dst, 0, src, 0, 1));
+        OpenFile writeOnly = ov.open("g", Linux.O_WRONLY);
+        assertErrno(Errno.EBADF, () -> ov.copyFileRange(writeOnly, 0, dst, 0, 1), "the source must be readable");
+        ov.release(writeOnly);
         ov.release(src);
         ov.release(dst);
         assertEquals("0123456789", fx.l1().read("f"));
@@ -237,8 +240,16 @@ class FileIoTest {
                     fx.workDir()))) {
                 OpenFile src = ov.open("big", Linux.O_RDONLY);
                 OpenFile dst = ov.open("copy", Linux.O_RDWR | Linux.O_CREAT, 0644, Caller.ROOT);
-                long copied = ov.copyFileRange(src, 5, dst, 0, data.length);
+                long first = ov.copyFileRange(src, 5, dst, 0, data.length);
+                assertEquals(1 << 20, first, "one chunk per call: the caller asks again for the rest");
+                long copied = first;
+                while (copied < data.length - 5) {
+                    long n = ov.copyFileRange(src, 5 + copied, dst, copied, data.length - copied);
+                    assertTrue(n > 0 && n <= 1 << 20, "a chunk at most");
+                    copied += n;
+                }
                 assertEquals(data.length - 5, copied);
+                assertEquals(0, ov.copyFileRange(src, data.length, dst, copied, 10), "nothing at the source's end");
                 ov.release(src);
                 ov.release(dst);
             }

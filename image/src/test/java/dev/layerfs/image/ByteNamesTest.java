@@ -19,6 +19,17 @@ class ByteNamesTest {
     }
 
     @Test
+    void aBackslashIsEscapedSoNoTwoNamesPrintAlike() {
+        byte[] literal = "a\\x41".getBytes(StandardCharsets.US_ASCII);
+        assertEquals("a\\\\x41", ByteNames.display(literal));
+        assertEquals("a\\\\x41", ByteNames.display("a\\x41"));
+        assertEquals("a\\xff", ByteNames.display(bytes("a", 0xff)), "differs from the name a\\xff written out");
+        assertEquals("a\\\\xff", ByteNames.display("a\\xff".getBytes(StandardCharsets.US_ASCII)));
+        assertEquals("caf\u00e9\\\\", ByteNames.display("caf\u00e9\\".getBytes(StandardCharsets.UTF_8)));
+        assertEquals("tab\\x09", ByteNames.display("tab\t"), "a control char of an ASCII name too");
+    }
+
+    @Test
     void aSystemCallsNameEndsWithOneNul() {
         byte[] c = ByteNames.cString(bytes("x", 0xff));
         assertEquals(3, c.length);

@@ -71,7 +71,8 @@ public final class FileIo {
     /**
      * Copies up to {@code length} bytes from one open file to another, between explicit offsets: with
      * copy_file_range between the real files where their filesystem can (shared extents, no copy through this
-     * process), else through a buffer. Returns the bytes copied, short at the source's end.
+     * process), else through a buffer, one chunk of at most {@link #COPY_CHUNK} bytes per call. Returns the bytes
+     * copied, which may be fewer than asked (as copy_file_range's may): the caller asks again for the rest.
      */
     public long copyRange(OpenFile in, long inOffset, OpenFile out, long outOffset, long length)
             throws FsException {
@@ -83,23 +84,19 @@ public final class FileIo {
             return n;
         }
         ByteBuffer b = alignedBuffer((int) Math.min(length, COPY_CHUNK));
-        long total = 0;
-        while (total < length) {
-            b.clear().limit((int) Math.min(length - total, b.capacity()));
-            int got = sys.pread(in.fd(), b, inOffset + total);
-            if (got == 0) {
-                break;
-            }
-            b.flip();
-            while (b.hasRemaining()) {
-                sys.pwrite(out.fd(), b, outOffset + total + b.position());
-            }
-            total += got;
+        int got = sys.pread(in.fd(), b, inOffset);
+        b.flip();
+        while (b.hasRemaining()) {
+            sys.pwrite(out.fd(), b, outOffset + b.position());
         }
-        return total;
+        return got;
     }
 
-    /** The most a buffered copy moves per read. */
+    /**
+     * The most a buffered copy moves per call: 1 MiB, the largest WRITE the kernel sends (the INIT's max_write),
+     * so a COPY_FILE_RANGE served through a buffer holds its worker no longer than a READ and a WRITE would, and
+     * the thread's aligned buffer stays that size.
+     */
     private static final int COPY_CHUNK = 1 << 20;
 
     private static boolean isAligned(ByteBuffer b) {

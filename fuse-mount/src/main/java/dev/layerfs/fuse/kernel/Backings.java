@@ -5,8 +5,9 @@ import dev.layerfs.core.error.FsException;
 import dev.layerfs.core.handle.OpenFile;
 import dev.layerfs.core.model.Layer;
 import dev.layerfs.fuse.kernel.NodeTable.Node;
-import java.util.HashMap;
-import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -16,7 +17,9 @@ import org.slf4j.LoggerFactory;
  * of a node decides (a backing where it is wanted and the kernel accepts the file, else served READ and WRITE
  * requests), later opens follow it, and the backing id is closed with the node's last RELEASE. An open that
  * reaches another real file than the node's backing (the node was passed through on a lower layer and has been
- * copied up since) cannot share it and is refused with {@link #CONFLICT}.
+ * copied up since) cannot share it and is refused with {@link #CONFLICT}. Each node is updated on its own, so
+ * the ioctl registering one node's backing never holds up opens and releases of other nodes; where INIT settled
+ * on no passthrough the dispatcher does not come here at all.
  */
 final class Backings {
     private static final Logger LOG = LoggerFactory.getLogger(Backings.class);
@@ -34,23 +37,23 @@ final class Backings {
         void close(int backingId);
     }
 
-    /** A node's opens: the backing they share (or {@link #SERVED}), on which layer, and how many they are. */
+    /**
+     * A node's opens: the backing they share (or {@link #SERVED}), on which layer, and how many they are. Its own
+     * monitor guards it, so the first open's BACKING_OPEN ioctl holds up only other opens of the same node.
+     */
     private static final class Use {
-        final int backingId;
-        final Layer layer;
+        int backingId;
+        Layer layer;
         int opens;
-
-        Use(int backingId, Layer layer) {
-            this.backingId = backingId;
-            this.layer = layer;
-        }
+        /** Its last open was released and it left the map: an open that still finds it takes a new one. */
+        boolean dropped;
     }
 
-    private final Map<Node, Use> uses = new HashMap<>();
+    private final ConcurrentMap<Node, Use> uses = new ConcurrentHashMap<>();
     private volatile Device device;
-    private boolean refusalLogged;
+    private final AtomicBoolean refusalLogged = new AtomicBoolean();
     /** The kernel said the daemon may not register backings at all (EPERM): no more attempts. */
-    private boolean forbidden;
+    private volatile boolean forbidden;
 
     /** The connection's device, once mounted; without one every open is served. */
     void attach(Device d) {
@@ -62,28 +65,43 @@ final class Backings {
      * A backing is made only where {@code wanted} and the node has no served open. Each answer other than
      * CONFLICT must be matched by one {@link #released}.
      */
-    synchronized int opened(Node n, OpenFile f, boolean wanted) {
-        Use u = uses.get(n);
-        if (u == null) {
-            u = new Use(wanted ? register(f) : SERVED, f.layer());
-            uses.put(n, u);
-        } else if (u.backingId != SERVED && !u.layer.equals(f.layer())) {
-            return CONFLICT;
+    int opened(Node n, OpenFile f, boolean wanted) {
+        while (true) {
+            Use u = uses.computeIfAbsent(n, k -> new Use());
+            synchronized (u) {
+                if (u.dropped) {
+                    continue; // released to nothing between the look-up and the lock
+                }
+                if (u.opens == 0) {
+                    u.backingId = wanted ? register(f) : SERVED;
+                    u.layer = f.layer();
+                } else if (u.backingId != SERVED && !u.layer.equals(f.layer())) {
+                    return CONFLICT;
+                }
+                u.opens++;
+                return u.backingId;
+            }
         }
-        u.opens++;
-        return u.backingId;
     }
 
     /** An open of the node was released; the last one drops its backing. */
-    synchronized void released(Node n) {
+    void released(Node n) {
         Use u = uses.get(n);
-        if (u == null || --u.opens > 0) {
+        if (u == null) {
             return;
         }
-        uses.remove(n);
+        int backingId;
+        synchronized (u) {
+            if (u.opens == 0 || --u.opens > 0) {
+                return;
+            }
+            u.dropped = true;
+            uses.remove(n, u);
+            backingId = u.backingId;
+        }
         Device d = device;
-        if (u.backingId != SERVED && d != null) {
-            d.close(u.backingId);
+        if (backingId != SERVED && d != null) {
+            d.close(backingId);
         }
     }
 
@@ -95,10 +113,11 @@ final class Backings {
         try {
             return d.open(f.fd());
         } catch (FsException e) {
-            forbidden = e.errno() == Errno.EPERM;
+            if (e.errno() == Errno.EPERM) {
+                forbidden = true;
+            }
             // Not privileged enough, or a layer stacked too deep: this node is served.
-            if (!refusalLogged) {
-                refusalLogged = true;
+            if (refusalLogged.compareAndSet(false, true)) {
                 LOG.info("passthrough refused by the kernel ({}); such files are served by the daemon",
                         e.getMessage());
             } else {

@@ -45,7 +45,8 @@ final class Dispatcher {
     private static final int O_EXCL = 0200;
     private static final int O_NOCTTY = 0400;
 
-    private record FileHandle(Node node, OpenFile file) {}
+    /** An open file of a node; {@code backed}: it holds a share of the node's {@link Backings} entry. */
+    private record FileHandle(Node node, OpenFile file, boolean backed) {}
 
     private record DirHandle(Node node, List<OverlayBridge.Listed> entries) {}
 
@@ -69,7 +70,8 @@ final class Dispatcher {
     }
 
     /**
-     * @param stackDepth the max_stack_depth passthrough is asked with (see {@link InitNegotiation#negotiate})
+     * @param stackDepth the max_stack_depth passthrough is asked with, 0 where {@code passthrough} is off (see
+     *     {@link InitNegotiation#negotiate}); the session decides it
      * @param backings where the passthrough backings are kept; its device is attached once mounted
      */
     Dispatcher(OverlayBridge fs, NodeTable nodes, double timeoutSeconds, PassthroughMode passthrough,
@@ -153,6 +155,50 @@ final class Dispatcher {
         }
     }
 
+    /**
+     * The kernel refused the reply to {@code r}: it abandoned the request meanwhile (interrupted), and the write
+     * failed with ENOENT. What a successful OPEN, CREATE or OPENDIR reply handed out then has no owner, and no
+     * RELEASE (RELEASEDIR) will come for it: it is undone here as that would, and a CREATE's lookup is forgotten
+     * too, as libfuse does when the reply to an open fails.
+     */
+    void abandoned(Request r, ByteBuffer reply) {
+        if (r.opcode == null || ReplyWriter.errnoOf(reply) != 0) {
+            return;
+        }
+        try {
+            switch (r.opcode) {
+                case OPEN -> releaseFile(ReplyWriter.openFhOf(reply));
+                case CREATE -> {
+                    FileHandle h = releaseFile(ReplyWriter.createFhOf(reply));
+                    if (h != null) {
+                        forget(h.node().id, 1);
+                    }
+                }
+                case OPENDIR -> dirs.remove(ReplyWriter.openFhOf(reply));
+                default -> {
+                    // No handle to give back. An entry reply's lookup is not undone here: its node keeps one
+                    // lookup the kernel never counted.
+                }
+            }
+            LOG.debug("{}: reply refused, the request was abandoned", r);
+        } catch (Throwable t) {
+            LOG.error("undoing the abandoned {} failed", r, t);
+        }
+    }
+
+    /** What RELEASE does: closes an open file and drops its handle; the handle closed, or null where none. */
+    private FileHandle releaseFile(long fh) {
+        FileHandle h = files.remove(fh);
+        if (h != null) {
+            fs.release(h.file());
+            nodes.closed(h.node(), fh);
+            if (h.backed()) {
+                backings.released(h.node());
+            }
+        }
+        return h;
+    }
+
     private ByteBuffer handle(Request r, ReplyWriter w) throws FsException, Refused {
         if (r.opcode == null) {
             return w.error(r.unique, ENOSYS);
@@ -229,13 +275,7 @@ final class Dispatcher {
             }
             case STATFS -> w.statfs(r.unique, fs.statfs());
             case RELEASE -> {
-                long fh = r.releaseFh();
-                FileHandle h = files.remove(fh);
-                if (h != null) {
-                    fs.release(h.file());
-                    nodes.closed(h.node(), fh);
-                    backings.released(h.node());
-                }
+                releaseFile(r.releaseFh());
                 yield w.empty(r.unique);
             }
             // Nothing to do at close(): the real descriptor is closed at RELEASE. ENOSYS tells the kernel so once,
@@ -332,8 +372,7 @@ final class Dispatcher {
     // ---- operations ----
 
     private ByteBuffer init(Request r, ReplyWriter w) {
-        InitNegotiation n = InitNegotiation.negotiate(r.init(), cacheListingsAsked,
-                passthrough == PassthroughMode.OFF ? 0 : stackDepth);
+        InitNegotiation n = InitNegotiation.negotiate(r.init(), cacheListingsAsked, stackDepth);
         if (n.error() != 0) {
             LOG.error("the kernel speaks FUSE {}.{}; this transport needs 7.{} or later", r.init().major(),
                     r.init().minor(), FuseAbi.MIN_MINOR);
@@ -566,16 +605,19 @@ final class Dispatcher {
      * served file on a lower layer keeps the kernel's page cache across opens (nothing changes it but writes
      * through this mount, which go through that cache). An open whose node is passed through on another real
      * file (a lower file since copied up) is refused with ESTALE after its node loses its names: the kernel
-     * looks the name up again, gets a new node, and opens the upper copy.
+     * looks the name up again, gets a new node, and opens the upper copy. Where INIT settled on no passthrough
+     * (off, or not offered by the kernel) every open is served and {@link Backings} is not consulted at all.
      */
     private Opened opened(Node n, OpenFile f) throws Refused {
-        int backing = backings.opened(n, f, passThrough(f));
+        InitNegotiation i = init;
+        boolean backed = i != null && i.passthrough();
+        int backing = backed ? backings.opened(n, f, passThrough(f)) : Backings.SERVED;
         if (backing == Backings.CONFLICT) {
             fs.release(f);
             nodes.replaced(n);
             throw new Refused(ESTALE);
         }
-        long fh = files.add(new FileHandle(n, f));
+        long fh = files.add(new FileHandle(n, f, backed));
         nodes.opened(n, fh);
         if (backing != Backings.SERVED) {
             return new Opened(fh, OpenFlags.PASSTHROUGH, backing);
@@ -583,12 +625,8 @@ final class Dispatcher {
         return new Opened(fh, f.onUpper() ? 0 : OpenFlags.KEEP_CACHE, 0);
     }
 
-    /** Whether an open file is wanted on a backing: see {@link PassthroughMode}. */
+    /** Whether an open file is wanted on a backing, passthrough being negotiated: see {@link PassthroughMode}. */
     private boolean passThrough(OpenFile f) {
-        InitNegotiation i = init;
-        if (i == null || !i.passthrough()) {
-            return false;
-        }
         return switch (passthrough) {
             case OFF -> false;
             case ALL -> true;

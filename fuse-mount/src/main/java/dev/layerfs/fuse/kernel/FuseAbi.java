@@ -381,7 +381,6 @@ final class FuseAbi {
         static final int PARALLEL_DIROPS = 25;
         static final int MAX_PAGES = 28;
         static final int CACHE_DIR = 28;
-        static final int INIT_EXT = 36;
         static final int PASSTHROUGH = 40;
 
         private FlagMinor() {}

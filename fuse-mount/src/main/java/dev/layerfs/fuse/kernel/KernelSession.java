@@ -56,6 +56,7 @@ public final class KernelSession {
         OverlayBridge bridge = new OverlayBridge(overlay);
         NodeTable nodes = new NodeTable(bridge.stat("").ino());
         Backings backings = new Backings();
+        // Decided here only: with passthrough off INIT asks for none (depth 0).
         int depth = options.passthrough() == PassthroughMode.OFF ? 0 : StackDepth.of(overlay.stack());
         return new KernelSession(options, new Dispatcher(bridge, nodes, options.timeoutSeconds(),
                 options.passthrough(), depth, backings), nodes, backings);
@@ -208,9 +209,11 @@ public final class KernelSession {
                 return;
             }
             Request.Parsed parsed = Request.parse(in, n);
+            Request request = null;
             ByteBuffer reply;
             if (parsed instanceof Request.Ok ok) {
-                reply = dispatcher.dispatch(ok.request(), out);
+                request = ok.request();
+                reply = dispatcher.dispatch(request, out);
             } else {
                 Request.Malformed m = (Request.Malformed) parsed;
                 LOG.warn("malformed request: {}", m.why());
@@ -221,31 +224,48 @@ public final class KernelSession {
             // for a page another request (waiting for that lock) holds. Notifying a node the kernel has already
             // forgotten fails with ENOENT, which send() ignores.
             for (long id : dispatcher.staleNodes()) {
-                if (!send(dev, notes.invalInode(id))) {
+                if (send(dev, notes.invalInode(id)) == Sent.GONE) {
                     return;
                 }
             }
-            if (reply != null && !send(dev, reply)) {
+            if (reply == null) {
+                continue;
+            }
+            Sent sent = send(dev, reply);
+            if (sent == Sent.GONE) {
                 return;
+            }
+            if (sent == Sent.ABANDONED && request != null) {
+                // No RELEASE will follow an open whose reply the kernel refused: the dispatcher gives it back.
+                dispatcher.abandoned(request, reply);
             }
         }
     }
 
-    /** Writes one reply; false where the connection is gone. */
-    private static boolean send(DevFuse dev, ByteBuffer reply) {
+    /** What became of a reply written to the device. */
+    private enum Sent {
+        DELIVERED,
+        /** Refused with ENOENT: the kernel had abandoned the request (interrupted) meanwhile. */
+        ABANDONED,
+        /** The connection is gone: the worker stops. */
+        GONE
+    }
+
+    /** Writes one reply (or notification). */
+    private static Sent send(DevFuse dev, ByteBuffer reply) {
         try {
             while (reply.hasRemaining()) {
                 dev.channel.write(reply);
             }
-            return true;
+            return Sent.DELIVERED;
         } catch (IOException e) {
             if (DeviceErrors.isRequestGone(e)) {
-                return true; // interrupted and abandoned by the kernel meanwhile
+                return Sent.ABANDONED;
             }
             if (!DeviceErrors.isUnmounted(e)) {
                 LOG.error("writing a reply to /dev/fuse failed: {}", e.toString());
             }
-            return false;
+            return Sent.GONE;
         }
     }
 

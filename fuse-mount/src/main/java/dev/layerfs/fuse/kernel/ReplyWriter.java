@@ -83,6 +83,16 @@ final class ReplyWriter {
         return -reply.getInt(OutHeader.ERROR);
     }
 
+    /** The file handle a finished OPEN or OPENDIR reply hands the kernel. */
+    static long openFhOf(ByteBuffer reply) {
+        return reply.getLong(OutHeader.SIZE + OpenOut.FH);
+    }
+
+    /** The file handle a finished CREATE reply hands the kernel (after its entry). */
+    static long createFhOf(ByteBuffer reply) {
+        return reply.getLong(OutHeader.SIZE + EntryOut.SIZE + OpenOut.FH);
+    }
+
     /** FUSE_NOTIFY_INVAL_INODE for a node: its attributes and all its pages (unique 0, the code as error). */
     ByteBuffer invalInode(long nodeId) {
         int b = OutHeader.SIZE;

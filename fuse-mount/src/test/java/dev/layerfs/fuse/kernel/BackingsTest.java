@@ -1,6 +1,8 @@
 package dev.layerfs.fuse.kernel;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
@@ -9,14 +11,22 @@ import dev.layerfs.core.model.Layer;
 import dev.layerfs.fuse.kernel.NodeTable.Node;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 class BackingsTest {
     private final Layer upper = new Layer(0, Path.of("/upper"), 10, true, 1);
     private final Layer lower = new Layer(1, Path.of("/lower"), 11, false, 1);
     private final NodeTable nodes = new NodeTable(1);
-    private final List<String> calls = new ArrayList<>();
+    private final List<String> calls = Collections.synchronizedList(new ArrayList<>());
+    /** Where set, registering the backing of this descriptor waits for {@link #proceed}. */
+    private volatile int slowFd = -1;
+    private final CountDownLatch registering = new CountDownLatch(1);
+    private final CountDownLatch proceed = new CountDownLatch(1);
     private int nextId = 1;
     private Errno refuse;
 
@@ -26,6 +36,14 @@ class BackingsTest {
             @Override
             public int open(int fd) throws FsException {
                 calls.add("open " + fd);
+                if (fd == slowFd) {
+                    registering.countDown();
+                    try {
+                        proceed.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
                 if (refuse != null) {
                     throw FsException.of(refuse, "FUSE_DEV_IOC_BACKING_OPEN", "fd " + fd);
                 }
@@ -90,5 +108,27 @@ class BackingsTest {
         assertEquals(Backings.SERVED, b.opened(node("c", 7), file(upper, 22), true));
         assertEquals(Backings.SERVED, b.opened(node("d", 8), file(upper, 23), true));
         assertEquals(List.of("open 20", "open 21", "open 22"), calls);
+    }
+
+    @Test
+    void registeringOneNodesBackingHoldsUpNoOtherNode() throws Exception {
+        Backings b = backings();
+        Node slow = node("slow", 5);
+        Node other = node("other", 6);
+        slowFd = 20;
+        CompletableFuture<Integer> first = CompletableFuture.supplyAsync(() -> b.opened(slow, file(upper, 20), true));
+        assertTrue(registering.await(10, TimeUnit.SECONDS));
+        assertEquals(1, b.opened(other, file(upper, 21), true), "another node is not held up by the ioctl");
+        b.released(other);
+        assertEquals(List.of("open 20", "open 21", "close 1"), calls);
+        CompletableFuture<Integer> second = CompletableFuture.supplyAsync(() -> b.opened(slow, file(upper, 22), true));
+        Thread.sleep(50);
+        assertFalse(second.isDone(), "an open of the same node waits for its first open's decision");
+        proceed.countDown();
+        assertEquals(2, first.get(10, TimeUnit.SECONDS));
+        assertEquals(2, second.get(10, TimeUnit.SECONDS), "and then shares its backing");
+        b.released(slow);
+        b.released(slow);
+        assertEquals(List.of("open 20", "open 21", "close 1", "close 2"), calls);
     }
 }

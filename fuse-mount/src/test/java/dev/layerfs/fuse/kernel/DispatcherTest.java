@@ -1,8 +1,8 @@
 package dev.layerfs.fuse.kernel;
 
+import static dev.layerfs.fuse.kernel.DispatchFixture.error;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -36,8 +36,7 @@ class DispatcherTest {
     private Overlay overlay;
     private NodeTable nodes;
     private Dispatcher dispatcher;
-    private final ReplyWriter out = new ReplyWriter(1 << 16);
-    private long unique = 100;
+    private DispatchFixture kernel;
 
     @BeforeEach
     void mount() throws Exception {
@@ -50,7 +49,8 @@ class DispatcherTest {
         OverlayBridge bridge = new OverlayBridge(overlay);
         nodes = new NodeTable(bridge.stat("").ino());
         dispatcher = new Dispatcher(bridge, nodes, 1.0);
-        ByteBuffer init = call(req(Opcode.INIT, 0).i32(7).i32(45).i32(131072).i32(-1));
+        kernel = new DispatchFixture(dispatcher);
+        ByteBuffer init = kernel.call(kernel.req(Opcode.INIT, 0).i32(7).i32(45).i32(131072).i32(-1));
         assertEquals(0, error(init));
     }
 
@@ -59,25 +59,12 @@ class DispatcherTest {
         overlay.close();
     }
 
-    private WireTest.Req req(Opcode op, long node) {
-        return new WireTest.Req(op.code, unique++, node);
-    }
-
-    private ByteBuffer call(WireTest.Req r) {
-        Request parsed = assertInstanceOf(Request.Ok.class, Request.parse(r.b, r.done())).request();
-        return dispatcher.dispatch(parsed, out);
-    }
-
-    private static int error(ByteBuffer reply) {
-        return -reply.getInt(OutHeader.ERROR);
-    }
-
     private static long nodeId(ByteBuffer entry) {
         return entry.getLong(OutHeader.SIZE + EntryOut.NODEID);
     }
 
     private long lookup(long parent, String name) {
-        ByteBuffer r = call(req(Opcode.LOOKUP, parent).name(name));
+        ByteBuffer r = kernel.call(kernel.req(Opcode.LOOKUP, parent).name(name));
         assertEquals(0, error(r));
         return nodeId(r);
     }
@@ -87,13 +74,13 @@ class DispatcherTest {
         long a = lookup(1, "a");
         assertEquals(a, lookup(1, "a"), "one node per name");
         assertEquals(2, nodes.size());
-        assertNull(call(req(Opcode.FORGET, a).i64(2)), "FORGET has no reply");
+        assertNull(kernel.call(kernel.req(Opcode.FORGET, a).i64(2)), "FORGET has no reply");
         assertEquals(1, nodes.size());
     }
 
     @Test
     void aMissingNameIsANegativeEntryTheKernelMayCache() {
-        ByteBuffer r = call(req(Opcode.LOOKUP, 1).name("missing"));
+        ByteBuffer r = kernel.call(kernel.req(Opcode.LOOKUP, 1).name("missing"));
         assertEquals(0, error(r));
         assertEquals(0, nodeId(r));
         assertEquals(1, r.getLong(OutHeader.SIZE + EntryOut.ENTRY_VALID));
@@ -102,7 +89,7 @@ class DispatcherTest {
     @Test
     void linkAnswersWithTheSourcesNode() {
         long a = lookup(1, "a");
-        ByteBuffer r = call(req(Opcode.LINK, 1).i64(a).name("b"));
+        ByteBuffer r = kernel.call(kernel.req(Opcode.LINK, 1).i64(a).name("b"));
         assertEquals(0, error(r));
         assertEquals(a, nodeId(r));
         assertEquals(2, r.getInt(OutHeader.SIZE + EntryOut.ATTR + Attr.NLINK));
@@ -112,24 +99,26 @@ class DispatcherTest {
     @Test
     void renameFlags() {
         lookup(1, "a");
-        assertEquals(EINVAL, error(call(req(Opcode.RENAME2, 1).i64(1).i32(FuseAbi.RenameFlags.WHITEOUT).i32(0)
-                .name("a").name("c"))));
-        ByteBuffer d = call(req(Opcode.MKDIR, 1).i32(0755).i32(0).name("d"));
+        assertEquals(EINVAL, error(kernel.call(kernel.req(Opcode.RENAME2, 1).i64(1).i32(FuseAbi.RenameFlags.WHITEOUT)
+                .i32(0).name("a").name("c"))));
+        ByteBuffer d = kernel.call(kernel.req(Opcode.MKDIR, 1).i32(0755).i32(0).name("d"));
         assertEquals(0, error(d));
         long dirNode = nodeId(d);
-        assertEquals(0, error(call(req(Opcode.MKNOD, 1).i32(0100644).i32(0).i32(0).i32(0).name("f"))));
-        assertEquals(0, error(call(req(Opcode.RENAME2, 1).i64(1).i32(FuseAbi.RenameFlags.EXCHANGE).i32(0)
+        assertEquals(0, error(kernel.call(kernel.req(Opcode.MKNOD, 1).i32(0100644).i32(0).i32(0).i32(0).name("f"))));
+        assertEquals(0, error(kernel.call(kernel.req(Opcode.RENAME2, 1).i64(1).i32(FuseAbi.RenameFlags.EXCHANGE).i32(0)
                 .name("f").name("d"))));
         assertEquals(dirNode, lookup(1, "f"), "the directory's node now answers under the name f");
-        assertEquals(17, error(call(req(Opcode.RENAME2, 1).i64(1).i32(FuseAbi.RenameFlags.NOREPLACE).i32(0)
-                .name("f").name("d"))), "EEXIST");
+        assertEquals(17, error(kernel.call(kernel.req(Opcode.RENAME2, 1).i64(1).i32(FuseAbi.RenameFlags.NOREPLACE)
+                .i32(0).name("f").name("d"))), "EEXIST");
     }
 
     @Test
     void requestsThisTransportDoesNotServe() {
-        assertEquals(ENOSYS, error(call(new WireTest.Req(4000, unique++, 1))));
-        assertEquals(9, error(call(req(Opcode.LSEEK, 1).i64(12345).i64(0).i32(3).i32(0))), "EBADF: no such handle");
-        assertNull(call(req(Opcode.INTERRUPT, 0).i64(5)), "an INTERRUPT is ignored: the request completes");
+        assertEquals(ENOSYS, error(kernel.call(new WireTest.Req(4000, 1, 1))));
+        assertEquals(9, error(kernel.call(kernel.req(Opcode.LSEEK, 1).i64(12345).i64(0).i32(3).i32(0))),
+                "EBADF: no such handle");
+        assertNull(kernel.call(kernel.req(Opcode.INTERRUPT, 0).i64(5)),
+                "an INTERRUPT is ignored: the request completes");
     }
 
     private ByteBuffer setattr(long node, int valid, int mode) {
@@ -137,14 +126,14 @@ class DispatcherTest {
         ByteBuffer b = ByteBuffer.wrap(in).order(java.nio.ByteOrder.LITTLE_ENDIAN);
         b.putInt(FuseAbi.SetattrIn.VALID, valid);
         b.putInt(FuseAbi.SetattrIn.MODE, mode);
-        return call(req(Opcode.SETATTR, node).bytes(in));
+        return kernel.call(kernel.req(Opcode.SETATTR, node).bytes(in));
     }
 
     private int opendirFlags(long node) {
-        ByteBuffer open = call(req(Opcode.OPENDIR, node).i32(0).i32(0));
+        ByteBuffer open = kernel.call(kernel.req(Opcode.OPENDIR, node).i32(0).i32(0));
         assertEquals(0, error(open));
-        call(req(Opcode.RELEASEDIR, node).i64(open.getLong(OutHeader.SIZE + FuseAbi.OpenOut.FH)).i32(0).i32(0)
-                .i64(0));
+        kernel.call(kernel.req(Opcode.RELEASEDIR, node).i64(open.getLong(OutHeader.SIZE + FuseAbi.OpenOut.FH)).i32(0)
+                .i32(0).i64(0));
         return open.getInt(OutHeader.SIZE + FuseAbi.OpenOut.OPEN_FLAGS);
     }
 
@@ -171,36 +160,38 @@ class DispatcherTest {
 
     @Test
     void readdirplusCountsALookupForEachEntryItSends() {
-        ByteBuffer open = call(req(Opcode.OPENDIR, 1).i32(0).i32(0));
+        ByteBuffer open = kernel.call(kernel.req(Opcode.OPENDIR, 1).i32(0).i32(0));
         assertEquals(0, error(open));
         long fh = open.getLong(OutHeader.SIZE + FuseAbi.OpenOut.FH);
         int oneEntry = FuseAbi.Direntplus.size(1) + FuseAbi.Direntplus.size(2) + FuseAbi.Direntplus.size(1);
-        ByteBuffer first = call(req(Opcode.READDIRPLUS, 1).i64(fh).i64(0).i32(oneEntry).i32(0).i64(0).i32(0)
-                .i32(0));
+        ByteBuffer first = kernel.call(kernel.req(Opcode.READDIRPLUS, 1).i64(fh).i64(0).i32(oneEntry).i32(0).i64(0)
+                .i32(0).i32(0));
         assertEquals(OutHeader.SIZE + oneEntry, first.remaining(), ". and .. and a");
         assertEquals(2, nodes.size(), "a node for a only (. and .. carry none)");
-        ByteBuffer rest = call(req(Opcode.READDIRPLUS, 1).i64(fh).i64(3).i32(4096).i32(0).i64(0).i32(0).i32(0));
+        ByteBuffer rest = kernel.call(kernel.req(Opcode.READDIRPLUS, 1).i64(fh).i64(3).i32(4096).i32(0).i64(0).i32(0)
+                .i32(0));
         assertEquals(OutHeader.SIZE + FuseAbi.Direntplus.size(3), rest.remaining(), "dir");
         assertEquals(3, nodes.size());
-        assertEquals(0, error(call(req(Opcode.RELEASEDIR, 1).i64(fh).i32(0).i32(0).i64(0))));
+        assertEquals(0, error(kernel.call(kernel.req(Opcode.RELEASEDIR, 1).i64(fh).i32(0).i32(0).i64(0))));
     }
 
     @Test
     void writeThenReadThroughAHandle() {
         long a = lookup(1, "a");
-        ByteBuffer open = call(req(Opcode.OPEN, a).i32(2).i32(0));
+        ByteBuffer open = kernel.call(kernel.req(Opcode.OPEN, a).i32(2).i32(0));
         assertEquals(0, error(open));
         long fh = open.getLong(OutHeader.SIZE + FuseAbi.OpenOut.FH);
-        ByteBuffer written = call(req(Opcode.WRITE, a).i64(fh).i64(0).i32(3).i32(0).i64(0).i32(0).i32(0)
+        ByteBuffer written = kernel.call(kernel.req(Opcode.WRITE, a).i64(fh).i64(0).i32(3).i32(0).i64(0).i32(0).i32(0)
                 .bytes("xyz".getBytes(StandardCharsets.US_ASCII)));
         assertEquals(3, written.getInt(OutHeader.SIZE + FuseAbi.WriteOut.SIZE_));
-        ByteBuffer read = call(req(Opcode.READ, a).i64(fh).i64(0).i32(10).i32(0).i64(0).i32(0).i32(0));
+        ByteBuffer read = kernel.call(kernel.req(Opcode.READ, a).i64(fh).i64(0).i32(10).i32(0).i64(0).i32(0).i32(0));
         byte[] data = new byte[read.remaining() - OutHeader.SIZE];
         read.get(OutHeader.SIZE, data);
         assertEquals("xyzlo", new String(data, StandardCharsets.US_ASCII));
-        assertEquals(ENOSYS, error(call(req(Opcode.FLUSH, a).i64(fh).i32(0).i32(0).i64(0))));
-        assertEquals(0, error(call(req(Opcode.RELEASE, a).i64(fh).i32(0).i32(0).i64(0))));
-        assertNotEquals(0, error(call(req(Opcode.READ, a).i64(fh).i64(0).i32(10).i32(0).i64(0).i32(0).i32(0))),
+        assertEquals(ENOSYS, error(kernel.call(kernel.req(Opcode.FLUSH, a).i64(fh).i32(0).i32(0).i64(0))));
+        assertEquals(0, error(kernel.call(kernel.req(Opcode.RELEASE, a).i64(fh).i32(0).i32(0).i64(0))));
+        assertNotEquals(0, error(kernel.call(kernel.req(Opcode.READ, a).i64(fh).i64(0).i32(10).i32(0).i64(0).i32(0)
+                .i32(0))),
                 "a released handle is gone");
     }
 }

@@ -1,8 +1,9 @@
 package dev.layerfs.fuse.kernel;
 
+import static dev.layerfs.fuse.kernel.DispatchFixture.error;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 
 import dev.layerfs.core.Overlay;
 import dev.layerfs.core.model.OverlayConfig;
@@ -29,15 +30,16 @@ import org.junit.jupiter.api.io.TempDir;
 class FileIoDispatchTest {
     private static final int ESTALE = 116;
     private static final int ENXIO = 6;
+    private static final int EBADF = 9;
 
     @TempDir
     Path tmp;
 
     private Overlay overlay;
+    private NodeTable nodes;
     private Dispatcher dispatcher;
-    private final ReplyWriter out = new ReplyWriter(1 << 16);
+    private DispatchFixture kernel;
     private final List<String> device = new ArrayList<>();
-    private long unique = 100;
     private int nextBacking = 1;
 
     private void mount(PassthroughMode mode) throws Exception {
@@ -48,7 +50,7 @@ class FileIoDispatchTest {
         overlay = Overlay.open(OverlayConfig.writable(List.of(lower), upper,
                 Files.createDirectories(tmp.resolve("work"))));
         OverlayBridge bridge = new OverlayBridge(overlay);
-        NodeTable nodes = new NodeTable(bridge.stat("").ino());
+        nodes = new NodeTable(bridge.stat("").ino());
         Backings backings = new Backings();
         backings.attach(new Backings.Device() {
             @Override
@@ -62,13 +64,15 @@ class FileIoDispatchTest {
                 device.add("close " + backingId);
             }
         });
-        dispatcher = new Dispatcher(bridge, nodes, 1.0, mode, 1, backings);
+        // As the session does: no stack depth to ask passthrough with where it is off.
+        dispatcher = new Dispatcher(bridge, nodes, 1.0, mode, mode == PassthroughMode.OFF ? 0 : 1, backings);
+        kernel = new DispatchFixture(dispatcher);
         // fuse_init_in of 64 bytes: major, minor, max_readahead, flags, flags2, then unused words.
-        WireTest.Req init = req(Opcode.INIT, 0).i32(7).i32(45).i32(131072).i32(-1).i32(InitFlags2.PASSTHROUGH);
+        WireTest.Req init = kernel.req(Opcode.INIT, 0).i32(7).i32(45).i32(131072).i32(-1).i32(InitFlags2.PASSTHROUGH);
         for (int i = 0; i < 11; i++) {
             init.i32(0);
         }
-        assertEquals(0, error(call(init)));
+        assertEquals(0, error(kernel.call(init)));
         assertEquals(mode != PassthroughMode.OFF, dispatcher.negotiated().passthrough(), "asked for unless off");
     }
 
@@ -79,21 +83,8 @@ class FileIoDispatchTest {
         }
     }
 
-    private WireTest.Req req(Opcode op, long node) {
-        return new WireTest.Req(op.code, unique++, node);
-    }
-
-    private ByteBuffer call(WireTest.Req r) {
-        Request parsed = assertInstanceOf(Request.Ok.class, Request.parse(r.b, r.done())).request();
-        return dispatcher.dispatch(parsed, out);
-    }
-
-    private static int error(ByteBuffer reply) {
-        return -reply.getInt(OutHeader.ERROR);
-    }
-
     private long lookup(String name) {
-        ByteBuffer r = call(req(Opcode.LOOKUP, 1).name(name));
+        ByteBuffer r = kernel.call(kernel.req(Opcode.LOOKUP, 1).name(name));
         assertEquals(0, error(r));
         return r.getLong(OutHeader.SIZE + EntryOut.NODEID);
     }
@@ -102,14 +93,14 @@ class FileIoDispatchTest {
     private record Opened(long fh, int flags, int backing) {}
 
     private Opened open(long node, int flags) {
-        ByteBuffer r = call(req(Opcode.OPEN, node).i32(flags).i32(0));
+        ByteBuffer r = kernel.call(kernel.req(Opcode.OPEN, node).i32(flags).i32(0));
         assertEquals(0, error(r));
         return new Opened(r.getLong(OutHeader.SIZE + OpenOut.FH), r.getInt(OutHeader.SIZE + OpenOut.OPEN_FLAGS),
                 r.getInt(OutHeader.SIZE + OpenOut.BACKING_ID));
     }
 
     private void release(long node, long fh) {
-        assertEquals(0, error(call(req(Opcode.RELEASE, node).i64(fh).i32(0).i32(0).i64(0))));
+        assertEquals(0, error(kernel.call(kernel.req(Opcode.RELEASE, node).i64(fh).i32(0).i32(0).i64(0))));
     }
 
     @Test
@@ -143,7 +134,7 @@ class FileIoDispatchTest {
         long a = lookup("a");
         Opened ro = open(a, Linux.O_RDONLY);
         assertEquals(OpenFlags.PASSTHROUGH, ro.flags());
-        ByteBuffer r = call(req(Opcode.OPEN, a).i32(Linux.O_RDWR).i32(0));
+        ByteBuffer r = kernel.call(kernel.req(Opcode.OPEN, a).i32(Linux.O_RDWR).i32(0));
         assertEquals(ESTALE, error(r), "the lower backing is never handed to an open of the upper copy");
         long again = lookup("a");
         assertNotEquals(a, again, "the name has a new node");
@@ -161,22 +152,88 @@ class FileIoDispatchTest {
         long u = lookup("u");
         Opened f = open(u, Linux.O_RDWR);
         assertEquals(0, f.flags() & OpenFlags.PASSTHROUGH);
-        ByteBuffer r = call(req(Opcode.LSEEK, u).i64(f.fh()).i64(0).i32(Linux.SEEK_DATA).i32(0));
+        ByteBuffer r = kernel.call(kernel.req(Opcode.LSEEK, u).i64(f.fh()).i64(0).i32(Linux.SEEK_DATA).i32(0));
         assertEquals(0, error(r));
         assertEquals(0, r.getLong(OutHeader.SIZE));
-        r = call(req(Opcode.LSEEK, u).i64(f.fh()).i64(0).i32(Linux.SEEK_HOLE).i32(0));
+        r = kernel.call(kernel.req(Opcode.LSEEK, u).i64(f.fh()).i64(0).i32(Linux.SEEK_HOLE).i32(0));
         assertEquals(7, r.getLong(OutHeader.SIZE), "the end of the file is a hole");
-        assertEquals(ENXIO, error(call(req(Opcode.LSEEK, u).i64(f.fh()).i64(100).i32(Linux.SEEK_DATA).i32(0))));
+        assertEquals(ENXIO, error(kernel.call(kernel.req(Opcode.LSEEK, u).i64(f.fh()).i64(100).i32(Linux.SEEK_DATA)
+                .i32(0))));
 
         long a = lookup("a");
         Opened src = open(a, Linux.O_RDONLY);
         // fh_in, off_in, nodeid_out, fh_out, off_out, len, flags
-        r = call(req(Opcode.COPY_FILE_RANGE, a).i64(src.fh()).i64(0).i64(u).i64(f.fh()).i64(2).i64(100).i64(0));
+        r = kernel.call(kernel.req(Opcode.COPY_FILE_RANGE, a).i64(src.fh()).i64(0).i64(u).i64(f.fh()).i64(2).i64(100)
+                .i64(0));
         assertEquals(0, error(r));
         assertEquals(7, r.getInt(OutHeader.SIZE), "copied up to the source's end");
         assertEquals("uplower a", Files.readString(tmp.resolve("upper/u")));
-        assertEquals(9, error(call(req(Opcode.COPY_FILE_RANGE, u).i64(f.fh()).i64(0).i64(a).i64(src.fh()).i64(0)
-                .i64(1).i64(0))), "EBADF: the destination is open read-only");
+        assertEquals(9, error(kernel.call(kernel.req(Opcode.COPY_FILE_RANGE, u).i64(f.fh()).i64(0).i64(a).i64(src.fh())
+                .i64(0).i64(1).i64(0))), "EBADF: the destination is open read-only");
         assertEquals("lower a", Files.readString(tmp.resolve("lower/a")));
+    }
+
+    /** A request whose reply the kernel refused (it was interrupted and abandoned): undone as RELEASE would. */
+    private void abandon(WireTest.Req r) {
+        Request parsed = r.parse();
+        ByteBuffer reply = kernel.dispatch(parsed);
+        assertEquals(0, error(reply));
+        dispatcher.abandoned(parsed, reply);
+    }
+
+    @Test
+    void anOpenWhoseReplyWasRefusedIsReleased() throws Exception {
+        mount(PassthroughMode.ALL);
+        long u = lookup("u");
+        long fh = open(u, Linux.O_RDONLY).fh();
+        release(u, fh);
+        assertEquals(List.of("open", "close 1"), device);
+        abandon(kernel.req(Opcode.OPEN, u).i32(Linux.O_RDWR).i32(0));
+        assertEquals(List.of("open", "close 1", "open", "close 2"), device, "its backing is dropped");
+        assertEquals(-1, nodes.anyHandle(nodes.get(u)), "the node has no open file left");
+        assertEquals(3, open(u, Linux.O_RDONLY).backing(), "the next open makes a new backing");
+    }
+
+    @Test
+    void aCreateWhoseReplyWasRefusedIsReleasedAndForgotten() throws Exception {
+        mount(PassthroughMode.ALL);
+        int known = nodes.size();
+        WireTest.Req create = kernel.req(Opcode.CREATE, 1).i32(Linux.O_RDWR).i32(0100644).i32(0).i32(0).name("n");
+        Request parsed = create.parse();
+        ByteBuffer reply = kernel.dispatch(parsed);
+        assertEquals(0, error(reply));
+        long node = reply.getLong(OutHeader.SIZE + EntryOut.NODEID);
+        long fh = reply.getLong(OutHeader.SIZE + EntryOut.SIZE + OpenOut.FH);
+        dispatcher.abandoned(parsed, reply);
+        assertEquals(List.of("open", "close 1"), device);
+        assertNull(nodes.get(node), "its one lookup is forgotten");
+        assertEquals(known, nodes.size());
+        assertEquals(EBADF, error(kernel.call(kernel.req(Opcode.LSEEK, node).i64(fh).i64(0).i32(Linux.SEEK_DATA)
+                .i32(0))));
+        assertEquals(0, Files.size(tmp.resolve("upper/n")), "the file itself stays, as after a release");
+    }
+
+    @Test
+    void anOpendirWhoseReplyWasRefusedDropsItsHandle() throws Exception {
+        mount(PassthroughMode.OFF);
+        Request parsed = kernel.req(Opcode.OPENDIR, 1).i32(0).i32(0).parse();
+        ByteBuffer reply = kernel.dispatch(parsed);
+        long fh = reply.getLong(OutHeader.SIZE + OpenOut.FH);
+        dispatcher.abandoned(parsed, reply);
+        assertEquals(EBADF, error(kernel.call(kernel.req(Opcode.READDIR, 1).i64(fh).i64(0).i32(4096).i32(0).i64(0)
+                .i32(0).i32(0))));
+    }
+
+    @Test
+    void aRefusedErrorReplyUndoesNothing() throws Exception {
+        mount(PassthroughMode.ALL);
+        long u = lookup("u");
+        long fh = open(u, Linux.O_RDONLY).fh();
+        Request parsed = kernel.req(Opcode.OPEN, 999).i32(Linux.O_RDONLY).i32(0).parse();
+        ByteBuffer reply = kernel.dispatch(parsed);
+        assertNotEquals(0, error(reply));
+        dispatcher.abandoned(parsed, reply);
+        assertEquals(List.of("open"), device);
+        release(u, fh);
     }
 }

@@ -33,6 +33,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.Future;
+import java.util.function.UnaryOperator;
 
 /**
  * {@code image import}: reads each image of an archive and adds what the store lacks. All of an image's new
@@ -88,7 +89,7 @@ public final class Importer {
                 }
                 LayerSource layer = new LayerSource(tarFile.getFileName().toString(), Optional.empty(),
                         Optional.empty(), Json.OCI_LAYER_TAR, diffId);
-                Staged s = stage(src, layer, tmp.resolve("layer"), store.hasLayer(diffId), null);
+                Staged s = stage(src, layer, tmp.resolve("layer"), store.hasLayer(diffId), UnaryOperator.identity());
                 progress.line(s.line());
                 store.commitBlob(s.blobFile(), diffId);
                 if (s.layerDir() != null) {
@@ -106,6 +107,9 @@ public final class Importer {
     /** A layer made during this import, waiting for the rename into place; {@code line} tells the user. */
     private record Staged(Path layerDir, Digest diffId, Path blobFile, Digest blobDigest, String line) {}
 
+    /** A layer of the image, with the digest of its blob and whether the store has that blob already. */
+    private record Planned(LayerSource layer, Digest blob, boolean blobStored) {}
+
     private void importImage(ImageSource src, ImportPlan plan, List<String> names)
             throws IOException, ImageStoreException {
         List<FileLock> locks = new ArrayList<>();
@@ -118,12 +122,15 @@ public final class Importer {
             progress.start(total, plan.layers().size());
             // What the store lacks, by layer index (a diff_id listed twice is staged once). A layer already
             // there is not read at all.
+            List<Planned> planned = new ArrayList<>();
             Map<Integer, LayerSource> missing = new LinkedHashMap<>();
             Set<Digest> seen = new HashSet<>();
             for (int i = 0; i < plan.layers().size(); i++) {
                 LayerSource layer = plan.layers().get(i);
                 Digest blob = layer.blobDigest().orElse(layer.diffId());
-                if (seen.add(layer.diffId()) && !(store.hasLayer(layer.diffId()) && store.hasBlob(blob))) {
+                Planned p = new Planned(layer, blob, store.hasBlob(blob));
+                planned.add(p);
+                if (seen.add(layer.diffId()) && !(store.hasLayer(layer.diffId()) && p.blobStored())) {
                     missing.put(i, layer);
                 }
             }
@@ -132,10 +139,10 @@ public final class Importer {
             try (ParallelStaging<Staged> staging = new ParallelStaging<>(missing.size())) {
                 Map<Integer, Future<Staged>> running = new HashMap<>();
                 missing.forEach((i, layer) -> running.put(i, staging.submit(() -> stage(src, layer,
-                        tmp.resolve("layer-" + i), store.hasLayer(layer.diffId()), staging))));
-                for (int i = 0; i < plan.layers().size(); i++) {
-                    LayerSource layer = plan.layers().get(i);
-                    Digest blob = layer.blobDigest().orElse(layer.diffId());
+                        tmp.resolve("layer-" + i), store.hasLayer(layer.diffId()), staging::stopOnFailure))));
+                for (int i = 0; i < planned.size(); i++) {
+                    LayerSource layer = planned.get(i).layer();
+                    Digest blob = planned.get(i).blob();
                     Future<Staged> f = running.get(i);
                     if (f == null) {
                         progress.line(blob.shortHex() + ": Already exists");
@@ -145,7 +152,7 @@ public final class Importer {
                         staged.put(layer.diffId(), s);
                     }
                     progress.layerDone();
-                    long blobSize = store.hasBlob(blob) ? Files.size(store.blob(blob))
+                    long blobSize = planned.get(i).blobStored() ? Files.size(store.blob(blob))
                             : Files.size(staged.get(layer.diffId()).blobFile());
                     String mediaType = layer.blobDigest().isPresent() ? layer.mediaType() : Json.OCI_LAYER_TAR;
                     layerDescriptors.add(Json.descriptor(mediaType, blob, blobSize));
@@ -182,9 +189,10 @@ public final class Importer {
      * Reads one layer file: extracts it into {@code dir/root} unless the layer is already extracted (then only its
      * blob is copied), and keeps the blob: as it is for an OCI layout, uncompressed for a docker-archive (whose
      * manifest promises no blob digest, so the store's manifest names the diff_id). Checks both digests.
+     * {@code guard} wraps the layer file as it is opened (an import in parallel stops it once another layer fails).
      */
     private Staged stage(ImageSource src, LayerSource layer, Path dir, boolean haveLayer,
-                         ParallelStaging<Staged> staging) throws IOException, ImageStoreException {
+                         UnaryOperator<InputStream> guard) throws IOException, ImageStoreException {
         Files.createDirectory(dir);
         Path blobFile = dir.resolve("blob");
         boolean keepRaw = layer.blobDigest().isPresent();
@@ -193,8 +201,7 @@ public final class Importer {
         long diffSize;
         Digest blobDigest;
         Digest diffId;
-        InputStream opened = src.open(layer.path());
-        try (InputStream file = progress.track(staging == null ? opened : staging.stopOnFailure(opened));
+        try (InputStream file = progress.track(guard.apply(src.open(layer.path())));
              OutputStream blobOut = new BufferedOutputStream(Files.newOutputStream(blobFile), 1 << 16)) {
             CountingDigestStream raw = new CountingDigestStream(keepRaw ? new Tee(file, blobOut) : file);
             CountingDigestStream plain = new CountingDigestStream(keepRaw ? Decompression.open(raw)

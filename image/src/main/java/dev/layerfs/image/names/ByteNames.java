@@ -14,7 +14,8 @@ import java.nio.file.Path;
  * file APIs turn a String into a name with the JVM's {@code sun.jnu.encoding}; bin/layerfs runs the image commands
  * in an ISO-8859-1 locale, where that is one char per byte and every name round-trips. This class says how a
  * name's bytes become the String the file APIs take, how such a String gives its bytes back, and how a name is
- * shown to a person (UTF-8 where it is valid UTF-8, each other byte as {@code \xNN}).
+ * shown to a person (UTF-8 where it is valid UTF-8, each other byte as {@code \xNN}, a backslash as {@code \\}, so
+ * that two different names never print the same).
  *
  * <p>Archive names (tar headers, PAX records) are read as ISO-8859-1 Strings, one char per byte, whatever the
  * locale; {@link #fsName} turns one into the file system's form.
@@ -79,7 +80,10 @@ public final class ByteNames {
         return c;
     }
 
-    /** A name for a person: UTF-8 where the bytes are valid UTF-8, any other byte (and control bytes) as \xNN. */
+    /**
+     * A name for a person: UTF-8 where the bytes are valid UTF-8, any other byte (and control bytes) as \xNN, and a
+     * backslash as \\ (as core's ByteString shows names), so that no two names print alike.
+     */
     public static String display(byte[] b) {
         StringBuilder sb = new StringBuilder(b.length);
         int i = 0;
@@ -88,6 +92,11 @@ public final class ByteNames {
             // the length of the UTF-8 sequence this byte would start (0: it starts none)
             int n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
                     : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+            if (c == '\\') {
+                sb.append("\\\\");
+                i++;
+                continue;
+            }
             if (n == 1 && c >= 0x20 && c != 0x7f) {
                 sb.append((char) c);
                 i++;
@@ -110,7 +119,7 @@ public final class ByteNames {
 
     /** A name the file APIs gave, for a person. */
     public static String display(String fsName) {
-        return isAscii(fsName) ? fsName : display(bytes(fsName));
+        return isPlain(fsName) ? fsName : display(bytes(fsName));
     }
 
     public static String display(Path p) {
@@ -131,6 +140,17 @@ public final class ByteNames {
             }
         }
         return display(message.getBytes(StandardCharsets.ISO_8859_1));
+    }
+
+    /** Printable ASCII without a backslash: shown as it is. */
+    private static boolean isPlain(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < 0x20 || c >= 0x7f || c == '\\') {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static boolean isAscii(String s) {

@@ -13,6 +13,8 @@ final class RegionStream extends InputStream {
     private final FileChannel channel;
     private final long end;
     private long pos;
+    /** {@link #read()}'s one byte, kept: a stream is read by one thread at a time. */
+    private final byte[] one = new byte[1];
 
     RegionStream(FileChannel channel, long offset, long length) {
         this.channel = channel;
@@ -39,7 +41,6 @@ final class RegionStream extends InputStream {
 
     @Override
     public int read() throws IOException {
-        byte[] one = new byte[1];
         return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
     }
 
