@@ -1,5 +1,6 @@
 package dev.layerfs.fuse;
 
+import dev.layerfs.core.nativeio.Syscalls;
 import dev.layerfs.fuse.kernel.KernelSession;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
@@ -24,6 +25,11 @@ public final class Main {
         if (args.length == 1 && args[0].equals("--train-startup")) {
             return StartupTraining.run();
         }
+        // jnr-ffi binds the calls a mount makes first (Syscalls) on the second core while the command line is read
+        // and logging set up; the main thread waits for the binding at its first use of Syscalls.
+        Thread bind = new Thread(Syscalls::get, "libc-bind");
+        bind.setDaemon(true);
+        bind.start();
         CommandLine cl;
         try {
             cl = CommandLine.parse(args);

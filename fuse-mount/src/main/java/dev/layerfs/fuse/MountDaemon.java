@@ -98,6 +98,7 @@ final class MountDaemon {
         LOG.info("mounted {} ({} layers{}, transport {})", mountPoint, overlay.stack().layers().size(),
                 overlay.readOnly() ? ", read-only" : "", cl.transport);
         cl.readyFile.ifPresent(f -> writeReady(f, "ready"));
+        sys.bindRestInBackground();
         joinQuietly(loop, Long.MAX_VALUE);
         finish(overlay);
         LOG.info("unmounted {}", mountPoint);

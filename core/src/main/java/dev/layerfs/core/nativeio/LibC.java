@@ -9,20 +9,13 @@ import jnr.ffi.types.size_t;
 import jnr.ffi.types.ssize_t;
 
 /**
- * The libc functions layerfs calls. Public only because jnr generates its implementation elsewhere: use
- * {@link Syscalls}. Every {@code String} here is a byte string (one char per byte, ISO-8859-1): names and paths go
+ * The libc functions layerfs calls that a mount does not need before it is live (those are in
+ * {@link StartupLibC}, bound first); {@link Syscalls} binds these on a background thread, or on first use. Public
+ * only because jnr generates its implementation elsewhere: use {@link Syscalls}. Every {@code String} here is a byte string (one char per byte, ISO-8859-1): names and paths go
  * to the kernel byte for byte, whatever the JVM's default charset.
  */
 @Encoding("ISO-8859-1")
 public interface LibC {
-    int openat(int dirfd, String path, int flags, int mode);
-
-    int close(int fd);
-
-    int fstatat(int dirfd, String path, @Out Pointer buf, int flags);
-
-    int fstat(int fd, @Out Pointer buf);
-
     @ssize_t long pread(int fd, @Out Pointer buf, @size_t long count, long offset);
 
     @ssize_t long pwrite(int fd, @In Pointer buf, @size_t long count, long offset);
@@ -46,8 +39,6 @@ public interface LibC {
     int fsync(int fd);
 
     int fdatasync(int fd);
-
-    int mkdirat(int dirfd, String path, int mode);
 
     int mknodat(int dirfd, String path, int mode, long dev);
 
@@ -73,38 +64,22 @@ public interface LibC {
 
     int futimens(int fd, @In long[] times);
 
-    @ssize_t long lgetxattr(String path, String name, @Out byte[] value, @size_t long size);
-
     @ssize_t long getxattr(String path, String name, @Out byte[] value, @size_t long size);
 
     int lsetxattr(String path, String name, @In byte[] value, @size_t long size, int flags);
 
-    @ssize_t long llistxattr(String path, @Out byte[] list, @size_t long size);
-
     int lremovexattr(String path, String name);
 
     int ioctl(int fd, long request, int arg);
-
-    int ioctl(int fd, long request, @Out byte[] arg);
 
     @ssize_t long copy_file_range(int fdIn, @In @Out long[] offIn, int fdOut, @In @Out long[] offOut,
             @size_t long len, int flags);
 
     int fstatvfs(int fd, @Out Pointer buf);
 
-    Pointer fdopendir(int fd);
-
-    Pointer readdir(Pointer dir);
-
-    int closedir(Pointer dir);
-
-    int geteuid();
-
     int umount2(String target, int flags);
 
     int name_to_handle_at(int dirfd, String path, @In @Out byte[] handle, @Out int[] mountId, int flags);
 
     int open_by_handle_at(int mountFd, @In byte[] handle, int flags);
-
-    int faccessat(int dirfd, String path, int mode, int flags);
 }

@@ -23,16 +23,46 @@ public final class Syscalls {
     private static final Syscalls INSTANCE = new Syscalls();
 
 
-    private final LibC libc;
+    private final StartupLibC boot;
     private final Runtime runtime;
     private final StatLayout layout;
     private final ThreadLocal<Pointer> statBuffer;
 
     private Syscalls() {
-        libc = LibraryLoader.create(LibC.class).failImmediately().load("c");
-        runtime = Runtime.getRuntime(libc);
+        boot = LibraryLoader.create(StartupLibC.class).failImmediately().load("c");
+        runtime = Runtime.getRuntime(boot);
         layout = Linux.isAarch64() ? StatLayout.AARCH64 : StatLayout.X86_64;
         statBuffer = ThreadLocal.withInitial(() -> Memory.allocateDirect(runtime, 256));
+    }
+
+    /**
+     * Binds the rest of libc ({@link LibC}) on a background thread, unless a call has already needed it: a mount
+     * calls this once it is live, so that its first requests do not wait for the binding, and the binding does
+     * not compete with the path to a live mount (on a machine with two cores it cost about 50 ms of CPU there).
+     */
+    public void bindRestInBackground() {
+        Thread t = new Thread(Rest::bind, "libc-bind");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    /**
+     * The rest of libc ({@link LibC}), bound when this class is first initialised: by
+     * {@link #bindRestInBackground} or by the first call that needs it, whichever comes first (the JVM runs a
+     * class's initialiser once; a caller meanwhile waits for it). A constant once bound, as the one binding was.
+     */
+    private static final class Rest {
+        static final LibC LIBC = LibraryLoader.create(LibC.class).failImmediately().load("c");
+
+        private Rest() {}
+
+        static void bind() {
+            // Initialising the class binds.
+        }
+    }
+
+    private static LibC libc() {
+        return Rest.LIBC;
     }
 
     public static Syscalls get() {
@@ -151,7 +181,7 @@ public final class Syscalls {
 
         void close() {
             if (owned) {
-                libc.close(fd);
+                boot.close(fd);
             }
         }
     }
@@ -167,7 +197,7 @@ public final class Syscalls {
                 w.error = Errno.ENAMETOOLONG.code();
                 return w;
             }
-            int next = libc.openat(w.fd, w.rest.substring(0, cut),
+            int next = boot.openat(w.fd, w.rest.substring(0, cut),
                     Linux.O_PATH | Linux.O_DIRECTORY | Linux.O_NOFOLLOW | Linux.O_CLOEXEC, 0);
             if (next < 0) {
                 int e = errno();
@@ -195,7 +225,7 @@ public final class Syscalls {
 
     public int openat(int dirfd, String path, int flags, int mode) throws FsException {
         int f = flags | Linux.O_CLOEXEC;
-        return (int) checkAt(at(dirfd, path, (d, p) -> libc.openat(d, p, f, mode)), "open", path);
+        return (int) checkAt(at(dirfd, path, (d, p) -> boot.openat(d, p, f, mode)), "open", path);
     }
 
     /**
@@ -205,16 +235,16 @@ public final class Syscalls {
      */
     public int openNoAtime(int dirfd, String path, int flags) throws FsException {
         int f = flags | Linux.O_CLOEXEC;
-        long fd = at(dirfd, path, (d, p) -> libc.openat(d, p, f | Linux.O_NOATIME, 0));
+        long fd = at(dirfd, path, (d, p) -> boot.openat(d, p, f | Linux.O_NOATIME, 0));
         if (fd == -Errno.EPERM.code()) {
-            fd = at(dirfd, path, (d, p) -> libc.openat(d, p, f, 0));
+            fd = at(dirfd, path, (d, p) -> boot.openat(d, p, f, 0));
         }
         return (int) checkAt(fd, "open", path);
     }
 
     public void close(int fd) {
         if (fd >= 0) {
-            libc.close(fd);
+            boot.close(fd);
         }
     }
 
@@ -223,35 +253,35 @@ public final class Syscalls {
      * Returns the bytes read, 0 at the end of the file.
      */
     public int pread(int fd, ByteBuffer buf, long offset) throws FsException {
-        int n = (int) check(libc.pread(fd, buf, buf.remaining(), offset), "read", "fd " + fd);
+        int n = (int) check(libc().pread(fd, buf, buf.remaining(), offset), "read", "fd " + fd);
         buf.position(buf.position() + n);
         return n;
     }
 
     /** pwrite from a direct buffer, its position up to its limit; the position moves past what was written. */
     public int pwrite(int fd, ByteBuffer buf, long offset) throws FsException {
-        int n = (int) check(libc.pwrite(fd, buf, buf.remaining(), offset), "write", "fd " + fd);
+        int n = (int) check(libc().pwrite(fd, buf, buf.remaining(), offset), "write", "fd " + fd);
         buf.position(buf.position() + n);
         return n;
     }
 
     public int pread(int fd, byte[] buf, int size, long offset) throws FsException {
-        return (int) check(libc.pread(fd, buf, size, offset), "read", "fd " + fd);
+        return (int) check(libc().pread(fd, buf, size, offset), "read", "fd " + fd);
     }
 
     public int pwrite(int fd, byte[] buf, int size, long offset) throws FsException {
-        return (int) check(libc.pwrite(fd, buf, size, offset), "write", "fd " + fd);
+        return (int) check(libc().pwrite(fd, buf, size, offset), "write", "fd " + fd);
     }
 
     /** writev of a native iovec array; returns the bytes written, or the negated errno (nothing thrown). */
     public long writev(int fd, Pointer iov, int count) {
-        long n = libc.writev(fd, iov, count);
+        long n = libc().writev(fd, iov, count);
         return n < 0 ? -errno() : n;
     }
 
     /** lseek; for SEEK_DATA/SEEK_HOLE past the end this returns -1 (the kernel's ENXIO). */
     public long lseek(int fd, long offset, int whence) throws FsException {
-        long rc = libc.lseek(fd, offset, whence);
+        long rc = libc().lseek(fd, offset, whence);
         if (rc < 0) {
             int e = errno();
             if (e == Errno.ENXIO.code()) {
@@ -263,15 +293,15 @@ public final class Syscalls {
     }
 
     public void ftruncate(int fd, long length) throws FsException {
-        check(libc.ftruncate(fd, length), "truncate", "fd " + fd);
+        check(libc().ftruncate(fd, length), "truncate", "fd " + fd);
     }
 
     public void fallocate(int fd, int mode, long offset, long length) throws FsException {
-        check(libc.fallocate(fd, mode, offset, length), "fallocate", "fd " + fd);
+        check(libc().fallocate(fd, mode, offset, length), "fallocate", "fd " + fd);
     }
 
     public void fsync(int fd, boolean dataOnly) throws FsException {
-        check(dataOnly ? libc.fdatasync(fd) : libc.fsync(fd), "fsync", "fd " + fd);
+        check(dataOnly ? libc().fdatasync(fd) : libc().fsync(fd), "fsync", "fd " + fd);
     }
 
     // ---- metadata ----
@@ -279,21 +309,21 @@ public final class Syscalls {
     /** lstat relative to a directory: never follows a symbolic link in the last component. */
     public Stat lstat(int dirfd, String path) throws FsException {
         Pointer buf = statBuffer.get();
-        checkAt(at(dirfd, path, (d, p) -> libc.fstatat(d, p, buf, Linux.AT_SYMLINK_NOFOLLOW)), "stat", path);
+        checkAt(at(dirfd, path, (d, p) -> boot.fstatat(d, p, buf, Linux.AT_SYMLINK_NOFOLLOW)), "stat", path);
         return layout.decode(buf);
     }
 
     /** stat relative to a directory, following symbolic links (for paths given by the user, such as layers). */
     public Stat stat(int dirfd, String path) throws FsException {
         Pointer buf = statBuffer.get();
-        checkAt(at(dirfd, path, (d, p) -> libc.fstatat(d, p, buf, 0)), "stat", path);
+        checkAt(at(dirfd, path, (d, p) -> boot.fstatat(d, p, buf, 0)), "stat", path);
         return layout.decode(buf);
     }
 
     /** As {@link #lstat}, but null where the name does not exist (ENOENT, or ENOTDIR for a parent). */
     public Stat lstatIfExists(int dirfd, String path) throws FsException {
         Pointer buf = statBuffer.get();
-        long rc = at(dirfd, path, (d, p) -> libc.fstatat(d, p, buf, Linux.AT_SYMLINK_NOFOLLOW));
+        long rc = at(dirfd, path, (d, p) -> boot.fstatat(d, p, buf, Linux.AT_SYMLINK_NOFOLLOW));
         if (rc == -Errno.ENOENT.code() || rc == -Errno.ENOTDIR.code()) {
             return null;
         }
@@ -303,48 +333,48 @@ public final class Syscalls {
 
     public Stat fstat(int fd) throws FsException {
         Pointer buf = statBuffer.get();
-        check(libc.fstat(fd, buf), "fstat", "fd " + fd);
+        check(boot.fstat(fd, buf), "fstat", "fd " + fd);
         return layout.decode(buf);
     }
 
     /** faccessat with the daemon's effective ids: whether it may {@code mode} (R_OK, W_OK, X_OK) the object. */
     public void accessat(int dirfd, String path, int mode) throws FsException {
-        checkAt(at(dirfd, path, (d, p) -> libc.faccessat(d, p, mode, Linux.AT_EACCESS)), "access", path);
+        checkAt(at(dirfd, path, (d, p) -> boot.faccessat(d, p, mode, Linux.AT_EACCESS)), "access", path);
     }
 
     public void fchmodat(int dirfd, String path, int mode) throws FsException {
-        checkAt(at(dirfd, path, (d, p) -> libc.fchmodat(d, p, mode, 0)), "chmod", path);
+        checkAt(at(dirfd, path, (d, p) -> libc().fchmodat(d, p, mode, 0)), "chmod", path);
     }
 
     public void fchmod(int fd, int mode) throws FsException {
-        check(libc.fchmod(fd, mode), "chmod", "fd " + fd);
+        check(libc().fchmod(fd, mode), "chmod", "fd " + fd);
     }
 
     /** lchown relative to a directory; -1 leaves an id unchanged. */
     public void lchownat(int dirfd, String path, int uid, int gid) throws FsException {
-        checkAt(at(dirfd, path, (d, p) -> libc.fchownat(d, p, uid, gid, Linux.AT_SYMLINK_NOFOLLOW)), "chown",
+        checkAt(at(dirfd, path, (d, p) -> libc().fchownat(d, p, uid, gid, Linux.AT_SYMLINK_NOFOLLOW)), "chown",
                 path);
     }
 
     public void fchown(int fd, int uid, int gid) throws FsException {
-        check(libc.fchown(fd, uid, gid), "chown", "fd " + fd);
+        check(libc().fchown(fd, uid, gid), "chown", "fd " + fd);
     }
 
     /** utimensat without following a symbolic link; {@link Timespec#NOW} and {@link Timespec#OMIT} work. */
     public void lutimensat(int dirfd, String path, Timespec atime, Timespec mtime) throws FsException {
         long[] times = {atime.sec(), atime.nsec(), mtime.sec(), mtime.nsec()};
-        checkAt(at(dirfd, path, (d, p) -> libc.utimensat(d, p, times, Linux.AT_SYMLINK_NOFOLLOW)), "utimens",
+        checkAt(at(dirfd, path, (d, p) -> libc().utimensat(d, p, times, Linux.AT_SYMLINK_NOFOLLOW)), "utimens",
                 path);
     }
 
     public void futimens(int fd, Timespec atime, Timespec mtime) throws FsException {
         long[] times = {atime.sec(), atime.nsec(), mtime.sec(), mtime.nsec()};
-        check(libc.futimens(fd, times), "utimens", "fd " + fd);
+        check(libc().futimens(fd, times), "utimens", "fd " + fd);
     }
 
     public StatFs fstatvfs(int fd) throws FsException {
         Pointer b = statBuffer.get();
-        check(libc.fstatvfs(fd, b), "statfs", "fd " + fd);
+        check(libc().fstatvfs(fd, b), "statfs", "fd " + fd);
         return new StatFs(b.getLong(0), b.getLong(8), b.getLong(16), b.getLong(24), b.getLong(32), b.getLong(40),
                 b.getLong(48), b.getLong(56), b.getLong(64), b.getLong(72), b.getLong(80));
     }
@@ -352,16 +382,16 @@ public final class Syscalls {
     // ---- namespace ----
 
     public void mkdirat(int dirfd, String path, int mode) throws FsException {
-        checkAt(at(dirfd, path, (d, p) -> libc.mkdirat(d, p, mode)), "mkdir", path);
+        checkAt(at(dirfd, path, (d, p) -> boot.mkdirat(d, p, mode)), "mkdir", path);
     }
 
     public void mknodat(int dirfd, String path, int mode, long dev) throws FsException {
-        checkAt(at(dirfd, path, (d, p) -> libc.mknodat(d, p, mode, dev)), "mknod", path);
+        checkAt(at(dirfd, path, (d, p) -> libc().mknodat(d, p, mode, dev)), "mknod", path);
     }
 
     /** symlinkat; {@code target} is a byte string, stored as it is. */
     public void symlinkat(String target, int dirfd, String path) throws FsException {
-        checkAt(at(dirfd, path, (d, p) -> libc.symlinkat(target, d, p)), "symlink", path);
+        checkAt(at(dirfd, path, (d, p) -> libc().symlinkat(target, d, p)), "symlink", path);
     }
 
     /** The target of a symbolic link, as a byte string. */
@@ -369,7 +399,7 @@ public final class Syscalls {
         byte[] buf = new byte[256];
         while (true) {
             byte[] b = buf;
-            long n = checkAt(at(dirfd, path, (d, p) -> libc.readlinkat(d, p, b, b.length)), "readlink", path);
+            long n = checkAt(at(dirfd, path, (d, p) -> libc().readlinkat(d, p, b, b.length)), "readlink", path);
             if (n < buf.length) {
                 return new String(buf, 0, (int) n, StandardCharsets.ISO_8859_1);
             }
@@ -378,19 +408,19 @@ public final class Syscalls {
     }
 
     public void linkat(int olddirfd, String oldpath, int newdirfd, String newpath) throws FsException {
-        long rc = at2(olddirfd, oldpath, newdirfd, newpath, (d1, p1, d2, p2) -> libc.linkat(d1, p1, d2, p2, 0));
+        long rc = at2(olddirfd, oldpath, newdirfd, newpath, (d1, p1, d2, p2) -> libc().linkat(d1, p1, d2, p2, 0));
         checkAt(rc, "link", oldpath + " -> " + newpath);
     }
 
     public void unlinkat(int dirfd, String path, boolean directory) throws FsException {
         int flags = directory ? Linux.AT_REMOVEDIR : 0;
-        checkAt(at(dirfd, path, (d, p) -> libc.unlinkat(d, p, flags)), directory ? "rmdir" : "unlink", path);
+        checkAt(at(dirfd, path, (d, p) -> libc().unlinkat(d, p, flags)), directory ? "rmdir" : "unlink", path);
     }
 
     public void renameat2(int olddirfd, String oldpath, int newdirfd, String newpath, int flags)
             throws FsException {
         long rc = at2(olddirfd, oldpath, newdirfd, newpath,
-                (d1, p1, d2, p2) -> libc.renameat2(d1, p1, d2, p2, flags));
+                (d1, p1, d2, p2) -> libc().renameat2(d1, p1, d2, p2, flags));
         checkAt(rc, "rename", oldpath + " -> " + newpath);
     }
 
@@ -413,7 +443,7 @@ public final class Syscalls {
         String parent = path.substring(0, slash);
         String name = path.substring(slash + 1);
         long parentFd = at(dirfd, parent,
-                (d, p) -> libc.openat(d, p, Linux.O_PATH | Linux.O_DIRECTORY | Linux.O_NOFOLLOW | Linux.O_CLOEXEC, 0));
+                (d, p) -> boot.openat(d, p, Linux.O_PATH | Linux.O_DIRECTORY | Linux.O_NOFOLLOW | Linux.O_CLOEXEC, 0));
         if (parentFd < 0) {
             return parentFd;
         }
@@ -421,7 +451,7 @@ public final class Syscalls {
             long rc = call.applyAsLong("/proc/self/fd/" + parentFd + "/" + name);
             return rc < 0 ? -errno() : rc;
         } finally {
-            libc.close((int) parentFd);
+            boot.close((int) parentFd);
         }
     }
 
@@ -430,7 +460,7 @@ public final class Syscalls {
         byte[] buf = new byte[256];
         while (true) {
             byte[] b = buf;
-            long n = xattrAt(dirfd, path, p -> libc.lgetxattr(p, name, b, b.length));
+            long n = xattrAt(dirfd, path, p -> boot.lgetxattr(p, name, b, b.length));
             if (n >= 0) {
                 return Arrays.copyOf(buf, (int) n);
             }
@@ -440,19 +470,19 @@ public final class Syscalls {
             if (n != -Errno.ERANGE.code()) {
                 checkAt(n, "getxattr " + ByteString.display(name), path);
             }
-            long size = checkAt(xattrAt(dirfd, path, p -> libc.lgetxattr(p, name, null, 0)),
+            long size = checkAt(xattrAt(dirfd, path, p -> boot.lgetxattr(p, name, null, 0)),
                     "getxattr " + ByteString.display(name), path);
             buf = new byte[(int) Math.max(size, buf.length * 2L)];
         }
     }
 
     public void lsetxattr(int dirfd, String path, String name, byte[] value, int flags) throws FsException {
-        checkAt(xattrAt(dirfd, path, p -> libc.lsetxattr(p, name, value, value.length, flags)),
+        checkAt(xattrAt(dirfd, path, p -> libc().lsetxattr(p, name, value, value.length, flags)),
                 "setxattr " + ByteString.display(name), path);
     }
 
     public void lremovexattr(int dirfd, String path, String name) throws FsException {
-        checkAt(xattrAt(dirfd, path, p -> libc.lremovexattr(p, name)), "removexattr " + ByteString.display(name),
+        checkAt(xattrAt(dirfd, path, p -> libc().lremovexattr(p, name)), "removexattr " + ByteString.display(name),
                 path);
     }
 
@@ -461,14 +491,14 @@ public final class Syscalls {
         byte[] buf = new byte[1024];
         while (true) {
             byte[] b = buf;
-            long n = xattrAt(dirfd, path, p -> libc.llistxattr(p, b, b.length));
+            long n = xattrAt(dirfd, path, p -> boot.llistxattr(p, b, b.length));
             if (n >= 0) {
                 return splitNames(buf, (int) n);
             }
             if (n != -Errno.ERANGE.code()) {
                 checkAt(n, "listxattr", path);
             }
-            long size = checkAt(xattrAt(dirfd, path, p -> libc.llistxattr(p, null, 0)), "listxattr", path);
+            long size = checkAt(xattrAt(dirfd, path, p -> boot.llistxattr(p, null, 0)), "listxattr", path);
             buf = new byte[(int) Math.max(size, buf.length * 2L)];
         }
     }
@@ -497,7 +527,7 @@ public final class Syscalls {
         byte[] handle = new byte[8 + FileHandle.MAX_BYTES];
         int[] mountId = new int[1];
         ByteBuffer.wrap(handle).order(ByteOrder.nativeOrder()).putInt(0, FileHandle.MAX_BYTES);
-        long rc = at(dirfd, path, (d, p) -> libc.name_to_handle_at(d, p, handle, mountId, 0));
+        long rc = at(dirfd, path, (d, p) -> libc().name_to_handle_at(d, p, handle, mountId, 0));
         if (rc == -Errno.EOPNOTSUPP.code() || rc == -Errno.ENOENT.code() || rc == -Errno.EOVERFLOW.code()) {
             return null;
         }
@@ -516,7 +546,7 @@ public final class Syscalls {
         byte[] handle = new byte[8 + h.bytes().length];
         ByteBuffer.wrap(handle).order(ByteOrder.nativeOrder()).putInt(0, h.bytes().length).putInt(4, h.type());
         System.arraycopy(h.bytes(), 0, handle, 8, h.bytes().length);
-        int fd = libc.open_by_handle_at(mountFd, handle, Linux.O_PATH | Linux.O_CLOEXEC);
+        int fd = libc().open_by_handle_at(mountFd, handle, Linux.O_PATH | Linux.O_CLOEXEC);
         if (fd < 0) {
             int e = errno();
             if (e == Errno.ESTALE.code()) {
@@ -527,24 +557,24 @@ public final class Syscalls {
         try {
             return fstat(fd);
         } finally {
-            libc.close(fd);
+            boot.close(fd);
         }
     }
 
     /** The UUID of the filesystem a directory lies on (FS_IOC_GETFSUUID, Linux 6.5), or null where not told. */
     public byte[] filesystemUuid(int dirfd) {
-        int fd = libc.openat(dirfd, ".", Linux.O_RDONLY | Linux.O_DIRECTORY | Linux.O_CLOEXEC, 0);
+        int fd = boot.openat(dirfd, ".", Linux.O_RDONLY | Linux.O_DIRECTORY | Linux.O_CLOEXEC, 0);
         if (fd < 0) {
             return null;
         }
         try {
             byte[] buf = new byte[17];
-            if (libc.ioctl(fd, Linux.FS_IOC_GETFSUUID, buf) != 0 || buf[0] != 16) {
+            if (boot.ioctl(fd, Linux.FS_IOC_GETFSUUID, buf) != 0 || buf[0] != 16) {
                 return null;
             }
             return Arrays.copyOfRange(buf, 1, 17);
         } finally {
-            libc.close(fd);
+            boot.close(fd);
         }
     }
 
@@ -552,11 +582,11 @@ public final class Syscalls {
     public byte[] fgetxattr(int fd, String name) throws FsException {
         String proc = "/proc/self/fd/" + fd;
         byte[] buf = new byte[256];
-        long n = libc.getxattr(proc, name, buf, buf.length);
+        long n = libc().getxattr(proc, name, buf, buf.length);
         if (n < 0 && errno() == Errno.ERANGE.code()) {
-            long size = check(libc.getxattr(proc, name, null, 0), "getxattr " + ByteString.display(name), proc);
+            long size = check(libc().getxattr(proc, name, null, 0), "getxattr " + ByteString.display(name), proc);
             buf = new byte[(int) size];
-            n = libc.getxattr(proc, name, buf, buf.length);
+            n = libc().getxattr(proc, name, buf, buf.length);
         }
         if (n < 0) {
             int e = errno();
@@ -572,7 +602,7 @@ public final class Syscalls {
 
     /** Shares the source's blocks with the destination (reflink). False where the filesystem cannot. */
     public boolean ficlone(int dstFd, int srcFd) {
-        return libc.ioctl(dstFd, Linux.FICLONE, srcFd) == 0;
+        return libc().ioctl(dstFd, Linux.FICLONE, srcFd) == 0;
     }
 
     /**
@@ -582,7 +612,7 @@ public final class Syscalls {
     public long copyFileRange(int inFd, long inOff, int outFd, long outOff, long len) throws FsException {
         long[] offIn = {inOff};
         long[] offOut = {outOff};
-        long n = libc.copy_file_range(inFd, offIn, outFd, offOut, len, 0);
+        long n = libc().copy_file_range(inFd, offIn, outFd, offOut, len, 0);
         if (n < 0) {
             int e = errno();
             if (e == Errno.EXDEV.code() || e == Errno.EINVAL.code() || e == Errno.EOPNOTSUPP.code()
@@ -602,7 +632,7 @@ public final class Syscalls {
      */
     public List<RawDirent> readdir(int dirfd, String path) throws FsException {
         int fd = openNoAtime(dirfd, path, Linux.O_RDONLY | Linux.O_DIRECTORY | Linux.O_NOFOLLOW);
-        Pointer dir = libc.fdopendir(fd);
+        Pointer dir = boot.fdopendir(fd);
         if (dir == null) {
             FsException e = fail("opendir", ByteString.display(path));
             close(fd);
@@ -611,7 +641,7 @@ public final class Syscalls {
         try {
             List<RawDirent> out = new ArrayList<>();
             Pointer ent;
-            while ((ent = libc.readdir(dir)) != null) {
+            while ((ent = boot.readdir(dir)) != null) {
                 String name = ent.getString(19, 256, StandardCharsets.ISO_8859_1);
                 if (name.equals(".") || name.equals("..")) {
                     continue;
@@ -620,17 +650,17 @@ public final class Syscalls {
             }
             return out;
         } finally {
-            libc.closedir(dir);
+            boot.closedir(dir);
         }
     }
 
     public int geteuid() {
-        return libc.geteuid();
+        return boot.geteuid();
     }
 
     /** umount2(2); needs CAP_SYS_ADMIN. */
     public void umount(String target) throws FsException {
-        check(libc.umount2(target, 0), "umount", target);
+        check(libc().umount2(target, 0), "umount", target);
     }
 
     /** Where each field of struct stat lies, for the two 64-bit Linux ABIs layerfs runs on. */

@@ -1,0 +1,44 @@
+package dev.layerfs.core.nativeio;
+
+import jnr.ffi.Pointer;
+import jnr.ffi.annotations.Encoding;
+import jnr.ffi.annotations.Out;
+import jnr.ffi.types.size_t;
+import jnr.ffi.types.ssize_t;
+
+/**
+ * The libc functions a mount calls before it is live (the layers checked and opened, the work directory cleaned,
+ * the root looked up and answered), bound first and alone: jnr-ffi generates and binds every method of an
+ * interface when it is loaded, and binding costs CPU time per method (the 46 of {@link LibC} and these together
+ * took about 150 ms on the path to a mount). Everything else is in {@link LibC}, bound on a background thread or
+ * on first use. Public only because jnr generates its implementation elsewhere: use {@link Syscalls}. Every
+ * {@code String} here is a byte string (one char per byte, ISO-8859-1).
+ */
+@Encoding("ISO-8859-1")
+public interface StartupLibC {
+    int openat(int dirfd, String path, int flags, int mode);
+
+    int close(int fd);
+
+    int fstatat(int dirfd, String path, @Out Pointer buf, int flags);
+
+    int fstat(int fd, @Out Pointer buf);
+
+    int mkdirat(int dirfd, String path, int mode);
+
+    @ssize_t long lgetxattr(String path, String name, @Out byte[] value, @size_t long size);
+
+    @ssize_t long llistxattr(String path, @Out byte[] list, @size_t long size);
+
+    int ioctl(int fd, long request, @Out byte[] arg);
+
+    Pointer fdopendir(int fd);
+
+    Pointer readdir(Pointer dir);
+
+    int closedir(Pointer dir);
+
+    int geteuid();
+
+    int faccessat(int dirfd, String path, int mode, int flags);
+}
