@@ -86,8 +86,9 @@ enum Allowed {
     AUFS_ON_LAYERFS_SIDE_ONLY(false, "AUFS whiteouts ('.wh.NAME', '.wh..wh..opq') appear only in layerfs's copy of"
             + " the lower layers (Stack: the layers marked 'aufs'), where the kernel's copy holds the same whiteouts"
             + " and opaque markers as character devices 0/0 and trusted.overlay.opaque: the kernel shows AUFS"
-            + " whiteouts as ordinary files, layerfs honours them (README). For the same reason the kernel's"
-            + " cross-mount of layerfs's upper layer uses the kernel's copy of the lowers. No operation uses a name"
+            + " whiteouts as ordinary files, layerfs honours them (README). For the same reason layerfs's AUFS"
+            + " layers are rewritten in place into the kernel's form (same inodes) before the kernel's cross-mount of"
+            + " layerfs's layers. No operation uses a name"
             + " starting with '.wh.': layerfs refuses to create one (EINVAL), the kernel creates an ordinary file."),
 
     NO_PRIVATE_XATTRS(false, "no operation sets or removes trusted.overlay.*, user.overlay.* or"
