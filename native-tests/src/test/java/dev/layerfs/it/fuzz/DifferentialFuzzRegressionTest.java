@@ -893,6 +893,49 @@ class DifferentialFuzzRegressionTest {
                 """, "timeout=0");
     }
 
+    /** All four of the kernel's features on, as issue 13's campaign mounts both sides. */
+    private static final String ALL_FOUR = "redirect_dir=on,index=on,xino=on,metacopy=on";
+
+    /**
+     * Fixed (issue 13): a chmod made a metadata-only copy of a file open read-only on its lower data, then the
+     * name was removed; fstat showed the lower file (old mode, nlink 1) where the kernel shows its overlay inode,
+     * the metadata-only copy (new mode, nlink 0). Shrunk from seed 5201958298738045916 (profile long, all four).
+     */
+    @Test
+    void fstatAfterAMetadataOnlyCopyUpAndUnlinkShowsTheCopy() {
+        Scenario.assertAgreeBoth("""
+                lowers 1
+                L1 dir . 0755 0:0 1205525252.312524065
+                L1 file e 0644 0:0 1115918758.240312469 size=3 seed=347698
+                --
+                open 2 e RDONLY 0644
+                chmod e 0700
+                unlink e
+                fstat 2
+                """, ALL_FOUR, ALL_FOUR);
+    }
+
+    /**
+     * Fixed (issue 13): as above, the metadata-only copy made by a rename (its link count after the unlink).
+     * Shrunk from seed 4154959370467656175 (profile long, all four).
+     */
+    @Test
+    void readAfterAMetadataOnlyRenameAndUnlinkShowsNoLinks() {
+        Scenario.assertAgreeBoth("""
+                lowers 2
+                L1 dir . 0755 0:0 1353299123.963677614
+                L1 dir b 0755 0:0 1232316247.318146968
+                L1 file b/d 0644 0:0 1186374367.709912498 size=0 seed=300093
+                L2 dir . 0755 0:0 1332430802.047286244
+                L2 dir d 0755 0:0 1343138720.085308135
+                --
+                open 0 b/d RDONLY 0444
+                rename b/d d/n 0
+                unlink d/n
+                read 0 38571 0
+                """, ALL_FOUR, ALL_FOUR);
+    }
+
     /**
      * The stack lines of a chain of directories in one layer: {@code count} components of {@code len} bytes, the
      * last of {@code lastLen} ('a' and then 'd's), below a sequence directory.
