@@ -285,7 +285,7 @@ final class Batch {
         List<SeqResult> out = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             // The excuses see each operation as the path it resolved to on the kernel's side (Exec.resolved).
-            Allowed.excuseAfterTheFact(cfg.excusing(), resolvedOps.get(i), kernelOutcomes.get(i), findings.get(i));
+            Allowed.excuseAfterTheFact(Allowed.forOptions(cfg.excusing(), cfg.layerfsOptions()), resolvedOps.get(i), kernelOutcomes.get(i), findings.get(i));
             out.add(new SeqResult(seqs.get(i), findings.get(i), opsRun[i], ran[i], logs.get(i),
                     kernelOutcomes.get(i), resolvedOps.get(i)));
         }
