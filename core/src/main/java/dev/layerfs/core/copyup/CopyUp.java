@@ -168,7 +168,7 @@ public final class CopyUp {
             if (how != Data.METADATA_ONLY) {
                 listener.copiedUpInode(lower.stat(), current.path());
             } else {
-                listener.metacopiedUp(current.path());
+                listener.metacopiedUpIndexed(current.path());
             }
             return up;
         }

@@ -29,4 +29,12 @@ public interface CopyUpListener {
      */
     default void metacopiedUp(String path) {
     }
+
+    /**
+     * As {@link #metacopiedUp}, through the index (index=on): the other names of the lower hard link now show the
+     * metadata-only copy too.
+     */
+    default void metacopiedUpIndexed(String path) {
+        metacopiedUp(path);
+    }
 }

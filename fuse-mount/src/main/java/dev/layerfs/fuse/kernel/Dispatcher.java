@@ -114,7 +114,8 @@ final class Dispatcher {
         if (paths.isEmpty()) {
             return NONE;
         }
-        java.util.LinkedHashSet<Long> ids = new java.util.LinkedHashSet<>();
+        java.util.LinkedHashSet<Long> ids = new java.util.LinkedHashSet<>(staleAlso.get());
+        staleAlso.get().clear();
         for (String p : paths) {
             for (long id : nodes.copiedUp(p)) {
                 ids.add(id);
@@ -124,6 +125,9 @@ final class Dispatcher {
     }
 
     private static final long[] NONE = {};
+
+    /** Nodes a request made stale beyond those its copied-up paths name (per worker thread, until staleNodes). */
+    private final ThreadLocal<List<Long>> staleAlso = ThreadLocal.withInitial(java.util.ArrayList::new);
 
     /**
      * Answers one request; null where the kernel takes no reply. With -d each request is logged with its
@@ -210,6 +214,14 @@ final class Dispatcher {
                     throw e;
                 }
                 Node gone = nodes.child(parent, r.name(0));
+                if (gone != null && fs.copiedUp(path)) {
+                    // A name of an indexed lower hard link, copied up to be removed (the kernel's
+                    // ovl_nlink_start): its other names' link count changed; found by inode number now, while
+                    // the name is still in the table.
+                    for (long id : nodes.othersOfInode(gone)) {
+                        staleAlso.get().add(id);
+                    }
+                }
                 nodes.removed(parent, r.name(0));
                 keepPin(gone, pin);
                 yield w.empty(r.unique);

@@ -409,13 +409,13 @@ enum Allowed {
             + " hard link one inode (found through the index by its origin), so a change through one name (chmod,"
             + " chown, the link count an unlink or link changes, the mtime a data copy-up gives) shows at once"
             + " through the others; through FUSE each name not yet copied up is a separate kernel inode with its own"
-            + " cached attributes, and the other names show the change once their attribute timeout (timeout=1)"
+            + " cached attributes. A copy-up is told to the kernel for every node of the object's inode number"
+            + " (DifferentialFuzzRegressionTest.indexedCopyUpIsSeenThroughTheOtherNames), but a later change through"
+            + " a name already copied up is not: the other names show it once their attribute timeout (timeout=1)"
             + " expires (README, 'How layerfs differs'). Excused, only where layerfs runs with index=on and the"
             + " default attribute timeout: a stat, lstat or fstat, or a merged node after the sequence, where only"
             + " mode, owner, link count or mtime differ, on an object with two links or more on either side."
-            + " Measured: the shrunk cases (seeds 4791353584987660744: link, open RDWR, stat of another name; and"
-            + " 6458547951147466221: stat, unlink of one name, stat of another) agree with timeout=0;"
-            + " DifferentialFuzzRegressionTest.indexedHardLinkNamesAgreeWithoutTheAttributeCache runs them.") {
+            + " Measured: every shrunk case of it agreed with timeout=0.") {
         @Override
         String onlyWith() {
             return "index=on";
