@@ -111,7 +111,7 @@ final class Dispatcher {
      */
     long[] staleNodes() {
         List<String> paths = fs.takeCopiedUp();
-        if (paths.isEmpty()) {
+        if (paths.isEmpty() && staleAlso.get().isEmpty()) {
             return NONE;
         }
         java.util.LinkedHashSet<Long> ids = new java.util.LinkedHashSet<>(staleAlso.get());
@@ -125,6 +125,17 @@ final class Dispatcher {
     }
 
     private static final long[] NONE = {};
+
+    /**
+     * A change of a regular file through one node (its attributes, its link count) is a change of every node with
+     * its inode number: with index=on the names of a lower hard link are one object to the overlay but, until
+     * each is copied up, nodes of their own here, whose cached attributes and pages the kernel is told to drop.
+     */
+    private void othersStale(Node n) {
+        for (long id : nodes.othersOfInode(n)) {
+            staleAlso.get().add(id);
+        }
+    }
 
     /** Nodes a request made stale beyond those its copied-up paths name (per worker thread, until staleNodes). */
     private final ThreadLocal<List<Long>> staleAlso = ThreadLocal.withInitial(java.util.ArrayList::new);
@@ -214,13 +225,10 @@ final class Dispatcher {
                     throw e;
                 }
                 Node gone = nodes.child(parent, r.name(0));
-                if (gone != null && fs.copiedUp(path)) {
-                    // A name of an indexed lower hard link, copied up to be removed (the kernel's
-                    // ovl_nlink_start): its other names' link count changed; found by inode number now, while
-                    // the name is still in the table.
-                    for (long id : nodes.othersOfInode(gone)) {
-                        staleAlso.get().add(id);
-                    }
+                if (gone != null) {
+                    // The other names' link count changed; found by inode number now, while the name is still
+                    // in the table.
+                    othersStale(gone);
                 }
                 nodes.removed(parent, r.name(0));
                 keepPin(gone, pin);
@@ -424,6 +432,7 @@ final class Dispatcher {
     private ByteBuffer setattr(Request r, ReplyWriter w) throws FsException, Refused {
         Request.Setattr s = r.setattr();
         Node n = node(r);
+        othersStale(n);
         long fh = s.has(SetattrValid.FH) && files.get(s.fh()) != null ? s.fh() : -1;
         OpenFile nameless = null;
         if (nodes.nameless(n)) {
@@ -557,6 +566,7 @@ final class Dispatcher {
         Node parent = node(r);
         String to = childPath(parent, r.name(0));
         fs.link(path(target), to);
+        othersStale(target);
         Stat st = fs.stat(to);
         Node n = nodes.linked(target, parent, r.name(0), st.ino());
         return w.entry(r.unique, new Entry(n.id, NodeTable.GENERATION, st), entryValid, attrValid);

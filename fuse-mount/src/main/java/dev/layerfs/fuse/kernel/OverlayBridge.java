@@ -49,11 +49,6 @@ final class OverlayBridge {
         return out;
     }
 
-    /** Whether this thread's request copied up this path (so far, before {@link #takeCopiedUp}). */
-    boolean copiedUp(String path) {
-        return copiedUp.get().contains(path);
-    }
-
     /** A path or name as the kernel's bytes spell it (a Latin-1 string made from them). */
     private static ByteString engine(String latin1) {
         return ByteString.trusted(latin1);

@@ -959,6 +959,37 @@ class DifferentialFuzzRegressionTest {
     }
 
     /**
+     * Fixed (issue 13): with index=on, a truncate (or chmod, chown, utimens, link, unlink) through a name of a
+     * lower hard link already copied up changes what its other names, not yet copied up, show (size, pages):
+     * the kernel transport tells the kernel of every node with the object's inode number. Shrunk from seed
+     * 2642407962223980216 (profile long, all four).
+     */
+    @Test
+    void changeThroughACopiedUpNameIsSeenThroughTheOthers() {
+        Scenario.assertAgreeBoth("""
+                lowers 1
+                L1 dir . 0755 0:0 1158307341.268023084
+                L1 file e 0644 0:0 1337664067.954127653 size=3 seed=676739
+                L1 hard x -> e
+                --
+                open - x WRONLY 0644
+                readdir .
+                truncate x 0
+                """, ALL_FOUR, ALL_FOUR);
+        Scenario.assertAgreeBoth("""
+                lowers 1
+                L1 dir . 0755 0:0 1158307341.268023084
+                L1 file e 0644 0:0 1337664067.954127653 size=3 seed=676739
+                L1 hard x -> e
+                --
+                chmod x 0600
+                stat e
+                chmod x 0640
+                stat e
+                """, ALL_FOUR, ALL_FOUR);
+    }
+
+    /**
      * The stack lines of a chain of directories in one layer: {@code count} components of {@code len} bytes, the
      * last of {@code lastLen} ('a' and then 'd's), below a sequence directory.
      */
