@@ -437,6 +437,16 @@ public final class Overlay implements Closeable {
             if (meta != null) {
                 return meta;
             }
+            int m = f.metaFd();
+            if (m >= 0) {
+                // Its name is gone (or names another object now): the metadata-only copy made while it was open
+                // is still its inode, as the kernel overlay's inode is (nlink 0 after an unlink).
+                Stat ms = sys.fstat(m);
+                Stat shown = attributes.shownOpen(m, ms, inodes.ofDescriptor(f.layer(), f.fd(), st), true);
+                return new Stat(shown.dev(), shown.ino(), shown.mode(), shown.nlink(), shown.uid(), shown.gid(),
+                        shown.rdev(), shown.size(), shown.blksize(), st.blocks(), shown.atime(), shown.mtime(),
+                        shown.ctime());
+            }
         }
         long ino = f.created() && f.layer().upper() ? inodes.ofCreated(f.layer(), st)
                 : inodes.ofDescriptor(f.layer(), f.fd(), st);

@@ -167,6 +167,8 @@ public final class CopyUp {
             }
             if (how != Data.METADATA_ONLY) {
                 listener.copiedUpInode(lower.stat(), current.path());
+            } else {
+                listener.metacopiedUpIndexed(current.path());
             }
             return up;
         }
@@ -176,6 +178,8 @@ public final class CopyUp {
         if (how != Data.METADATA_ONLY) {
             // Files open on the lower copy keep reading it while its data stays there.
             listener.copiedUp(current.path());
+        } else {
+            listener.metacopiedUp(current.path());
         }
         return lookup.child(parent, current.name());
     }

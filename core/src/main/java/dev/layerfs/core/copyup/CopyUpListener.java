@@ -22,4 +22,19 @@ public interface CopyUpListener {
     default void copiedUpInode(Stat lower, String upperPath) {
         copiedUp(upperPath);
     }
+
+    /**
+     * A regular file at {@code path} got a metadata-only upper copy (metacopy=on): files open on its lower data
+     * keep reading it, and their attributes are now the upper copy's.
+     */
+    default void metacopiedUp(String path) {
+    }
+
+    /**
+     * As {@link #metacopiedUp}, through the index (index=on): the other names of the lower hard link now show the
+     * metadata-only copy too.
+     */
+    default void metacopiedUpIndexed(String path) {
+        metacopiedUp(path);
+    }
 }

@@ -39,6 +39,21 @@ public final class CopyUpWatchers implements CopyUpListener {
         }
     }
 
+    /** Only the engine's open files care: nothing a transport caches changed beyond what the change itself tells. */
+    @Override
+    public void metacopiedUp(String path) {
+        engine.metacopiedUp(path);
+    }
+
+    /** Watchers hear of it as a copy-up: the other names of the lower hard link show the copy from now on. */
+    @Override
+    public void metacopiedUpIndexed(String path) {
+        engine.metacopiedUp(path);
+        for (CopyUpListener w : watchers) {
+            w.copiedUp(path);
+        }
+    }
+
     /** The engine moves files open on the lower object through any of its names; watchers hear of the path. */
     @Override
     public void copiedUpInode(Stat lower, String upperPath) {

@@ -114,6 +114,26 @@ public final class LowerOpenFiles implements CopyUpListener {
         }
     }
 
+    /**
+     * The files open at {@code path} keep reading the lower data and take their attributes from its new
+     * metadata-only upper copy, held by an O_PATH descriptor so that fstat answers for it after an unlink.
+     */
+    @Override
+    public void metacopiedUp(String path) {
+        Set<OpenFile> files = onLower.get(path);
+        if (files == null) {
+            return;
+        }
+        for (OpenFile f : files) {
+            try {
+                f.pinMetadata(sys.openat(upper.fd(), path, Linux.O_PATH | Linux.O_NOFOLLOW | Linux.O_CLOEXEC, 0));
+            } catch (FsException e) {
+                LOG.debug("the metadata-only copy of /{} cannot be held: {}", ByteString.display(path),
+                        e.getMessage());
+            }
+        }
+    }
+
     @Override
     public void copiedUp(String path) {
         Set<OpenFile> files = onLower.remove(path);

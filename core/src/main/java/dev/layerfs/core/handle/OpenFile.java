@@ -19,6 +19,8 @@ public final class OpenFile {
     private volatile Layer layer;
     private final List<Integer> retired = new ArrayList<>(0);
     private final boolean created;
+    /** An O_PATH descriptor of the metadata-only upper copy made while this file stays open on its lower data. */
+    private int metaFd = -1;
 
     public OpenFile(String path, int flags, int fd, Layer layer) {
         this(path, flags, fd, layer, false);
@@ -72,6 +74,26 @@ public final class OpenFile {
         return layer.upper();
     }
 
+    /**
+     * The metadata-only upper copy of the file this one reads (an O_PATH descriptor), made while it was open: its
+     * attributes are the file's, even after the name is removed; -1 where there is none.
+     */
+    public synchronized int metaFd() {
+        return metaFd;
+    }
+
+    synchronized void pinMetadata(int pathFd) {
+        Syscalls sys = Syscalls.get();
+        if (fd < 0) {
+            sys.close(pathFd);
+            return;
+        }
+        if (metaFd >= 0) {
+            sys.close(metaFd);
+        }
+        metaFd = pathFd;
+    }
+
     synchronized void moveToUpper(int upperFd, Layer upper) {
         if (fd < 0) {
             // Released while its copy-up was under way: nothing will ever close a new descriptor.
@@ -88,6 +110,10 @@ public final class OpenFile {
         sys.close(fd);
         retired.forEach(sys::close);
         retired.clear();
+        if (metaFd >= 0) {
+            sys.close(metaFd);
+            metaFd = -1;
+        }
         fd = -1;
     }
 }

@@ -113,10 +113,11 @@ final class Dispatcher {
      */
     long[] staleNodes() {
         List<String> paths = fs.takeCopiedUp();
-        if (paths.isEmpty()) {
+        if (paths.isEmpty() && staleAlso.get().isEmpty()) {
             return NONE;
         }
-        java.util.LinkedHashSet<Long> ids = new java.util.LinkedHashSet<>();
+        java.util.LinkedHashSet<Long> ids = new java.util.LinkedHashSet<>(staleAlso.get());
+        staleAlso.get().clear();
         for (String p : paths) {
             for (long id : nodes.copiedUp(p)) {
                 ids.add(id);
@@ -126,6 +127,20 @@ final class Dispatcher {
     }
 
     private static final long[] NONE = {};
+
+    /**
+     * A change of a regular file through one node (its attributes, its link count) is a change of every node with
+     * its inode number: with index=on the names of a lower hard link are one object to the overlay but, until
+     * each is copied up, nodes of their own here, whose cached attributes and pages the kernel is told to drop.
+     */
+    private void othersStale(Node n) {
+        for (long id : nodes.othersOfInode(n)) {
+            staleAlso.get().add(id);
+        }
+    }
+
+    /** Nodes a request made stale beyond those its copied-up paths name (per worker thread, until staleNodes). */
+    private final ThreadLocal<List<Long>> staleAlso = ThreadLocal.withInitial(java.util.ArrayList::new);
 
     /**
      * Answers one request; null where the kernel takes no reply. With -d each request is logged with its
@@ -256,6 +271,11 @@ final class Dispatcher {
                     throw e;
                 }
                 Node gone = nodes.child(parent, r.name(0));
+                if (gone != null) {
+                    // The other names' link count changed; found by inode number now, while the name is still
+                    // in the table.
+                    othersStale(gone);
+                }
                 nodes.removed(parent, r.name(0));
                 keepPin(gone, pin);
                 yield w.empty(r.unique);
@@ -451,6 +471,7 @@ final class Dispatcher {
     private ByteBuffer setattr(Request r, ReplyWriter w) throws FsException, Refused {
         Request.Setattr s = r.setattr();
         Node n = node(r);
+        othersStale(n);
         long fh = s.has(SetattrValid.FH) && files.get(s.fh()) != null ? s.fh() : -1;
         OpenFile nameless = null;
         if (nodes.nameless(n)) {
@@ -584,6 +605,7 @@ final class Dispatcher {
         Node parent = node(r);
         String to = childPath(parent, r.name(0));
         fs.link(path(target), to);
+        othersStale(target);
         Stat st = fs.stat(to);
         Node n = nodes.linked(target, parent, r.name(0), st.ino());
         return w.entry(r.unique, new Entry(n.id, NodeTable.GENERATION, st), entryValid, attrValid);

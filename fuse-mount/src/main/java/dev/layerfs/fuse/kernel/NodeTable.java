@@ -209,7 +209,8 @@ final class NodeTable {
     }
 
     /**
-     * The ids of the nodes whose cached state a copy-up of {@code path} made stale: the object's node and its
+     * The ids of the nodes whose cached state a copy-up of {@code path} made stale: the object's node (and, for a
+     * regular file, every other node with its inode number: the names of an indexed lower hard link) and its
      * parent directory's (whose listing may now show another d_ino, so it is also marked
      * {@linkplain #takeListingChanged changed}), where the kernel holds them; the path is walked by name from the
      * root.
@@ -228,7 +229,33 @@ final class NodeTable {
         }
         parent.listingChanged = true;
         Node n = parent.children.get(names[names.length - 1]);
-        return n == null || n.dropped ? new long[] {parent.id} : new long[] {n.id, parent.id};
+        if (n == null || n.dropped) {
+            return new long[] {parent.id};
+        }
+        if (n.type != S_IFREG) {
+            return new long[] {n.id, parent.id};
+        }
+        // With index=on the other names of a lower hard link show the object copied up (the same inode number)
+        // but are nodes of their own until they are copied up too: their attributes and pages are stale as well.
+        long[] others = othersOfInode(n);
+        long[] ids = java.util.Arrays.copyOf(others, others.length + 2);
+        ids[others.length] = n.id;
+        ids[others.length + 1] = parent.id;
+        return ids;
+    }
+
+    /** The ids of the other live regular-file nodes with a regular file node's inode number. */
+    synchronized long[] othersOfInode(Node n) {
+        if (n.type != S_IFREG) {
+            return new long[0];
+        }
+        List<Long> ids = new ArrayList<>();
+        for (Node m : byId.values()) {
+            if (m != n && m.ino == n.ino && m.type == S_IFREG && !m.dropped) {
+                ids.add(m.id);
+            }
+        }
+        return ids.stream().mapToLong(Long::longValue).toArray();
     }
 
     /**

@@ -24,8 +24,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * <li>the merged views after the sequence ("merged");</li>
  * <li>after the unmount, the upper layers ("upper"), and that layerfs changed nothing in its lower layers
  * ("lower");</li>
- * <li>cross-mounts, against the kernel's merged view after the sequence: the kernel overlay over the upper layer
- * layerfs wrote ("cross-kernel"), and layerfs over the kernel's upper layer ("cross-layerfs").</li>
+ * <li>cross-mounts, against the kernel's merged view after the sequence: the kernel overlay over the upper layer,
+ * lowers and workdir layerfs wrote ("cross-kernel"), and layerfs over the kernel's ("cross-layerfs").</li>
  * </ol>
  * Everything runs on the calling thread, which must be the {@link IoThread} (operations "as UID" switch its
  * fsuid). Five lower layers are always mounted: a sequence with fewer has no directory in the bottom ones.
@@ -79,15 +79,15 @@ final class Batch {
         heartbeat.set(System.nanoTime());
     }
 
-    /** One side's directories: lower1..5, upper, work, mnt, and work2, mnt2 for the cross-mount. */
-    private record Side(Path base, List<Path> lowers, Path upper, Path work, Path mnt, Path work2, Path mnt2) {
+    /** One side's directories: lower1..5, upper, work, mnt, and mnt2 for the cross-mount. */
+    private record Side(Path base, List<Path> lowers, Path upper, Path work, Path mnt, Path mnt2) {
         static Side create(Path base) throws IOException {
             List<Path> lowers = new ArrayList<>();
             for (int i = 1; i <= LOWERS; i++) {
                 lowers.add(base.resolve("lower" + i));
             }
             Side s = new Side(base, lowers, base.resolve("upper"), base.resolve("work"), base.resolve("mnt"),
-                    base.resolve("work2"), base.resolve("mnt2"));
+                    base.resolve("mnt2"));
             for (Path p : s.all()) {
                 Files.createDirectories(p);
                 Sys.C.fchmodat(Linux.AT_FDCWD, p.toString(), 0755, 0);
@@ -97,7 +97,7 @@ final class Batch {
 
         List<Path> all() {
             List<Path> out = new ArrayList<>(lowers);
-            out.addAll(List.of(upper, work, mnt, work2, mnt2));
+            out.addAll(List.of(upper, work, mnt, mnt2));
             return out;
         }
 
@@ -285,7 +285,7 @@ final class Batch {
         List<SeqResult> out = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             // The excuses see each operation as the path it resolved to on the kernel's side (Exec.resolved).
-            Allowed.excuseAfterTheFact(cfg.excusing(), resolvedOps.get(i), kernelOutcomes.get(i), findings.get(i));
+            Allowed.excuseAfterTheFact(Allowed.forOptions(cfg.excusing(), cfg.layerfsOptions()), resolvedOps.get(i), kernelOutcomes.get(i), findings.get(i));
             out.add(new SeqResult(seqs.get(i), findings.get(i), opsRun[i], ran[i], logs.get(i),
                     kernelOutcomes.get(i), resolvedOps.get(i)));
         }
@@ -299,16 +299,23 @@ final class Batch {
         String kxError = null;
         String lxError = null;
         try {
+            // Each side is cross-mounted over the very lowers it was written against, with its own workdir: with
+            // index=on the upper root's origin record names the topmost lower root (a copy of the lowers is
+            // another filesystem object: ESTALE), origin records of copied-up files name lower inodes, and the
+            // index in the workdir is part of the layer stack (a fresh workdir has none). A remount with the
+            // same directories is what a user does. layerfs never writes into its lowers (checked above); its
+            // AUFS layers are turned into the kernel's dialect in place first (the kernel does not read AUFS
+            // whiteouts), keeping every other inode.
             try {
-                // The kernel's own copy of the lowers: layerfs's may hold AUFS whiteouts, which the kernel does
-                // not read.
-                // layerfs never writes into its lowers (checked above), so the two copies are the same layers.
-                kx = track(Mounts.kernel(k.lowers, l.upper, l.work2, l.mnt2, cfg.kernelOptions()));
+                for (int i = 0; i < seqs.size(); i++) {
+                    seqs.get(i).stack().toKernelForm(l.roots(i));
+                }
+                kx = track(Mounts.kernel(l.lowers, l.upper, l.work, l.mnt2, cfg.kernelOptions()));
             } catch (IllegalStateException e) {
                 kxError = e.getMessage();
             }
             try {
-                lx = track(Mounts.layerfs(k.lowers, k.upper, k.work2, k.mnt2, cfg.layerfsOptions()));
+                lx = track(Mounts.layerfs(k.lowers, k.upper, k.work, k.mnt2, cfg.layerfsOptions()));
             } catch (IllegalStateException e) {
                 lxError = e.getMessage();
             }

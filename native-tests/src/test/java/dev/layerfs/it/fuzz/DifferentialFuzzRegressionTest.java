@@ -893,6 +893,102 @@ class DifferentialFuzzRegressionTest {
                 """, "timeout=0");
     }
 
+    /** All four of the kernel's features on, as issue 13's campaign mounts both sides. */
+    private static final String ALL_FOUR = "redirect_dir=on,index=on,xino=on,metacopy=on";
+
+    /**
+     * Fixed (issue 13): a chmod made a metadata-only copy of a file open read-only on its lower data, then the
+     * name was removed; fstat showed the lower file (old mode, nlink 1) where the kernel shows its overlay inode,
+     * the metadata-only copy (new mode, nlink 0). Shrunk from seed 5201958298738045916 (profile long, all four).
+     */
+    @Test
+    void fstatAfterAMetadataOnlyCopyUpAndUnlinkShowsTheCopy() {
+        Scenario.assertAgreeBoth("""
+                lowers 1
+                L1 dir . 0755 0:0 1205525252.312524065
+                L1 file e 0644 0:0 1115918758.240312469 size=3 seed=347698
+                --
+                open 2 e RDONLY 0644
+                chmod e 0700
+                unlink e
+                fstat 2
+                """, ALL_FOUR, ALL_FOUR);
+    }
+
+    /**
+     * Fixed (issue 13): as above, the metadata-only copy made by a rename (its link count after the unlink).
+     * Shrunk from seed 4154959370467656175 (profile long, all four).
+     */
+    @Test
+    void readAfterAMetadataOnlyRenameAndUnlinkShowsNoLinks() {
+        Scenario.assertAgreeBoth("""
+                lowers 2
+                L1 dir . 0755 0:0 1353299123.963677614
+                L1 dir b 0755 0:0 1232316247.318146968
+                L1 file b/d 0644 0:0 1186374367.709912498 size=0 seed=300093
+                L2 dir . 0755 0:0 1332430802.047286244
+                L2 dir d 0755 0:0 1343138720.085308135
+                --
+                open 0 b/d RDONLY 0444
+                rename b/d d/n 0
+                unlink d/n
+                read 0 38571 0
+                """, ALL_FOUR, ALL_FOUR);
+    }
+
+    /**
+     * Fixed (issue 13): with index=on, a copy-up through one name of a lower hard link (a truncate, the data of a
+     * metadata-only copy, a chmod's metadata-only copy, the copy-up an unlink makes to count links) changes what
+     * the other names show; the kernel transport now tells the kernel of every node with the object's inode
+     * number, not only the name's. Shrunk from seeds 532872525150402735, 4791353584987660744 and
+     * 6458547951147466221 (profile long, all four), with the default attribute timeout.
+     */
+    @Test
+    void indexedCopyUpIsSeenThroughTheOtherNames() {
+        String stack = """
+                lowers 1
+                L1 dir . 0755 0:0 1353890085.564043664
+                L1 file a 0644 0:0 1279472465.009493189 size=66 seed=646386
+                L1 hard b -> a
+                --
+                """;
+        Scenario.assertAgreeBoth(stack + "truncate a 0\ncat b\n", ALL_FOUR, ALL_FOUR);
+        Scenario.assertAgreeBoth(stack + "link b n\nopen - a RDWR 0600\nstat b\n", ALL_FOUR, ALL_FOUR);
+        Scenario.assertAgreeBoth(stack + "stat b\nunlink a\nstat b\n", ALL_FOUR, ALL_FOUR);
+        Scenario.assertAgreeBoth(stack + "stat b\nchmod a 0600\nstat b\n", ALL_FOUR, ALL_FOUR);
+    }
+
+    /**
+     * Fixed (issue 13): with index=on, a truncate (or chmod, chown, utimens, link, unlink) through a name of a
+     * lower hard link already copied up changes what its other names, not yet copied up, show (size, pages):
+     * the kernel transport tells the kernel of every node with the object's inode number. Shrunk from seed
+     * 2642407962223980216 (profile long, all four).
+     */
+    @Test
+    void changeThroughACopiedUpNameIsSeenThroughTheOthers() {
+        Scenario.assertAgreeBoth("""
+                lowers 1
+                L1 dir . 0755 0:0 1158307341.268023084
+                L1 file e 0644 0:0 1337664067.954127653 size=3 seed=676739
+                L1 hard x -> e
+                --
+                open - x WRONLY 0644
+                readdir .
+                truncate x 0
+                """, ALL_FOUR, ALL_FOUR);
+        Scenario.assertAgreeBoth("""
+                lowers 1
+                L1 dir . 0755 0:0 1158307341.268023084
+                L1 file e 0644 0:0 1337664067.954127653 size=3 seed=676739
+                L1 hard x -> e
+                --
+                chmod x 0600
+                stat e
+                chmod x 0640
+                stat e
+                """, ALL_FOUR, ALL_FOUR);
+    }
+
     /**
      * The stack lines of a chain of directories in one layer: {@code count} components of {@code len} bytes, the
      * last of {@code lastLen} ('a' and then 'd's), below a sequence directory.

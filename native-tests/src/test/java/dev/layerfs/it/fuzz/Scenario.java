@@ -19,7 +19,12 @@ public final class Scenario {
 
     /** As {@link #assertAgree(String)}, with these layerfs mount options. */
     public static void assertAgree(String text, String layerfsOptions) {
-        Batch.SeqResult r = run(text, layerfsOptions);
+        assertAgreeBoth(text, System.getProperty("fuzz.kernelOptions", ""), layerfsOptions);
+    }
+
+    /** As {@link #assertAgree(String)}, with these kernel and layerfs mount options (a feature both have on). */
+    public static void assertAgreeBoth(String text, String kernelOptions, String layerfsOptions) {
+        Batch.SeqResult r = run(text, kernelOptions, layerfsOptions);
         if (r.findings().any()) {
             StringBuilder b = new StringBuilder("the kernel overlay and layerfs diverge:\n");
             for (Divergence d : r.findings().divergences) {
@@ -77,9 +82,13 @@ public final class Scenario {
     }
 
     private static Batch.SeqResult run(String text, String layerfsOptions) {
+        return run(text, System.getProperty("fuzz.kernelOptions", ""), layerfsOptions);
+    }
+
+    private static Batch.SeqResult run(String text, String kernelOptions, String layerfsOptions) {
         Seq seq = Seq.parse(text);
         Batch.Config cfg = new Batch.Config(Path.of(System.getProperty("fuzz.tmp", "/tmp")),
-                System.getProperty("fuzz.kernelOptions", ""), layerfsOptions,
+                kernelOptions, layerfsOptions,
                 java.util.EnumSet.noneOf(Allowed.class));
         return IoThread.run(new Batch(cfg), List.of(seq)).get(0);
     }

@@ -364,6 +364,64 @@ record Stack(int lowers, List<Entry> entries, java.util.Set<Integer> aufs) {
         }
     }
 
+    /**
+     * Rewrites the {@link #aufs} lower layers of layerfs's side (written by {@code materialize(roots, true)}) in
+     * place into the kernel's dialect: each {@code .wh.NAME} becomes a character device 0/0 NAME, each
+     * {@code .wh..wh..opq} the trusted.overlay.opaque xattr of its directory, and the directories get their times
+     * back. Every other object keeps its inode, so origin records and the index that layerfs wrote against these
+     * lowers stay valid: the kernel's cross-mount of layerfs's upper layer then reads the very lowers layerfs
+     * wrote against, as index=on requires.
+     */
+    void toKernelForm(List<Path> roots) {
+        for (int layer = 1; layer <= lowers; layer++) {
+            if (!aufs.contains(layer)) {
+                continue;
+            }
+            int root = Sys.C.openat(Linux.AT_FDCWD, roots.get(layer).getParent().toString(), Linux.O_PATH
+                    | Linux.O_DIRECTORY | Linux.O_CLOEXEC, 0);
+            check(root, "open", roots.get(layer).getParent().toString());
+            String seqDir = roots.get(layer).getFileName().toString();
+            try {
+                List<Entry> dirs = new ArrayList<>();
+                for (Entry e : entries) {
+                    if (e.layer != layer) {
+                        continue;
+                    }
+                    String path = e.path.equals(".") ? seqDir : seqDir + "/" + ByteNames.bytes(e.path);
+                    if (e.kind == Kind.WH) {
+                        withParent(root, path, (dir, leaf) -> {
+                            check(Sys.C.unlinkat(dir, ".wh." + leaf, 0), "unlink .wh.", ByteNames.text(leaf));
+                            check(Sys.C.mknodat(dir, leaf, Linux.S_IFCHR, 0), "whiteout", ByteNames.text(leaf));
+                        });
+                    } else if (e.kind == Kind.DIR) {
+                        dirs.add(e);
+                        if (e.opaque) {
+                            withParent(root, path, (dir, leaf) -> {
+                                int dfd = Sys.openDirectory(dir, leaf);
+                                check(dfd, "open", ByteNames.text(leaf));
+                                try {
+                                    check(Sys.C.unlinkat(dfd, ".wh..wh..opq", 0), "unlink .wh..wh..opq in",
+                                            ByteNames.text(leaf));
+                                } finally {
+                                    Sys.close(dfd);
+                                }
+                                check(Sys.C.lsetxattr(Sys.fdPath(dir) + "/" + leaf, "trusted.overlay.opaque",
+                                        new byte[] {'y'}, 1, 0), "opaque", ByteNames.text(leaf));
+                            });
+                        }
+                    }
+                }
+                Collections.reverse(dirs);
+                for (Entry d : dirs) {
+                    String path = d.path.equals(".") ? seqDir : seqDir + "/" + ByteNames.bytes(d.path);
+                    withParent(root, path, (dir, leaf) -> attributes(d, dir, leaf));
+                }
+            } finally {
+                Sys.close(root);
+            }
+        }
+    }
+
     @FunctionalInterface
     interface AtCall {
         void call(int dirfd, String name);
