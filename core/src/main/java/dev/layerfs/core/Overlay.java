@@ -176,6 +176,14 @@ public final class Overlay implements Closeable {
         return stack.readOnly();
     }
 
+    /**
+     * Whether lower hard links keep their identity through copy-up (index=on): then several names that are not
+     * copied up yet show one inode number and one object.
+     */
+    public boolean indexed() {
+        return index != null;
+    }
+
     // ---- lookup and attributes ----
 
     public Stat getattr(ByteString path) throws FsException {

@@ -54,7 +54,7 @@ public final class KernelSession {
     /** A session for an overlay; nothing is mounted yet. */
     public static KernelSession create(Overlay overlay, Options options) throws FsException {
         OverlayBridge bridge = new OverlayBridge(overlay);
-        NodeTable nodes = new NodeTable(bridge.stat("").ino());
+        NodeTable nodes = new NodeTable(bridge.stat("").ino(), bridge.indexed());
         Backings backings = new Backings();
         // Decided here only: with passthrough off INIT asks for none (depth 0).
         int depth = options.passthrough() == PassthroughMode.OFF ? 0 : StackDepth.of(overlay.stack());

@@ -64,7 +64,18 @@ final class NodeTable {
     private final Node root;
     private long nextId = FuseAbi.ROOT_ID + 1;
 
+    /**
+     * Whether separate nodes can be names of one object (index=on: the names of a lower hard link not copied up
+     * yet). Only then is {@link #othersOfInode} asked, and it walks every node: that cost is index=on's alone.
+     */
+    private final boolean namesShareObjects;
+
     NodeTable(long rootIno) {
+        this(rootIno, false);
+    }
+
+    NodeTable(long rootIno, boolean namesShareObjects) {
+        this.namesShareObjects = namesShareObjects;
         root = new Node(FuseAbi.ROOT_ID, S_IFDIR, rootIno);
         root.lookups = 1;
         byId.put(root.id, root);
@@ -232,7 +243,7 @@ final class NodeTable {
         if (n == null || n.dropped) {
             return new long[] {parent.id};
         }
-        if (n.type != S_IFREG) {
+        if (!namesShareObjects || n.type != S_IFREG) {
             return new long[] {n.id, parent.id};
         }
         // With index=on the other names of a lower hard link show the object copied up (the same inode number)
@@ -246,7 +257,7 @@ final class NodeTable {
 
     /** The ids of the other live regular-file nodes with a regular file node's inode number. */
     synchronized long[] othersOfInode(Node n) {
-        if (n.type != S_IFREG) {
+        if (!namesShareObjects || n.type != S_IFREG) {
             return new long[0];
         }
         List<Long> ids = new ArrayList<>();

@@ -58,6 +58,11 @@ final class OverlayBridge {
         return overlay.readOnly();
     }
 
+    /** Whether the names of a lower hard link are one object (index=on). */
+    boolean indexed() {
+        return overlay.indexed();
+    }
+
     Stat stat(String path) throws FsException {
         return overlay.getattr(engine(path));
     }
