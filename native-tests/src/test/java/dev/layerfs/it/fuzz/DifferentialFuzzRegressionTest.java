@@ -936,6 +936,10 @@ class DifferentialFuzzRegressionTest {
                 """, ALL_FOUR, ALL_FOUR);
     }
 
+    /** Why the two index=on tests below are the kernel transport's: libfuse 2 has no node to tell. */
+    private static final String LIBFUSE2_INDEXED_NAMES = "through libfuse 2 the other names of an indexed lower hard"
+            + " link see a change once their attributes expire (Allowed.INDEXED_HARD_LINK_NAMES_CACHED_APART)";
+
     /**
      * Fixed (issue 13): with index=on, a copy-up through one name of a lower hard link (a truncate, the data of a
      * metadata-only copy, a chmod's metadata-only copy, the copy-up an unlink makes to count links) changes what
@@ -945,6 +949,7 @@ class DifferentialFuzzRegressionTest {
      */
     @Test
     void indexedCopyUpIsSeenThroughTheOtherNames() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Transports.kernel(), LIBFUSE2_INDEXED_NAMES);
         String stack = """
                 lowers 1
                 L1 dir . 0755 0:0 1353890085.564043664
@@ -966,6 +971,7 @@ class DifferentialFuzzRegressionTest {
      */
     @Test
     void changeThroughACopiedUpNameIsSeenThroughTheOthers() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Transports.kernel(), LIBFUSE2_INDEXED_NAMES);
         Scenario.assertAgreeBoth("""
                 lowers 1
                 L1 dir . 0755 0:0 1158307341.268023084
