@@ -19,6 +19,7 @@ public final class SnapshotterCommand {
     private SnapshotterCommand() {}
 
     public static void main(String[] args) {
+        configureLogging();
         Path root = Path.of(DEFAULT_ROOT);
         Path address = Path.of(DEFAULT_ADDRESS);
         for (int i = 0; i < args.length; i++) {
@@ -61,6 +62,19 @@ public final class SnapshotterCommand {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /**
+     * Warnings and errors on stderr, with times. Netty's complaint that a unix socket has no SO_KEEPALIVE (an option
+     * grpc sets on every connection it accepts) is left out: it says nothing about this server.
+     */
+    private static void configureLogging() {
+        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "info");
+        System.setProperty("org.slf4j.simpleLogger.showThreadName", "false");
+        System.setProperty("org.slf4j.simpleLogger.logFile", "System.err");
+        System.setProperty("org.slf4j.simpleLogger.showDateTime", "true");
+        System.setProperty("org.slf4j.simpleLogger.log.io.grpc.netty.shaded.io.netty.bootstrap.ServerBootstrap",
+                "error");
     }
 
     private static void fail(String message) {
