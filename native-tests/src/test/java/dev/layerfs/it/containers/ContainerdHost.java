@@ -1,0 +1,305 @@
+package dev.layerfs.it.containers;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.layerfs.it.MountExtension;
+import dev.layerfs.it.MountInfo;
+import dev.layerfs.it.Sh;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A containerd of the test's own, with root, state, sockets and configuration under one directory, and the layerfs
+ * snapshotter ({@code layerfs snapshotter}) that its configuration names as the proxy plugin {@code layerfs}.
+ * containerd finds {@code layerfs} (which {@code mount.fuse3} runs for a {@code fuse3.layerfs} mount) through a
+ * {@code bin/} directory first on its PATH, holding a link to the launcher under test.
+ *
+ * <p>{@link #close()} stops containerd, the shims it started and the snapshotter, each by its pid and only those
+ * (a shim is known by the containerd address on its command line), then unmounts whatever is left below the
+ * directory. Nothing outside the directory is touched.
+ */
+final class ContainerdHost implements AutoCloseable {
+    static final String SNAPSHOTTER = "layerfs";
+    private static final Duration TIMEOUT = Duration.ofMinutes(2);
+
+    private final Path dir;
+    private final Path address;
+    private final Path snapshotterSocket;
+    private final Map<String, String> env;
+    private Process snapshotter;
+    private Process containerd;
+    private final Thread onExit = new Thread(this::stopAll, "layerfs-it-containerd-cleanup");
+
+    private ContainerdHost(Path dir) {
+        this.dir = dir;
+        this.address = dir.resolve("containerd.sock");
+        this.snapshotterSocket = dir.resolve("snapshotter.sock");
+        this.env = Map.of("PATH", dir.resolve("bin") + ":" + System.getenv("PATH"));
+        Runtime.getRuntime().addShutdownHook(onExit);
+    }
+
+    /** Skips (JUnit assumption) where containerd, ctr, runc or mount.fuse3 are missing: make test installs them. */
+    static void assumeTools() {
+        for (String tool : List.of("containerd", "ctr", "runc", "mount.fuse3")) {
+            assumeTrue(Sh.run("sh", "-c", "PATH=$PATH:/usr/sbin:/sbin command -v " + tool).exitCode() == 0,
+                    tool + " is not installed (make test installs it: scripts/install-deps.sh containers)");
+        }
+    }
+
+    /** Starts the snapshotter, then containerd, under {@code dir} (which must exist and be empty of these). */
+    static ContainerdHost start(Path dir) {
+        assumeTools();
+        ContainerdHost host = new ContainerdHost(dir);
+        try {
+            host.configure();
+            host.snapshotter = host.launch(List.of(MountExtension.launcher().toString(), "snapshotter",
+                    "--root", dir.resolve("snapshots").toString(), "--address", host.snapshotterSocket.toString()),
+                    "snapshotter.log");
+            host.awaitSocket(host.snapshotterSocket, host.snapshotter, "snapshotter.log");
+            host.containerd = host.launch(List.of("containerd", "--config", dir.resolve("config.toml").toString()),
+                    "containerd.log");
+            host.awaitSocket(host.address, host.containerd, "containerd.log");
+            ContainerHost.ok(host.ctr("version"));
+        } catch (IOException e) {
+            host.closeAfter(e);
+            throw new UncheckedIOException(e);
+        } catch (RuntimeException | Error e) {
+            host.closeAfter(e);
+            throw e;
+        }
+        return host;
+    }
+
+    /** Takes down what was started when starting failed, keeping the first failure the one reported. */
+    private void closeAfter(Throwable failure) {
+        try {
+            close();
+        } catch (Throwable t) {
+            failure.addSuppressed(t);
+        }
+    }
+
+    private void configure() throws IOException {
+        Files.createDirectories(dir.resolve("bin"));
+        Files.createSymbolicLink(dir.resolve("bin/layerfs"), MountExtension.launcher());
+        // Only what a run needs: no CRI, and no snapshotter that probes filesystems this host lacks.
+        Files.writeString(dir.resolve("config.toml"), """
+                version = 2
+                root = "%1$s/root"
+                state = "%1$s/state"
+                disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs",
+                  "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper",
+                  "io.containerd.snapshotter.v1.aufs", "io.containerd.tracing.processor.v1.otlp",
+                  "io.containerd.internal.v1.tracing"]
+                [grpc]
+                  address = "%2$s"
+                [ttrpc]
+                  address = "%2$s.ttrpc"
+                [plugins."io.containerd.internal.v1.opt"]
+                  path = "%1$s/opt"
+                # Garbage collection after deletions only (containerd's default also runs it after 100 changes of
+                # any kind): a view made by `ctr snapshot view` holds no reference and a collection would take it
+                # away; views() labels each one as a root at once.
+                [plugins."io.containerd.gc.v1.scheduler"]
+                  mutation_threshold = 0
+                [proxy_plugins.%3$s]
+                  type = "snapshot"
+                  address = "%4$s"
+                """.formatted(dir, address, SNAPSHOTTER, snapshotterSocket));
+    }
+
+    private Process launch(List<String> command, String log) throws IOException {
+        ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve(log).toFile());
+        pb.environment().putAll(env);
+        return pb.start();
+    }
+
+    private void awaitSocket(Path socket, Process p, String log) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (!Files.exists(socket)) {
+            if (!p.isAlive() || System.nanoTime() > deadline) {
+                throw new AssertionError(socket + " did not appear (" + (p.isAlive() ? "still starting" : "exited "
+                        + p.exitValue()) + "); " + log + ":\n" + read(dir.resolve(log)));
+            }
+            sleep(20);
+        }
+    }
+
+    Path dir() {
+        return dir;
+    }
+
+    /** ctr against this containerd. */
+    Sh.Result ctr(String... args) {
+        List<String> cmd = new ArrayList<>(List.of("ctr", "--address", address.toString()));
+        cmd.addAll(Arrays.asList(args));
+        return Sh.run(cmd, env, dir, TIMEOUT);
+    }
+
+    /** {@code ctr snapshot --snapshotter NAME ARGS...}. */
+    Sh.Result snapshots(String snapshotter, String... args) {
+        List<String> cmd = new ArrayList<>(List.of("snapshot", "--snapshotter", snapshotter));
+        cmd.addAll(Arrays.asList(args));
+        return ctr(cmd.toArray(String[]::new));
+    }
+
+    /**
+     * {@code ctr snapshot view KEY PARENT}, then labelled as a garbage-collection root (as {@code ctr snapshot
+     * prepare} and {@code commit} label theirs), so that a collection cannot remove it while it is in use.
+     */
+    void view(String snapshotter, String key, String parent) {
+        ContainerHost.ok(snapshots(snapshotter, "view", key, parent));
+        ContainerHost.ok(snapshots(snapshotter, "label", key, "containerd.io/gc.root=test"));
+    }
+
+    /**
+     * Mounts a snapshot at {@code target} as containerd would: {@code ctr snapshot mounts} prints the mount, and
+     * it is made the way containerd makes each type (a {@code fuse3.} type through {@code mount.fuse3}, with each
+     * option as its own {@code -o}).
+     */
+    void mount(String snapshotter, String key, Path target) {
+        String line = ContainerHost.ok(snapshots(snapshotter, "mounts", target.toString(), key)).strip();
+        SnapshotMount m = SnapshotMount.parse(line);
+        List<String> cmd = new ArrayList<>();
+        if (m.type().startsWith("fuse3.")) {
+            cmd.add("mount.fuse3");
+            cmd.add(m.source());
+            cmd.add(target.toString());
+            for (String o : m.options()) {
+                cmd.add("-o");
+                cmd.add(o);
+            }
+            cmd.add("-t");
+            cmd.add(m.type().substring("fuse3.".length()));
+        } else {
+            cmd.addAll(List.of("mount", "-t", m.type(), m.source(), target.toString(), "-o",
+                    String.join(",", m.options())));
+        }
+        List<String> withPath = new ArrayList<>(List.of("env", "PATH=" + env.get("PATH") + ":/usr/sbin:/sbin"));
+        withPath.addAll(cmd);
+        ContainerHost.ok(Sh.run(withPath, Map.of(), dir, TIMEOUT));
+    }
+
+    /** The log a process wrote, for failure messages. */
+    String log(String name) {
+        return read(dir.resolve(name));
+    }
+
+    /**
+     * Stops containerd, its shims and the snapshotter (by pid), unmounts what is left below the directory, and
+     * fails if any of them had to be forced.
+     */
+    @Override
+    public void close() {
+        List<String> problems = stopAll();
+        try {
+            Runtime.getRuntime().removeShutdownHook(onExit);
+        } catch (IllegalStateException e) {
+            // the JVM is shutting down: the hook runs anyway, and finds nothing left
+        }
+        if (!problems.isEmpty()) {
+            throw new AssertionError(String.join("\n", problems));
+        }
+    }
+
+    private List<String> stopAll() {
+        List<String> problems = new ArrayList<>();
+        stop(containerd, "containerd", problems);
+        for (ProcessHandle shim : shims()) {
+            shim.destroy();
+            if (!await(shim, Duration.ofSeconds(5))) {
+                shim.destroyForcibly();
+                problems.add("a containerd shim (pid " + shim.pid() + ") had to be killed");
+            }
+        }
+        for (MountInfo.Entry m : MountInfo.under(dir)) {
+            if (Sh.run("umount", m.mountPoint().toString()).exitCode() != 0) {
+                Sh.run("umount", "-l", m.mountPoint().toString());
+            }
+        }
+        stop(snapshotter, "the snapshotter", problems);
+        return problems;
+    }
+
+    private static void stop(Process p, String what, List<String> problems) {
+        if (p == null || !p.isAlive()) {
+            return;
+        }
+        p.destroy();
+        try {
+            if (!p.waitFor(15, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                p.waitFor(5, TimeUnit.SECONDS);
+                problems.add(what + " (pid " + p.pid() + ") did not stop on SIGTERM and was killed");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** The shims of this containerd: processes named containerd-shim* whose command line names its address. */
+    private List<ProcessHandle> shims() {
+        String a = address.toString();
+        return ProcessHandle.allProcesses().filter(h -> {
+            Optional<String> cmd = h.info().command();
+            Optional<String[]> args = h.info().arguments();
+            return cmd.isPresent() && cmd.get().contains("containerd-shim") && args.isPresent()
+                    && Arrays.stream(args.get()).anyMatch(x -> x.equals(a) || x.equals("unix://" + a));
+        }).toList();
+    }
+
+    private static boolean await(ProcessHandle h, Duration d) {
+        try {
+            h.onExit().get(d.toMillis(), TimeUnit.MILLISECONDS);
+            return true;
+        } catch (Exception e) {
+            return !h.isAlive();
+        }
+    }
+
+    private static String read(Path p) {
+        try {
+            return Files.readString(p);
+        } catch (IOException e) {
+            return "(unreadable: " + e.getMessage() + ")";
+        }
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** One line of {@code ctr snapshot mounts}: {@code mount -t TYPE SOURCE TARGET -o OPT,OPT...}. */
+    record SnapshotMount(String type, String source, List<String> options) {
+        static SnapshotMount parse(String line) {
+            String[] w = line.split(" ");
+            assertEquals("mount", w[0], line);
+            assertEquals("-t", w[1], line);
+            List<String> options = w.length > 6 ? List.of(w[6].split(",")) : List.of();
+            return new SnapshotMount(w[2], w[3], options);
+        }
+
+        /** The value of option {@code NAME=VALUE}. */
+        String option(String name) {
+            return options.stream().filter(o -> o.startsWith(name + "=")).map(o -> o.substring(name.length() + 1))
+                    .findFirst().orElseThrow(() -> new AssertionError("no " + name + " in " + options));
+        }
+    }
+}
