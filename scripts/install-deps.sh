@@ -8,8 +8,9 @@
 #                  builds its byte-exact locale for the image commands from);
 #                  makes sure /dev/fuse exists.
 #   bench          also fio
-#   containers     also podman, buildah, runc and busybox-static (the offline test image), and skopeo
-#                  and umoci (the image tests compare layerfs image with them)
+#   containers     also podman, buildah, runc and busybox-static (the offline test image), skopeo
+#                  and umoci (the image tests compare layerfs image with them), and containerd (with
+#                  ctr; the snapshotter tests run their own containerd)
 #
 # Idempotent and silent when everything is already present. Runs
 # `apt-get update` at most once, and only if something must be installed.
@@ -90,6 +91,7 @@ if (( want_containers )); then
   [[ -x /bin/busybox ]] || missing+=(busybox-static)
   have skopeo || missing+=(skopeo)
   have umoci || missing+=(umoci)
+  have containerd && have ctr || missing+=(containerd)
 fi
 
 # Fill pkgs from missing, resolving the libfuse 2 package name;
