@@ -50,6 +50,7 @@ build:
 	$(MVN) $(MVNFLAGS) $(MVN_COMMON) -DskipTests install
 	@bin/layerfs --train-startup || echo "note: no class-data archive; layerfs starts a little slower"
 	@bin/layerfs image --train-startup || echo "note: no class-data archive for layerfs image; it starts a little slower"
+	@bin/layerfs snapshotter --train-startup || echo "note: no class-data archive for layerfs snapshotter; it starts a little slower"
 
 test:
 	bash scripts/install-deps.sh containers

@@ -29,6 +29,16 @@ public final class SnapshotterCommand {
                     System.out.print(USAGE);
                     return;
                 }
+                case "--train-startup" -> {
+                    try {
+                        StartupTraining.run();
+                    } catch (IOException | RuntimeException e) {
+                        fail("start-up training: " + e);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    return;
+                }
                 case "--root", "--address" -> {
                     if (i + 1 >= args.length || args[i + 1].isEmpty()) {
                         fail(a + " needs a value");
@@ -66,7 +76,7 @@ public final class SnapshotterCommand {
 
     /**
      * Warnings and errors on stderr, with times. Netty's complaint that a unix socket has no SO_KEEPALIVE (an option
-     * grpc sets on every connection it accepts) is left out: it says nothing about this server.
+     * grpc sets on every connection, accepted or made) is left out: it says nothing about this server.
      */
     private static void configureLogging() {
         System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "info");
@@ -75,6 +85,7 @@ public final class SnapshotterCommand {
         System.setProperty("org.slf4j.simpleLogger.showDateTime", "true");
         System.setProperty("org.slf4j.simpleLogger.log.io.grpc.netty.shaded.io.netty.bootstrap.ServerBootstrap",
                 "error");
+        System.setProperty("org.slf4j.simpleLogger.log.io.grpc.netty.shaded.io.netty.bootstrap.Bootstrap", "error");
     }
 
     private static void fail(String message) {
