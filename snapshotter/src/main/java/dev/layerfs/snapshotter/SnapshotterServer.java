@@ -16,6 +16,9 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -25,6 +28,9 @@ import java.util.concurrent.TimeUnit;
  * calls; {@code layerfs snapshotter} ({@link SnapshotterCommand}) runs it on its own.
  */
 public final class SnapshotterServer implements AutoCloseable {
+    /** sun_path holds 108 bytes, the terminating NUL included. */
+    private static final int MAX_SOCKET_PATH = 107;
+
     private final Server server;
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
@@ -48,29 +54,74 @@ public final class SnapshotterServer implements AutoCloseable {
                     + "): it is what serves a unix socket");
         }
         claimSocket(socket);
-        SnapshotStore store = SnapshotStore.open(root);
-        Files.createDirectories(socket.toAbsolutePath().getParent());
-        EventLoopGroup boss = new EpollEventLoopGroup(1);
-        EventLoopGroup workers = new EpollEventLoopGroup(2);
+        if (Files.exists(root) && !Files.isDirectory(root)) {
+            throw new IOException("root " + root + " exists and is not a directory");
+        }
+        // What a failed start created is removed again: the first missing ancestor of each directory it needs.
+        List<Path> created = new ArrayList<>();
+        EventLoopGroup boss = null;
+        EventLoopGroup workers = null;
         try {
-            Server server = NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString()))
-                    .channelType(EpollServerDomainSocketChannel.class)
-                    .bossEventLoopGroup(boss)
-                    .workerEventLoopGroup(workers)
-                    .addService(new SnapshotsService(store))
-                    .build()
-                    .start();
+            Path socketDir = socket.toAbsolutePath().getParent();
+            firstMissing(socketDir).ifPresent(created::add);
+            try {
+                Files.createDirectories(socketDir);
+            } catch (IOException e) {
+                throw new IOException("cannot create " + socketDir + " for the socket: " + reason(e), e);
+            }
+            firstMissing(root.toAbsolutePath()).ifPresent(created::add);
+            SnapshotStore store = SnapshotStore.open(root);
+            boss = new EpollEventLoopGroup(1);
+            workers = new EpollEventLoopGroup(2);
+            Server server;
+            try {
+                server = NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString()))
+                        .channelType(EpollServerDomainSocketChannel.class)
+                        .bossEventLoopGroup(boss)
+                        .workerEventLoopGroup(workers)
+                        .addService(new SnapshotsService(store))
+                        .build()
+                        .start();
+            } catch (IOException | RuntimeException e) {
+                throw new IOException("cannot listen on " + socket + ": " + reason(e), e);
+            }
             Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-rw----"));
             return new SnapshotterServer(server, boss, workers, socket);
         } catch (IOException | RuntimeException e) {
-            boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);
-            workers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
-            throw new IOException("cannot listen on " + socket + ": " + e.getMessage(), e);
+            if (boss != null) {
+                boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+                workers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+            }
+            for (Path dir : created) {
+                DirectoryTrees.deleteQuietly(dir);
+            }
+            throw e;
         }
+    }
+
+    /** The topmost directory on the way to {@code dir} that does not exist yet (dir itself, or an ancestor). */
+    private static Optional<Path> firstMissing(Path dir) {
+        Path missing = null;
+        for (Path p = dir; p != null && !Files.exists(p, LinkOption.NOFOLLOW_LINKS); p = p.getParent()) {
+            missing = p;
+        }
+        return Optional.ofNullable(missing);
+    }
+
+    private static String reason(Exception e) {
+        if (e instanceof java.nio.file.FileSystemException fse && fse.getReason() != null) {
+            return fse.getReason();
+        }
+        return e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
     }
 
     /** Makes sure {@code socket} can be bound: absent, or a socket nobody listens on (then removed). */
     private static void claimSocket(Path socket) throws IOException {
+        int length = socket.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        if (length > MAX_SOCKET_PATH) {
+            throw new IOException("socket path " + socket + " is " + length + " bytes long; a unix socket address"
+                    + " holds at most " + MAX_SOCKET_PATH);
+        }
         if (!Files.exists(socket, LinkOption.NOFOLLOW_LINKS)) {
             return;
         }

@@ -18,9 +18,7 @@ import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 /**
  * {@code layerfs snapshotter --train-startup}, which {@code make build} runs with the JVM writing a class-data
@@ -47,11 +45,7 @@ final class StartupTraining {
                 }
             }
         } finally {
-            try (Stream<Path> all = Files.walk(dir)) {
-                for (Path p : (Iterable<Path>) all.sorted(Comparator.reverseOrder())::iterator) {
-                    Files.delete(p);
-                }
-            }
+            DirectoryTrees.delete(dir);
         }
     }
 

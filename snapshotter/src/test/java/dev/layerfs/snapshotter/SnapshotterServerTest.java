@@ -107,6 +107,24 @@ class SnapshotterServerTest {
     }
 
     @Test
+    void badStartsCreateNothing() throws Exception {
+        Path file = Files.writeString(dir.resolve("file"), "x");
+        IOException notDir = assertThrows(IOException.class,
+                () -> SnapshotterServer.start(dir.resolve("s.sock"), file));
+        assertTrue(notDir.getMessage().contains("is not a directory"), notDir.getMessage());
+        Path longSocket = dir.resolve("new/" + "a".repeat(120) + ".sock");
+        IOException tooLong = assertThrows(IOException.class,
+                () -> SnapshotterServer.start(longSocket, dir.resolve("root/deep")));
+        assertTrue(tooLong.getMessage().contains("at most 107"), tooLong.getMessage());
+        IOException noDir = assertThrows(IOException.class,
+                () -> SnapshotterServer.start(file.resolve("s.sock"), dir.resolve("root/deep")));
+        assertTrue(noDir.getMessage().contains("for the socket"), noDir.getMessage());
+        try (var left = Files.list(dir)) {
+            assertEquals(List.of(file), left.toList(), "only what was there before");
+        }
+    }
+
+    @Test
     void aPathThatIsNotASocketIsRefused() throws Exception {
         Path file = Files.writeString(dir.resolve("file"), "x");
         IOException e = assertThrows(IOException.class, () -> SnapshotterServer.start(file, dir.resolve("root")));
