@@ -1,6 +1,7 @@
 package dev.layerfs.it.containers;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.layerfs.it.MountExtension;
@@ -62,10 +63,7 @@ final class ContainerdHost implements AutoCloseable {
         ContainerdHost host = new ContainerdHost(dir);
         try {
             host.configure();
-            host.snapshotter = host.launch(List.of(MountExtension.launcher().toString(), "snapshotter",
-                    "--root", dir.resolve("snapshots").toString(), "--address", host.snapshotterSocket.toString()),
-                    "snapshotter.log");
-            host.awaitSocket(host.snapshotterSocket, host.snapshotter, "snapshotter.log");
+            host.startSnapshotter();
             host.containerd = host.launch(List.of("containerd", "--config", dir.resolve("config.toml").toString()),
                     "containerd.log");
             host.awaitSocket(host.address, host.containerd, "containerd.log");
@@ -87,6 +85,61 @@ final class ContainerdHost implements AutoCloseable {
         } catch (Throwable t) {
             failure.addSuppressed(t);
         }
+    }
+
+    private void startSnapshotter() throws IOException {
+        snapshotter = launch(List.of(MountExtension.launcher().toString(), "snapshotter",
+                "--root", dir.resolve("snapshots").toString(), "--address", snapshotterSocket.toString()),
+                "snapshotter.log");
+        awaitSocket(snapshotterSocket, snapshotter, "snapshotter.log");
+        awaitAnswer();
+    }
+
+    /**
+     * Waits until the snapshotter answers a gRPC call (a Stat of a key that does not exist: NOT_FOUND), so that
+     * containerd's first call does not meet a JVM still loading what a call needs (on a busy machine that took
+     * longer than containerd waits for a connection's handshake).
+     */
+    private void awaitAnswer() {
+        io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup group =
+                new io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup(1);
+        io.grpc.ManagedChannel channel = io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder
+                .forAddress(new io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress(
+                        snapshotterSocket.toString()))
+                .channelType(io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel.class)
+                .eventLoopGroup(group).usePlaintext().build();
+        try {
+            dev.layerfs.snapshotter.api.SnapshotsGrpc.newBlockingStub(channel).withWaitForReady()
+                    .withDeadlineAfter(60, TimeUnit.SECONDS)
+                    .stat(dev.layerfs.snapshotter.api.StatSnapshotRequest.newBuilder().setKey("probe").build());
+            throw new AssertionError("the snapshotter knows a snapshot named probe");
+        } catch (io.grpc.StatusRuntimeException e) {
+            assertEquals(io.grpc.Status.Code.NOT_FOUND, e.getStatus().getCode(),
+                    () -> "the snapshotter's answer to a Stat: " + e + "\n" + read(dir.resolve("snapshotter.log")));
+        } finally {
+            channel.shutdownNow();
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        }
+    }
+
+    /**
+     * Kills the snapshotter with SIGKILL (no chance to tidy up: its socket file stays) and starts it again on the
+     * same root and socket, then waits until containerd is through to it: containerd's connection to the killed
+     * one is broken, and its calls fail with "unavailable" until it has dialled again (after a back-off of up to
+     * 3 seconds), as with any proxy plugin.
+     */
+    void killAndRestartSnapshotter() throws IOException, InterruptedException {
+        snapshotter.destroyForcibly();
+        assertTrue(snapshotter.waitFor(10, TimeUnit.SECONDS), "the snapshotter dies on SIGKILL");
+        assertTrue(Files.exists(snapshotterSocket), "a killed snapshotter leaves its socket file");
+        startSnapshotter();
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        Sh.Result r;
+        // ls reaches the snapshotter (containerd asks it about each snapshot it knows).
+        while ((r = snapshots(SNAPSHOTTER, "ls")).stderr().contains("unavailable") && System.nanoTime() < deadline) {
+            Thread.sleep(200);
+        }
+        ContainerHost.ok(r);
     }
 
     private void configure() throws IOException {
@@ -127,14 +180,24 @@ final class ContainerdHost implements AutoCloseable {
         return pb.start();
     }
 
+    /** Waits until {@code socket} accepts a connection (a file left by a killed process does not). */
     private void awaitSocket(Path socket, Process p, String log) {
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (!Files.exists(socket)) {
+        while (!accepts(socket)) {
             if (!p.isAlive() || System.nanoTime() > deadline) {
                 throw new AssertionError(socket + " did not appear (" + (p.isAlive() ? "still starting" : "exited "
                         + p.exitValue()) + "); " + log + ":\n" + read(dir.resolve(log)));
             }
             sleep(20);
+        }
+    }
+
+    private static boolean accepts(Path socket) {
+        try (java.nio.channels.SocketChannel ch = java.nio.channels.SocketChannel.open(
+                java.net.StandardProtocolFamily.UNIX)) {
+            return ch.connect(java.net.UnixDomainSocketAddress.of(socket));
+        } catch (IOException e) {
+            return false;
         }
     }
 

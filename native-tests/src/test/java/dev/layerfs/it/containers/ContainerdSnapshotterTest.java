@@ -228,6 +228,21 @@ class ContainerdSnapshotterTest {
     }
 
     @Test
+    void aKilledSnapshotterComesBackWithEverySnapshot() throws Exception {
+        layerfs("prepare", "before-kill", top);
+        SnapshotMount m = SnapshotMount.parse(layerfs("mounts", "/unused", "before-kill").strip());
+        Files.writeString(Path.of(m.option("upperdir")).resolve("kept"), "kept\n");
+        String before = layerfs("ls");
+        containerd.killAndRestartSnapshotter();
+        assertEquals(before, layerfs("ls"), "every snapshot, as it was");
+        assertEquals(m, SnapshotMount.parse(layerfs("mounts", "/unused", "before-kill").strip()));
+        String out = ok(containerd.ctr("run", "--snapshotter", ContainerdHost.SNAPSHOTTER, "--rm", IMAGE,
+                "after-kill", "cat", "/o/new"));
+        assertEquals("new\n", out, "containerd runs on the restarted snapshotter");
+        layerfs("rm", "before-kill");
+    }
+
+    @Test
     void theRootFilesystemEqualsTheOverlayfsSnapshotters() throws Exception {
         Path mine = Files.createDirectories(containerd.dir().resolve("rootfs-layerfs"));
         Path theirs = Files.createDirectories(containerd.dir().resolve("rootfs-overlayfs"));
