@@ -2,7 +2,8 @@
 #
 #   make / make build   build and install all modules (tests skipped)
 #   make test           install system deps (with podman, buildah, runc, busybox-static, skopeo, umoci for the
-#                       real-client and image tests), then build and run all tests
+#                       real-client and image tests, containerd for the snapshotter's), then build and run all
+#                       tests
 #   make demo           build, install the system packages a mount needs (libfuse 2, fuse3, ...), then run
 #                       scripts/demo.sh
 #   make bench          benchmark against the kernel overlay and fuse-overlayfs (root; installs fio,

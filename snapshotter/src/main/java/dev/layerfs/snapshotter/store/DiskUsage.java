@@ -21,13 +21,16 @@ public record DiskUsage(long size, long inodes) {
     static final DiskUsage NONE = new DiskUsage(0, 0);
     private static final Charset NAMES = Charset.forName(System.getProperty("sun.jnu.encoding", "UTF-8"));
 
+    /** An object counted once however many names it has. */
+    private record Inode(long device, long number) {}
+
     static DiskUsage of(Path dir) throws IOException {
-        Set<NativeStat.Blocks> seen = new HashSet<>();
+        Set<Inode> seen = new HashSet<>();
         long size = 0;
         try (Stream<Path> all = Files.walk(dir)) {
             for (Path p : (Iterable<Path>) all::iterator) {
                 NativeStat.Blocks b = NativeStat.of(p.toString().getBytes(NAMES));
-                if (seen.add(new NativeStat.Blocks(b.device(), b.inode(), 0))) {
+                if (seen.add(new Inode(b.device(), b.inode()))) {
                     size += b.blocks512() * 512;
                 }
             }

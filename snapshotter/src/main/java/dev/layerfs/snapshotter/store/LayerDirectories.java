@@ -48,9 +48,9 @@ final class LayerDirectories {
     Layer create(long id) throws IOException {
         Path staging = snapshots.resolve("new-" + UUID.randomUUID());
         Files.createDirectory(staging);
-        Files.createDirectory(staging.resolve("fs"), PosixFilePermissions.asFileAttribute(
-                PosixFilePermissions.fromString("rwxr-xr-x")));
+        Files.createDirectory(staging.resolve("fs"));
         Files.createDirectory(staging.resolve("work"));
+        // Whatever the umask: the layer's root is the container's /, which other users must be able to enter.
         Files.setPosixFilePermissions(staging.resolve("fs"), PosixFilePermissions.fromString("rwxr-xr-x"));
         Files.move(staging, snapshots.resolve(Long.toString(id)), StandardCopyOption.ATOMIC_MOVE);
         return layer(id);

@@ -16,6 +16,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Snapshots with containerd's semantics ({@code snapshots.Snapshotter}, as its overlayfs snapshotter keeps them):
@@ -28,6 +30,7 @@ import java.util.Set;
  * changes are serialized by the store's lock; a usage scan of an active layer runs outside it.
  */
 public final class SnapshotStore {
+    private static final Logger LOG = LoggerFactory.getLogger(SnapshotStore.class);
     private final MetadataFile metadata;
     private final LayerDirectories directories;
     private final Clock clock;
@@ -170,8 +173,7 @@ public final class SnapshotStore {
         try {
             directories.remove(id);
         } catch (IOException e) {
-            org.slf4j.LoggerFactory.getLogger(SnapshotStore.class)
-                    .warn("snapshot {} removed; its directory is left for Cleanup: {}", key, e.getMessage());
+            LOG.warn("snapshot {} removed; its directory is left for Cleanup: {}", key, e.getMessage());
         }
     }
 
