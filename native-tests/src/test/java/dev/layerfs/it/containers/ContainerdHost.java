@@ -160,11 +160,12 @@ final class ContainerdHost implements AutoCloseable {
                   address = "%2$s.ttrpc"
                 [plugins."io.containerd.internal.v1.opt"]
                   path = "%1$s/opt"
-                # Garbage collection after deletions only (containerd's default also runs it after 100 changes of
-                # any kind): a view made by `ctr snapshot view` holds no reference and a collection would take it
-                # away; views() labels each one as a root at once.
+                # Garbage collection only at start and when collect() asks for it (containerd's default also runs
+                # it after each deletion and after 100 changes of any kind): a view made by `ctr snapshot view`
+                # holds no reference, and a collection between making it and labelling it (view()) takes it away.
                 [plugins."io.containerd.gc.v1.scheduler"]
                   mutation_threshold = 0
+                  deletion_threshold = 1000000
                 [proxy_plugins.%3$s]
                   type = "snapshot"
                   address = "%4$s"
@@ -226,6 +227,15 @@ final class ContainerdHost implements AutoCloseable {
     void view(String snapshotter, String key, String parent) {
         ContainerHost.ok(snapshots(snapshotter, "view", key, parent));
         ContainerHost.ok(snapshots(snapshotter, "label", key, "containerd.io/gc.root=test"));
+    }
+
+    /**
+     * Runs containerd's garbage collection and waits for it: a tag of the image removed with {@code --sync}, which
+     * collects before it returns.
+     */
+    void collect(String image) {
+        ContainerHost.ok(ctr("image", "tag", image, "localhost/gc-trigger:latest"));
+        ContainerHost.ok(ctr("image", "rm", "--sync", "localhost/gc-trigger:latest"));
     }
 
     /**
