@@ -74,6 +74,11 @@ final class CommandLine {
     String transport;
 
     static CommandLine parse(String[] args) throws UsageException {
+        return parse(args, System::getenv);
+    }
+
+    /** Parses with the environment a caller gave (the daemon parses for a client, in the client's environment). */
+    static CommandLine parse(String[] args, java.util.function.UnaryOperator<String> env) throws UsageException {
         CommandLine cl = new CommandLine();
         List<String> positional = new ArrayList<>();
         boolean sawOptions = false;
@@ -121,7 +126,7 @@ final class CommandLine {
         if (cl.help) {
             return cl;
         }
-        cl.transport = TransportChoice.decide(cl.options.transport, System.getenv(TransportChoice.ENVIRONMENT));
+        cl.transport = TransportChoice.decide(cl.options.transport, env.apply(TransportChoice.ENVIRONMENT));
         if (cl.version) {
             return cl;
         }
@@ -140,5 +145,13 @@ final class CommandLine {
         }
         cl.options.resolveFeatures();
         return cl;
+    }
+
+    /** Makes relative paths (the mount point and every layer) relative to {@code dir} instead of this process's. */
+    void resolveAgainst(Path dir) {
+        mountPoint = dir.resolve(mountPoint);
+        options.lowerDirs = new ArrayList<>(options.lowerDirs.stream().map(dir::resolve).toList());
+        options.upperDir = options.upperDir.map(dir::resolve);
+        options.workDir = options.workDir.map(dir::resolve);
     }
 }

@@ -22,6 +22,8 @@ final class KernelCalls {
         int getegid();
 
         int geteuid();
+
+        int close(int fd);
     }
 
     static final long MS_RDONLY = 1;
@@ -88,6 +90,11 @@ final class KernelCalls {
     /** Drops a backing id; the kernel keeps the file for the opens that still use it. */
     void backingClose(int devFd, int backingId) {
         lib.ioctl(devFd, FuseAbi.DEV_IOC_BACKING_CLOSE, new int[] {backingId});
+    }
+
+    /** Closes a descriptor this process received as a number (one with no Java object to close it). */
+    void close(int fd) {
+        lib.close(fd);
     }
 
     int geteuid() {
