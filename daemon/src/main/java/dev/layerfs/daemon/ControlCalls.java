@@ -2,6 +2,7 @@ package dev.layerfs.daemon;
 
 import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
+import dev.layerfs.fuse.kernel.KernelSession;
 import java.nio.charset.StandardCharsets;
 import jnr.ffi.LastError;
 import jnr.ffi.LibraryLoader;
@@ -37,6 +38,8 @@ final class ControlCalls {
 
         int shutdown(int fd, int how);
 
+        int poll(Pointer fds, long count, int timeout);
+
         int close(int fd);
 
         int umount2(String target, int flags);
@@ -53,6 +56,8 @@ final class ControlCalls {
     private static final int SO_PEERCRED = 17;
     private static final int SCM_RIGHTS = 1;
     private static final int MSG_CMSG_CLOEXEC = 0x40000000;
+    private static final int MSG_DONTWAIT = 0x40;
+    private static final short POLLIN = 1;
     private static final int SHUT_RDWR = 2;
     static final int MNT_DETACH = 2;
     /** sizeof(struct sockaddr_un): a 2-byte family and 108 bytes of path. */
@@ -191,12 +196,18 @@ final class ControlCalls {
         msg.putLong(MSG_CONTROLLEN, CONTROL_SIZE);
         long n;
         while (true) {
-            n = lib.recvmsg(fd, msg, MSG_CMSG_CLOEXEC);
+            awaitInput(fd);
+            // The kernel session tells its /dev/fuse descriptors apart from others by the new entries in
+            // /proc/self/fd: a descriptor received meanwhile would confuse it. Data is waiting, so this does not
+            // block while holding the lock.
+            synchronized (KernelSession.descriptorLock()) {
+                n = lib.recvmsg(fd, msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+            }
             if (n >= 0) {
                 break;
             }
             FsException e = fail("recvmsg", "control socket");
-            if (e.errno() != Errno.EINTR) {
+            if (e.errno() != Errno.EINTR && e.errno() != Errno.EAGAIN) {
                 throw e;
             }
         }
@@ -214,13 +225,34 @@ final class ControlCalls {
         return new Received((int) n, fds);
     }
 
+    /** Waits until the socket has something to read (or has been closed by the peer). */
+    private void awaitInput(int fd) throws FsException {
+        // struct pollfd: int fd, short events, short revents.
+        Pointer pollfd = Memory.allocateDirect(runtime, 8, true);
+        pollfd.putInt(0, fd);
+        pollfd.putShort(4, POLLIN);
+        while (true) {
+            int r = lib.poll(pollfd, 1, -1);
+            if (r >= 0) {
+                return;
+            }
+            FsException e = fail("poll", "control socket");
+            if (e.errno() != Errno.EINTR) {
+                throw e;
+            }
+        }
+    }
+
     /** Wakes a thread blocked in accept (or read) on this socket. */
     void shutdown(int fd) {
         lib.shutdown(fd, SHUT_RDWR);
     }
 
+    /** Closes holding the kernel session's descriptor lock (the descriptor may be on /dev/fuse: see receive). */
     void close(int fd) {
-        lib.close(fd);
+        synchronized (KernelSession.descriptorLock()) {
+            lib.close(fd);
+        }
     }
 
     void umountDetached(String target) throws FsException {

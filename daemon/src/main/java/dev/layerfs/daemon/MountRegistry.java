@@ -70,13 +70,13 @@ final class MountRegistry {
             endedBeforeAdded.add(id);
             return;
         }
+        if (l.nsFd >= 0) {
+            calls.close(l.nsFd);
+        }
         try {
             Files.deleteIfExists(records.resolve(Long.toString(id)));
         } catch (IOException e) {
             LOG.warn("cannot remove the record of mount {}: {}", id, e.getMessage());
-        }
-        if (l.nsFd >= 0) {
-            calls.close(l.nsFd);
         }
         LOG.info("unmounted {}", l.mount.mountPoint());
     }

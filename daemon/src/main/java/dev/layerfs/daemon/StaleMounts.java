@@ -33,7 +33,11 @@ final class StaleMounts {
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(records)) {
             for (Path record : ds) {
                 String mp = new String(Files.readAllBytes(record), StandardCharsets.ISO_8859_1);
-                if (layerfsMounts.contains(mp) && notConnected(mp)) {
+                if (!layerfsMounts.contains(mp)) {
+                    LOG.debug("{} is no longer a layerfs mount", mp);
+                } else if (!notConnected(mp)) {
+                    LOG.debug("{} answers: served by another process since", mp);
+                } else {
                     try {
                         ControlCalls.get().umountDetached(mp);
                         cleared++;
@@ -50,9 +54,15 @@ final class StaleMounts {
         return cleared;
     }
 
+    /**
+     * Opens the mount's root directory: an OPENDIR always reaches the FUSE connection, where a stat may be
+     * answered from the attributes the kernel cached before the daemon died.
+     */
     private static boolean notConnected(String mountPoint) {
+        Syscalls sys = Syscalls.get();
         try {
-            Syscalls.get().lstat(Linux.AT_FDCWD, ByteString.ofPath(Path.of(mountPoint)).latin1());
+            sys.close(sys.openat(Linux.AT_FDCWD, ByteString.ofPath(Path.of(mountPoint)).latin1(),
+                    Linux.O_RDONLY | Linux.O_DIRECTORY | Linux.O_CLOEXEC, 0));
             return false;
         } catch (FsException e) {
             return e.errno() == Errno.ENOTCONN;

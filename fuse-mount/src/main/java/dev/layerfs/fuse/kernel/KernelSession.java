@@ -62,6 +62,15 @@ public final class KernelSession {
                 options.passthrough(), depth, backings), nodes, backings);
     }
 
+    /**
+     * The lock held while this process opens /dev/fuse and finds the new descriptor's number (the one new
+     * /dev/fuse entry of /proc/self/fd): code of the same process that receives descriptors from another process
+     * (SCM_RIGHTS, which may carry a /dev/fuse) must hold it while receiving, and while closing such a descriptor.
+     */
+    public static Object descriptorLock() {
+        return DevFuse.OPENS;
+    }
+
     /** Binds the few system calls off the critical path (a background thread at start-up calls this). */
     public static void prepare() {
         KernelCalls.get();
@@ -152,7 +161,9 @@ public final class KernelSession {
                 throw e;
             }
         } finally {
-            calls.close(mountedFd);
+            synchronized (DevFuse.OPENS) {
+                calls.close(mountedFd);
+            }
         }
         serveOn(calls, first);
     }
