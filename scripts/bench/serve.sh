@@ -51,6 +51,7 @@ cleanup() {
 trap cleanup EXIT
 
 start_daemon() {
+  : >"$base/serve.log"
   LAYERFS_RUN_DIR=$run_dir "$L" serve --run-dir "$run_dir" >"$base/serve.log" 2>&1 &
   serve_pid=$!
   until grep -q "serving mounts" "$base/serve.log"; do

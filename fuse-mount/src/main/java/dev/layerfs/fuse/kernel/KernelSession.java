@@ -240,6 +240,11 @@ public final class KernelSession {
         ByteBuffer in = ReplyWriter.pageAlignedAt(FuseAbi.WRITE_DATA_OFFSET, REQUEST_BUFFER);
         ReplyWriter out = new ReplyWriter(REPLY_BUFFER);
         ReplyWriter notes = new ReplyWriter(NOTIFY_BUFFER);
+        // The JVM zeroes a new direct buffer, which makes all of its pages resident: give them back, so that a
+        // worker holds only the pages its requests and replies have written (an idle mount, a few), not 2 MiB.
+        KernelCalls calls = KernelCalls.get();
+        calls.releasePages(in);
+        calls.releasePages(out.memory());
         while (true) {
             in.clear();
             int n;
