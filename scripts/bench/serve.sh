@@ -81,6 +81,8 @@ part_ready() {
   echo "== time to a live mount, $n runs each, interleaved (5-layer stack with an upper layer)"
   local kinds=(daemon process fuse-overlayfs)
   for k in "${kinds[@]}"; do : >"$base/ready-$k"; done
+  local cpu0 cpu1
+  cpu0=$(awk '{print $14 + $15}' "/proc/$serve_pid/stat")
   for ((r = 1; r <= n; r++)); do
     for k in "${kinds[@]}"; do
       d="$base/ready/$k-$r"
@@ -97,9 +99,11 @@ part_ready() {
       umount "$d/mnt"
     done
   done
+  cpu1=$(awk '{print $14 + $15}' "/proc/$serve_pid/stat")
   for k in "${kinds[@]}"; do
     printf '  %-16s %s\n' "$k" "$(median <"$base/ready-$k")"
   done
+  echo "  the daemon's CPU time: $(( (cpu1 - cpu0) * 1000 / $(getconf CLK_TCK) / n )) ms a mount and its unmount"
 }
 
 part_rss() {
@@ -128,7 +132,9 @@ part_rss() {
 
 snapshot() {
   local heap
-  heap=$(jcmd "$serve_pid" GC.run >/dev/null 2>&1; jcmd "$serve_pid" GC.heap_info 2>/dev/null | awk '/used/ {for (i=1;i<=NF;i++) if ($i=="used") {print $(i+1); exit}}')
+  # The young and tenured generations' "used" after a full GC, in KiB.
+  heap=$(jcmd "$serve_pid" GC.run >/dev/null 2>&1; jcmd "$serve_pid" GC.heap_info 2>/dev/null \
+    | awk '/generation/ {for (i=1;i<=NF;i++) if ($i=="used") {sub(/K,?/,"",$(i+1)); s+=$(i+1)}} END {print s "K"}')
   echo "fds $(ls /proc/$serve_pid/fd | wc -l), threads $(awk '/^Threads/ {print $2}' /proc/$serve_pid/status)," \
     "heap used ${heap:-?} after a full GC, VmRSS $(( $(rss_kib "$serve_pid") / 1024 )) MiB"
 }

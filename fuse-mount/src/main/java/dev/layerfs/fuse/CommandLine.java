@@ -15,10 +15,13 @@ final class CommandLine {
             usage: layerfs [-f] [-d] -o lowerdir=LOWER1[:LOWER2...][,upperdir=UPPER,workdir=WORK][,OPTION...] MOUNTPOINT
                    layerfs SOURCE MOUNTPOINT -o OPTIONS     (the form mount.fuse3 runs)
                    layerfs --version | --help
+                   layerfs serve [--run-dir DIR]            (one resident daemon for every mount: layerfs serve --help)
 
             Stacks read-only lower layers (topmost first) under an optional writable upper layer and mounts the
             merged view at MOUNTPOINT. The command returns once the mount answers; the daemon stays in the
-            background until the mount point is unmounted (umount, fusermount3 -u) or it gets SIGTERM.
+            background until the mount point is unmounted (umount, fusermount3 -u) or it gets SIGTERM. Where a
+            `layerfs serve` daemon runs ($LAYERFS_RUN_DIR, else /run/layerfs as root), the mount is handed over to
+            it and no process of its own stays; LAYERFS_DAEMON=off keeps the mount in a process of its own.
 
               -f                  stay in the foreground
               -d                  debug: log every FUSE request (implies -f)
