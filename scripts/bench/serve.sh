@@ -168,6 +168,7 @@ part_podman() {
   tar -C "$p/rootfs" -cf "$p/busybox.tar" .
   cat >"$p/containers.conf" <<EOF
 [containers]
+default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
 netns = "none"
 [engine]
 runtime = "runc"

@@ -36,6 +36,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define MAX_FRAME (1u << 20)
@@ -186,17 +187,76 @@ static int recv_frame(int s, char **fields, char **storage)
     return count;
 }
 
+/* A connection to the daemon's control socket, or -1. */
+static int connect_to(const char *path)
+{
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return -1;
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    memcpy(addr.sun_path, path, strlen(path) + 1);
+    if (connect(s, (struct sockaddr *) &addr, sizeof(addr)) != 0) {
+        close(s);
+        return -1;
+    }
+    return s;
+}
+
+/*
+ * LAYERFS_AUTOSTART=1 and no daemon: starts `layerfs serve --run-dir DIR` here, in this process's namespaces (where
+ * rootless podman runs its mount program, the daemon then serves every later mount of that namespace, and stays,
+ * as podman's own pause process does), detached (its own session, its output in DIR/serve.log), then waits for
+ * its socket. Where two clients start one at once, the second daemon finds the run directory taken and exits;
+ * both clients connect to the first. A connection, or -1 (the mount is then made in a process of its own).
+ */
+static int start_daemon(const char *dir, const char *path)
+{
+    const char *launcher = getenv("LAYERFS_LAUNCHER");
+    char log[4200];
+    if (launcher == NULL || (size_t) snprintf(log, sizeof(log), "%s/serve.log", dir) >= sizeof(log))
+        return -1;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return -1;
+    pid_t child = fork();
+    if (child < 0)
+        return -1;
+    if (child == 0) {
+        /* The daemon is a grandchild: nobody waits for it, and it outlives this command. */
+        setsid();
+        if (fork() != 0)
+            _exit(0);
+        int null = open("/dev/null", O_RDONLY);
+        int out = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (null < 0 || out < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
+            _exit(1);
+        execl(launcher, launcher, "serve", "--run-dir", dir, (char *) NULL);
+        _exit(1);
+    }
+    waitpid(child, NULL, 0);
+    /* The JVM starts in a fraction of a second; a loaded machine may take longer. */
+    for (int i = 0; i < 3000; i++) {
+        int s = connect_to(path);
+        if (s >= 0)
+            return s;
+        usleep(10000);
+    }
+    fprintf(stderr, "layerfs: warning: the layerfs daemon started for %s did not answer (see %s)\n", dir, log);
+    return -1;
+}
+
 int main(int argc, char **argv)
 {
     char dir[4096], path[sizeof(((struct sockaddr_un *) 0)->sun_path)];
     if (run_dir(dir, sizeof(dir)) == NULL || (size_t) snprintf(path, sizeof(path), "%s/control.sock", dir) >= sizeof(path))
         elsewhere(argv);
-    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    memcpy(addr.sun_path, path, strlen(path) + 1);
-    if (s < 0 || connect(s, (struct sockaddr *) &addr, sizeof(addr)) != 0) {
+    int s = connect_to(path);
+    if (s < 0) {
+        const char *autostart = getenv("LAYERFS_AUTOSTART");
+        if (autostart != NULL && strcmp(autostart, "1") == 0)
+            s = start_daemon(dir, path);
         /* No daemon: no socket (ENOENT), a stale one (ECONNREFUSED), or one this user may not use. */
-        elsewhere(argv);
+        if (s < 0)
+            elsewhere(argv);
     }
 
     struct buf req = {0};

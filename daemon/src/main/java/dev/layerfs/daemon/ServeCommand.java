@@ -37,7 +37,9 @@ public final class ServeCommand {
               --run-dir DIR   where the control socket (control.sock), pid file (layerfs.pid) and the records
                               of live mounts are kept; default $LAYERFS_RUN_DIR, else /run/layerfs as root
                               and $XDG_RUNTIME_DIR/layerfs otherwise. The mount command finds the daemon by
-                              the same rule (LAYERFS_RUN_DIR); LAYERFS_DAEMON=off makes it ignore the daemon.
+                              the same rule (LAYERFS_RUN_DIR); LAYERFS_DAEMON=off makes it ignore the daemon,
+                              and LAYERFS_AUTOSTART=1 makes it start one (detached, in its own namespaces, its
+                              log in DIR/serve.log) where none runs.
               -d, --debug     log every mount's FUSE requests and the daemon's own steps
               -h, --help      this text
             """;

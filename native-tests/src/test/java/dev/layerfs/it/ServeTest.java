@@ -260,6 +260,47 @@ class ServeTest {
         assertEquals(0, daemon.recordedMounts());
     }
 
+    @Test
+    void withAutostartTheFirstMountStartsADaemonThatServesTheNextOnes() throws Exception {
+        Layers a = stack("a", 1);
+        Layers b = stack("b", 2);
+        Path runDir = Files.createTempDirectory(Path.of("/tmp"), "lfs-auto-");
+        Map<String, String> env = Map.of("LAYERFS_RUN_DIR", runDir.toString(), "LAYERFS_AUTOSTART", "1",
+                "TMPDIR", ext.tmpDir().toString());
+        long pid = -1;
+        try {
+            Sh.run(List.of(MountExtension.launcher().toString(), "-o", a.options(), a.mnt().toString()), env, null,
+                    Duration.ofSeconds(90)).assertOk();
+            pid = Long.parseLong(Files.readString(runDir.resolve("layerfs.pid")).trim());
+            assertTrue(Files.readString(Path.of("/proc", Long.toString(pid), "cmdline")).contains("layerfs-daemon.jar"));
+            Sh.run(List.of(MountExtension.launcher().toString(), "-o", b.options(), b.mnt().toString()), env, null,
+                    Duration.ofSeconds(60)).assertOk();
+            assertEquals(pid, Long.parseLong(Files.readString(runDir.resolve("layerfs.pid")).trim()));
+            assertEquals(2, countEntries(runDir.resolve("mounts")), "both mounts served by the one daemon");
+            assertEquals("b layer 2", Files.readString(b.mnt().resolve("only-2")));
+            assertEquals(List.of(), Daemon.forMountPoint(a.mnt()), "no process of its own");
+            Unmounter.unmount(a.mnt());
+            Unmounter.unmount(b.mnt());
+        } finally {
+            if (pid > 0) {
+                ProcessHandle.of(pid).ifPresent(p -> {
+                    p.destroy();
+                    try {
+                        p.onExit().get(20, java.util.concurrent.TimeUnit.SECONDS);
+                    } catch (Exception e) {
+                        p.destroyForcibly();
+                    }
+                });
+            }
+            for (Layers l : List.of(a, b)) {
+                if (MountInfo.isMounted(l.mnt())) {
+                    Sh.run("umount", "-l", l.mnt().toString());
+                }
+            }
+            Sh.run("rm", "-rf", "--one-file-system", "--", runDir.toString());
+        }
+    }
+
     private static int countEntries(Path dir) throws IOException {
         if (!Files.isDirectory(dir)) {
             return 0;

@@ -236,15 +236,15 @@ public final class KernelSession {
     }
 
     private void serve(DevFuse dev) {
-        // A WRITE's data lands on a page boundary: O_DIRECT files are written from it without a copy.
-        ByteBuffer in = ReplyWriter.pageAlignedAt(FuseAbi.WRITE_DATA_OFFSET, REQUEST_BUFFER);
-        ReplyWriter out = new ReplyWriter(REPLY_BUFFER);
-        ReplyWriter notes = new ReplyWriter(NOTIFY_BUFFER);
-        // The JVM zeroes a new direct buffer, which makes all of its pages resident: give them back, so that a
-        // worker holds only the pages its requests and replies have written (an idle mount, a few), not 2 MiB.
-        KernelCalls calls = KernelCalls.get();
-        calls.releasePages(in);
-        calls.releasePages(out.memory());
+        WorkerBuffers buffers = WorkerBuffers.take();
+        try {
+            serve(dev, buffers.in, buffers.out, buffers.notes);
+        } finally {
+            buffers.giveBack();
+        }
+    }
+
+    private void serve(DevFuse dev, ByteBuffer in, ReplyWriter out, ReplyWriter notes) {
         while (true) {
             in.clear();
             int n;
