@@ -4,7 +4,8 @@
 #   scripts/bench/serve.sh [-n N] [-m MOUNTS] [-l LOOPS] [-p RUNS] [ready] [rss] [leak] [podman]
 #
 #   ready   time to a live mount (the command returns once the mount answers), N runs of each, interleaved:
-#           through the daemon, a JVM of its own (LAYERFS_DAEMON=off), fuse-overlayfs; medians and min..max
+#           through the daemon (warmed by 20 mounts first), a JVM of its own (LAYERFS_DAEMON=off),
+#           fuse-overlayfs; medians and min..max, and the daemon's CPU time per mount
 #   rss     MOUNTS idle mounts of one 5-layer stack: the daemon's VmRSS, against the sum of VmRSS of MOUNTS
 #           fuse-overlayfs processes
 #   leak    LOOPS mounts and unmounts through the daemon, one after another: its descriptors, threads, heap
@@ -82,6 +83,11 @@ part_ready() {
   local kinds=(daemon process fuse-overlayfs)
   for k in "${kinds[@]}"; do : >"$base/ready-$k"; done
   local cpu0 cpu1
+  # A resident daemon is warm: 20 mounts first, untimed, so that the figures are not its JIT's first minutes.
+  mkdir -p "$base/ready/warm"
+  for ((r = 1; r <= 20; r++)); do
+    LAYERFS_RUN_DIR=$run_dir "$L" -o "lowerdir=$lowers" "$base/ready/warm" && umount "$base/ready/warm"
+  done
   cpu0=$(awk '{print $14 + $15}' "/proc/$serve_pid/stat")
   for ((r = 1; r <= n; r++)); do
     for k in "${kinds[@]}"; do

@@ -133,11 +133,14 @@ static int read_all(int fd, char *p, size_t n)
 static int send_frame(int s, const struct buf *body, const int *fds, int nfds)
 {
     unsigned char len[4] = {body->len >> 24, body->len >> 16, body->len >> 8, body->len};
-    if (nfds == 0)
-        return write_all(s, (const char *) len, 4) || write_all(s, body->data, body->len) ? -1 : 0;
     struct buf all = {0};
     put(&all, (const char *) len, 4);
     put(&all, body->data, body->len);
+    if (nfds == 0) {
+        int rc = write_all(s, all.data, all.len);
+        free(all.data);
+        return rc;
+    }
     struct iovec iov = {all.data, all.len};
     union {
         char buf[CMSG_SPACE(4 * sizeof(int))];

@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -16,8 +17,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The mounts this daemon serves. Each live one has a record in the run directory (its mount point, named by
- * its number) so that a daemon started after this one died finds what it left ({@link StaleMounts}); the record
+ * The mounts this daemon serves. Each live one has a record in the run directory, named by its number: its
+ * mount point, and on a second line its ephemeral layer if it has one so that a daemon started after this one died finds what it left ({@link StaleMounts}); the record
  * goes when the mount's session ends. Closing the registry refuses new mounts and unmounts every live one.
  */
 final class MountRegistry {
@@ -47,7 +48,7 @@ final class MountRegistry {
     }
 
     /** Records a mount whose session has started; it is forgotten by {@link #ended} when the session ends. */
-    synchronized void add(long id, ServedMount mount, int nsFd) {
+    synchronized void add(long id, ServedMount mount, Optional<Path> ephemeralLayer, int nsFd) {
         if (endedBeforeAdded.remove(id)) {
             if (nsFd >= 0) {
                 calls.close(nsFd);
@@ -56,8 +57,8 @@ final class MountRegistry {
         }
         live.put(id, new Live(mount, nsFd));
         try {
-            Files.write(records.resolve(Long.toString(id)),
-                    mount.mountPoint().toString().getBytes(StandardCharsets.ISO_8859_1));
+            String record = mount.mountPoint() + ephemeralLayer.map(e -> "\n" + e).orElse("");
+            Files.write(records.resolve(Long.toString(id)), record.getBytes(StandardCharsets.ISO_8859_1));
         } catch (IOException e) {
             LOG.warn("cannot record the mount {} in {}: {}", mount.mountPoint(), records, e.getMessage());
         }

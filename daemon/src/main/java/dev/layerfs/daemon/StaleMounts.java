@@ -5,6 +5,7 @@ import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
 import dev.layerfs.core.nativeio.Linux;
 import dev.layerfs.core.nativeio.Syscalls;
+import dev.layerfs.fuse.MountPlan;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
@@ -18,8 +19,8 @@ import org.slf4j.LoggerFactory;
 /**
  * What a dead daemon left: its mounts, recorded in the run directory, still in the mount table as
  * {@code fuse.layerfs} but with no one serving them (every access fails with ENOTCONN). Each is unmounted
- * (lazily: a process may still sit in it) and its record removed; a recorded mount point that is served again
- * (another process mounted there since) or not mounted at all is left alone.
+ * (lazily: a process may still sit in it) and its record removed, with the ephemeral layer it had; a recorded
+ * mount point that is served again (another process mounted there since) or not mounted at all is left alone.
  */
 final class StaleMounts {
     private static final Logger LOG = LoggerFactory.getLogger(StaleMounts.class);
@@ -32,7 +33,8 @@ final class StaleMounts {
         int cleared = 0;
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(records)) {
             for (Path record : ds) {
-                String mp = new String(Files.readAllBytes(record), StandardCharsets.ISO_8859_1);
+                String[] lines = new String(Files.readAllBytes(record), StandardCharsets.ISO_8859_1).split("\n");
+                String mp = lines[0];
                 if (!layerfsMounts.contains(mp)) {
                     LOG.debug("{} is no longer a layerfs mount", mp);
                 } else if (!notConnected(mp)) {
@@ -45,6 +47,10 @@ final class StaleMounts {
                     } catch (FsException e) {
                         LOG.warn("cannot clear the dead mount {}: {}", mp, e.getMessage());
                     }
+                }
+                if (lines.length > 1) {
+                    // Only the dead daemon's mount used it; that mount is gone or no longer served.
+                    MountPlan.deleteLeftEphemeralLayer(Path.of(lines[1]));
                 }
                 Files.deleteIfExists(record);
             }

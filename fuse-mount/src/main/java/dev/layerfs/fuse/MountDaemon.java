@@ -207,6 +207,11 @@ final class MountDaemon {
         }
     }
 
+    /** The directory of the ephemeral upper layer this mount made, while it exists. */
+    Optional<Path> ephemeralLayer() {
+        return Optional.ofNullable(ephemeralDir);
+    }
+
     void finish(Overlay overlay) {
         overlay.close();
         deleteEphemeral();
@@ -216,6 +221,12 @@ final class MountDaemon {
         if (ephemeralDir == null) {
             return;
         }
+        deleteTree(ephemeralDir);
+        ephemeralDir = null;
+    }
+
+    /** Deletes a directory tree (an ephemeral layer), logging what cannot be deleted. */
+    static void deleteTree(Path ephemeralDir) {
         try (var walk = Files.walk(ephemeralDir)) {
             for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(p);
@@ -223,7 +234,6 @@ final class MountDaemon {
         } catch (IOException e) {
             LOG.warn("cannot delete the ephemeral layer {}: {}", ephemeralDir, e.getMessage());
         }
-        ephemeralDir = null;
     }
 
     private static void joinQuietly(Thread t, long seconds) {

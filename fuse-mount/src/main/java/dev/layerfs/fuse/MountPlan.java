@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * A mount the resident daemon was asked for, checked and ready to serve: the {@code layerfs} command line parsed
@@ -74,6 +75,22 @@ public final class MountPlan {
 
     public Path mountPoint() {
         return mountPoint;
+    }
+
+    /** The directory of the ephemeral upper layer made for this mount, if it has one. */
+    public Optional<Path> ephemeralLayer() {
+        return setup.ephemeralLayer();
+    }
+
+    /**
+     * Deletes the ephemeral layer a mount left when the process serving it died (its directory, as
+     * {@link #ephemeralLayer()} named it); anything but such a directory is left alone.
+     */
+    public static void deleteLeftEphemeralLayer(Path dir) {
+        if (dir.getFileName() != null && dir.getFileName().toString().startsWith("layerfs-ephemeral-")
+                && java.nio.file.Files.isDirectory(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            MountDaemon.deleteTree(dir);
+        }
     }
 
     /** What to give mount(2). */

@@ -164,8 +164,9 @@ class ServeTest {
         Layers a = stack("a", 1);
         Layers b = stack("b", 1);
         daemon.mount(a.options(), a.mnt());
-        daemon.mount(b.options(), b.mnt());
+        daemon.mount(b.lowerdirOption() + ",ephemeral", b.mnt());
         Files.writeString(a.mnt().resolve("written"), "kept\n");
+        assertEquals(1, countEntries(daemon.daemonTmp()));
         daemon.kill();
         for (Layers l : List.of(a, b)) {
             try {
@@ -181,6 +182,7 @@ class ServeTest {
         assertFalse(MountInfo.isMounted(a.mnt()), "cleared at start");
         assertFalse(MountInfo.isMounted(b.mnt()), "cleared at start");
         assertTrue(daemon.log().contains("cleared 2 dead mounts"), daemon.log());
+        assertEquals(0, countEntries(daemon.daemonTmp()), "the dead mount's ephemeral layer is deleted");
         assertEquals("kept\n", Files.readString(a.upper().resolve("written")));
         daemon.mount(a.options(), a.mnt());
         assertEquals("kept\n", Files.readString(a.mnt().resolve("written")));
