@@ -18,8 +18,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The mounts this daemon serves. Each live one has a record in the run directory, named by its number: its
- * mount point, and on a second line its ephemeral layer if it has one so that a daemon started after this one died finds what it left ({@link StaleMounts}); the record
- * goes when the mount's session ends. Closing the registry refuses new mounts and unmounts every live one.
+ * mount point, and on a second line its ephemeral layer if it has one, so that a daemon started after this one
+ * died finds what it left ({@link StaleMounts}); the record goes when the mount's session ends. Closing the
+ * registry refuses new mounts and unmounts every live one.
  */
 final class MountRegistry {
     private static final Logger LOG = LoggerFactory.getLogger(MountRegistry.class);

@@ -100,8 +100,8 @@ public final class MountPlan {
 
     /** A one-line description for logs. */
     public String describe() {
-        return mountPoint + " (" + overlay.stack().layers().size() + " layers" + (overlay.readOnly() ? ", read-only" : "")
-                + ")";
+        return mountPoint + " (" + overlay.stack().layers().size() + " layers"
+                + (overlay.readOnly() ? ", read-only" : "") + ")";
     }
 
     KernelSession session() {

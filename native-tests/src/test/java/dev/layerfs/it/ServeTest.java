@@ -274,7 +274,8 @@ class ServeTest {
             Sh.run(List.of(MountExtension.launcher().toString(), "-o", a.options(), a.mnt().toString()), env, null,
                     Duration.ofSeconds(90)).assertOk();
             pid = Long.parseLong(Files.readString(runDir.resolve("layerfs.pid")).trim());
-            assertTrue(Files.readString(Path.of("/proc", Long.toString(pid), "cmdline")).contains("layerfs-daemon.jar"));
+            String cmdline = Files.readString(Path.of("/proc", Long.toString(pid), "cmdline"));
+            assertTrue(cmdline.contains("layerfs-daemon.jar"), cmdline);
             Sh.run(List.of(MountExtension.launcher().toString(), "-o", b.options(), b.mnt().toString()), env, null,
                     Duration.ofSeconds(60)).assertOk();
             assertEquals(pid, Long.parseLong(Files.readString(runDir.resolve("layerfs.pid")).trim()));

@@ -13,8 +13,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A mount served over /dev/fuse without libfuse: mount(2) with the device's descriptor (as root) or a descriptor
- * mounted by fusermount3 ({@link Fusermount}, without privileges), then worker threads that
+ * A mount served over /dev/fuse without libfuse: mount(2) with the device's descriptor (as root), a descriptor
+ * mounted by fusermount3 ({@link Fusermount}, without privileges) or one another process mounted and passed over
+ * (the resident daemon's mount client, {@link #adoptAndServe}), then worker threads that
  * each read requests from their own descriptor (the first one, the others attached to the connection with
  * FUSE_DEV_IOC_CLONE), dispatch them and write each reply, in one write, on the descriptor the request came
  * from. The loop ends when a read fails with ENODEV: the file system was unmounted. Workers are never
@@ -99,7 +100,7 @@ public final class KernelSession {
         }
     }
 
-    /** The mount(2) call that mounts this session (made here as root, or by another process that hands the fd over). */
+    /** The mount(2) call for this session: made here as root, or by another process that hands the fd over. */
     public MountCall mountCall() {
         List<String> opts = new ArrayList<>();
         if (options.allowOther()) {
