@@ -149,6 +149,8 @@ part_leak() {
   echo "== $loops mounts and unmounts through the daemon, one after another"
   mkdir -p "$base/leak/mnt"
   LAYERFS_RUN_DIR=$run_dir "$L" -o "lowerdir=$lowers" "$base/leak/mnt" && umount "$base/leak/mnt"
+  # Every session ended (the records go once a session's descriptors are closed), earlier parts' too.
+  until [ -z "$(ls "$run_dir/mounts")" ]; do sleep 0.05; done
   sleep 0.5
   echo "  after one:   $(snapshot)"
   local t0 t1

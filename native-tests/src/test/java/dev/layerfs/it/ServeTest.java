@@ -159,6 +159,49 @@ class ServeTest {
         assertEquals(List.of(), daemon.problems());
     }
 
+    /**
+     * The client mounts in its own mount namespace: the mount is there and not in the daemon's, the daemon serves
+     * it, and at SIGTERM unmounts it there (through the namespace the client passed).
+     */
+    @Test
+    void aMountFromAnotherMountNamespaceIsServedAndUnmountedThere() throws Exception {
+        Layers l = stack("ns", 2).withoutUpper();
+        Path flag = ext.root().resolve("stop");
+        Path listing = ext.root().resolve("listing");
+        Path after = ext.root().resolve("after");
+        String script = "\"$0\" -o \"$1\" \"$2\" && ls \"$2\" > \"$3.tmp\" && mv \"$3.tmp\" \"$3\" || exit 1\n"
+                + "while [ ! -e \"$4\" ]; do sleep 0.05; done\n"
+                + "grep -c \" $2 \" /proc/self/mounts > \"$5\"\n";
+        ProcessBuilder pb = new ProcessBuilder("unshare", "-m", "--propagation", "private", "bash", "-c", script,
+                MountExtension.launcher().toString(), l.options(), l.mnt().toString(), listing.toString(),
+                flag.toString(), after.toString());
+        pb.environment().putAll(daemon.env());
+        pb.redirectErrorStream(true).redirectOutput(ext.root().resolve("unshare.log").toFile());
+        Process p = pb.start();
+        try {
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (!Files.exists(listing) && p.isAlive() && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertTrue(Files.exists(listing), Files.readString(ext.root().resolve("unshare.log")));
+            assertEquals(List.of("dir-1", "dir-2", "only-1", "only-2", "shared"), Files.readAllLines(listing));
+            assertFalse(MountInfo.isMounted(l.mnt()), "not in the daemon's (and the test's) namespace");
+            assertEquals(1, daemon.recordedMounts());
+            assertEquals(0, daemon.stop(Duration.ofSeconds(20)), daemon.log());
+            Files.createFile(flag);
+            assertTrue(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS));
+            assertEquals("0", Files.readString(after).trim(), "unmounted in the client's namespace");
+            assertEquals(List.of(), daemon.problems());
+        } finally {
+            if (!Files.exists(flag)) {
+                Files.createFile(flag);
+            }
+            if (!p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+            }
+        }
+    }
+
     @Test
     void aKilledDaemonsMountsAreClearedByTheNextOneAndANewMountWorks() throws IOException {
         Layers a = stack("a", 1);
