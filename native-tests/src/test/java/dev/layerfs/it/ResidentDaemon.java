@@ -89,9 +89,13 @@ public final class ResidentDaemon implements AutoCloseable {
         return runDir;
     }
 
-    /** The environment that sends a mount command to this daemon. */
+    /**
+     * The environment that sends a mount command to this daemon (LAYERFS_DAEMON, which the build sets to off for
+     * every other test, emptied).
+     */
     public Map<String, String> env() {
-        return Map.of("LAYERFS_RUN_DIR", runDir.toString(), "TMPDIR", cleanupRoot.resolve("client-tmp").toString());
+        return Map.of("LAYERFS_RUN_DIR", runDir.toString(), "LAYERFS_DAEMON", "",
+                "TMPDIR", cleanupRoot.resolve("client-tmp").toString());
     }
 
     /** bin/layerfs ARGS..., handed over to this daemon. */

@@ -311,7 +311,7 @@ class ServeTest {
         Layers b = stack("b", 2);
         Path runDir = Files.createTempDirectory(Path.of("/tmp"), "lfs-auto-");
         Map<String, String> env = Map.of("LAYERFS_RUN_DIR", runDir.toString(), "LAYERFS_AUTOSTART", "1",
-                "TMPDIR", ext.tmpDir().toString());
+                "LAYERFS_DAEMON", "", "TMPDIR", ext.tmpDir().toString());
         long pid = -1;
         try {
             Sh.run(List.of(MountExtension.launcher().toString(), "-o", a.options(), a.mnt().toString()), env, null,
