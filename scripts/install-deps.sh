@@ -5,7 +5,8 @@
 #   (no argument)  libfuse 2 runtime, fuse3 (fusermount3, mount.fuse3),
 #                  fuse-overlayfs, attr (getfattr/setfattr), util-linux
 #                  (runuser/setpriv), locales (the ISO-8859-1 charmap bin/layerfs
-#                  builds its byte-exact locale for the image commands from);
+#                  builds its byte-exact locale for the image commands from), gcc (the build compiles
+#                  the daemon's mount client, daemon/src/main/c, with cc);
 #                  makes sure /dev/fuse exists.
 #   bench          also fio
 #   containers     also podman, buildah, runc and busybox-static (the offline test image), skopeo
@@ -81,6 +82,7 @@ have fuse-overlayfs || missing+=(fuse-overlayfs)
 have getfattr && have setfattr || missing+=(attr)
 have runuser && have setpriv || missing+=(util-linux)
 [[ -f /usr/share/i18n/charmaps/ISO-8859-1.gz ]] || missing+=(locales)
+have cc || missing+=(gcc)
 if (( want_bench )); then
   have fio || missing+=(fio)
 fi

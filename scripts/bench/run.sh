@@ -6,6 +6,8 @@
 #   NOPLOT=1      do not install gnuplot-nox for the PNG of the ratios
 #   BENCH_DIR=D   create the data directory under D (default /var/tmp; all targets use that one filesystem)
 #   IMAGES=0      skip the image rows (scripts/bench/images.sh: layerfs image against umoci and podman)
+#   SERVE=0       skip the resident daemon's rows (scripts/bench/serve.sh: live mount, 100 idle mounts, 1,000
+#                 mounts in a row, 20 podman runs; through `layerfs serve`, a JVM per mount, fuse-overlayfs)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -45,4 +47,15 @@ if [ "${IMAGES:-1}" != 0 ]; then
   bash scripts/install-deps.sh containers
   [ -f image/target/layerfs-image.jar ] || "${MAKE:-make}" build
   QUICK="${QUICK:-}" bash scripts/bench/images.sh
+fi
+
+# The resident daemon's rows: results/serve.md. SERVE=0 skips them.
+if [ "${SERVE:-1}" != 0 ]; then
+  bash scripts/install-deps.sh containers
+  [ -f daemon/target/layerfs-daemon.jar ] && [ -x daemon/target/layerfs-client ] || "${MAKE:-make}" build
+  case "${QUICK:-}" in ''|0) serve_args=() ;; *) serve_args=(-n 5 -m 20 -l 100 -p 3) ;; esac
+  mkdir -p results
+  { echo '# layerfs serve: one daemon for many mounts'; echo; echo '```';
+    bash scripts/bench/serve.sh "${serve_args[@]}" 2>&1 | grep -v '^unknown argument ignored: lazytime$';
+    echo '```'; } | tee results/serve.md
 fi

@@ -15,10 +15,13 @@ final class CommandLine {
             usage: layerfs [-f] [-d] -o lowerdir=LOWER1[:LOWER2...][,upperdir=UPPER,workdir=WORK][,OPTION...] MOUNTPOINT
                    layerfs SOURCE MOUNTPOINT -o OPTIONS     (the form mount.fuse3 runs)
                    layerfs --version | --help
+                   layerfs serve [--run-dir DIR]            (one resident daemon for every mount: layerfs serve --help)
 
             Stacks read-only lower layers (topmost first) under an optional writable upper layer and mounts the
             merged view at MOUNTPOINT. The command returns once the mount answers; the daemon stays in the
-            background until the mount point is unmounted (umount, fusermount3 -u) or it gets SIGTERM.
+            background until the mount point is unmounted (umount, fusermount3 -u) or it gets SIGTERM. Where a
+            `layerfs serve` daemon runs ($LAYERFS_RUN_DIR, else /run/layerfs as root), the mount is handed over to
+            it and no process of its own stays; LAYERFS_DAEMON=off keeps the mount in a process of its own.
 
               -f                  stay in the foreground
               -d                  debug: log every FUSE request (implies -f)
@@ -74,6 +77,11 @@ final class CommandLine {
     String transport;
 
     static CommandLine parse(String[] args) throws UsageException {
+        return parse(args, System::getenv);
+    }
+
+    /** Parses with the environment a caller gave (the daemon parses for a client, in the client's environment). */
+    static CommandLine parse(String[] args, java.util.function.UnaryOperator<String> env) throws UsageException {
         CommandLine cl = new CommandLine();
         List<String> positional = new ArrayList<>();
         boolean sawOptions = false;
@@ -121,7 +129,7 @@ final class CommandLine {
         if (cl.help) {
             return cl;
         }
-        cl.transport = TransportChoice.decide(cl.options.transport, System.getenv(TransportChoice.ENVIRONMENT));
+        cl.transport = TransportChoice.decide(cl.options.transport, env.apply(TransportChoice.ENVIRONMENT));
         if (cl.version) {
             return cl;
         }
@@ -140,5 +148,13 @@ final class CommandLine {
         }
         cl.options.resolveFeatures();
         return cl;
+    }
+
+    /** Makes relative paths (the mount point and every layer) relative to {@code dir} instead of this process's. */
+    void resolveAgainst(Path dir) {
+        mountPoint = dir.resolve(mountPoint);
+        options.lowerDirs = new ArrayList<>(options.lowerDirs.stream().map(dir::resolve).toList());
+        options.upperDir = options.upperDir.map(dir::resolve);
+        options.workDir = options.workDir.map(dir::resolve);
     }
 }

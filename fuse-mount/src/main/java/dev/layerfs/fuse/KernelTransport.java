@@ -33,6 +33,22 @@ final class KernelTransport implements Transport {
 
     @Override
     public Session open(Overlay overlay, Path mountPoint) throws MountException {
+        KernelSession session = session(overlay, mountPoint);
+        return new Session() {
+            @Override
+            public CountDownLatch initialized() {
+                return session.initialized();
+            }
+
+            @Override
+            public void serve() throws Exception {
+                session.mountAndServe();
+            }
+        };
+    }
+
+    /** The kernel session for an overlay at a mount point, with the options of this command line. */
+    KernelSession session(Overlay overlay, Path mountPoint) throws MountException {
         MountOptions o = cl.options;
         KernelSession session;
         boolean root = Syscalls.get().geteuid() == 0;
@@ -45,16 +61,6 @@ final class KernelTransport implements Transport {
         } catch (FsException e) {
             throw new MountException("cannot read the root of the overlay: " + e.getMessage());
         }
-        return new Session() {
-            @Override
-            public CountDownLatch initialized() {
-                return session.initialized();
-            }
-
-            @Override
-            public void serve() throws Exception {
-                session.mountAndServe();
-            }
-        };
+        return session;
     }
 }

@@ -42,29 +42,10 @@ final class MountDaemon {
 
     /** Mounts and serves until unmounted; returns the exit status. */
     int run() throws MountException {
-        MountOptions o = cl.options;
-        if (o.ephemeral && o.upperDir.isPresent()) {
-            throw new MountException("ephemeral and upperdir exclude each other: ephemeral makes its own upper layer");
-        }
-        if (o.upperDir.isPresent() != o.workDir.isPresent() && !o.readOnly) {
-            throw new MountException(o.upperDir.isPresent() ? "upperdir given without a workdir"
-                    : "workdir given without an upperdir");
-        }
-        requireByteCharset();
-        boolean root = sys.geteuid() == 0;
-        if (!root && (o.suid.orElse(false) || o.dev.orElse(false))) {
-            throw new MountException("suid and dev need the mount to be made by root (fusermount refuses them)");
-        }
         Transport transport = Transport.of(cl);
         transport.prepareInBackground();
-        validateLayers(o);
-        transport.preflight();
-        List<Path> layers = new ArrayList<>(o.lowerDirs);
-        o.upperDir.ifPresent(layers::add);
-        o.workDir.ifPresent(layers::add);
-        Path mountPoint = Preflight.mountPoint(cl.mountPoint, layers);
-
-        Overlay overlay = openOverlay(o);
+        Path mountPoint = check(transport);
+        Overlay overlay = openOverlay(cl.options);
         Transport.Session session;
         try {
             session = transport.open(overlay, mountPoint);
@@ -106,6 +87,32 @@ final class MountDaemon {
     }
 
     /**
+     * Every check made before anything is created or mounted, the layers' own mistakes first; the resolved mount
+     * point. The resident daemon makes the same checks for each mount it is asked for.
+     */
+    Path check(Transport transport) throws MountException {
+        MountOptions o = cl.options;
+        if (o.ephemeral && o.upperDir.isPresent()) {
+            throw new MountException("ephemeral and upperdir exclude each other: ephemeral makes its own upper layer");
+        }
+        if (o.upperDir.isPresent() != o.workDir.isPresent() && !o.readOnly) {
+            throw new MountException(o.upperDir.isPresent() ? "upperdir given without a workdir"
+                    : "workdir given without an upperdir");
+        }
+        requireByteCharset();
+        boolean root = sys.geteuid() == 0;
+        if (!root && (o.suid.orElse(false) || o.dev.orElse(false))) {
+            throw new MountException("suid and dev need the mount to be made by root (fusermount refuses them)");
+        }
+        validateLayers(o);
+        transport.preflight();
+        List<Path> layers = new ArrayList<>(o.lowerDirs);
+        o.upperDir.ifPresent(layers::add);
+        o.workDir.ifPresent(layers::add);
+        return Preflight.mountPoint(cl.mountPoint, layers);
+    }
+
+    /**
      * jnr-fuse hands names over as {@code String}s made with the JVM's default charset; only ISO-8859-1 keeps every
      * byte of a name (see {@link OverlayFuse}). The launcher sets it; a JVM started otherwise is refused.
      */
@@ -129,7 +136,7 @@ final class MountDaemon {
         }
     }
 
-    private Overlay openOverlay(MountOptions o) throws MountException {
+    Overlay openOverlay(MountOptions o) throws MountException {
         Optional<Path> upper = o.readOnly ? Optional.empty() : o.upperDir;
         Optional<Path> work = o.readOnly ? Optional.empty() : o.workDir;
         if (o.ephemeral && !o.readOnly) {
@@ -200,7 +207,12 @@ final class MountDaemon {
         }
     }
 
-    private void finish(Overlay overlay) {
+    /** The directory of the ephemeral upper layer this mount made, while it exists. */
+    Optional<Path> ephemeralLayer() {
+        return Optional.ofNullable(ephemeralDir);
+    }
+
+    void finish(Overlay overlay) {
         overlay.close();
         deleteEphemeral();
     }
@@ -209,6 +221,12 @@ final class MountDaemon {
         if (ephemeralDir == null) {
             return;
         }
+        deleteTree(ephemeralDir);
+        ephemeralDir = null;
+    }
+
+    /** Deletes a directory tree (an ephemeral layer), logging what cannot be deleted. */
+    static void deleteTree(Path ephemeralDir) {
         try (var walk = Files.walk(ephemeralDir)) {
             for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(p);
@@ -216,7 +234,6 @@ final class MountDaemon {
         } catch (IOException e) {
             LOG.warn("cannot delete the ephemeral layer {}: {}", ephemeralDir, e.getMessage());
         }
-        ephemeralDir = null;
     }
 
     private static void joinQuietly(Thread t, long seconds) {

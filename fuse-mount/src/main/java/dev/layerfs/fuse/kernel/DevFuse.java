@@ -12,7 +12,9 @@ import java.util.Set;
 /**
  * An open /dev/fuse: a {@link FileChannel} for reading requests and writing replies with direct buffers, and the
  * descriptor number mount(2) and the clone ioctl need. The number is found in /proc/self/fd (the one descriptor
- * on /dev/fuse that was not there before the open), so no JDK internals are opened up; opens are serialised.
+ * on /dev/fuse that was not there before the open), so no JDK internals are opened up; opens are serialised, and
+ * code that receives descriptors from other processes receives them holding the same lock
+ * ({@link KernelSession#descriptorLock()}) and closes descriptors holding it too.
  */
 final class DevFuse implements AutoCloseable {
     private static final Path DEVICE = Path.of("/dev/fuse");
@@ -26,7 +28,16 @@ final class DevFuse implements AutoCloseable {
         this.fd = fd;
     }
 
-    static synchronized DevFuse open() throws IOException {
+    /** Held while a descriptor on /dev/fuse is opened and told apart from the others. */
+    static final Object OPENS = new Object();
+
+    static DevFuse open() throws IOException {
+        synchronized (OPENS) {
+            return openAlone();
+        }
+    }
+
+    private static DevFuse openAlone() throws IOException {
         Set<Integer> before = fuseFds();
         FileChannel ch = FileChannel.open(DEVICE, StandardOpenOption.READ, StandardOpenOption.WRITE);
         Set<Integer> after = fuseFds();
@@ -54,12 +65,15 @@ final class DevFuse implements AutoCloseable {
         return fds;
     }
 
+    /** Closed holding {@link #OPENS}: a number freed during another open would be taken for an old one. */
     @Override
     public void close() {
-        try {
-            channel.close();
-        } catch (IOException e) {
-            // nothing more to do with it
+        synchronized (OPENS) {
+            try {
+                channel.close();
+            } catch (IOException e) {
+                // nothing more to do with it
+            }
         }
     }
 }

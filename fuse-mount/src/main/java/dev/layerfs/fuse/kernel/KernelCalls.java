@@ -3,7 +3,9 @@ package dev.layerfs.fuse.kernel;
 import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
 import jnr.ffi.LastError;
+import java.nio.ByteBuffer;
 import jnr.ffi.LibraryLoader;
+import jnr.ffi.Pointer;
 import jnr.ffi.Runtime;
 import jnr.ffi.annotations.In;
 
@@ -22,11 +24,17 @@ final class KernelCalls {
         int getegid();
 
         int geteuid();
+
+        int close(int fd);
+
+        int madvise(Pointer address, long length, int advice);
     }
 
     static final long MS_RDONLY = 1;
     static final long MS_NOSUID = 2;
     static final long MS_NODEV = 4;
+    private static final int MADV_DONTNEED = 4;
+    private static final long PAGE = 4096;
 
     private static volatile KernelCalls instance;
 
@@ -88,6 +96,25 @@ final class KernelCalls {
     /** Drops a backing id; the kernel keeps the file for the opens that still use it. */
     void backingClose(int devFd, int backingId) {
         lib.ioctl(devFd, FuseAbi.DEV_IOC_BACKING_CLOSE, new int[] {backingId});
+    }
+
+    /** Closes a descriptor this process received as a number (one with no Java object to close it). */
+    void close(int fd) {
+        lib.close(fd);
+    }
+
+    /**
+     * Gives the whole pages of a direct buffer back to the kernel (MADV_DONTNEED on this process's own anonymous
+     * memory): they read as zeros afterwards and take memory again only once written. Where the system's pages are
+     * larger than 4 KiB the call fails and the pages simply stay.
+     */
+    void releasePages(ByteBuffer buffer) {
+        long start = Pointer.wrap(runtime, buffer).address();
+        long from = (start + PAGE - 1) & -PAGE;
+        long to = (start + buffer.capacity()) & -PAGE;
+        if (to > from) {
+            lib.madvise(Pointer.wrap(runtime, from), to - from, MADV_DONTNEED);
+        }
     }
 
     int geteuid() {

@@ -13,8 +13,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A mount served over /dev/fuse without libfuse: mount(2) with the device's descriptor (as root) or a descriptor
- * mounted by fusermount3 ({@link Fusermount}, without privileges), then worker threads that
+ * A mount served over /dev/fuse without libfuse: mount(2) with the device's descriptor (as root), a descriptor
+ * mounted by fusermount3 ({@link Fusermount}, without privileges) or one another process mounted and passed over
+ * (the resident daemon's mount client, {@link #adoptAndServe}), then worker threads that
  * each read requests from their own descriptor (the first one, the others attached to the connection with
  * FUSE_DEV_IOC_CLONE), dispatch them and write each reply, in one write, on the descriptor the request came
  * from. The loop ends when a read fails with ENODEV: the file system was unmounted. Workers are never
@@ -62,6 +63,15 @@ public final class KernelSession {
                 options.passthrough(), depth, backings), nodes, backings);
     }
 
+    /**
+     * The lock held while this process opens /dev/fuse and finds the new descriptor's number (the one new
+     * /dev/fuse entry of /proc/self/fd): code of the same process that receives descriptors from another process
+     * (SCM_RIGHTS, which may carry a /dev/fuse) must hold it while receiving, and while closing such a descriptor.
+     */
+    public static Object descriptorLock() {
+        return DevFuse.OPENS;
+    }
+
     /** Binds the few system calls off the critical path (a background thread at start-up calls this). */
     public static void prepare() {
         KernelCalls.get();
@@ -78,16 +88,28 @@ public final class KernelSession {
         return n == null ? null : n.reply().major() + "." + n.reply().minor();
     }
 
-    /** The mount data mount(2) gets. */
-    String mountData(int fd, int uid, int gid) {
-        StringBuilder sb = new StringBuilder("fd=" + fd + ",rootmode=40000,user_id=" + uid + ",group_id=" + gid);
+    /**
+     * What mount(2) gets for this session, but for the part of the data only the mounting process knows (its
+     * descriptor on /dev/fuse, its uid and gid): see {@link MountCall#data}.
+     */
+    public record MountCall(String source, String type, long flags, String options) {
+        /** The whole mount data: the device descriptor, the root's mode, the mounting user, then the options. */
+        public String data(int fd, int uid, int gid) {
+            return "fd=" + fd + ",rootmode=40000,user_id=" + uid + ",group_id=" + gid
+                    + (options.isEmpty() ? "" : "," + options);
+        }
+    }
+
+    /** The mount(2) call for this session: made here as root, or by another process that hands the fd over. */
+    public MountCall mountCall() {
+        List<String> opts = new ArrayList<>();
         if (options.allowOther()) {
-            sb.append(",allow_other");
+            opts.add("allow_other");
         }
         if (options.defaultPermissions()) {
-            sb.append(",default_permissions");
+            opts.add("default_permissions");
         }
-        return sb.toString();
+        return new MountCall(options.source(), "fuse.layerfs", mountFlags(), String.join(",", opts));
     }
 
     long mountFlags() {
@@ -119,7 +141,35 @@ public final class KernelSession {
     /** Mounts, serves until unmounted, and closes the device. Mount failures are thrown before any serving. */
     public void mountAndServe() throws IOException {
         KernelCalls calls = KernelCalls.get();
-        DevFuse first = mount(calls);
+        serveOn(calls, mount(calls));
+    }
+
+    /**
+     * Serves a connection another process mounted (the descriptor on /dev/fuse it mounted with, passed over a
+     * socket) until it is unmounted. The descriptor is attached to a /dev/fuse of this session's own
+     * (FUSE_DEV_IOC_CLONE) and then closed: the kernel keeps the connection while any of its devices is open, and
+     * the INIT it queued at mount time is read by the first worker.
+     */
+    public void adoptAndServe(int mountedFd) throws IOException {
+        KernelCalls calls = KernelCalls.get();
+        DevFuse first;
+        try {
+            first = DevFuse.open();
+            try {
+                calls.cloneDevice(first.fd, mountedFd);
+            } catch (FsException e) {
+                first.close();
+                throw e;
+            }
+        } finally {
+            synchronized (DevFuse.OPENS) {
+                calls.close(mountedFd);
+            }
+        }
+        serveOn(calls, first);
+    }
+
+    private void serveOn(KernelCalls calls, DevFuse first) {
         devices.add(first);
         int devFd = first.fd;
         backings.attach(new Backings.Device() {
@@ -163,8 +213,9 @@ public final class KernelSession {
         if (calls.geteuid() == 0) {
             DevFuse dev = DevFuse.open();
             try {
-                calls.mount(options.source(), options.mountPoint().toString(), "fuse.layerfs", mountFlags(),
-                        mountData(dev.fd, calls.geteuid(), calls.getegid()));
+                MountCall call = mountCall();
+                calls.mount(call.source(), options.mountPoint().toString(), call.type(), call.flags(),
+                        call.data(dev.fd, calls.geteuid(), calls.getegid()));
                 return dev;
             } catch (FsException e) {
                 dev.close();
@@ -186,10 +237,15 @@ public final class KernelSession {
     }
 
     private void serve(DevFuse dev) {
-        // A WRITE's data lands on a page boundary: O_DIRECT files are written from it without a copy.
-        ByteBuffer in = ReplyWriter.pageAlignedAt(FuseAbi.WRITE_DATA_OFFSET, REQUEST_BUFFER);
-        ReplyWriter out = new ReplyWriter(REPLY_BUFFER);
-        ReplyWriter notes = new ReplyWriter(NOTIFY_BUFFER);
+        WorkerBuffers buffers = WorkerBuffers.take();
+        try {
+            serve(dev, buffers.in, buffers.out, buffers.notes);
+        } finally {
+            buffers.giveBack();
+        }
+    }
+
+    private void serve(DevFuse dev, ByteBuffer in, ReplyWriter out, ReplyWriter notes) {
         while (true) {
             in.clear();
             int n;

@@ -47,6 +47,11 @@ final class ReplyWriter {
         this(pageAlignedAt(FuseAbi.READ_DATA_OFFSET, capacity));
     }
 
+    /** The buffer replies are written into. */
+    ByteBuffer memory() {
+        return out;
+    }
+
     /** A direct buffer of {@code capacity} bytes whose byte {@code offset} lies on a page boundary. */
     static ByteBuffer pageAlignedAt(int offset, int capacity) {
         int page = 4096;

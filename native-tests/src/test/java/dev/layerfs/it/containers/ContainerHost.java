@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.layerfs.it.Daemon;
 import dev.layerfs.it.MountExtension;
 import dev.layerfs.it.MountInfo;
+import dev.layerfs.it.ResidentDaemon;
 import dev.layerfs.it.Sh;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -39,8 +40,16 @@ final class ContainerHost implements AutoCloseable {
         LAYERFS, KERNEL
     }
 
+    /**
+     * The system property that has every host's layerfs mounts made through a resident daemon ({@code layerfs
+     * serve}) of its own: {@code -Dlayerfs.daemon=serve} runs the real-client tests once that way.
+     */
+    static final String DAEMON_PROPERTY = "layerfs.daemon";
+
     private final Path dir;
     private final Map<Store, Map<String, String>> env = new HashMap<>();
+    /** The daemon serving this host's layerfs mounts, or null where each mount has a process of its own. */
+    private ResidentDaemon resident;
 
     /** Takes down what the tools left below the directory if the JVM ends before {@link #close} (a killed build). */
     private final Thread onExit;
@@ -62,6 +71,11 @@ final class ContainerHost implements AutoCloseable {
     }
 
     static ContainerHost create(String name) {
+        return create(name, "serve".equals(System.getProperty(DAEMON_PROPERTY)));
+    }
+
+    /** A host whose layerfs mounts are made through a resident daemon of its own where {@code throughDaemon}. */
+    static ContainerHost create(String name, boolean throughDaemon) {
         assumeTools();
         try {
             Path dir = Files.createDirectory(Path.of("/tmp", "layerfs-it-" + name + "-"
@@ -70,6 +84,11 @@ final class ContainerHost implements AutoCloseable {
             ContainerHost host = new ContainerHost(dir);
             try {
                 host.configure();
+                if (throughDaemon) {
+                    host.resident = ResidentDaemon.start(dir);
+                    host.env.get(Store.LAYERFS).putAll(host.resident.env());
+                    host.env.get(Store.LAYERFS).put("TMPDIR", dir.resolve("tmp").toString());
+                }
                 host.importImage();
             } catch (IOException | RuntimeException | Error e) {
                 try {
@@ -235,7 +254,17 @@ final class ContainerHost implements AutoCloseable {
         }
         List<Daemon> left = daemons();
         if (!left.isEmpty()) {
-            problems.add("layerfs daemons still running after their unmount: " + left);
+            problems.add((resident == null ? "layerfs daemons still running after their unmount: "
+                    : "layerfs processes of their own, where the resident daemon should have served: ") + left);
+        }
+        if (resident != null) {
+            int status = resident.stop(Duration.ofSeconds(20));
+            if (status != 0) {
+                problems.add("layerfs serve exited with " + status + " at SIGTERM:\n" + resident.log());
+            }
+            if (!resident.problems().isEmpty()) {
+                problems.add("layerfs serve logged problems: " + resident.problems());
+            }
         }
         unmountAndKill();
         try {
@@ -254,8 +283,16 @@ final class ContainerHost implements AutoCloseable {
         }
     }
 
+    /** The resident daemon's log ("" without one). */
+    String residentLog() {
+        return resident == null ? "" : resident.log();
+    }
+
     /** Unmounts everything below the directory (only there) and stops the layerfs daemons started for it. */
     private void unmountAndKill() {
+        if (resident != null) {
+            resident.close();
+        }
         for (MountInfo.Entry m : MountInfo.under(dir)) {
             if (Sh.run("umount", m.mountPoint().toString()).exitCode() != 0) {
                 Sh.run("umount", "-l", m.mountPoint().toString());

@@ -1,0 +1,372 @@
+/*
+ * layerfs-client: hands a `layerfs [-o OPTS] MOUNTPOINT` command over to a running `layerfs serve`, with no JVM.
+ *
+ * bin/layerfs runs this program (for a mount command: not -f, -d, --help, --version, image, serve) with the
+ * command's own arguments. Without a daemon (no control socket, or a stale one: connection refused), or when the
+ * daemon says the mount is not its to serve, it runs bin/layerfs again with LAYERFS_DAEMON=off: the mount is then
+ * made exactly as without a daemon, by a JVM of its own.
+ *
+ * Design: who calls mount(2). A FUSE mount is made in the mount namespace of the process that calls mount(2),
+ * with the permissions of its user namespace. Rootless podman runs its mount program inside its own user and
+ * mount namespaces, where only a process in those namespaces can mount (and where the mount must appear), and
+ * a multi-threaded process such as a JVM cannot setns(2) into another mount namespace. So the daemon never
+ * mounts for a client: it parses and checks the command line (in Java, the one place that does it, with the
+ * client's working directory and LAYERFS_* environment) and answers with the parameters of mount(2); this
+ * client opens /dev/fuse, calls mount(2) itself, in its own namespaces, and passes the descriptor to the daemon
+ * with SCM_RIGHTS (as fusermount3 passes one back to libfuse), together with a descriptor on its mount
+ * namespace (/proc/self/ns/mnt) through which the daemon can unmount it later from outside (nsenter). The
+ * daemon attaches its own /dev/fuse to that connection, answers the INIT the kernel queued at mount time and
+ * says "ready"; the client then stats the mount point through the mount and exits 0. The same path serves
+ * rootful mounts, mounts from another mount namespace and, with the daemon running inside podman's user
+ * namespace, rootless podman: one code path for all. Where mount(2) is not permitted at all (a user without
+ * privileges outside a user namespace), the daemon sends the command back to run in a process of its own,
+ * which mounts through fusermount3.
+ *
+ * The protocol (frames of a 4-byte big-endian length and NUL-terminated fields) is described in the daemon's
+ * HandOver.java. Access: the socket is 0600 and the daemon checks the peer's uid (SO_PEERCRED).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_FRAME (1u << 20)
+#define MAX_FIELDS 16
+
+struct buf {
+    char *data;
+    size_t len, cap;
+};
+
+static void put(struct buf *b, const char *s, size_t n)
+{
+    if (b->len + n > b->cap) {
+        b->cap = (b->len + n) * 2 + 256;
+        b->data = realloc(b->data, b->cap);
+        if (b->data == NULL) {
+            fprintf(stderr, "layerfs: out of memory\n");
+            exit(1);
+        }
+    }
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+}
+
+static void put_field(struct buf *b, const char *s)
+{
+    put(b, s, strlen(s) + 1);
+}
+
+/* Runs the command in a process of its own: bin/layerfs again, told not to look for a daemon. */
+static void elsewhere(char **argv)
+{
+    const char *launcher = getenv("LAYERFS_LAUNCHER");
+    if (launcher == NULL || *launcher == '\0') {
+        fprintf(stderr, "layerfs: LAYERFS_LAUNCHER is not set: run the mount client through bin/layerfs\n");
+        exit(1);
+    }
+    setenv("LAYERFS_DAEMON", "off", 1);
+    argv[0] = (char *) launcher;
+    execv(launcher, argv);
+    fprintf(stderr, "layerfs: cannot run %s: %s\n", launcher, strerror(errno));
+    exit(1);
+}
+
+/* The run directory, by the daemon's rule (RunDir.java). NULL where none can be named. */
+static const char *run_dir(char *out, size_t n)
+{
+    const char *dir = getenv("LAYERFS_RUN_DIR");
+    if (dir != NULL && *dir != '\0') {
+        snprintf(out, n, "%s", dir);
+    } else if (geteuid() == 0) {
+        snprintf(out, n, "/run/layerfs");
+    } else if ((dir = getenv("XDG_RUNTIME_DIR")) != NULL && *dir != '\0') {
+        snprintf(out, n, "%s/layerfs", dir);
+    } else {
+        return NULL;
+    }
+    return out;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += w;
+        n -= (size_t) w;
+    }
+    return 0;
+}
+
+static int read_all(int fd, char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t r = read(fd, p, n);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        if (r == 0)
+            return -1;
+        p += r;
+        n -= (size_t) r;
+    }
+    return 0;
+}
+
+/* Sends one frame; with descriptors (SCM_RIGHTS) attached to it where nfds > 0. */
+static int send_frame(int s, const struct buf *body, const int *fds, int nfds)
+{
+    unsigned char len[4] = {body->len >> 24, body->len >> 16, body->len >> 8, body->len};
+    struct buf all = {0};
+    put(&all, (const char *) len, 4);
+    put(&all, body->data, body->len);
+    if (nfds == 0) {
+        int rc = write_all(s, all.data, all.len);
+        free(all.data);
+        return rc;
+    }
+    struct iovec iov = {all.data, all.len};
+    union {
+        char buf[CMSG_SPACE(4 * sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    memset(&control, 0, sizeof(control));
+    struct msghdr msg = {0};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.buf;
+    msg.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+    memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
+    ssize_t sent;
+    do {
+        sent = sendmsg(s, &msg, MSG_NOSIGNAL);
+    } while (sent < 0 && errno == EINTR);
+    int rc = 0;
+    if (sent < 0)
+        rc = -1;
+    else if ((size_t) sent < all.len)
+        rc = write_all(s, all.data + sent, all.len - (size_t) sent);
+    free(all.data);
+    return rc;
+}
+
+/* Reads one frame and splits it into its fields; the number of fields, or -1 where the daemon hung up. */
+static int recv_frame(int s, char **fields, char **storage)
+{
+    unsigned char len[4];
+    if (read_all(s, (char *) len, 4))
+        return -1;
+    uint32_t n = (uint32_t) len[0] << 24 | (uint32_t) len[1] << 16 | (uint32_t) len[2] << 8 | len[3];
+    if (n > MAX_FRAME)
+        return -1;
+    free(*storage);
+    *storage = malloc(n + 1);
+    if (*storage == NULL || read_all(s, *storage, n))
+        return -1;
+    (*storage)[n] = '\0';
+    int count = 0;
+    for (size_t i = 0; i < n && count < MAX_FIELDS; i += strlen(*storage + i) + 1)
+        fields[count++] = *storage + i;
+    return count;
+}
+
+/* A connection to the daemon's control socket, or -1. */
+static int connect_to(const char *path)
+{
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return -1;
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    memcpy(addr.sun_path, path, strlen(path) + 1);
+    if (connect(s, (struct sockaddr *) &addr, sizeof(addr)) != 0) {
+        close(s);
+        return -1;
+    }
+    return s;
+}
+
+/*
+ * LAYERFS_AUTOSTART=1 and no daemon: starts `layerfs serve --run-dir DIR` here, in this process's namespaces (where
+ * rootless podman runs its mount program, the daemon then serves every later mount of that namespace, and stays,
+ * as podman's own pause process does), detached (its own session, its output in DIR/serve.log), then waits for
+ * its socket. Where two clients start one at once, the second daemon finds the run directory taken and exits;
+ * both clients connect to the first. A connection, or -1 (the mount is then made in a process of its own).
+ */
+static int start_daemon(const char *dir, const char *path)
+{
+    const char *launcher = getenv("LAYERFS_LAUNCHER");
+    char log[4200];
+    if (launcher == NULL || (size_t) snprintf(log, sizeof(log), "%s/serve.log", dir) >= sizeof(log))
+        return -1;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return -1;
+    pid_t child = fork();
+    if (child < 0)
+        return -1;
+    if (child == 0) {
+        /* The daemon is a grandchild: nobody waits for it, and it outlives this command. */
+        setsid();
+        if (fork() != 0)
+            _exit(0);
+        int null = open("/dev/null", O_RDONLY);
+        int out = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (null < 0 || out < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
+            _exit(1);
+        execl(launcher, launcher, "serve", "--run-dir", dir, (char *) NULL);
+        _exit(1);
+    }
+    waitpid(child, NULL, 0);
+    /* The JVM starts in a fraction of a second; a loaded machine may take longer. */
+    for (int i = 0; i < 3000; i++) {
+        int s = connect_to(path);
+        if (s >= 0)
+            return s;
+        usleep(10000);
+    }
+    fprintf(stderr, "layerfs: warning: the layerfs daemon started for %s did not answer (see %s)\n", dir, log);
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    char dir[4096], path[sizeof(((struct sockaddr_un *) 0)->sun_path)];
+    if (run_dir(dir, sizeof(dir)) == NULL || (size_t) snprintf(path, sizeof(path), "%s/control.sock", dir) >= sizeof(path))
+        elsewhere(argv);
+    int s = connect_to(path);
+    if (s < 0) {
+        const char *autostart = getenv("LAYERFS_AUTOSTART");
+        if (autostart != NULL && strcmp(autostart, "1") == 0)
+            s = start_daemon(dir, path);
+        /* No daemon: no socket (ENOENT), a stale one (ECONNREFUSED), or one this user may not use. */
+        if (s < 0)
+            elsewhere(argv);
+    }
+
+    struct buf req = {0};
+    char cwd[4096], number[32];
+    if (getcwd(cwd, sizeof(cwd)) == NULL) {
+        fprintf(stderr, "layerfs: cannot read the working directory: %s\n", strerror(errno));
+        return 1;
+    }
+    put_field(&req, "mount");
+    put_field(&req, cwd);
+    snprintf(number, sizeof(number), "%d", argc - 1);
+    put_field(&req, number);
+    for (int i = 1; i < argc; i++)
+        put_field(&req, argv[i]);
+    const char *transport = getenv("LAYERFS_TRANSPORT");
+    if (transport != NULL) {
+        struct buf kv = {0};
+        put(&kv, "LAYERFS_TRANSPORT=", 18);
+        put_field(&kv, transport);
+        put(&req, kv.data, kv.len);
+        free(kv.data);
+    }
+    if (send_frame(s, &req, NULL, 0)) {
+        close(s);
+        elsewhere(argv);
+    }
+
+    char *fields[MAX_FIELDS], *storage = NULL, *mountpoint = NULL;
+    int mounted = 0;
+    for (;;) {
+        int n = recv_frame(s, fields, &storage);
+        if (n < 1) {
+            fprintf(stderr, "layerfs: the layerfs daemon (%s) closed the connection before the mount was live\n", path);
+            if (mounted)
+                umount2(mountpoint, MNT_DETACH);
+            return 1;
+        }
+        if (strcmp(fields[0], "warn") == 0 && n >= 2) {
+            fprintf(stderr, "layerfs: %s\n", fields[1]);
+        } else if (strcmp(fields[0], "error") == 0 && n >= 3) {
+            if (mounted)
+                umount2(mountpoint, MNT_DETACH);
+            fprintf(stderr, "layerfs: %s\n", fields[2]);
+            int status = atoi(fields[1]);
+            return status == 0 ? 1 : status;
+        } else if (strcmp(fields[0], "elsewhere") == 0) {
+            close(s);
+            elsewhere(argv);
+        } else if (strcmp(fields[0], "mount") == 0 && n >= 6 && !mounted) {
+            /* mount SOURCE TYPE FLAGS OPTIONS MOUNTPOINT */
+            mountpoint = strdup(fields[5]);
+            int dev = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+            int err = 0;
+            if (dev < 0) {
+                err = errno;
+            } else {
+                struct buf data = {0};
+                char head[128];
+                snprintf(head, sizeof(head), "fd=%d,rootmode=40000,user_id=%u,group_id=%u", dev,
+                         (unsigned) geteuid(), (unsigned) getegid());
+                put(&data, head, strlen(head));
+                if (*fields[4] != '\0') {
+                    put(&data, ",", 1);
+                    put(&data, fields[4], strlen(fields[4]));
+                }
+                put(&data, "", 1);
+                if (mount(fields[1], mountpoint, fields[2], strtoul(fields[3], NULL, 10), data.data) != 0)
+                    err = errno;
+                free(data.data);
+            }
+            struct buf answer = {0};
+            if (err != 0) {
+                if (dev >= 0)
+                    close(dev);
+                snprintf(number, sizeof(number), "%d", err);
+                put_field(&answer, "failed");
+                put_field(&answer, number);
+                if (send_frame(s, &answer, NULL, 0))
+                    return 1;
+            } else {
+                mounted = 1;
+                int fds[2] = {dev, open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC)};
+                put_field(&answer, "mounted");
+                if (send_frame(s, &answer, fds, fds[1] >= 0 ? 2 : 1)) {
+                    umount2(mountpoint, MNT_DETACH);
+                    fprintf(stderr, "layerfs: cannot pass the mount to the layerfs daemon: %s\n", strerror(errno));
+                    return 1;
+                }
+                close(dev);
+                if (fds[1] >= 0)
+                    close(fds[1]);
+            }
+            free(answer.data);
+        } else if (strcmp(fields[0], "ready") == 0 && mounted) {
+            struct stat st;
+            if (lstat(mountpoint, &st) != 0) {
+                int err = errno;
+                umount2(mountpoint, MNT_DETACH);
+                fprintf(stderr, "layerfs: the mount at %s does not answer: %s\n", mountpoint, strerror(err));
+                return 1;
+            }
+            return 0;
+        } else {
+            fprintf(stderr, "layerfs: the layerfs daemon answered \"%s\", which this client does not know\n", fields[0]);
+            if (mounted)
+                umount2(mountpoint, MNT_DETACH);
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,152 @@
+package dev.layerfs.daemon;
+
+import dev.layerfs.core.error.Errno;
+import dev.layerfs.core.error.FsException;
+import dev.layerfs.fuse.MountPlan;
+import dev.layerfs.fuse.MountRefusal;
+import dev.layerfs.fuse.ServedMount;
+import dev.layerfs.fuse.kernel.KernelSession;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One mount asked for by the mount client ({@code daemon/src/main/c/layerfs-client.c}, which describes the
+ * design and why the client, not the daemon, calls mount(2)). The conversation, one frame each way at a time:
+ *
+ * <pre>
+ * client: mount CWD ARGC ARG... [NAME=VALUE...]     the command line, its directory, its LAYERFS_* variables
+ * daemon: warn LINE                                 (any number) a line the command prints on stderr
+ * daemon: error STATUS LINE | elsewhere WHY         refused: print and exit; or run the mount in a process of its own
+ * daemon: mount SOURCE TYPE FLAGS OPTIONS MOUNTPOINT   what to give mount(2)
+ * client: mounted + SCM_RIGHTS {/dev/fuse, /proc/self/ns/mnt} | failed ERRNO
+ * daemon: ready | error STATUS LINE                 the kernel's INIT answered; the client stats the mount point
+ * </pre>
+ */
+final class HandOver {
+    private static final Logger LOG = LoggerFactory.getLogger(HandOver.class);
+    private static final long READY_TIMEOUT_SECONDS = 30;
+
+    private final MountRegistry registry;
+    private final ControlCalls calls = ControlCalls.get();
+    private final int ownUid;
+
+    HandOver(MountRegistry registry) {
+        this.registry = registry;
+        this.ownUid = calls.geteuid();
+    }
+
+    /** Serves one connection to its end; never throws (a failure is the one client's). */
+    void serve(ControlConnection c) {
+        try (c) {
+            int[] peer = c.peer();
+            if (peer[1] != ownUid && peer[1] != 0) {
+                c.write("error", "1", "this layerfs daemon serves only uid " + ownUid + " and root, not uid "
+                        + peer[1]);
+                return;
+            }
+            ControlConnection.Frame request = c.read();
+            if (request == null || !request.kind().equals("mount") || request.fields().size() < 3) {
+                LOG.debug("a client (pid {}) sent no mount request", peer[0]);
+                return;
+            }
+            mount(c, request.fields(), peer[0]);
+        } catch (FsException e) {
+            LOG.debug("a client's connection failed: {}", e.getMessage());
+        } catch (RuntimeException | Error e) {
+            LOG.error("handing a mount over failed", e);
+        }
+    }
+
+    private void mount(ControlConnection c, List<String> fields, int pid) throws FsException {
+        Path cwd = Path.of(fields.get(1));
+        int argc = Integer.parseInt(fields.get(2));
+        List<String> args = fields.subList(3, 3 + argc);
+        Map<String, String> env = new HashMap<>();
+        for (String kv : fields.subList(3 + argc, fields.size())) {
+            int eq = kv.indexOf('=');
+            if (eq > 0) {
+                env.put(kv.substring(0, eq), kv.substring(eq + 1));
+            }
+        }
+        if (registry.closed()) {
+            c.write("elsewhere", "the daemon is stopping");
+            return;
+        }
+        MountPlan plan;
+        try {
+            plan = MountPlan.prepare(args, cwd, env);
+        } catch (MountRefusal r) {
+            refuse(c, r);
+            return;
+        }
+        boolean handedOver = false;
+        try {
+            for (String w : plan.warnings()) {
+                c.write("warn", w);
+            }
+            KernelSession.MountCall call = plan.mountCall();
+            c.writeNames("mount", call.source(), call.type(), Long.toString(call.flags()), call.options(),
+                    plan.mountPoint().toString());
+            ControlConnection.Frame answer = c.read();
+            if (answer == null) {
+                return;
+            }
+            if (answer.kind().equals("failed")) {
+                closeAll(answer.fds());
+                Errno errno = Errno.of(Integer.parseInt(answer.fields().get(1)));
+                if (errno == Errno.EPERM) {
+                    // As the command does without a daemon: where mount(2) is not permitted, fusermount3 mounts,
+                    // from a process of its own.
+                    c.write("elsewhere", "mount(2) is not permitted to the client");
+                } else {
+                    c.write("error", "1", "mounting " + plan.mountPoint() + " failed: "
+                            + FsException.of(errno, "mount", plan.mountPoint().toString()).getMessage());
+                }
+                return;
+            }
+            int[] fds = answer.fds();
+            if (!answer.kind().equals("mounted") || fds.length < 1) {
+                closeAll(fds);
+                LOG.warn("a client (pid {}) answered {} without a /dev/fuse descriptor", pid, answer.kind());
+                return;
+            }
+            long id = registry.nextId();
+            ServedMount served = ServedMount.start(plan, fds[0], "mount-" + id, () -> registry.ended(id));
+            handedOver = true;
+            registry.add(id, served, plan.ephemeralLayer(), fds.length > 1 ? fds[1] : -1);
+            for (int i = 2; i < fds.length; i++) {
+                calls.close(fds[i]);
+            }
+            try {
+                served.awaitReady(READY_TIMEOUT_SECONDS);
+            } catch (MountRefusal r) {
+                refuse(c, r);
+                return;
+            }
+            LOG.info("mounted {} for pid {}", plan.describe(), pid);
+            c.write("ready");
+        } finally {
+            if (!handedOver) {
+                plan.abandon();
+            }
+        }
+    }
+
+    private static void refuse(ControlConnection c, MountRefusal r) throws FsException {
+        if (r.servedElsewhere()) {
+            c.write("elsewhere", r.getMessage());
+        } else {
+            c.write("error", Integer.toString(r.exitCode()), r.getMessage());
+        }
+    }
+
+    private void closeAll(int[] fds) {
+        for (int fd : fds) {
+            calls.close(fd);
+        }
+    }
+}

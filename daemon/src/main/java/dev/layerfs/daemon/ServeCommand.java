@@ -1,0 +1,168 @@
+package dev.layerfs.daemon;
+
+import dev.layerfs.core.error.FsException;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.slf4j.Logger;
+import sun.misc.Signal;
+
+/**
+ * {@code layerfs serve}: one resident daemon serving every mount the mount client hands over to it, each with
+ * its own engine and FUSE session, in the foreground for a service manager. Start: take the run directory,
+ * clear the mounts a dead predecessor left, listen on the control socket (0600; {@link HandOver} also checks the
+ * peer's uid), start the extra services. SIGTERM, SIGINT or SIGHUP: stop taking mounts, stop the services,
+ * unmount every mount lazily, wait for their sessions to end, exit 0.
+ */
+public final class ServeCommand {
+    static final String USAGE = """
+            usage: layerfs serve [--run-dir DIR] [-d]
+                   layerfs serve --help
+
+            Runs one resident daemon, in the foreground, that serves every layerfs mount made while it runs:
+            `layerfs -o ... MOUNTPOINT` (the same command line as without a daemon) hands the mount over to it
+            and returns once it is live, with no JVM of its own; umount or fusermount3 -u ends that mount.
+            SIGTERM (or SIGINT, SIGHUP) unmounts every mount and exits 0. A daemon started after one that died
+            unmounts the dead mounts it left (they fail with ENOTCONN until then).
+
+              --run-dir DIR   where the control socket (control.sock), pid file (layerfs.pid) and the records
+                              of live mounts are kept; default $LAYERFS_RUN_DIR, else /run/layerfs as root
+                              and $XDG_RUNTIME_DIR/layerfs otherwise. The mount command finds the daemon by
+                              the same rule (LAYERFS_RUN_DIR); LAYERFS_DAEMON=off makes it ignore the daemon,
+                              and LAYERFS_AUTOSTART=1 makes it start one (detached, in its own namespaces, its
+                              log in DIR/serve.log) where none runs.
+              -d, --debug     log every mount's FUSE requests and the daemon's own steps
+              -h, --help      this text
+            """;
+
+    /** How long SIGTERM waits for the unmounted mounts' sessions to end before the daemon exits anyway. */
+    private static final long STOP_SECONDS = 10;
+
+    private ServeCommand() {}
+
+    public static void main(String[] args) {
+        System.setOut(new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(new FileOutputStream(FileDescriptor.err), true, StandardCharsets.UTF_8));
+        System.exit(run(args));
+    }
+
+    static int run(String[] args) {
+        Optional<String> runDir = Optional.empty();
+        boolean debug = false;
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (a.equals("-h") || a.equals("--help")) {
+                System.out.print(USAGE);
+                return 0;
+            } else if (a.equals("-d") || a.equals("--debug")) {
+                debug = true;
+            } else if (a.equals("--run-dir") && i + 1 < args.length) {
+                runDir = Optional.of(args[++i]);
+            } else if (a.startsWith("--run-dir=")) {
+                runDir = Optional.of(a.substring("--run-dir=".length()));
+            } else {
+                System.err.println("layerfs serve: " + (a.equals("--run-dir") ? "--run-dir needs a directory"
+                        : "unknown argument " + a) + " (see layerfs serve --help)");
+                return 2;
+            }
+        }
+        configureLogging(debug);
+        try {
+            return serve(runDir);
+        } catch (ServeException e) {
+            System.err.println("layerfs serve: " + e.getMessage());
+            return 1;
+        }
+    }
+
+    private static int serve(Optional<String> runDirOption) throws ServeException {
+        Logger log = org.slf4j.LoggerFactory.getLogger(ServeCommand.class);
+        ControlCalls calls = ControlCalls.get();
+        RunDir runDir = RunDir.choose(runDirOption, System::getenv, calls.geteuid() == 0);
+        runDir.claim(ProcessHandle.current().pid());
+        int cleared = StaleMounts.clear(runDir.mounts());
+        if (cleared > 0) {
+            log.info("cleared {} dead mounts left by a previous daemon", cleared);
+        }
+        int listening;
+        try {
+            Files.deleteIfExists(runDir.socket());
+            listening = calls.listen(runDir.socket().toString());
+            Files.setPosixFilePermissions(runDir.socket(), PosixFilePermissions.fromString("rw-------"));
+        } catch (IOException e) {
+            runDir.release();
+            throw new ServeException("cannot listen on " + runDir.socket() + ": " + e.getMessage());
+        }
+        MountRegistry registry = new MountRegistry(runDir.mounts());
+        HandOver handOver = new HandOver(registry);
+        CountDownLatch stop = new CountDownLatch(1);
+        for (String sig : List.of("TERM", "INT", "HUP")) {
+            Signal.handle(new Signal(sig), s -> {
+                log.info("SIG{}: unmounting everything and stopping", sig);
+                stop.countDown();
+            });
+        }
+        // Extra services (the containerd snapshotter) start here, once mounts can be handed over.
+        Services services = new Services();
+        ExecutorService clients = Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "client");
+            t.setDaemon(true);
+            return t;
+        });
+        Thread acceptor = new Thread(() -> {
+            while (stop.getCount() > 0) {
+                int fd;
+                try {
+                    fd = calls.accept(listening);
+                } catch (FsException e) {
+                    if (stop.getCount() > 0) {
+                        log.error("the control socket failed: {}", e.getMessage());
+                        stop.countDown();
+                    }
+                    return;
+                }
+                clients.execute(() -> handOver.serve(new ControlConnection(fd)));
+            }
+        }, "control");
+        acceptor.setDaemon(true);
+        acceptor.start();
+        log.info("serving mounts; control socket {}", runDir.socket());
+        try {
+            stop.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        calls.shutdown(listening);
+        calls.close(listening);
+        try {
+            Files.deleteIfExists(runDir.socket());
+        } catch (IOException e) {
+            log.debug("cannot remove {}: {}", runDir.socket(), e.getMessage());
+        }
+        services.close();
+        int left = registry.close(STOP_SECONDS);
+        if (left > 0) {
+            log.warn("{} mounts still busy after {} s; their connections end with this process", left, STOP_SECONDS);
+        }
+        clients.shutdownNow();
+        runDir.release();
+        log.info("stopped");
+        return 0;
+    }
+
+    private static void configureLogging(boolean debug) {
+        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", debug ? "debug" : "info");
+        System.setProperty("org.slf4j.simpleLogger.showThreadName", "false");
+        System.setProperty("org.slf4j.simpleLogger.logFile", "System.err");
+        System.setProperty("org.slf4j.simpleLogger.showDateTime", "true");
+    }
+}
