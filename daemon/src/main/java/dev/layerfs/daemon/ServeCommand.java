@@ -1,12 +1,15 @@
 package dev.layerfs.daemon;
 
 import dev.layerfs.core.error.FsException;
+import dev.layerfs.snapshotter.SnapshotterCommand;
+import dev.layerfs.snapshotter.SnapshotterServer;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.Optional;
@@ -25,7 +28,8 @@ import sun.misc.Signal;
  */
 public final class ServeCommand {
     static final String USAGE = """
-            usage: layerfs serve [--run-dir DIR] [-d]
+            usage: layerfs serve [--run-dir DIR] [--snapshotter] [--snapshotter-root DIR]
+                                 [--snapshotter-address SOCKET] [-d]
                    layerfs serve --help
 
             Runs one resident daemon, in the foreground, that serves every layerfs mount made while it runs:
@@ -40,9 +44,18 @@ public final class ServeCommand {
                               the same rule (LAYERFS_RUN_DIR); LAYERFS_DAEMON=off makes it ignore the daemon,
                               and LAYERFS_AUTOSTART=1 makes it start one (detached, in its own namespaces, its
                               log in DIR/serve.log) where none runs.
+              --snapshotter   also serve containerd's snapshots API (proxy_plugins) from this daemon; its
+                              active snapshots are fuse3.layerfs mounts, which mount.fuse3 hands over to
+                              this same daemon (README, "containerd")
+              --snapshotter-root DIR
+                              where the snapshots and their metadata live (default
+                              %s); implies --snapshotter
+              --snapshotter-address SOCKET
+                              the snapshotter's unix socket (default DIR/snapshotter.sock in the run
+                              directory); implies --snapshotter
               -d, --debug     log every mount's FUSE requests and the daemon's own steps
               -h, --help      this text
-            """;
+            """.formatted(SnapshotterCommand.DEFAULT_ROOT);
 
     /** How long SIGTERM waits for the unmounted mounts' sessions to end before the daemon exits anyway. */
     private static final long STOP_SECONDS = 10;
@@ -57,34 +70,76 @@ public final class ServeCommand {
 
     static int run(String[] args) {
         Optional<String> runDir = Optional.empty();
+        SnapshotterChoice snapshotter = SnapshotterChoice.OFF;
         boolean debug = false;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
+            String name = a.contains("=") ? a.substring(0, a.indexOf('=')) : a;
+            boolean takesValue = name.equals("--run-dir") || name.equals("--snapshotter-root")
+                    || name.equals("--snapshotter-address");
+            String value = null;
+            if (takesValue) {
+                value = a.contains("=") ? a.substring(a.indexOf('=') + 1) : i + 1 < args.length ? args[++i] : "";
+                if (value.isEmpty()) {
+                    System.err.println("layerfs serve: " + name + " needs a "
+                            + (name.endsWith("address") ? "socket path" : "directory") + " (see layerfs serve --help)");
+                    return 2;
+                }
+            }
             if (a.equals("-h") || a.equals("--help")) {
                 System.out.print(USAGE);
                 return 0;
             } else if (a.equals("-d") || a.equals("--debug")) {
                 debug = true;
-            } else if (a.equals("--run-dir") && i + 1 < args.length) {
-                runDir = Optional.of(args[++i]);
-            } else if (a.startsWith("--run-dir=")) {
-                runDir = Optional.of(a.substring("--run-dir=".length()));
+            } else if (name.equals("--run-dir")) {
+                runDir = Optional.of(value);
+            } else if (a.equals("--snapshotter")) {
+                snapshotter = snapshotter.on();
+            } else if (name.equals("--snapshotter-root")) {
+                snapshotter = snapshotter.withRoot(Path.of(value).toAbsolutePath().normalize());
+            } else if (name.equals("--snapshotter-address")) {
+                snapshotter = snapshotter.withAddress(Path.of(value).toAbsolutePath().normalize());
             } else {
-                System.err.println("layerfs serve: " + (a.equals("--run-dir") ? "--run-dir needs a directory"
-                        : "unknown argument " + a) + " (see layerfs serve --help)");
+                System.err.println("layerfs serve: unknown argument " + a + " (see layerfs serve --help)");
                 return 2;
             }
         }
         configureLogging(debug);
         try {
-            return serve(runDir);
+            return serve(runDir, snapshotter);
         } catch (ServeException e) {
             System.err.println("layerfs serve: " + e.getMessage());
             return 1;
         }
     }
 
-    private static int serve(Optional<String> runDirOption) throws ServeException {
+    /**
+     * Whether the daemon also serves containerd's snapshots API, and where: the socket defaults to the run
+     * directory's {@code snapshotter.sock} (so {@code /run/layerfs/snapshotter.sock} as root, the standalone
+     * {@code layerfs snapshotter}'s default).
+     */
+    record SnapshotterChoice(boolean enabled, Path root, Optional<Path> address) {
+        static final SnapshotterChoice OFF =
+                new SnapshotterChoice(false, Path.of(SnapshotterCommand.DEFAULT_ROOT), Optional.empty());
+
+        SnapshotterChoice on() {
+            return new SnapshotterChoice(true, root, address);
+        }
+
+        SnapshotterChoice withRoot(Path dir) {
+            return new SnapshotterChoice(true, dir, address);
+        }
+
+        SnapshotterChoice withAddress(Path socket) {
+            return new SnapshotterChoice(true, root, Optional.of(socket));
+        }
+
+        Path socketIn(RunDir runDir) {
+            return address.orElse(runDir.dir.resolve("snapshotter.sock"));
+        }
+    }
+
+    private static int serve(Optional<String> runDirOption, SnapshotterChoice snapshotter) throws ServeException {
         Logger log = org.slf4j.LoggerFactory.getLogger(ServeCommand.class);
         ControlCalls calls = ControlCalls.get();
         RunDir runDir = RunDir.choose(runDirOption, System::getenv, calls.geteuid() == 0);
@@ -111,8 +166,25 @@ public final class ServeCommand {
                 stop.countDown();
             });
         }
-        // Extra services (the containerd snapshotter) start here, once mounts can be handed over.
+        // Extra services start here, once mounts can be handed over: the containerd snapshotter's active
+        // snapshots are fuse3.layerfs mounts, which come back to this daemon through mount.fuse3.
         Services services = new Services();
+        if (snapshotter.enabled()) {
+            Path socket = snapshotter.socketIn(runDir);
+            try {
+                services.start("the containerd snapshotter (" + snapshotter.root() + ") on " + socket,
+                        () -> SnapshotterServer.start(socket, snapshotter.root()));
+            } catch (ServeException e) {
+                calls.close(listening);
+                try {
+                    Files.deleteIfExists(runDir.socket());
+                } catch (IOException ignored) {
+                    // the next daemon replaces a stale socket
+                }
+                runDir.release();
+                throw e;
+            }
+        }
         ExecutorService clients = Executors.newCachedThreadPool(r -> {
             Thread t = new Thread(r, "client");
             t.setDaemon(true);
@@ -164,5 +236,8 @@ public final class ServeCommand {
         System.setProperty("org.slf4j.simpleLogger.showThreadName", "false");
         System.setProperty("org.slf4j.simpleLogger.logFile", "System.err");
         System.setProperty("org.slf4j.simpleLogger.showDateTime", "true");
+        // grpc sets SO_KEEPALIVE on every connection, which a unix socket has not: netty's warning says nothing.
+        System.setProperty("org.slf4j.simpleLogger.log.io.grpc.netty.shaded.io.netty.bootstrap.ServerBootstrap",
+                "error");
     }
 }

@@ -9,7 +9,7 @@ import java.util.concurrent.CountDownLatch;
  * until SIGTERM or SIGINT, for containerd's {@code proxy_plugins}. Prints one line once the socket accepts calls.
  */
 public final class SnapshotterCommand {
-    static final String DEFAULT_ROOT = "/var/lib/layerfs/snapshotter";
+    public static final String DEFAULT_ROOT = "/var/lib/layerfs/snapshotter";
     static final String DEFAULT_ADDRESS = "/run/layerfs/snapshotter.sock";
     private static final String USAGE = "usage: layerfs snapshotter [--root DIR] [--address SOCKET]\n"
             + "  --root DIR         where snapshots and their metadata live (default " + DEFAULT_ROOT + ")\n"

@@ -37,15 +37,25 @@ final class ContainerdHost implements AutoCloseable {
     private final Path address;
     private final Path snapshotterSocket;
     private final Map<String, String> env;
+    /**
+     * Where the snapshotter runs inside a {@code layerfs serve} of this host's own, the daemon's run directory:
+     * containerd (and the shims it starts, which mount the active snapshots through mount.fuse3) find that daemon
+     * through it, so the mounts are handed over to it too.
+     */
+    private final Optional<Path> serveRunDir;
     private Process snapshotter;
     private Process containerd;
     private final Thread onExit = new Thread(this::stopAll, "layerfs-it-containerd-cleanup");
 
-    private ContainerdHost(Path dir) {
+    private ContainerdHost(Path dir, boolean served) {
         this.dir = dir;
         this.address = dir.resolve("containerd.sock");
         this.snapshotterSocket = dir.resolve("snapshotter.sock");
-        this.env = Map.of("PATH", dir.resolve("bin") + ":" + System.getenv("PATH"));
+        this.serveRunDir = served ? Optional.of(dir.resolve("run")) : Optional.empty();
+        this.env = served
+                ? Map.of("PATH", dir.resolve("bin") + ":" + System.getenv("PATH"), "LAYERFS_RUN_DIR",
+                        serveRunDir.get().toString(), "LAYERFS_DAEMON", "on")
+                : Map.of("PATH", dir.resolve("bin") + ":" + System.getenv("PATH"));
         Runtime.getRuntime().addShutdownHook(onExit);
     }
 
@@ -59,8 +69,20 @@ final class ContainerdHost implements AutoCloseable {
 
     /** Starts the snapshotter, then containerd, under {@code dir} (which must exist and be empty of these). */
     static ContainerdHost start(Path dir) {
+        return start(dir, false);
+    }
+
+    /**
+     * As {@link #start(Path)}, with the snapshotter served by a {@code layerfs serve --snapshotter} of this host's
+     * own (its log: {@code snapshotter.log}), which also serves the mounts of the active snapshots.
+     */
+    static ContainerdHost startServed(Path dir) {
+        return start(dir, true);
+    }
+
+    private static ContainerdHost start(Path dir, boolean served) {
         assumeTools();
-        ContainerdHost host = new ContainerdHost(dir);
+        ContainerdHost host = new ContainerdHost(dir, served);
         try {
             host.configure();
             host.startSnapshotter();
@@ -88,9 +110,13 @@ final class ContainerdHost implements AutoCloseable {
     }
 
     private void startSnapshotter() throws IOException {
-        snapshotter = launch(List.of(MountExtension.launcher().toString(), "snapshotter",
-                "--root", dir.resolve("snapshots").toString(), "--address", snapshotterSocket.toString()),
-                "snapshotter.log");
+        List<String> command = serveRunDir.isPresent()
+                ? List.of(MountExtension.launcher().toString(), "serve", "--run-dir", serveRunDir.get().toString(),
+                        "--snapshotter-root", dir.resolve("snapshots").toString(),
+                        "--snapshotter-address", snapshotterSocket.toString())
+                : List.of(MountExtension.launcher().toString(), "snapshotter",
+                        "--root", dir.resolve("snapshots").toString(), "--address", snapshotterSocket.toString());
+        snapshotter = launch(command, "snapshotter.log");
         awaitSocket(snapshotterSocket, snapshotter, "snapshotter.log");
         awaitAnswer();
     }
