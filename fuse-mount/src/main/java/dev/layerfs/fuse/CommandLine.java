@@ -34,7 +34,8 @@ final class CommandLine {
                  ro               mount read-only (also the case without upperdir)
                  volatile         skip fsync (the same as fsync=0)
                  fsync=0|1        whether fsync reaches the disk (default 1)
-                 timeout=SECONDS  how long the kernel caches names and attributes (default 1)
+                 timeout=SECONDS  how long the kernel caches names and attributes (default: a day on
+                                  the kernel transport, 1 with index=on or transport=libfuse2)
                  threads=N        threads serving requests (default: one per core, at least 2); -s is 1
                  transport=kernel|libfuse2  how FUSE is spoken: over /dev/fuse directly (the default; mount(2)
                                   as root, fusermount3 otherwise), or through libfuse 2; LAYERFS_TRANSPORT

@@ -12,6 +12,19 @@ import java.util.concurrent.CountDownLatch;
  * otherwise.
  */
 final class KernelTransport implements Transport {
+    /**
+     * A day, where {@code -o timeout=} is not given. What layerfs changes itself it tells the kernel (replies carry
+     * the new attributes; a copy-up is sent as FUSE_NOTIFY_INVAL_INODE), so a long cache loses only changes made
+     * to the layers behind layerfs's back, which the kernel overlay does not promise to show either; and a warm
+     * tree walk then costs no LOOKUP per name. fuse-overlayfs's default is longer still (10^9 s).
+     */
+    static final double DEFAULT_TIMEOUT_SECONDS = 86_400;
+    /**
+     * With index=on, one second: a write through a descriptor of one name of a lower hard link (served, or
+     * passed through without a request) is not told to the other names, which see it when their attributes
+     * expire.
+     */
+    static final double INDEXED_DEFAULT_TIMEOUT_SECONDS = 1.0;
     private final CommandLine cl;
 
     KernelTransport(CommandLine cl) {
@@ -57,7 +70,8 @@ final class KernelTransport implements Transport {
         try {
             session = KernelSession.create(overlay, new KernelSession.Options(Transport.fsName(cl), mountPoint,
                     overlay.readOnly(), !o.suid.orElse(true), !o.dev.orElse(true), allowOther, true,
-                    cl.singleThreaded ? 1 : o.threads, o.timeoutSeconds, o.passthrough));
+                    cl.singleThreaded ? 1 : o.threads, o.timeoutSeconds(overlay.indexed()
+                            ? INDEXED_DEFAULT_TIMEOUT_SECONDS : DEFAULT_TIMEOUT_SECONDS), o.passthrough));
         } catch (FsException e) {
             throw new MountException("cannot read the root of the overlay: " + e.getMessage());
         }

@@ -11,6 +11,11 @@ import java.util.concurrent.CountDownLatch;
 final class Libfuse2Transport implements Transport {
     /** What libfuse 2.9 speaks; {@link FuseSession} raises its INIT reply to 7.28 only for 1 MiB writes. */
     static final String PROTOCOL = "7.19";
+    /**
+     * One second: libfuse 2 makes a kernel node per name, so a change through one name of a hard link reaches the
+     * others only when their cached attributes expire.
+     */
+    static final double DEFAULT_TIMEOUT_SECONDS = 1.0;
     private final CommandLine cl;
 
     Libfuse2Transport(CommandLine cl) {
@@ -53,7 +58,7 @@ final class Libfuse2Transport implements Transport {
                 if (session == null) {
                     throw new IllegalStateException("libfuse refused the mount");
                 }
-                if (o.timeoutSeconds > 0) {
+                if (o.timeoutSeconds(DEFAULT_TIMEOUT_SECONDS) > 0) {
                     session.cacheDirectoryListings();
                 }
                 session.rewriteInitReply();
@@ -71,7 +76,7 @@ final class Libfuse2Transport implements Transport {
     private List<String> fuseArguments(MountOptions o, boolean readOnly, Path mountPoint) {
         String fuseName = Transport.fsName(cl);
         boolean root = Syscalls.get().geteuid() == 0;
-        String t = Double.toString(o.timeoutSeconds);
+        String t = Double.toString(o.timeoutSeconds(DEFAULT_TIMEOUT_SECONDS));
         List<String> opts = new ArrayList<>(List.of("fsname=" + fuseName, "subtype=layerfs", "use_ino", "nonempty",
                 "big_writes", "max_write=131072", "atomic_o_trunc", "auto_cache", "entry_timeout=" + t,
                 "attr_timeout=" + t, "negative_timeout=" + t));

@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalDouble;
 import java.util.OptionalInt;
 import java.util.Set;
 
@@ -42,7 +43,11 @@ final class MountOptions {
      */
     Optional<Boolean> suid = Optional.empty();
     Optional<Boolean> dev = Optional.empty();
-    double timeoutSeconds = 1.0;
+    /**
+     * How long the kernel may cache names and attributes, as {@code -o timeout=} gave it; each transport has its
+     * own default where it is not given ({@link #timeoutSeconds}).
+     */
+    OptionalDouble timeout = OptionalDouble.empty();
     /**
      * Threads serving requests. The kernel hands each request to the reader that has waited longest, so every
      * extra idle thread makes a sequential workload hop between threads: one per core measured best here.
@@ -87,6 +92,11 @@ final class MountOptions {
                 squashToGid.isPresent() ? squashToGid : root);
     }
 
+    /** The cache timeout in seconds: {@code -o timeout=} where given, else the transport's default. */
+    double timeoutSeconds(double transportDefault) {
+        return timeout.orElse(transportDefault);
+    }
+
     /** Adds the options of one {@code -o} argument. */
     void parse(String optionList) throws UsageException {
         for (String option : split(optionList, ',')) {
@@ -120,7 +130,7 @@ final class MountOptions {
             case "allow_root" -> allowRoot = true;
             case "default_permissions" -> defaultPermissions = true;
             case "fsname" -> fsName = Optional.of(require(key, value));
-            case "timeout" -> timeoutSeconds = parseSeconds(key, value);
+            case "timeout" -> timeout = OptionalDouble.of(parseSeconds(key, value));
             case "threads" -> threads = parseCount(key, value);
             case "uidmapping" -> uidMapping = parseMapping(key, value);
             case "gidmapping" -> gidMapping = parseMapping(key, value);

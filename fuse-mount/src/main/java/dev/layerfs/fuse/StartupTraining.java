@@ -8,20 +8,50 @@ import dev.layerfs.core.nativeio.Linux;
 import dev.layerfs.fuse.kernel.KernelSession;
 import dev.layerfs.fuse.kernel.PassthroughMode;
 import java.io.IOException;
+import java.net.URISyntaxException;
+import java.security.CodeSource;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
+import java.util.Enumeration;
 import java.util.List;
+import java.util.jar.JarEntry;
+import java.util.jar.JarFile;
 import java.util.stream.Stream;
 
 /**
  * {@code layerfs --train-startup}, run once by {@code make build} under -XX:ArchiveClassesAtExit: it loads the
  * classes a mount loads (the libc and libfuse bindings, the engine on a scratch overlay, the kernel transport's
  * session, dispatcher and node table, the FUSE callback table) without mounting anything, so that the class-data
- * archive the launcher then uses makes every mount start faster. Needs neither root nor /dev/fuse.
+ * archive the launcher then uses makes every mount start faster. Needs neither root nor /dev/fuse. Every other
+ * class of the layerfs jar is loaded too, without being run: the classes only a real mount reaches (the mount
+ * daemon, the wire's request and reply codecs, INIT, the device) would otherwise be read from the jar and verified
+ * at every start, before the mount is live.
  */
 final class StartupTraining {
     private StartupTraining() {}
+
+    /** Loads, without initialising, every class of the jar this class came from (none when run from a directory). */
+    private static void loadOwnClasses() throws IOException, URISyntaxException {
+        CodeSource source = StartupTraining.class.getProtectionDomain().getCodeSource();
+        Path jar = source == null ? null : Path.of(source.getLocation().toURI());
+        if (jar == null || !Files.isRegularFile(jar)) {
+            return;
+        }
+        ClassLoader loader = StartupTraining.class.getClassLoader();
+        try (JarFile j = new JarFile(jar.toFile())) {
+            for (Enumeration<JarEntry> entries = j.entries(); entries.hasMoreElements();) {
+                String name = entries.nextElement().getName();
+                if (name.endsWith(".class") && !name.endsWith("module-info.class")) {
+                    try {
+                        Class.forName(name.substring(0, name.length() - 6).replace('/', '.'), false, loader);
+                    } catch (ClassNotFoundException | LinkageError e) {
+                        // A class needing what this machine lacks: the archive simply holds less.
+                    }
+                }
+            }
+        }
+    }
 
     static int run() {
         Path dir = null;
@@ -54,6 +84,7 @@ final class StartupTraining {
                     // Not installed here: the archive simply holds less.
                 }
             }
+            loadOwnClasses();
             return 0;
         } catch (Exception e) {
             System.err.println("layerfs: startup training failed: " + e.getMessage());

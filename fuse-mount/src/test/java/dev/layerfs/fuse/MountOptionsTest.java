@@ -39,6 +39,17 @@ class MountOptionsTest {
     }
 
     @Test
+    void timeoutIsTheTransportsDefaultUnlessGiven() throws Exception {
+        assertEquals(KernelTransport.DEFAULT_TIMEOUT_SECONDS, parse("lowerdir=/a")
+                .timeoutSeconds(KernelTransport.DEFAULT_TIMEOUT_SECONDS));
+        assertEquals(Libfuse2Transport.DEFAULT_TIMEOUT_SECONDS, parse("lowerdir=/a")
+                .timeoutSeconds(Libfuse2Transport.DEFAULT_TIMEOUT_SECONDS));
+        assertEquals(0.0, parse("lowerdir=/a,timeout=0").timeoutSeconds(KernelTransport.DEFAULT_TIMEOUT_SECONDS));
+        assertEquals(2.5, parse("timeout=7,lowerdir=/a,timeout=2.5").timeoutSeconds(1.0), "the last one given");
+        assertThrows(UsageException.class, () -> parse("lowerdir=/a,timeout=-1"));
+    }
+
+    @Test
     void withoutMappingOptionsIdsPassThrough() throws Exception {
         assertTrue(parse("lowerdir=/a").idMapping().isIdentity());
     }

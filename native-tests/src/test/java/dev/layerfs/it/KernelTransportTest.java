@@ -64,6 +64,40 @@ class KernelTransportTest {
         assertEquals("lower a\n", Files.readString(l.lower(0).resolve("a")), "the lower layer is untouched");
     }
 
+    /**
+     * A POSIX ACL granting user 2000 read on a 0600 file (mode 0640 with it: the group bits show the ACL's mask):
+     * the kernel overlay checks the ACL of the real inode; through FUSE the kernel checks ACLs only where INIT
+     * settled on FUSE_POSIX_ACL, else the mode bits alone refuse that user. The same after the ACL is set
+     * through the mount (a copy-up) and after it is removed.
+     */
+    @Test
+    void posixAclsDecideAccessAsOnTheKernelOverlay() throws Exception {
+        Layers l = ext.layers("acl", 1);
+        Fixture.file(l.lower(0).resolve("f"), "secret\n");
+        Fixture.file(l.lower(0).resolve("g"), "other\n");
+        Sh.bash("chmod 0600 f g && setfattr -n system.posix_acl_access -v " + READ_FOR_2000 + " f", l.lower(0),
+                java.util.Map.of()).assertOk();
+        Layers kl = l.copyTo(ext.root().resolve("acl-kernel"));
+        KernelOverlay kernel = ext.mountKernel(kl);
+        LayerfsMount m = mount(l);
+        String script = """
+                as() { u=$1; shift; setpriv --reuid=$u --regid=$u --clear-groups "$@" 2>&1 || echo "exit $?"; }
+                as 2000 cat f; as 2001 cat f; as 2000 cat g
+                setfattr -n system.posix_acl_access -v %s g; getfattr -e hex -n system.posix_acl_access g
+                stat -c %%a f g; as 2000 cat g
+                setfattr -x system.posix_acl_access f; stat -c %%a f; as 2000 cat f
+                """.formatted(READ_FOR_2000);
+        String onKernel = Sh.bash(script, kernel.mountPoint(), java.util.Map.of()).stdout();
+        String onLayerfs = Sh.bash(script, m.mountPoint(), java.util.Map.of()).stdout();
+        assertTrue(onKernel.startsWith("secret\n"), "the kernel overlay lets user 2000 read f: " + onKernel);
+        assertEquals(onKernel, onLayerfs, "the same outcomes (kernel overlay, layerfs)");
+        assertEquals(0600, Errnos.lstat(l.lower(0).resolve("g")).permissions(), "the lower layer is untouched");
+    }
+
+    /** system.posix_acl_access: user::rw-, user:2000:r--, group::---, mask::r--, other::---. */
+    private static final String READ_FOR_2000 = "0x02000000" + "01000600ffffffff" + "02000400d0070000"
+            + "04000000ffffffff" + "10000400ffffffff" + "20000000ffffffff";
+
     @Test
     void renameFlags() throws Exception {
         Layers l = ext.layers("rename2", 1);

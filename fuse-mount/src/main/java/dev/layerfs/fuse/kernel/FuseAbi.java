@@ -379,6 +379,7 @@ final class FuseAbi {
         static final int DO_READDIRPLUS = 21;
         static final int READDIRPLUS_AUTO = 21;
         static final int PARALLEL_DIROPS = 25;
+        static final int POSIX_ACL = 26;
         static final int MAX_PAGES = 28;
         static final int CACHE_DIR = 28;
         static final int PASSTHROUGH = 40;

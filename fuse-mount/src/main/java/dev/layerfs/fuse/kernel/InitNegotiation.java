@@ -23,7 +23,12 @@ record InitNegotiation(int error, ReplyWriter.InitReply reply, boolean cacheDire
     private static final int MAX_BACKGROUND = 12;
     private static final int CONGESTION_THRESHOLD = 9;
 
-    /** The flags asked for, each with the minor that brought it (0: every minor this transport speaks). */
+    /**
+     * The flags asked for, each with the minor that brought it (0: every minor this transport speaks). POSIX_ACL:
+     * the kernel checks permissions with the objects' POSIX ACLs, as the kernel overlay does with the real
+     * inodes' (without it the mode bits alone decide), and caches each inode's ACLs instead of asking for
+     * {@code system.posix_acl_access} at every {@code ls -l} of every name.
+     */
     private static final int[][] WANTED = {
         {InitFlags.ASYNC_READ, 0},
         {InitFlags.ATOMIC_O_TRUNC, 0},
@@ -32,6 +37,7 @@ record InitNegotiation(int error, ReplyWriter.InitReply reply, boolean cacheDire
         {InitFlags.DO_READDIRPLUS, FlagMinor.DO_READDIRPLUS},
         {InitFlags.READDIRPLUS_AUTO, FlagMinor.READDIRPLUS_AUTO},
         {InitFlags.PARALLEL_DIROPS, FlagMinor.PARALLEL_DIROPS},
+        {InitFlags.POSIX_ACL, FlagMinor.POSIX_ACL},
         {InitFlags.MAX_PAGES, FlagMinor.MAX_PAGES},
     };
 
