@@ -39,8 +39,8 @@ final class Dispatcher {
     private static final int ENXIO = Errno.ENXIO.code();
     /** The most one COPY_FILE_RANGE copies (its reply's count is 32 bits); the caller asks again for the rest. */
     private static final long MAX_COPY = 1L << 30;
-    /** Not in the engine's errno set: a node id the table no longer has. */
-    private static final int ESTALE = 116;
+    /** A node id the table no longer has. */
+    private static final int ESTALE = Errno.ESTALE.code();
     private static final int O_CREAT = 0100;
     private static final int O_EXCL = 0200;
     private static final int O_NOCTTY = 0400;

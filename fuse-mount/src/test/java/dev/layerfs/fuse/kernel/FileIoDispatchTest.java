@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.layerfs.core.Overlay;
+import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.model.OverlayConfig;
 import dev.layerfs.core.nativeio.Linux;
 import dev.layerfs.fuse.kernel.FuseAbi.EntryOut;
@@ -30,9 +31,9 @@ import org.junit.jupiter.api.io.TempDir;
  * was abandoned) hands back: its open handle, its entries' lookups.
  */
 class FileIoDispatchTest {
-    private static final int ESTALE = 116;
-    private static final int ENXIO = 6;
-    private static final int EBADF = 9;
+    private static final int ESTALE = Errno.ESTALE.code();
+    private static final int ENXIO = Errno.ENXIO.code();
+    private static final int EBADF = Errno.EBADF.code();
 
     @TempDir
     Path tmp;
