@@ -8,6 +8,7 @@ import dev.layerfs.image.extract.UnsafeEntryException;
 import dev.layerfs.image.source.ArchiveReader;
 import dev.layerfs.image.source.ImageSource;
 import dev.layerfs.image.source.ImportPlan;
+import dev.layerfs.image.source.KnownBlobs;
 import dev.layerfs.image.source.ImportPlan.LayerSource;
 import dev.layerfs.image.store.CountingDigestStream;
 import dev.layerfs.image.store.Digest;
@@ -60,12 +61,12 @@ public final class Importer {
         }
         List<String> loaded = new ArrayList<>();
         try (ImageSource src = ImageSource.open(archive)) {
-            List<ImportPlan> plans = ArchiveReader.read(src, archive.toString(), store::holdsBlob);
+            List<ImportPlan> plans = ArchiveReader.read(src, archive.toString(), new StoredBlobs(store));
             if (tag.isPresent() && plans.size() > 1) {
                 throw new ImageStoreException(archive + " holds " + plans.size() + " images: --tag names one");
             }
             for (ImportPlan plan : plans) {
-                List<String> names = tag.map(List::of).orElse(plan.names());
+                List<String> names = tag.isPresent() ? List.of(tag.get()) : plan.names();
                 importImage(src, plan, names);
                 loaded.add(names.isEmpty() ? plan.configDigest().toString() : String.join(", ", names));
             }
@@ -104,6 +105,20 @@ public final class Importer {
         }
     }
 
+    /** The store's blobs, as the archive readers consult them (see KnownBlobs). */
+    private static final class StoredBlobs implements KnownBlobs {
+        private final LayerStore store;
+
+        StoredBlobs(LayerStore store) {
+            this.store = store;
+        }
+
+        @Override
+        public boolean holds(Digest digest, byte[] content) {
+            return store.holdsBlob(digest, content);
+        }
+    }
+
     /** A layer made during this import, waiting for the rename into place; {@code line} tells the user. */
     private record Staged(Path layerDir, Digest diffId, Path blobFile, Digest blobDigest, String line) {}
 
@@ -115,10 +130,15 @@ public final class Importer {
         List<FileLock> locks = new ArrayList<>();
         Path tmp = store.newTempDir();
         try {
-            for (Digest d : new TreeSet<>(plan.layers().stream().map(LayerSource::diffId).toList())) {
+            Set<Digest> diffIds = new TreeSet<>();
+            long total = 0;
+            for (LayerSource layer : plan.layers()) {
+                diffIds.add(layer.diffId());
+                total += src.size(layer.path());
+            }
+            for (Digest d : diffIds) {
                 locks.add(store.lock(d.hex()));
             }
-            long total = plan.layers().stream().mapToLong(l -> src.size(l.path())).sum();
             progress.start(total, plan.layers().size());
             // What the store lacks, by layer index (a diff_id listed twice is staged once). A layer already
             // there is not read at all.
@@ -138,8 +158,12 @@ public final class Importer {
             ArrayNode layerDescriptors = Json.array();
             try (ParallelStaging<Staged> staging = new ParallelStaging<>(missing.size())) {
                 Map<Integer, Future<Staged>> running = new HashMap<>();
-                missing.forEach((i, layer) -> running.put(i, staging.submit(() -> stage(src, layer,
-                        tmp.resolve("layer-" + i), store.hasLayer(layer.diffId()), staging::stopOnFailure))));
+                for (Map.Entry<Integer, LayerSource> m : missing.entrySet()) {
+                    int i = m.getKey();
+                    LayerSource layer = m.getValue();
+                    running.put(i, staging.submit(() -> stage(src, layer, tmp.resolve("layer-" + i),
+                            store.hasLayer(layer.diffId()), staging::stopOnFailure)));
+                }
                 for (int i = 0; i < planned.size(); i++) {
                     LayerSource layer = planned.get(i).layer();
                     Digest blob = planned.get(i).blob();
@@ -180,7 +204,9 @@ public final class Importer {
             new ImageIndex(store).add(Json.descriptor(Json.OCI_MANIFEST, manifestDigest, manifest.length), names);
         } finally {
             progress.finish();
-            locks.forEach(LayerStore::unlock);
+            for (FileLock lock : locks) {
+                LayerStore.unlock(lock);
+            }
             LayerStore.deleteTree(tmp);
         }
     }
