@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -174,7 +173,10 @@ public final class ImageIndex {
         }
     }
 
-    /** Applies a change under the index lock; an index the change leaves as it was is not written again. */
+    /**
+     * Applies a change under the index lock. An index the change leaves as it was (the same manifest list, as
+     * JSON values) is not written again, nor laid out to find that out: a re-import then loads no JSON generator.
+     */
     private void update(Change change) throws ImageStoreException {
         try {
             FileLock lock = store.lock("index");
@@ -186,11 +188,13 @@ public final class ImageIndex {
                 out.put("mediaType", Json.OCI_INDEX);
                 ArrayNode manifests = index.path("manifests").isArray()
                         ? (ArrayNode) index.get("manifests") : Json.array();
-                out.set("manifests", change.apply(manifests));
-                byte[] changed = Json.pretty(out);
-                if (!Arrays.equals(changed, current)) {
-                    LayerStore.writeAtomically(store.root().resolve("tmp"), store.indexFile(), changed);
+                ArrayNode changed = change.apply(manifests);
+                if (current != null && Json.sameValue(changed, manifests) && index.path("schemaVersion").asInt() == 2
+                        && index.path("mediaType").asText().equals(Json.OCI_INDEX)) {
+                    return;
                 }
+                out.set("manifests", changed);
+                LayerStore.writeAtomically(store.root().resolve("tmp"), store.indexFile(), Json.pretty(out));
             } finally {
                 LayerStore.unlock(lock);
             }
