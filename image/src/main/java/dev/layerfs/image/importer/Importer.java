@@ -140,8 +140,12 @@ public final class Importer {
                 locks.add(store.lock(d.hex()));
             }
             progress.start(total, plan.layers().size());
-            // What the store lacks, by layer index (a diff_id listed twice is staged once). A layer already
-            // there is not read at all.
+            // What the store lacks, by layer index (a diff_id listed twice is staged once). A layer whose tree
+            // and blob are both there is not read at all, not even hashed: the archive's copy would be neither
+            // kept nor used (a mount reads the store's tree, verified against the diff_id when it was extracted;
+            // an export the store's blob, verified against its digest when it was kept), while the manifest and
+            // config that name it were verified before this point. A layer with its tree but not this blob is
+            // read whole, both digests checked, since its blob is kept.
             List<Planned> planned = new ArrayList<>();
             Map<Integer, LayerSource> missing = new LinkedHashMap<>();
             Set<Digest> seen = new HashSet<>();
