@@ -144,8 +144,10 @@ public final class Importer {
             // and blob are both there is not read at all, not even hashed: the archive's copy would be neither
             // kept nor used (a mount reads the store's tree, verified against the diff_id when it was extracted;
             // an export the store's blob, verified against its digest when it was kept), while the manifest and
-            // config that name it were verified before this point. A layer with its tree but not this blob is
-            // read whole, both digests checked, since its blob is kept.
+            // config that name it were verified before this point, and that this blob decompresses to this
+            // diff_id was checked when the two were first kept together (LayerStore.recordBlobOf). A layer
+            // with its tree but not this blob, or not known to pair with it, is read whole and both digests
+            // checked.
             List<Planned> planned = new ArrayList<>();
             Map<Integer, LayerSource> missing = new LinkedHashMap<>();
             Set<Digest> seen = new HashSet<>();
@@ -154,7 +156,8 @@ public final class Importer {
                 Digest blob = layer.blobDigest().orElse(layer.diffId());
                 Planned p = new Planned(layer, blob, store.hasBlob(blob));
                 planned.add(p);
-                if (seen.add(layer.diffId()) && !(store.hasLayer(layer.diffId()) && p.blobStored())) {
+                if (seen.add(layer.diffId()) && !(store.hasLayer(layer.diffId()) && p.blobStored()
+                        && store.blobVerifiedFor(layer.diffId(), blob))) {
                     missing.put(i, layer);
                 }
             }
@@ -193,6 +196,7 @@ public final class Importer {
                 if (s.layerDir() != null) {
                     store.commitLayer(s.layerDir(), s.diffId());
                 }
+                store.recordBlobOf(s.diffId(), s.blobDigest());
             }
             store.writeBlob(plan.config(), plan.configDigest());
             byte[] manifest;
@@ -263,7 +267,9 @@ public final class Importer {
                     + diffId + ", the config's diff_id is " + layer.diffId());
         }
         if (haveLayer) {
-            return new Staged(null, diffId, blobFile, blobDigest, label + ": Copied blob (layer already extracted)");
+            String line = store.hasBlob(blobDigest) ? ": Already exists (its blob checked against the layer)"
+                    : ": Copied blob (layer already extracted)";
+            return new Staged(null, diffId, blobFile, blobDigest, label + line);
         }
         LayerInfo.write(dir, new LayerInfo(diffId, diffSize, stats.entries(), stats.fileBytes()));
         return new Staged(dir, diffId, blobFile, blobDigest, label + ": Extracted " + Sizes.human(diffSize));

@@ -22,7 +22,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * manifests and configs as imported), and beside it:
  * <ul>
  *   <li>{@code layers/HEX/root}: a layer extracted once, keyed by its diff_id (the digest of the uncompressed
- *       tar), with {@code layers/HEX/layer.json} holding what extraction measured;
+ *       tar), with {@code layers/HEX/layer.json} holding what extraction measured, and an empty
+ *       {@code layers/HEX/blob-BLOBHEX} for each compressed blob checked to decompress to it;
  *   <li>{@code locks/}: one lock file per layer and one for index.json (advisory locks, held while writing);
  *   <li>{@code tmp/PID-RANDOM/}: work in progress. Everything is made there and renamed into place, so a killed
  *       import leaves only a tmp directory, removed by the next command once its process is gone;
@@ -84,6 +85,31 @@ public final class LayerStore {
     public boolean hasLayer(Digest diffId) {
         return Files.isDirectory(layerRoot(diffId));
     }
+
+    /**
+     * Whether blob {@code blob} was checked to decompress to layer {@code diffId}: an uncompressed blob is its
+     * layer's tar (the same digest); a compressed one was so checked when {@link #recordBlobOf} says so.
+     */
+    public boolean blobVerifiedFor(Digest diffId, Digest blob) {
+        return blob.equals(diffId) || Files.exists(layerDir(diffId).resolve(BLOB_MARK + blob.hex()));
+    }
+
+    /**
+     * Records, once the layer and the blob are in place, that the blob was checked to decompress to the layer:
+     * an empty {@code layers/DIFF_ID/blob-HEX}. A fact about two digests, so it never goes stale; it goes with
+     * the layer's directory.
+     */
+    public void recordBlobOf(Digest diffId, Digest blob) throws IOException {
+        if (!blobVerifiedFor(diffId, blob)) {
+            try {
+                Files.createFile(layerDir(diffId).resolve(BLOB_MARK + blob.hex()));
+            } catch (FileAlreadyExistsException e) {
+                // another import recorded it meanwhile
+            }
+        }
+    }
+
+    private static final String BLOB_MARK = "blob-";
 
     public Path indexFile() {
         return root.resolve("index.json");
