@@ -128,7 +128,7 @@ public final class Importer {
     private void importImage(ImageSource src, ImportPlan plan, List<String> names)
             throws IOException, ImageStoreException {
         List<FileLock> locks = new ArrayList<>();
-        Path tmp = store.newTempDir();
+        Path tmp = null;
         try {
             Set<Digest> diffIds = new TreeSet<>();
             long total = 0;
@@ -161,6 +161,9 @@ public final class Importer {
                     missing.put(i, layer);
                 }
             }
+            // The private work directory, only where there is something to stage: a re-import makes none.
+            Path work = missing.isEmpty() ? null : store.newTempDir();
+            tmp = work;
             Map<Digest, Staged> staged = new LinkedHashMap<>();
             ArrayNode layerDescriptors = Json.array();
             try (ParallelStaging<Staged> staging = new ParallelStaging<>(missing.size())) {
@@ -168,7 +171,7 @@ public final class Importer {
                 for (Map.Entry<Integer, LayerSource> m : missing.entrySet()) {
                     int i = m.getKey();
                     LayerSource layer = m.getValue();
-                    running.put(i, staging.submit(() -> stage(src, layer, tmp.resolve("layer-" + i),
+                    running.put(i, staging.submit(() -> stage(src, layer, work.resolve("layer-" + i),
                             store.hasLayer(layer.diffId()), staging::stopOnFailure)));
                 }
                 for (int i = 0; i < planned.size(); i++) {
@@ -215,7 +218,9 @@ public final class Importer {
             for (FileLock lock : locks) {
                 LayerStore.unlock(lock);
             }
-            LayerStore.deleteTree(tmp);
+            if (tmp != null) {
+                LayerStore.deleteTree(tmp);
+            }
         }
     }
 
