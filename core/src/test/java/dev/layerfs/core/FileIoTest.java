@@ -25,6 +25,7 @@ import dev.layerfs.core.testing.TreeSnapshot;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -224,6 +225,30 @@ class FileIoTest {
         ov.release(src);
         ov.release(dst);
         assertEquals("0123456789", fx.l1().read("f"));
+    }
+
+    @Test
+    void copyFileRangeOnOneFilesystemCopiesAtMost8MiBPerCall() throws Exception {
+        byte[] data = new byte[(17 << 20) + 7];
+        for (int i = 0; i < data.length; i++) {
+            data[i] = (byte) (i * 13 + i / 4096);
+        }
+        fx.l1().file("big", data);
+        Overlay ov = fx.open();
+        OpenFile src = ov.open("big", Linux.O_RDONLY);
+        OpenFile dst = ov.open("copy", Linux.O_RDWR | Linux.O_CREAT, 0644, Caller.ROOT);
+        List<Long> calls = new ArrayList<>();
+        long copied = 0;
+        while (copied < data.length) {
+            long n = ov.copyFileRange(src, copied, dst, copied, data.length - copied);
+            assertTrue(n > 0, "progress");
+            calls.add(n);
+            copied += n;
+        }
+        assertEquals(List.of(8L << 20, 8L << 20, (1L << 20) + 7), calls, "8 MiB a call, the rest last");
+        ov.release(src);
+        ov.release(dst);
+        assertArrayEquals(data, Files.readAllBytes(fx.upper().root().resolve("copy")));
     }
 
     @Test

@@ -10,11 +10,12 @@ import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.zip.GZIPOutputStream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.apache.commons.compress.archivers.tar.TarConstants;
 
-/** Builds layer tars and docker-archives in memory for the tests, hostile ones included. */
+/** Builds layer tars, docker-archives and OCI layouts for the tests, hostile ones included. */
 final class Archives {
     private Archives() {}
 
@@ -89,6 +90,49 @@ final class Archives {
             put(tar, "manifest.json", Json.bytes(manifest));
         }
         return file;
+    }
+
+    /** gzip of {@code data}. */
+    static byte[] gzip(byte[] data) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (GZIPOutputStream gz = new GZIPOutputStream(out)) {
+            gz.write(data);
+        }
+        return out.toByteArray();
+    }
+
+    /**
+     * An OCI layout directory of one image named {@code name}: the layer blobs as given (gzip), and a config whose
+     * diff_ids are {@code diffIds} (the digests of the uncompressed layers, unless a test lies).
+     */
+    static Path ociLayout(Path dir, String name, List<byte[]> blobs, List<Digest> diffIds) throws IOException {
+        Path blobDir = Files.createDirectories(dir.resolve("blobs/sha256"));
+        ObjectNode config = Json.object();
+        config.put("architecture", "amd64");
+        config.put("os", "linux");
+        ArrayNode ids = config.putObject("rootfs").put("type", "layers").putArray("diff_ids");
+        diffIds.forEach(d -> ids.add(d.toString()));
+        byte[] configBytes = Json.bytes(config);
+        ObjectNode manifest = Json.object();
+        manifest.put("schemaVersion", 2);
+        manifest.put("mediaType", Json.OCI_MANIFEST);
+        manifest.set("config", Json.descriptor(Json.OCI_CONFIG, Digest.of(configBytes), configBytes.length));
+        ArrayNode layers = manifest.putArray("layers");
+        for (byte[] b : blobs) {
+            layers.add(Json.descriptor("application/vnd.oci.image.layer.v1.tar+gzip", Digest.of(b), b.length));
+            Files.write(blobDir.resolve(Digest.of(b).hex()), b);
+        }
+        byte[] manifestBytes = Json.bytes(manifest);
+        Files.write(blobDir.resolve(Digest.of(configBytes).hex()), configBytes);
+        Files.write(blobDir.resolve(Digest.of(manifestBytes).hex()), manifestBytes);
+        ObjectNode index = Json.object();
+        index.put("schemaVersion", 2);
+        ObjectNode m = Json.descriptor(Json.OCI_MANIFEST, Digest.of(manifestBytes), manifestBytes.length);
+        m.putObject("annotations").put(Json.REF_NAME, name);
+        index.putArray("manifests").add(m);
+        Files.write(dir.resolve("index.json"), Json.bytes(index));
+        Files.writeString(dir.resolve("oci-layout"), "{\"imageLayoutVersion\":\"1.0.0\"}");
+        return dir;
     }
 
     private static void put(TarArchiveOutputStream tar, String name, byte[] content) throws IOException {

@@ -2,11 +2,14 @@ package dev.layerfs.image;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.layerfs.image.store.Digest;
 import dev.layerfs.image.store.ImageStoreException;
 import dev.layerfs.image.store.Json;
 import java.nio.charset.StandardCharsets;
@@ -25,6 +28,18 @@ class JsonTest {
         assertEquals(theirs, ours);
         assertArrayEquals(mapper.writeValueAsBytes(theirs), Json.bytes(ours));
         assertArrayEquals(mapper.writerWithDefaultPrettyPrinter().writeValueAsBytes(theirs), Json.pretty(ours));
+    }
+
+    @Test
+    void sameValueTakesAnIntegerForItsValueWhateverNodeHoldsIt() throws Exception {
+        Digest d = Digest.of(new byte[0]);
+        JsonNode read = Json.parse(Json.bytes(Json.descriptor(Json.OCI_MANIFEST, d, 1384)), "descriptor");
+        assertNotEquals(read, Json.descriptor(Json.OCI_MANIFEST, d, 1384), "an int node is not a long node");
+        assertTrue(Json.sameValue(read, Json.descriptor(Json.OCI_MANIFEST, d, 1384)));
+        assertFalse(Json.sameValue(read, Json.descriptor(Json.OCI_MANIFEST, d, 1385)));
+        assertFalse(Json.sameValue(read, Json.descriptor(Json.OCI_CONFIG, d, 1384)));
+        assertFalse(Json.sameValue(Json.parse("[1,2]".getBytes(StandardCharsets.UTF_8), "a"),
+                Json.parse("[1,2,3]".getBytes(StandardCharsets.UTF_8), "b")));
     }
 
     @Test

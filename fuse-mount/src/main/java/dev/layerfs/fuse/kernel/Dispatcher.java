@@ -39,8 +39,8 @@ final class Dispatcher {
     private static final int ENXIO = Errno.ENXIO.code();
     /** The most one COPY_FILE_RANGE copies (its reply's count is 32 bits); the caller asks again for the rest. */
     private static final long MAX_COPY = 1L << 30;
-    /** Not in the engine's errno set: a node id the table no longer has. */
-    private static final int ESTALE = 116;
+    /** A node id the table no longer has. */
+    private static final int ESTALE = Errno.ESTALE.code();
     private static final int O_CREAT = 0100;
     private static final int O_EXCL = 0200;
     private static final int O_NOCTTY = 0400;
@@ -173,8 +173,10 @@ final class Dispatcher {
     /**
      * The kernel refused the reply to {@code r}: it abandoned the request meanwhile (interrupted), and the write
      * failed with ENOENT. What a successful OPEN, CREATE or OPENDIR reply handed out then has no owner, and no
-     * RELEASE (RELEASEDIR) will come for it: it is undone here as that would, and a CREATE's lookup is forgotten
-     * too, as libfuse does when the reply to an open fails.
+     * RELEASE (RELEASEDIR) will come for it: it is undone here as that would. Likewise no FORGET will come for the
+     * lookup an entry reply (LOOKUP, MKNOD, MKDIR, SYMLINK, LINK, CREATE) or each entry of a READDIRPLUS reply
+     * counted on its node: that lookup is forgotten here, as libfuse's high-level layer forgets the node of a
+     * refused entry reply.
      */
     void abandoned(Request r, ByteBuffer reply) {
         if (r.opcode == null || ReplyWriter.errnoOf(reply) != 0) {
@@ -190,9 +192,19 @@ final class Dispatcher {
                     }
                 }
                 case OPENDIR -> dirs.remove(ReplyWriter.openFhOf(reply));
+                case LOOKUP, MKNOD, MKDIR, SYMLINK, LINK -> {
+                    long id = ReplyWriter.entryNodeIdOf(reply);
+                    if (id != 0) {
+                        forget(id, 1); // 0: a negative entry, which counted nothing
+                    }
+                }
+                case READDIRPLUS -> {
+                    for (long id : ReplyWriter.direntplusNodeIdsOf(reply)) {
+                        forget(id, 1);
+                    }
+                }
                 default -> {
-                    // No handle to give back. An entry reply's lookup is not undone here: its node keeps one
-                    // lookup the kernel never counted.
+                    // Nothing handed out.
                 }
             }
             LOG.debug("{}: reply refused, the request was abandoned", r);

@@ -1,5 +1,7 @@
 package dev.layerfs.fuse.kernel;
 
+import dev.layerfs.core.error.Errno;
+
 /**
  * The kernel's FUSE ABI ({@code include/uapi/linux/fuse.h}), once: every struct this transport reads or writes,
  * as named byte offsets and sizes, and the flag bits it uses. All integers are little-endian (the host's order on
@@ -25,7 +27,7 @@ final class FuseAbi {
     /** The deepest stack of filesystems the kernel allows (FILESYSTEM_MAX_STACK_DEPTH). */
     static final int MAX_STACK_DEPTH = 2;
     /** The errno a malformed request is answered with. */
-    static final int EIO = 5;
+    static final int EIO = Errno.EIO.code();
 
     /** struct fuse_in_header. */
     static final class InHeader {

@@ -1,5 +1,6 @@
 package dev.layerfs.fuse.kernel;
 
+import dev.layerfs.core.error.Errno;
 import dev.layerfs.fuse.kernel.FuseAbi.FlagMinor;
 import dev.layerfs.fuse.kernel.FuseAbi.InitFlags;
 import dev.layerfs.fuse.kernel.FuseAbi.InitFlags2;
@@ -19,7 +20,7 @@ record InitNegotiation(int error, ReplyWriter.InitReply reply, boolean cacheDire
     static final int MAX_WRITE = 1 << 20;
     static final int MAX_PAGES = MAX_WRITE / 4096;
     static final int MAX_WRITE_WITHOUT_MAX_PAGES = 32 * 4096;
-    private static final int EPROTO = 71;
+    private static final int EPROTO = Errno.EPROTO.code();
     private static final int MAX_BACKGROUND = 12;
     private static final int CONGESTION_THRESHOLD = 9;
 

@@ -292,7 +292,8 @@ public final class KernelSession {
                 return;
             }
             if (sent == Sent.ABANDONED && request != null) {
-                // No RELEASE will follow an open whose reply the kernel refused: the dispatcher gives it back.
+                // No RELEASE will follow an open, no FORGET an entry, whose reply the kernel refused: the
+                // dispatcher undoes them.
                 dispatcher.abandoned(request, reply);
             }
         }

@@ -93,6 +93,29 @@ final class ReplyWriter {
         return reply.getLong(OutHeader.SIZE + OpenOut.FH);
     }
 
+    /** The node id a finished entry reply (LOOKUP, MKNOD, ...) hands the kernel; 0 for a negative entry. */
+    static long entryNodeIdOf(ByteBuffer reply) {
+        return reply.getLong(OutHeader.SIZE + EntryOut.NODEID);
+    }
+
+    /**
+     * The node ids a finished READDIRPLUS reply hands the kernel, one per entry that carries a node (".", ".." and
+     * names that vanished carry node id 0 and are left out).
+     */
+    static long[] direntplusNodeIdsOf(ByteBuffer reply) {
+        int end = reply.getInt(OutHeader.LEN);
+        long[] ids = new long[(end - OutHeader.SIZE) / Direntplus.size(1)];
+        int count = 0;
+        for (int b = OutHeader.SIZE; b < end; ) {
+            long id = reply.getLong(b + Direntplus.ENTRY_OUT + EntryOut.NODEID);
+            if (id != 0) {
+                ids[count++] = id;
+            }
+            b += Direntplus.size(reply.getInt(b + Direntplus.DIRENT + Dirent.NAMELEN));
+        }
+        return java.util.Arrays.copyOf(ids, count);
+    }
+
     /** The file handle a finished CREATE reply hands the kernel (after its entry). */
     static long createFhOf(ByteBuffer reply) {
         return reply.getLong(OutHeader.SIZE + EntryOut.SIZE + OpenOut.FH);

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.layerfs.core.Overlay;
+import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.model.OverlayConfig;
 import dev.layerfs.fuse.kernel.FuseAbi.Attr;
 import dev.layerfs.fuse.kernel.FuseAbi.EntryOut;
@@ -27,8 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
  * real overlay on temporary directories, and the replies are decoded at the wire's offsets.
  */
 class DispatcherTest {
-    private static final int ENOSYS = 38;
-    private static final int EINVAL = 22;
+    private static final int ENOSYS = Errno.ENOSYS.code();
+    private static final int EINVAL = Errno.EINVAL.code();
 
     @TempDir
     Path tmp;
@@ -108,7 +109,7 @@ class DispatcherTest {
         assertEquals(0, error(kernel.call(kernel.req(Opcode.RENAME2, 1).i64(1).i32(FuseAbi.RenameFlags.EXCHANGE).i32(0)
                 .name("f").name("d"))));
         assertEquals(dirNode, lookup(1, "f"), "the directory's node now answers under the name f");
-        assertEquals(17, error(kernel.call(kernel.req(Opcode.RENAME2, 1).i64(1).i32(FuseAbi.RenameFlags.NOREPLACE)
+        assertEquals(Errno.EEXIST.code(), error(kernel.call(kernel.req(Opcode.RENAME2, 1).i64(1).i32(FuseAbi.RenameFlags.NOREPLACE)
                 .i32(0).name("f").name("d"))), "EEXIST");
     }
 

@@ -4,8 +4,10 @@ import static dev.layerfs.fuse.kernel.DispatchFixture.error;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.layerfs.core.Overlay;
+import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.model.OverlayConfig;
 import dev.layerfs.core.nativeio.Linux;
 import dev.layerfs.fuse.kernel.FuseAbi.EntryOut;
@@ -25,12 +27,13 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * OPEN, CREATE, RELEASE, LSEEK and COPY_FILE_RANGE through the dispatcher on a real overlay, with passthrough
  * negotiated and a fake device that hands out backing ids: which opens are passed through, which are served,
- * and what a copy-up under a passed-through lower file does.
+ * and what a copy-up under a passed-through lower file does; and what a reply the kernel refused (the request
+ * was abandoned) hands back: its open handle, its entries' lookups.
  */
 class FileIoDispatchTest {
-    private static final int ESTALE = 116;
-    private static final int ENXIO = 6;
-    private static final int EBADF = 9;
+    private static final int ESTALE = Errno.ESTALE.code();
+    private static final int ENXIO = Errno.ENXIO.code();
+    private static final int EBADF = Errno.EBADF.code();
 
     @TempDir
     Path tmp;
@@ -222,6 +225,91 @@ class FileIoDispatchTest {
         dispatcher.abandoned(parsed, reply);
         assertEquals(EBADF, error(kernel.call(kernel.req(Opcode.READDIR, 1).i64(fh).i64(0).i32(4096).i32(0).i64(0)
                 .i32(0).i32(0))));
+    }
+
+    /** The node id of an entry reply, which must be a success. */
+    private static long entryNode(ByteBuffer reply) {
+        assertEquals(0, error(reply));
+        return reply.getLong(OutHeader.SIZE + EntryOut.NODEID);
+    }
+
+    /** Dispatches {@code r}, then refuses its reply as the kernel does for an abandoned request; its reply. */
+    private ByteBuffer refused(WireTest.Req r) {
+        Request parsed = r.parse();
+        ByteBuffer reply = kernel.dispatch(parsed);
+        dispatcher.abandoned(parsed, reply);
+        return reply;
+    }
+
+    private void forget(long node, long count) {
+        assertNull(kernel.call(kernel.req(Opcode.FORGET, node).i64(count)));
+    }
+
+    @Test
+    void aLookupWhoseReplyWasRefusedKeepsOnlyTheLookupsTheKernelCounted() throws Exception {
+        mount(PassthroughMode.OFF);
+        long u = lookup("u");
+        assertEquals(u, entryNode(refused(kernel.req(Opcode.LOOKUP, 1).name("u"))), "the same node, once more");
+        forget(u, 1);
+        assertNull(nodes.get(u), "the one lookup the kernel counted is its last");
+
+        int known = nodes.size();
+        long a = entryNode(refused(kernel.req(Opcode.LOOKUP, 1).name("a")));
+        assertNull(nodes.get(a), "a node only the refused reply named is gone");
+        assertEquals(known, nodes.size());
+    }
+
+    @Test
+    void aRefusedNegativeEntryUndoesNothing() throws Exception {
+        mount(PassthroughMode.OFF);
+        long u = lookup("u");
+        int known = nodes.size();
+        assertEquals(0, entryNode(refused(kernel.req(Opcode.LOOKUP, 1).name("missing"))), "a negative entry");
+        assertEquals(known, nodes.size());
+        forget(u, 1);
+        assertNull(nodes.get(u));
+    }
+
+    @Test
+    void aNewNameWhoseEntryReplyWasRefusedIsForgottenButStays() throws Exception {
+        mount(PassthroughMode.OFF);
+        int known = nodes.size();
+        long dir = entryNode(refused(kernel.req(Opcode.MKDIR, 1).i32(0755).i32(0).name("d")));
+        long fifo = entryNode(refused(kernel.req(Opcode.MKNOD, 1).i32(0010644).i32(0).i32(0).i32(0).name("p")));
+        long link = entryNode(refused(kernel.req(Opcode.SYMLINK, 1).name("s").name("u")));
+        assertNull(nodes.get(dir));
+        assertNull(nodes.get(fifo));
+        assertNull(nodes.get(link));
+        assertEquals(known, nodes.size());
+        assertTrue(Files.isDirectory(tmp.resolve("upper/d")), "what the request made stays, as the kernel sees it");
+        assertEquals("u", Files.readSymbolicLink(tmp.resolve("upper/s")).toString());
+        assertNotEquals(dir, lookup("d"), "a later lookup makes a new node");
+
+        long u = lookup("u");
+        assertEquals(u, entryNode(refused(kernel.req(Opcode.LINK, 1).i64(u).name("u2"))), "LINK names the target");
+        forget(u, 1);
+        assertNull(nodes.get(u), "the link's lookup is undone: the kernel's one FORGET drops the node");
+        assertTrue(Files.exists(tmp.resolve("upper/u2")));
+    }
+
+    @Test
+    void aReaddirplusWhoseReplyWasRefusedForgetsEachEntrysLookup() throws Exception {
+        mount(PassthroughMode.OFF);
+        long u = lookup("u");
+        int known = nodes.size();
+        ByteBuffer open = kernel.call(kernel.req(Opcode.OPENDIR, 1).i32(0).i32(0));
+        assertEquals(0, error(open));
+        long fh = open.getLong(OutHeader.SIZE + OpenOut.FH);
+        ByteBuffer listing = refused(kernel.req(Opcode.READDIRPLUS, 1).i64(fh).i64(0).i32(4096).i32(0).i64(0).i32(0)
+                .i32(0));
+        assertEquals(0, error(listing));
+        long[] listed = ReplyWriter.direntplusNodeIdsOf(listing);
+        assertEquals(2, listed.length, "a and u carry nodes, . and .. none");
+        assertTrue(listed[0] == u || listed[1] == u);
+        assertEquals(known, nodes.size(), "a's new node is gone");
+        forget(u, 1);
+        assertNull(nodes.get(u), "u keeps only the lookup the kernel counted");
+        assertEquals(0, error(kernel.call(kernel.req(Opcode.RELEASEDIR, 1).i64(fh).i32(0).i32(0).i64(0))));
     }
 
     @Test

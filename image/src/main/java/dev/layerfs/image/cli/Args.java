@@ -60,7 +60,12 @@ final class Args {
                 }
                 value = argv.get(++i);
             }
-            a.options.computeIfAbsent(o.primary(), k -> new ArrayList<>()).add(value);
+            List<String> values = a.options.get(o.primary());
+            if (values == null) {
+                values = new ArrayList<>();
+                a.options.put(o.primary(), values);
+            }
+            values.add(value);
         }
         if (!a.help) {
             a.check(usage);
@@ -75,12 +80,13 @@ final class Args {
             }
         }
         int min = 0;
+        int max = 0;
         boolean unbounded = false;
         for (Usage.Positional p : usage.positionals) {
             min += p.min();
+            max += Math.max(p.max(), 0);
             unbounded |= p.max() < 0;
         }
-        int max = usage.positionals.stream().mapToInt(p -> Math.max(p.max(), 0)).sum();
         if (positionals.size() < min) {
             int next = Math.min(positionals.size(), usage.positionals.size() - 1);
             Usage.Positional missing = usage.positionals.get(next);

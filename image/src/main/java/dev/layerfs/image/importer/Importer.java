@@ -8,6 +8,7 @@ import dev.layerfs.image.extract.UnsafeEntryException;
 import dev.layerfs.image.source.ArchiveReader;
 import dev.layerfs.image.source.ImageSource;
 import dev.layerfs.image.source.ImportPlan;
+import dev.layerfs.image.source.KnownBlobs;
 import dev.layerfs.image.source.ImportPlan.LayerSource;
 import dev.layerfs.image.store.CountingDigestStream;
 import dev.layerfs.image.store.Digest;
@@ -60,12 +61,12 @@ public final class Importer {
         }
         List<String> loaded = new ArrayList<>();
         try (ImageSource src = ImageSource.open(archive)) {
-            List<ImportPlan> plans = ArchiveReader.read(src, archive.toString(), store::holdsBlob);
+            List<ImportPlan> plans = ArchiveReader.read(src, archive.toString(), new StoredBlobs(store));
             if (tag.isPresent() && plans.size() > 1) {
                 throw new ImageStoreException(archive + " holds " + plans.size() + " images: --tag names one");
             }
             for (ImportPlan plan : plans) {
-                List<String> names = tag.map(List::of).orElse(plan.names());
+                List<String> names = tag.isPresent() ? List.of(tag.get()) : plan.names();
                 importImage(src, plan, names);
                 loaded.add(names.isEmpty() ? plan.configDigest().toString() : String.join(", ", names));
             }
@@ -104,6 +105,20 @@ public final class Importer {
         }
     }
 
+    /** The store's blobs, as the archive readers consult them (see KnownBlobs). */
+    private static final class StoredBlobs implements KnownBlobs {
+        private final LayerStore store;
+
+        StoredBlobs(LayerStore store) {
+            this.store = store;
+        }
+
+        @Override
+        public boolean holds(Digest digest, byte[] content) {
+            return store.holdsBlob(digest, content);
+        }
+    }
+
     /** A layer made during this import, waiting for the rename into place; {@code line} tells the user. */
     private record Staged(Path layerDir, Digest diffId, Path blobFile, Digest blobDigest, String line) {}
 
@@ -113,15 +128,26 @@ public final class Importer {
     private void importImage(ImageSource src, ImportPlan plan, List<String> names)
             throws IOException, ImageStoreException {
         List<FileLock> locks = new ArrayList<>();
-        Path tmp = store.newTempDir();
+        Path tmp = null;
         try {
-            for (Digest d : new TreeSet<>(plan.layers().stream().map(LayerSource::diffId).toList())) {
+            Set<Digest> diffIds = new TreeSet<>();
+            long total = 0;
+            for (LayerSource layer : plan.layers()) {
+                diffIds.add(layer.diffId());
+                total += src.size(layer.path());
+            }
+            for (Digest d : diffIds) {
                 locks.add(store.lock(d.hex()));
             }
-            long total = plan.layers().stream().mapToLong(l -> src.size(l.path())).sum();
             progress.start(total, plan.layers().size());
-            // What the store lacks, by layer index (a diff_id listed twice is staged once). A layer already
-            // there is not read at all.
+            // What the store lacks, by layer index (a diff_id listed twice is staged once). A layer whose tree
+            // and blob are both there is not read at all, not even hashed: the archive's copy would be neither
+            // kept nor used (a mount reads the store's tree, verified against the diff_id when it was extracted;
+            // an export the store's blob, verified against its digest when it was kept), while the manifest and
+            // config that name it were verified before this point, and that this blob decompresses to this
+            // diff_id was checked when the two were first kept together (LayerStore.recordBlobOf). A layer
+            // with its tree but not this blob, or not known to pair with it, is read whole and both digests
+            // checked.
             List<Planned> planned = new ArrayList<>();
             Map<Integer, LayerSource> missing = new LinkedHashMap<>();
             Set<Digest> seen = new HashSet<>();
@@ -130,16 +156,24 @@ public final class Importer {
                 Digest blob = layer.blobDigest().orElse(layer.diffId());
                 Planned p = new Planned(layer, blob, store.hasBlob(blob));
                 planned.add(p);
-                if (seen.add(layer.diffId()) && !(store.hasLayer(layer.diffId()) && p.blobStored())) {
+                if (seen.add(layer.diffId()) && !(store.hasLayer(layer.diffId()) && p.blobStored()
+                        && store.blobVerifiedFor(layer.diffId(), blob))) {
                     missing.put(i, layer);
                 }
             }
+            // The private work directory, only where there is something to stage: a re-import makes none.
+            Path work = missing.isEmpty() ? null : store.newTempDir();
+            tmp = work;
             Map<Digest, Staged> staged = new LinkedHashMap<>();
             ArrayNode layerDescriptors = Json.array();
             try (ParallelStaging<Staged> staging = new ParallelStaging<>(missing.size())) {
                 Map<Integer, Future<Staged>> running = new HashMap<>();
-                missing.forEach((i, layer) -> running.put(i, staging.submit(() -> stage(src, layer,
-                        tmp.resolve("layer-" + i), store.hasLayer(layer.diffId()), staging::stopOnFailure))));
+                for (Map.Entry<Integer, LayerSource> m : missing.entrySet()) {
+                    int i = m.getKey();
+                    LayerSource layer = m.getValue();
+                    running.put(i, staging.submit(() -> stage(src, layer, work.resolve("layer-" + i),
+                            store.hasLayer(layer.diffId()), staging::stopOnFailure)));
+                }
                 for (int i = 0; i < planned.size(); i++) {
                     LayerSource layer = planned.get(i).layer();
                     Digest blob = planned.get(i).blob();
@@ -165,6 +199,7 @@ public final class Importer {
                 if (s.layerDir() != null) {
                     store.commitLayer(s.layerDir(), s.diffId());
                 }
+                store.recordBlobOf(s.diffId(), s.blobDigest());
             }
             store.writeBlob(plan.config(), plan.configDigest());
             byte[] manifest;
@@ -180,8 +215,12 @@ public final class Importer {
             new ImageIndex(store).add(Json.descriptor(Json.OCI_MANIFEST, manifestDigest, manifest.length), names);
         } finally {
             progress.finish();
-            locks.forEach(LayerStore::unlock);
-            LayerStore.deleteTree(tmp);
+            for (FileLock lock : locks) {
+                LayerStore.unlock(lock);
+            }
+            if (tmp != null) {
+                LayerStore.deleteTree(tmp);
+            }
         }
     }
 
@@ -233,7 +272,9 @@ public final class Importer {
                     + diffId + ", the config's diff_id is " + layer.diffId());
         }
         if (haveLayer) {
-            return new Staged(null, diffId, blobFile, blobDigest, label + ": Copied blob (layer already extracted)");
+            String line = store.hasBlob(blobDigest) ? ": Already exists (its blob checked against the layer)"
+                    : ": Copied blob (layer already extracted)";
+            return new Staged(null, diffId, blobFile, blobDigest, label + line);
         }
         LayerInfo.write(dir, new LayerInfo(diffId, diffSize, stats.entries(), stats.fileBytes()));
         return new Staged(dir, diffId, blobFile, blobDigest, label + ": Extracted " + Sizes.human(diffSize));

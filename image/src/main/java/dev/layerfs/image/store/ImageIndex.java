@@ -101,7 +101,34 @@ public final class ImageIndex {
      * once without a name when {@code names} is empty and the image is not yet in the index.
      */
     public void add(ObjectNode manifestDescriptor, List<String> names) throws ImageStoreException {
-        update(manifests -> {
+        update(new AddImage(manifestDescriptor, names));
+    }
+
+    /** Removes every index entry of the image. */
+    public void remove(Image image) throws ImageStoreException {
+        update(new RemoveImage(image.manifestDigest().toString()));
+    }
+
+    /**
+     * A change of the index's manifest list. Its two kinds are named classes rather than lambdas: a re-import,
+     * whose only change to the store is this one, then bootstraps no method handles (README, Images).
+     */
+    private interface Change {
+        ArrayNode apply(ArrayNode manifests);
+    }
+
+    /** {@link #add}: the image under each of its names, the names taken from any other image. */
+    private static final class AddImage implements Change {
+        private final ObjectNode manifestDescriptor;
+        private final List<String> names;
+
+        AddImage(ObjectNode manifestDescriptor, List<String> names) {
+            this.manifestDescriptor = manifestDescriptor;
+            this.names = names;
+        }
+
+        @Override
+        public ArrayNode apply(ArrayNode manifests) {
             String digest = manifestDescriptor.get("digest").asText();
             ArrayNode kept = Json.array();
             boolean present = false;
@@ -123,39 +150,51 @@ public final class ImageIndex {
                 kept.add(manifestDescriptor.deepCopy());
             }
             return kept;
-        });
+        }
     }
 
-    /** Removes every index entry of the image. */
-    public void remove(Image image) throws ImageStoreException {
-        update(manifests -> {
+    /** {@link #remove}: every entry of one manifest digest dropped. */
+    private static final class RemoveImage implements Change {
+        private final String manifestDigest;
+
+        RemoveImage(String manifestDigest) {
+            this.manifestDigest = manifestDigest;
+        }
+
+        @Override
+        public ArrayNode apply(ArrayNode manifests) {
             ArrayNode kept = Json.array();
             for (JsonNode m : manifests) {
-                if (!m.path("digest").asText().equals(image.manifestDigest().toString())) {
+                if (!m.path("digest").asText().equals(manifestDigest)) {
                     kept.add(m);
                 }
             }
             return kept;
-        });
+        }
     }
 
-    private interface Change {
-        ArrayNode apply(ArrayNode manifests);
-    }
-
+    /**
+     * Applies a change under the index lock. An index the change leaves as it was (the same manifest list, as
+     * JSON values) is not written again, nor laid out to find that out: a re-import then loads no JSON generator.
+     */
     private void update(Change change) throws ImageStoreException {
         try {
             FileLock lock = store.lock("index");
             try {
-                JsonNode index = read();
+                byte[] current = Files.exists(store.indexFile()) ? Files.readAllBytes(store.indexFile()) : null;
+                JsonNode index = current == null ? Json.object() : Json.parse(current, "the store's index.json");
                 ObjectNode out = Json.object();
                 out.put("schemaVersion", 2);
                 out.put("mediaType", Json.OCI_INDEX);
                 ArrayNode manifests = index.path("manifests").isArray()
                         ? (ArrayNode) index.get("manifests") : Json.array();
-                out.set("manifests", change.apply(manifests));
-                LayerStore.writeAtomically(store.root().resolve("tmp"), store.indexFile(),
-                        Json.pretty(out));
+                ArrayNode changed = change.apply(manifests);
+                if (current != null && Json.sameValue(changed, manifests) && index.path("schemaVersion").asInt() == 2
+                        && index.path("mediaType").asText().equals(Json.OCI_INDEX)) {
+                    return;
+                }
+                out.set("manifests", changed);
+                LayerStore.writeAtomically(store.root().resolve("tmp"), store.indexFile(), Json.pretty(out));
             } finally {
                 LayerStore.unlock(lock);
             }

@@ -12,6 +12,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.Comparator;
 import java.util.Iterator;
 import java.util.Map;
 
@@ -158,6 +159,28 @@ public final class Json {
         d.put("digest", digest.toString());
         d.put("size", size);
         return d;
+    }
+
+    /**
+     * Whether two documents hold the same values: as {@link JsonNode#equals}, except that an integer equals an
+     * integer of the same value whatever Jackson node holds it (a size read back from a file is an int node where
+     * it fits, a size the store sets a long node).
+     */
+    public static boolean sameValue(JsonNode a, JsonNode b) {
+        return a.equals(IntegersByValue.INSTANCE, b);
+    }
+
+    /** Orders integral numbers by value; any other two values are equal when Jackson says so. */
+    private static final class IntegersByValue implements Comparator<JsonNode> {
+        static final IntegersByValue INSTANCE = new IntegersByValue();
+
+        @Override
+        public int compare(JsonNode a, JsonNode b) {
+            if (a.isIntegralNumber() && b.isIntegralNumber()) {
+                return a.bigIntegerValue().compareTo(b.bigIntegerValue());
+            }
+            return a.equals(b) ? 0 : 1;
+        }
     }
 
     /** A required text field, or a one-line error naming the document and the field. */

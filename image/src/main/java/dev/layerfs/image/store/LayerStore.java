@@ -1,26 +1,29 @@
 package dev.layerfs.image.store;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.util.Comparator;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.stream.Stream;
 
 /**
  * The store's directories. Its top is an OCI image layout (oci-layout, index.json, blobs/sha256/HEX: layer blobs,
  * manifests and configs as imported), and beside it:
  * <ul>
  *   <li>{@code layers/HEX/root}: a layer extracted once, keyed by its diff_id (the digest of the uncompressed
- *       tar), with {@code layers/HEX/layer.json} holding what extraction measured;
+ *       tar), with {@code layers/HEX/layer.json} holding what extraction measured, and an empty
+ *       {@code layers/HEX/blob-BLOBHEX} for each compressed blob checked to decompress to it;
  *   <li>{@code locks/}: one lock file per layer and one for index.json (advisory locks, held while writing);
  *   <li>{@code tmp/PID-RANDOM/}: work in progress. Everything is made there and renamed into place, so a killed
  *       import leaves only a tmp directory, removed by the next command once its process is gone;
@@ -83,6 +86,31 @@ public final class LayerStore {
         return Files.isDirectory(layerRoot(diffId));
     }
 
+    /**
+     * Whether blob {@code blob} was checked to decompress to layer {@code diffId}: an uncompressed blob is its
+     * layer's tar (the same digest); a compressed one was so checked when {@link #recordBlobOf} says so.
+     */
+    public boolean blobVerifiedFor(Digest diffId, Digest blob) {
+        return blob.equals(diffId) || Files.exists(layerDir(diffId).resolve(BLOB_MARK + blob.hex()));
+    }
+
+    /**
+     * Records, once the layer and the blob are in place, that the blob was checked to decompress to the layer:
+     * an empty {@code layers/DIFF_ID/blob-HEX}. A fact about two digests, so it never goes stale; it goes with
+     * the layer's directory.
+     */
+    public void recordBlobOf(Digest diffId, Digest blob) throws IOException {
+        if (!blobVerifiedFor(diffId, blob)) {
+            try {
+                Files.createFile(layerDir(diffId).resolve(BLOB_MARK + blob.hex()));
+            } catch (FileAlreadyExistsException e) {
+                // another import recorded it meanwhile
+            }
+        }
+    }
+
+    private static final String BLOB_MARK = "blob-";
+
     public Path indexFile() {
         return root.resolve("index.json");
     }
@@ -96,7 +124,7 @@ public final class LayerStore {
         Path tmp = root.resolve("tmp");
         while (true) {
             try {
-                return Files.createDirectory(tmp.resolve(ProcessHandle.current().pid() + "-" + uniqueSuffix()));
+                return Files.createDirectory(tmp.resolve(Processes.self() + "-" + uniqueSuffix()));
             } catch (FileAlreadyExistsException taken) {
                 // a leftover of an earlier process that had this pid: the next suffix
             }
@@ -210,8 +238,8 @@ public final class LayerStore {
 
     /** Removes tmp/ entries whose process (the number before the dash) no longer runs. */
     private void removeStaleTemp() throws IOException {
-        try (Stream<Path> s = Files.list(root.resolve("tmp"))) {
-            for (Path p : s.toList()) {
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(root.resolve("tmp"))) {
+            for (Path p : s) {
                 String name = p.getFileName().toString();
                 int dash = name.indexOf('-');
                 boolean stale;
@@ -229,7 +257,7 @@ public final class LayerStore {
 
     private static boolean processAlive(String pid) {
         try {
-            return ProcessHandle.of(Long.parseLong(pid)).map(ProcessHandle::isAlive).orElse(false);
+            return Processes.alive(Long.parseLong(pid));
         } catch (NumberFormatException e) {
             return false;
         }
@@ -237,19 +265,29 @@ public final class LayerStore {
 
     /** Deletes a tree without following symlinks (a layer's symlinks point anywhere). */
     public static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+        if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
-        try (Stream<Path> walk = Files.walk(p)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(q -> {
-                try {
-                    Files.delete(q);
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            });
-        } catch (UncheckedIOException e) {
-            throw e.getCause();
+        Files.walkFileTree(p, TreeDeleter.INSTANCE);
+    }
+
+    /** Deletes what it visits, each directory after its entries; a symlink is visited, never followed. */
+    private static final class TreeDeleter extends SimpleFileVisitor<Path> {
+        static final TreeDeleter INSTANCE = new TreeDeleter();
+
+        @Override
+        public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+            Files.delete(file);
+            return FileVisitResult.CONTINUE;
+        }
+
+        @Override
+        public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
+            if (e != null) {
+                throw e;
+            }
+            Files.delete(dir);
+            return FileVisitResult.CONTINUE;
         }
     }
 }

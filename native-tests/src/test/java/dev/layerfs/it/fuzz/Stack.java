@@ -329,38 +329,12 @@ record Stack(int lowers, List<Entry> entries, java.util.Set<Integer> aufs) {
 
     /**
      * Writes the stack: layer i of the stack below {@code roots[i]} (upper first, then the lowers); for layerfs's
-     * side ({@code aufsSide}) the {@link #aufs} lower layers in AUFS form. Each entry is made relative to its open
-     * parent directory, so that paths deeper than PATH_MAX from the layer's own path, and any bytes, can be written.
+     * side ({@code aufsSide}) the {@link #aufs} lower layers in AUFS form.
      */
     void materialize(List<Path> roots, boolean aufsSide) {
         for (int layer = 0; layer <= lowers; layer++) {
             boolean aufsForm = aufsSide && layer > 0 && aufs.contains(layer);
-            int root = Sys.C.openat(Linux.AT_FDCWD, roots.get(layer).getParent().toString(), Linux.O_PATH
-                    | Linux.O_DIRECTORY | Linux.O_CLOEXEC, 0);
-            check(root, "open", roots.get(layer).getParent().toString());
-            // The entries are relative to the sequence's directory, "." itself, which the first entry makes.
-            String seqDir = roots.get(layer).getFileName().toString();
-            try {
-                List<Entry> dirs = new ArrayList<>();
-                for (Entry e : entries) {
-                    if (e.layer != layer) {
-                        continue;
-                    }
-                    String path = e.path.equals(".") ? seqDir : seqDir + "/" + ByteNames.bytes(e.path);
-                    withParent(root, path, (dir, leaf) -> write(e, dir, leaf, root, seqDir, aufsForm));
-                    if (e.kind == Kind.DIR) {
-                        dirs.add(e);
-                    }
-                }
-                // Directories last, deepest first: their times must not change after they are set.
-                Collections.reverse(dirs);
-                for (Entry d : dirs) {
-                    String path = d.path.equals(".") ? seqDir : seqDir + "/" + ByteNames.bytes(d.path);
-                    withParent(root, path, (dir, leaf) -> attributes(d, dir, leaf));
-                }
-            } finally {
-                Sys.close(root);
-            }
+            eachEntry(roots, layer, (e, dir, leaf, root, seqDir) -> write(e, dir, leaf, root, seqDir, aufsForm));
         }
     }
 
@@ -374,52 +348,74 @@ record Stack(int lowers, List<Entry> entries, java.util.Set<Integer> aufs) {
      */
     void toKernelForm(List<Path> roots) {
         for (int layer = 1; layer <= lowers; layer++) {
-            if (!aufs.contains(layer)) {
-                continue;
-            }
-            int root = Sys.C.openat(Linux.AT_FDCWD, roots.get(layer).getParent().toString(), Linux.O_PATH
-                    | Linux.O_DIRECTORY | Linux.O_CLOEXEC, 0);
-            check(root, "open", roots.get(layer).getParent().toString());
-            String seqDir = roots.get(layer).getFileName().toString();
-            try {
-                List<Entry> dirs = new ArrayList<>();
-                for (Entry e : entries) {
-                    if (e.layer != layer) {
-                        continue;
-                    }
-                    String path = e.path.equals(".") ? seqDir : seqDir + "/" + ByteNames.bytes(e.path);
-                    if (e.kind == Kind.WH) {
-                        withParent(root, path, (dir, leaf) -> {
-                            check(Sys.C.unlinkat(dir, ".wh." + leaf, 0), "unlink .wh.", ByteNames.text(leaf));
-                            check(Sys.C.mknodat(dir, leaf, Linux.S_IFCHR, 0), "whiteout", ByteNames.text(leaf));
-                        });
-                    } else if (e.kind == Kind.DIR) {
-                        dirs.add(e);
-                        if (e.opaque) {
-                            withParent(root, path, (dir, leaf) -> {
-                                int dfd = Sys.openDirectory(dir, leaf);
-                                check(dfd, "open", ByteNames.text(leaf));
-                                try {
-                                    check(Sys.C.unlinkat(dfd, ".wh..wh..opq", 0), "unlink .wh..wh..opq in",
-                                            ByteNames.text(leaf));
-                                } finally {
-                                    Sys.close(dfd);
-                                }
-                                check(Sys.C.lsetxattr(Sys.fdPath(dir) + "/" + leaf, "trusted.overlay.opaque",
-                                        new byte[] {'y'}, 1, 0), "opaque", ByteNames.text(leaf));
-                            });
-                        }
-                    }
-                }
-                Collections.reverse(dirs);
-                for (Entry d : dirs) {
-                    String path = d.path.equals(".") ? seqDir : seqDir + "/" + ByteNames.bytes(d.path);
-                    withParent(root, path, (dir, leaf) -> attributes(d, dir, leaf));
-                }
-            } finally {
-                Sys.close(root);
+            if (aufs.contains(layer)) {
+                eachEntry(roots, layer, (e, dir, leaf, root, seqDir) -> toKernelForm(e, dir, leaf));
             }
         }
+    }
+
+    /** One entry of an AUFS-form layer in the kernel's form: a whiteout, or an opaque directory's marker. */
+    private static void toKernelForm(Entry e, int dir, String leaf) {
+        if (e.kind == Kind.WH) {
+            check(Sys.C.unlinkat(dir, ".wh." + leaf, 0), "unlink .wh.", ByteNames.text(leaf));
+            check(Sys.C.mknodat(dir, leaf, Linux.S_IFCHR, 0), "whiteout", ByteNames.text(leaf));
+        } else if (e.kind == Kind.DIR && e.opaque) {
+            int dfd = Sys.openDirectory(dir, leaf);
+            check(dfd, "open", ByteNames.text(leaf));
+            try {
+                check(Sys.C.unlinkat(dfd, ".wh..wh..opq", 0), "unlink .wh..wh..opq in", ByteNames.text(leaf));
+            } finally {
+                Sys.close(dfd);
+            }
+            check(Sys.C.lsetxattr(Sys.fdPath(dir) + "/" + leaf, "trusted.overlay.opaque", new byte[] {'y'}, 1, 0),
+                    "opaque", ByteNames.text(leaf));
+        }
+    }
+
+    /**
+     * What {@link #eachEntry} does with an entry, given its parent directory and last name, the layer's root and
+     * the sequence's directory name.
+     */
+    @FunctionalInterface
+    private interface EntryCall {
+        void call(Entry e, int dir, String leaf, int root, String seqDir);
+    }
+
+    /**
+     * Walks the entries of one layer below {@code roots[layer]}, in the stack's order, each relative to its open
+     * parent directory, so that paths deeper than PATH_MAX from the layer's own path, and any bytes, can be
+     * reached; then sets the directories' attributes, last and deepest first, since their times must not change
+     * after they are set. The entries are relative to the sequence's directory, "." itself, which the first entry
+     * of a layer being written makes.
+     */
+    private void eachEntry(List<Path> roots, int layer, EntryCall call) {
+        int root = Sys.C.openat(Linux.AT_FDCWD, roots.get(layer).getParent().toString(), Linux.O_PATH
+                | Linux.O_DIRECTORY | Linux.O_CLOEXEC, 0);
+        check(root, "open", roots.get(layer).getParent().toString());
+        String seqDir = roots.get(layer).getFileName().toString();
+        try {
+            List<Entry> dirs = new ArrayList<>();
+            for (Entry e : entries) {
+                if (e.layer != layer) {
+                    continue;
+                }
+                withParent(root, pathIn(seqDir, e), (dir, leaf) -> call.call(e, dir, leaf, root, seqDir));
+                if (e.kind == Kind.DIR) {
+                    dirs.add(e);
+                }
+            }
+            Collections.reverse(dirs);
+            for (Entry d : dirs) {
+                withParent(root, pathIn(seqDir, d), (dir, leaf) -> attributes(d, dir, leaf));
+            }
+        } finally {
+            Sys.close(root);
+        }
+    }
+
+    /** An entry's path as a byte string relative to the layer's parent directory. */
+    private static String pathIn(String seqDir, Entry e) {
+        return e.path.equals(".") ? seqDir : seqDir + "/" + ByteNames.bytes(e.path);
     }
 
     @FunctionalInterface
