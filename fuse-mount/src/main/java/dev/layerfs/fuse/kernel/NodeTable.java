@@ -55,6 +55,7 @@ final class NodeTable {
         }
     }
 
+    private static final long[] NONE = {};
     private static final int S_IFMT = 0170000;
     private static final int S_IFDIR = 0040000;
     private static final int S_IFREG = 0100000;
@@ -266,7 +267,7 @@ final class NodeTable {
      */
     synchronized long[] othersOfInode(Node n) {
         if (regularByIno == null || n.type != S_IFREG) {
-            return new long[0];
+            return NONE;
         }
         return regularByIno.othersThan(n.ino, n);
     }

@@ -996,6 +996,74 @@ class DifferentialFuzzRegressionTest {
     }
 
     /**
+     * Fixed (issue 13): with index=on, renameat2(RENAME_WHITEOUT) between two names of a lower hard link is answered
+     * 0 by the kernel overlay's VFS before the file system is asked (one inode: source == target); the kernel
+     * transport answered EINVAL (the engine makes no whiteouts for clients), since through FUSE the names are
+     * nodes of their own. Shrunk from seed 4515849939992020312 (profile long, all four).
+     */
+    @Test
+    void renameWhiteoutBetweenIndexedNamesIsANoOp() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Transports.kernel(),
+                "libfuse 2 has no rename2: Allowed.RENAME2_FLAGS");
+        Scenario.assertAgreeBoth("""
+                lowers 1
+                L1 dir . 0755 0:0 1127242478.559265774
+                L1 file a 0644 0:0 1420484227.379859067 size=3 seed=406358
+                L1 hard c -> a
+                --
+                rename c a WHITEOUT
+                stat c
+                """, ALL_FOUR, ALL_FOUR);
+    }
+
+    /**
+     * Fixed (issue 13): with index=on, a write (O_DIRECT here) through the descriptor of one name of a lower hard
+     * link, that name removed since, changes what the other name shows (size, mtime) at once on the kernel
+     * overlay; the kernel transport passed the file through (the kernel wrote it without a request) and the other
+     * name's node kept its attributes until they expired. Such files are now served on index=on mounts, and each
+     * write is told to the other nodes of the inode. Shrunk from seed 453807707996679297 (profile long, all four),
+     * with the default attribute timeout.
+     */
+    @Test
+    void writeThroughAnUnlinkedIndexedNameIsSeenThroughTheOther() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Transports.kernel(), LIBFUSE2_INDEXED_NAMES);
+        Scenario.assertAgreeBoth("""
+                lowers 1
+                L1 dir . 0755 0:0 1334229734.925226088
+                L1 dir e 0755 0:0 1439099193.839159659
+                L1 file e/c 0644 0:0 1363599972.733566786 size=77 seed=490807
+                L1 hard a -> e/c
+                --
+                open 0 e/c RDWR 0000
+                unlink e/c
+                dwrite 0 929792 4096 459508 0
+                stat a
+                write 0 12 100 7
+                stat a
+                cat a
+                """, ALL_FOUR, ALL_FOUR);
+    }
+
+    /**
+     * Fixed (issue 13): a file opened read-only on the lower data of a metadata-only copy made before the open,
+     * then unlinked: fstat showed the lower file (old mode, nlink 1) where the kernel shows its overlay inode, the
+     * copy (its mode, nlink 0). Shrunk from seed 4406996270536035956 (profile long, all four).
+     */
+    @Test
+    void fstatOfAFileOpenedOnAMetadataOnlyCopyAfterUnlinkShowsTheCopy() {
+        Scenario.assertAgreeBoth("""
+                lowers 1
+                L1 dir . 0755 0:0 1323214534.044282962
+                L1 file b 0644 0:0 1127777030.138157823 size=0 seed=835433
+                --
+                chmod b 0444
+                open 2 b RDONLY 4755
+                unlink b
+                fstat 2
+                """, ALL_FOUR, ALL_FOUR);
+    }
+
+    /**
      * The stack lines of a chain of directories in one layer: {@code count} components of {@code len} bytes, the
      * last of {@code lastLen} ('a' and then 'd's), below a sequence directory.
      */
