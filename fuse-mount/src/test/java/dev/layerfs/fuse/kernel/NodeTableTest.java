@@ -254,9 +254,10 @@ class NodeTableTest {
         NodeTable ix = new NodeTable(2, true);
         Node r = ix.root();
         java.util.Random random = new java.util.Random(13);
-        List<Node> seen = new java.util.ArrayList<>();
+        // The nodes the table holds (a node forgotten and released is never handed out again).
+        Set<Node> seen = new java.util.LinkedHashSet<>();
         java.util.Map<Node, Integer> types = new java.util.HashMap<>(); // a node keeps the type it was made with
-        for (int step = 0; step < 5_000; step++) {
+        for (int step = 0; step < 3_000; step++) {
             String name = "n" + random.nextInt(12);
             long ino = 100 + random.nextInt(4);
             switch (random.nextInt(6)) {
@@ -276,26 +277,30 @@ class NodeTableTest {
                 }
                 default -> {
                     if (!seen.isEmpty()) {
-                        Node n = seen.get(random.nextInt(seen.size()));
-                        ix.forget(n.id, 1 + random.nextInt(2));
+                        Node n = List.copyOf(seen).get(random.nextInt(seen.size()));
+                        ix.forget(n.id, random.nextBoolean() ? 1 : ix.lookups(n));
                     }
+                }
+            }
+            seen.removeIf(n -> ix.get(n.id) == null && ix.path(n) == null);
+            // The walk: every live regular-file node, grouped by inode number.
+            java.util.Map<Long, Set<Long>> walked = new java.util.HashMap<>();
+            for (Node m : seen) {
+                if (ix.get(m.id) != null && types.get(m) == FILE) {
+                    walked.computeIfAbsent(ix.ino(m), k -> new java.util.HashSet<>()).add(m.id);
                 }
             }
             for (Node n : seen) {
                 if (ix.get(n.id) == null) {
                     continue;
                 }
-                Set<Long> walked = new java.util.HashSet<>();
-                for (Node m : seen) {
-                    if (m != n && ix.get(m.id) != null && ix.ino(m) == ix.ino(n) && types.get(m) == FILE
-                            && types.get(n) == FILE) {
-                        walked.add(m.id);
-                    }
-                }
-                assertEquals(walked, ids(ix.othersOfInode(n)), "step " + step + ", " + n);
+                Set<Long> others = new java.util.HashSet<>(
+                        types.get(n) == FILE ? walked.getOrDefault(ix.ino(n), Set.of()) : Set.of());
+                others.remove(n.id);
+                assertEquals(others, ids(ix.othersOfInode(n)), "step " + step + ", " + n);
             }
         }
-        for (Node n : seen) {
+        for (Node n : List.copyOf(seen)) {
             ix.forget(n.id, Long.MAX_VALUE / 2);
         }
         assertEquals(0, ix.inodesTracked());
