@@ -566,6 +566,10 @@ final class Dispatcher {
             throw e;
         }
         Node replaced = exchange ? null : nodes.child(newParent, r.name(1));
+        if (replaced != null) {
+            // As an unlink: the other names of what was replaced show one link fewer.
+            othersStale(replaced);
+        }
         nodes.renamed(oldParent, r.name(0), newParent, r.name(1), exchange);
         keepPin(replaced, pin);
         return w.empty(r.unique);
