@@ -263,13 +263,16 @@ final class NodeTable {
     /**
      * The ids of the other live regular-file nodes with a regular file node's inode number (named or not: a name
      * removed while open is still a name of the object to its descriptors); empty where names do not share
-     * objects. Costs the number of nodes with that inode number.
+     * objects, without taking the table's lock (every WRITE asks). Costs the number of nodes with that inode
+     * number.
      */
-    synchronized long[] othersOfInode(Node n) {
-        if (regularByIno == null || n.type != S_IFREG) {
+    long[] othersOfInode(Node n) {
+        if (regularByIno == null) {
             return NONE;
         }
-        return regularByIno.othersThan(n.ino, n);
+        synchronized (this) {
+            return n.type != S_IFREG ? NONE : regularByIno.othersThan(n.ino, n);
+        }
     }
 
     /** How many inode numbers the per-inode map holds (0 where names do not share objects). */
