@@ -547,20 +547,21 @@ final class Dispatcher {
         Node newParent = node(rn.newDir());
         String from = childPath(oldParent, r.name(0));
         String to = childPath(newParent, r.name(1));
-        if ((rn.flags() & ~(RenameFlags.NOREPLACE | RenameFlags.EXCHANGE)) != 0) {
-            // RENAME_WHITEOUT: the engine makes whiteouts only for itself. Between two names of one object the
-            // kernel overlay's VFS answers 0 before any file system is asked (source == target); with index=on
-            // the names of a lower hard link are that, and nodes of their own here.
-            if (oneIndexedObject(from, to)) {
-                return w.empty(r.unique);
-            }
+        // RENAME_WHITEOUT: the engine makes whiteouts only for itself. Between two names of one object the kernel
+        // overlay's VFS answers 0 before any file system is asked (source == target); with index=on the names of a
+        // lower hard link are that, and nodes of their own here. Answered 0 without a change, and the table follows
+        // the kernel, which moves the source's dentry onto the target's name as after any rename.
+        boolean whiteout = (rn.flags() & ~(RenameFlags.NOREPLACE | RenameFlags.EXCHANGE)) != 0;
+        if (whiteout && !oneIndexedObject(from, to)) {
             throw new Refused(EINVAL);
         }
         boolean exchange = (rn.flags() & RenameFlags.EXCHANGE) != 0;
         // A rename onto a name removes what it named, unless the two swap.
-        PinnedFile pin = exchange ? null : pinBeforeRemoval(newParent, r.name(1), to);
+        PinnedFile pin = exchange || whiteout ? null : pinBeforeRemoval(newParent, r.name(1), to);
         try {
-            fs.rename(from, to, rn.flags());
+            if (!whiteout) {
+                fs.rename(from, to, rn.flags());
+            }
         } catch (FsException e) {
             unpin(pin);
             throw e;
