@@ -66,11 +66,24 @@ public final class Attributes {
                 shown.ctime());
     }
 
-    /** As {@link #shown(Stat, long, boolean)}, for an open upper file held by {@code fd}. */
+    /**
+     * As {@link #shown(Stat, long, boolean)}, for an open upper file held by {@code fd}. With index=on its link
+     * count is the overlay's wherever it is indexed, also where the index entry is its only real link (every name
+     * removed while a descriptor, moved to the entry by the copy-up an unlink makes, stays open): one xattr read
+     * per fstat of an upper file on such mounts. Where the xattr cannot be read through {@code fd} (an O_PATH
+     * descriptor takes no fgetxattr), the real count is shown.
+     */
     public Stat shownOpen(int fd, Stat st, long ino, boolean upper) throws FsException {
         Stat shown = shown(st, ino, false);
         Index idx = index;
-        return idx != null && upper && shown.nlink() >= 2 ? withNlink(shown, idx.shownNlink(fd, st)) : shown;
+        if (idx == null || !upper || shown.nlink() < 1) {
+            return shown;
+        }
+        try {
+            return withNlink(shown, idx.shownNlink(fd, st));
+        } catch (FsException unreadable) {
+            return shown;
+        }
     }
 
     private static Stat withNlink(Stat s, long nlink) {

@@ -75,14 +75,16 @@ public final class OpenFile {
     }
 
     /**
-     * The metadata-only upper copy of the file this one reads (an O_PATH descriptor), made while it was open: its
-     * attributes are the file's, even after the name is removed; -1 where there is none.
+     * The metadata-only upper copy of the file this one reads (an O_PATH descriptor), there when it was opened or
+     * made while it was open: its attributes are the file's, even after the name is removed; -1 where there is
+     * none.
      */
     public synchronized int metaFd() {
         return metaFd;
     }
 
-    synchronized void pinMetadata(int pathFd) {
+    /** Holds the metadata-only copy's O_PATH descriptor (closed with this file, or when another replaces it). */
+    public synchronized void pinMetadata(int pathFd) {
         Syscalls sys = Syscalls.get();
         if (fd < 0) {
             sys.close(pathFd);

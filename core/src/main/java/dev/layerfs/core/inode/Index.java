@@ -231,7 +231,7 @@ public final class Index implements AutoCloseable {
 
     /** As {@link #shownNlink(int, String, Stat)}, for the object an open descriptor holds. */
     public long shownNlink(int fd, Stat st) throws FsException {
-        if (st.isDirectory() || st.nlink() < 2) {
+        if (st.isDirectory() || st.nlink() < 1) {
             return st.nlink();
         }
         return shown(st, markers.getOwn(fd, PrivateXattrs.NLINK));

@@ -14,6 +14,8 @@ import dev.layerfs.core.model.LayerStack;
 import dev.layerfs.core.model.OverlayPaths;
 import dev.layerfs.core.nativeio.Linux;
 import dev.layerfs.core.nativeio.Syscalls;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Opening files (the kernel overlay's file.c): reading stays on the layer that has the file; O_WRONLY, O_RDWR or
@@ -21,6 +23,7 @@ import dev.layerfs.core.nativeio.Syscalls;
  * the write lock for {@link #create} and any open that may copy up, the read lock otherwise.
  */
 public final class Open {
+    private static final Logger LOG = LoggerFactory.getLogger(Open.class);
     /** The open flags passed on to the real file. */
     private static final int PASSED_ON = Linux.O_ACCMODE | Linux.O_APPEND | Linux.O_TRUNC | Linux.O_NONBLOCK
             | Linux.O_DIRECT | Linux.O_SYNC | Linux.O_DSYNC | Linux.O_NOATIME;
@@ -88,8 +91,26 @@ public final class Open {
             killPrivileges(fd, e.stat().mode());
         }
         OpenFile opened = new OpenFile(path, flags, fd, data.layer());
+        if (e.isMetacopy() && !data.isUpper()) {
+            holdMetadata(opened, e.top());
+        }
         lowerOpenFiles.opened(opened);
         return opened;
+    }
+
+    /**
+     * A file opened on the lower data of a metadata-only copy takes its attributes from that copy, held by an
+     * O_PATH descriptor so that fstat answers for it after an unlink (nlink 0, the copy's mode), as the kernel
+     * overlay's inode does. Where it cannot be held, fstat answers from the name while it lasts.
+     */
+    private void holdMetadata(OpenFile opened, RealPath meta) {
+        try {
+            opened.pinMetadata(sys.openat(meta.layer().fd(), meta.path(),
+                    Linux.O_PATH | Linux.O_NOFOLLOW | Linux.O_CLOEXEC, 0));
+        } catch (FsException failed) {
+            LOG.debug("the metadata-only copy of /{} cannot be held: {}", OverlayPaths.show(opened.path()),
+                    failed.getMessage());
+        }
     }
 
     /**

@@ -148,6 +148,28 @@ class MetacopyTest {
         }
     }
 
+    /**
+     * Found by the differential fuzzer (seed 4406996270536035956, all four features): a file opened on the data of
+     * a metadata-only copy made before the open, then unlinked; fstat is the copy's inode, as on the kernel
+     * overlay: its mode, no link left.
+     */
+    @Test
+    void aFileOpenedOnAMetadataOnlyCopyKeepsItsAttributesAfterAnUnlink() throws Exception {
+        Overlay ov = fx.open(metacopy());
+        ov.chmod("d/g", 0444);
+        OpenFile reader = ov.open("d/g", Linux.O_RDONLY);
+        try {
+            assertTrue(!reader.onUpper(), "opened on the lower data");
+            ov.unlink("d/g");
+            Stat st = ov.fstat(reader);
+            assertEquals(Linux.S_IFREG | 0444, st.mode());
+            assertEquals(0, st.nlink());
+            assertEquals("gee", readAll(ov, reader));
+        } finally {
+            ov.release(reader);
+        }
+    }
+
     @Test
     void renamesAndHardLinksRedirectToTheData() throws Exception {
         Overlay ov = fx.open(metacopy());

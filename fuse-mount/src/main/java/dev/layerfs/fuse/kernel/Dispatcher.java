@@ -303,7 +303,10 @@ final class Dispatcher {
             }
             case WRITE -> {
                 Request.Write wr = r.write();
-                yield w.written(r.unique, fs.write(file(wr.fh()).file(), r.writeData(), wr.offset()));
+                FileHandle h = file(wr.fh());
+                int written = fs.write(h.file(), r.writeData(), wr.offset());
+                othersStale(h.node());
+                yield w.written(r.unique, written);
             }
             case STATFS -> w.statfs(r.unique, fs.statfs());
             case RELEASE -> {
@@ -351,7 +354,9 @@ final class Dispatcher {
             }
             case FALLOCATE -> {
                 Request.Fallocate f = r.fallocate();
-                fs.fallocate(file(f.fh()).file(), f.mode(), f.offset(), f.length());
+                FileHandle h = file(f.fh());
+                fs.fallocate(h.file(), f.mode(), f.offset(), f.length());
+                othersStale(h.node());
                 yield w.empty(r.unique);
             }
             case LSEEK -> {
@@ -550,26 +555,51 @@ final class Dispatcher {
 
     private ByteBuffer rename(Request r, ReplyWriter w) throws FsException, Refused {
         Request.Rename rn = r.rename();
-        if ((rn.flags() & ~(RenameFlags.NOREPLACE | RenameFlags.EXCHANGE)) != 0) {
-            throw new Refused(EINVAL); // RENAME_WHITEOUT: the engine makes whiteouts only for itself
-        }
         Node oldParent = node(r);
         Node newParent = node(rn.newDir());
         String from = childPath(oldParent, r.name(0));
         String to = childPath(newParent, r.name(1));
+        // RENAME_WHITEOUT: the engine makes whiteouts only for itself. Between two names of one object the kernel
+        // overlay's VFS answers 0 before any file system is asked (source == target); with index=on the names of a
+        // lower hard link are that, and nodes of their own here. Answered 0 without a change, and the table follows
+        // the kernel, which moves the source's dentry onto the target's name as after any rename.
+        boolean whiteout = (rn.flags() & ~(RenameFlags.NOREPLACE | RenameFlags.EXCHANGE)) != 0;
+        if (whiteout && !oneIndexedObject(from, to)) {
+            throw new Refused(EINVAL);
+        }
         boolean exchange = (rn.flags() & RenameFlags.EXCHANGE) != 0;
         // A rename onto a name removes what it named, unless the two swap.
-        PinnedFile pin = exchange ? null : pinBeforeRemoval(newParent, r.name(1), to);
+        PinnedFile pin = exchange || whiteout ? null : pinBeforeRemoval(newParent, r.name(1), to);
         try {
-            fs.rename(from, to, rn.flags());
+            if (!whiteout) {
+                fs.rename(from, to, rn.flags());
+            }
         } catch (FsException e) {
             unpin(pin);
             throw e;
         }
         Node replaced = exchange ? null : nodes.child(newParent, r.name(1));
+        if (replaced != null) {
+            // As an unlink: the other names of what was replaced show one link fewer.
+            othersStale(replaced);
+        }
         nodes.renamed(oldParent, r.name(0), newParent, r.name(1), exchange);
         keepPin(replaced, pin);
         return w.empty(r.unique);
+    }
+
+    /** With index=on, whether two names show one regular file (the same inode number); false on any failure. */
+    private boolean oneIndexedObject(String a, String b) {
+        if (!fs.indexed()) {
+            return false;
+        }
+        try {
+            Stat sa = fs.stat(a);
+            Stat sb = fs.stat(b);
+            return sa.isRegularFile() && sb.isRegularFile() && sa.ino() == sb.ino();
+        } catch (FsException e) {
+            return false;
+        }
     }
 
     /**
@@ -659,13 +689,36 @@ final class Dispatcher {
         return new Opened(fh, f.onUpper() ? 0 : OpenFlags.KEEP_CACHE, 0);
     }
 
-    /** Whether an open file is wanted on a backing, passthrough being negotiated: see {@link PassthroughMode}. */
+    /**
+     * Whether an open file is wanted on a backing, passthrough being negotiated: see {@link PassthroughMode}. Not
+     * a file that other nodes may name (see {@link #namedByOtherNodes}): the kernel would write it without a
+     * request, and the other nodes would keep their attributes and pages.
+     */
     private boolean passThrough(OpenFile f) {
-        return switch (passthrough) {
+        boolean wanted = switch (passthrough) {
             case OFF -> false;
             case ALL -> true;
             case UPPER -> f.onUpper() || fs.readOnly();
         };
+        return wanted && !namedByOtherNodes(f);
+    }
+
+    /**
+     * With index=on, a regular file with more than one name may be open through one node and looked at through
+     * others (the names of a lower hard link are nodes of their own until each is copied up): its writes are
+     * served, so that each is told to those nodes ({@link #othersStale}), as the kernel overlay's one inode shows
+     * them through every name. Costs an fstat per open, on index=on mounts only; a file whose attributes cannot
+     * be read is served.
+     */
+    private boolean namedByOtherNodes(OpenFile f) {
+        if (!fs.indexed()) {
+            return false;
+        }
+        try {
+            return fs.fstat(f).nlink() >= 2;
+        } catch (FsException e) {
+            return true;
+        }
     }
 
     private ByteBuffer copyFileRange(Request r, ReplyWriter w) throws FsException, Refused {
@@ -676,6 +729,7 @@ final class Dispatcher {
         FileHandle in = file(c.fhIn());
         FileHandle out = file(c.fhOut());
         long copied = fs.copyFileRange(in.file(), c.offIn(), out.file(), c.offOut(), Math.min(c.length(), MAX_COPY));
+        othersStale(out.node());
         return w.written(r.unique, (int) copied);
     }
 

@@ -55,6 +55,7 @@ final class NodeTable {
         }
     }
 
+    private static final long[] NONE = {};
     private static final int S_IFMT = 0170000;
     private static final int S_IFDIR = 0040000;
     private static final int S_IFREG = 0100000;
@@ -65,17 +66,18 @@ final class NodeTable {
     private long nextId = FuseAbi.ROOT_ID + 1;
 
     /**
-     * Whether separate nodes can be names of one object (index=on: the names of a lower hard link not copied up
-     * yet). Only then is {@link #othersOfInode} asked, and it walks every node: that cost is index=on's alone.
+     * Where separate nodes can be names of one object (index=on: the names of a lower hard link not copied up
+     * yet), the live regular-file nodes by inode number, which {@link #othersOfInode} answers from; null
+     * elsewhere, where no node has another node's object and nothing is kept.
      */
-    private final boolean namesShareObjects;
+    private final NodesByInode regularByIno;
 
     NodeTable(long rootIno) {
         this(rootIno, false);
     }
 
     NodeTable(long rootIno, boolean namesShareObjects) {
-        this.namesShareObjects = namesShareObjects;
+        this.regularByIno = namesShareObjects ? new NodesByInode() : null;
         root = new Node(FuseAbi.ROOT_ID, S_IFDIR, rootIno);
         root.lookups = 1;
         byId.put(root.id, root);
@@ -193,6 +195,9 @@ final class NodeTable {
         if (n.dropped) {
             n.dropped = false;
             byId.put(n.id, n);
+            if (inInodeMap(n)) {
+                regularByIno.add(n.ino, n);
+            }
         }
     }
 
@@ -243,7 +248,7 @@ final class NodeTable {
         if (n == null || n.dropped) {
             return new long[] {parent.id};
         }
-        if (!namesShareObjects || n.type != S_IFREG) {
+        if (regularByIno == null || n.type != S_IFREG) {
             return new long[] {n.id, parent.id};
         }
         // With index=on the other names of a lower hard link show the object copied up (the same inode number)
@@ -255,18 +260,24 @@ final class NodeTable {
         return ids;
     }
 
-    /** The ids of the other live regular-file nodes with a regular file node's inode number. */
-    synchronized long[] othersOfInode(Node n) {
-        if (!namesShareObjects || n.type != S_IFREG) {
-            return new long[0];
+    /**
+     * The ids of the other live regular-file nodes with a regular file node's inode number (named or not: a name
+     * removed while open is still a name of the object to its descriptors); empty where names do not share
+     * objects, without taking the table's lock (every WRITE asks). Costs the number of nodes with that inode
+     * number.
+     */
+    long[] othersOfInode(Node n) {
+        if (regularByIno == null) {
+            return NONE;
         }
-        List<Long> ids = new ArrayList<>();
-        for (Node m : byId.values()) {
-            if (m != n && m.ino == n.ino && m.type == S_IFREG && !m.dropped) {
-                ids.add(m.id);
-            }
+        synchronized (this) {
+            return n.type != S_IFREG ? NONE : regularByIno.othersThan(n.ino, n);
         }
-        return ids.stream().mapToLong(Long::longValue).toArray();
+    }
+
+    /** How many inode numbers the per-inode map holds (0 where names do not share objects). */
+    synchronized int inodesTracked() {
+        return regularByIno == null ? 0 : regularByIno.inodes();
     }
 
     /**
@@ -354,6 +365,9 @@ final class NodeTable {
         if (n.lookups <= 0) {
             n.lookups = 0;
             byId.remove(n.id);
+            if (inInodeMap(n)) {
+                regularByIno.remove(n.ino, n);
+            }
             n.dropped = true;
             release(n);
         }
@@ -395,7 +409,15 @@ final class NodeTable {
     private Node create(int type, long ino) {
         Node n = new Node(nextId++, type, ino);
         byId.put(n.id, n);
+        if (inInodeMap(n)) {
+            regularByIno.add(ino, n);
+        }
         return n;
+    }
+
+    /** Whether a node belongs in {@link #regularByIno}: a regular file the kernel holds, names sharing objects. */
+    private boolean inInodeMap(Node n) {
+        return regularByIno != null && n.type == S_IFREG && !n.dropped;
     }
 
     /** Makes a node findable by its inode number: other names of it join it. */
@@ -407,6 +429,10 @@ final class NodeTable {
     private void rekey(Node n, long ino) {
         if (byIno.get(n.ino) == n) {
             byIno.remove(n.ino);
+        }
+        if (inInodeMap(n)) {
+            regularByIno.remove(n.ino, n);
+            regularByIno.add(ino, n);
         }
         n.ino = ino;
         if (n.shared) {

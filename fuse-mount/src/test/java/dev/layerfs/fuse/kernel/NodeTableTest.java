@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.layerfs.fuse.kernel.NodeTable.Node;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 class NodeTableTest {
@@ -197,5 +198,127 @@ class NodeTableTest {
         t.forget(d.id, 1);
         Node again = t.lookedUp(root, "d", 10, DIR, false);
         assertSame(again, t.get(again.id));
+    }
+
+    /** index=on: the names of a lower hard link are nodes of their own, found by inode number. */
+    @Test
+    void theOtherNamesOfAnInodeFollowLookupRenameUnlinkForgetCopyUpAndLink() {
+        NodeTable ix = new NodeTable(2, true);
+        Node r = ix.root();
+        Node a = ix.lookedUp(r, "a", 50, FILE, false);
+        Node b = ix.lookedUp(r, "b", 50, FILE, false);
+        Node d = ix.lookedUp(r, "d", 51, DIR, false);
+        Node c = ix.lookedUp(d, "c", 50, FILE, false);
+        assertEquals(Set.of(b.id, c.id), ids(ix.othersOfInode(a)));
+        assertEquals(Set.of(), ids(ix.othersOfInode(d)), "directories are not names of a lower hard link");
+
+        ix.renamed(d, "c", r, "e", false);
+        assertEquals(Set.of(b.id, c.id), ids(ix.othersOfInode(a)), "a rename keeps the node and its number");
+        ix.removed(r, "b");
+        assertEquals(Set.of(b.id, c.id), ids(ix.othersOfInode(a)),
+                "a name removed while the kernel holds it still has descriptors to tell");
+        ix.forget(b.id, 1);
+        assertEquals(Set.of(c.id), ids(ix.othersOfInode(a)), "a forgotten name leaves");
+
+        ix.observed(a, 70);
+        assertEquals(Set.of(), ids(ix.othersOfInode(a)), "copied up to a number of its own");
+        assertEquals(Set.of(), ids(ix.othersOfInode(c)));
+        Node f = ix.linked(c, r, "f", 70);
+        assertSame(c, f);
+        assertEquals(Set.of(c.id), ids(ix.othersOfInode(a)), "linked to the copy: the copy's number");
+
+        ix.forget(a.id, 1);
+        ix.forget(c.id, 2);
+        ix.forget(d.id, 1);
+        assertEquals(1, ix.size());
+        assertEquals(0, ix.inodesTracked(), "nothing kept for what the kernel forgot");
+    }
+
+    @Test
+    void aForgottenNameLookedUpAgainIsFoundByItsNumberAgain() {
+        NodeTable ix = new NodeTable(2, true);
+        Node r = ix.root();
+        Node d = ix.lookedUp(r, "d", 10, DIR, false);
+        Node a = ix.lookedUp(d, "a", 50, FILE, false);
+        Node b = ix.lookedUp(r, "b", 50, FILE, false);
+        ix.opened(a, 7);
+        ix.forget(a.id, 1);
+        assertEquals(Set.of(), ids(ix.othersOfInode(b)), "dropped, though held by its handle");
+        assertSame(a, ix.lookedUp(d, "a", 50, FILE, false));
+        assertEquals(Set.of(a.id), ids(ix.othersOfInode(b)));
+    }
+
+    /** Random operations on an index=on table: the per-inode map answers what a walk of every node would. */
+    @Test
+    void thePerInodeMapAgreesWithAWalkOfEveryNode() {
+        NodeTable ix = new NodeTable(2, true);
+        Node r = ix.root();
+        java.util.Random random = new java.util.Random(13);
+        // The nodes the table holds (a node forgotten and released is never handed out again).
+        Set<Node> seen = new java.util.LinkedHashSet<>();
+        java.util.Map<Node, Integer> types = new java.util.HashMap<>(); // a node keeps the type it was made with
+        for (int step = 0; step < 3_000; step++) {
+            String name = "n" + random.nextInt(12);
+            long ino = 100 + random.nextInt(4);
+            switch (random.nextInt(6)) {
+                case 0, 1 -> {
+                    int mode = random.nextInt(5) == 0 ? DIR : FILE;
+                    Node n = ix.lookedUp(r, name, ino, mode, false);
+                    seen.add(n);
+                    types.putIfAbsent(n, mode);
+                }
+                case 2 -> ix.removed(r, name);
+                case 3 -> ix.renamed(r, name, r, "n" + random.nextInt(12), random.nextBoolean());
+                case 4 -> {
+                    Node n = ix.child(r, name);
+                    if (n != null) {
+                        ix.observed(n, ino);
+                    }
+                }
+                default -> {
+                    if (!seen.isEmpty()) {
+                        Node n = List.copyOf(seen).get(random.nextInt(seen.size()));
+                        ix.forget(n.id, random.nextBoolean() ? 1 : ix.lookups(n));
+                    }
+                }
+            }
+            seen.removeIf(n -> ix.get(n.id) == null && ix.path(n) == null);
+            // The walk: every live regular-file node, grouped by inode number.
+            java.util.Map<Long, Set<Long>> walked = new java.util.HashMap<>();
+            for (Node m : seen) {
+                if (ix.get(m.id) != null && types.get(m) == FILE) {
+                    walked.computeIfAbsent(ix.ino(m), k -> new java.util.HashSet<>()).add(m.id);
+                }
+            }
+            for (Node n : seen) {
+                if (ix.get(n.id) == null) {
+                    continue;
+                }
+                Set<Long> others = new java.util.HashSet<>(
+                        types.get(n) == FILE ? walked.getOrDefault(ix.ino(n), Set.of()) : Set.of());
+                others.remove(n.id);
+                assertEquals(others, ids(ix.othersOfInode(n)), "step " + step + ", " + n);
+            }
+        }
+        for (Node n : List.copyOf(seen)) {
+            ix.forget(n.id, Long.MAX_VALUE / 2);
+        }
+        assertEquals(0, ix.inodesTracked());
+    }
+
+    @Test
+    void withoutIndexNoNodeIsAnotherNodesObject() {
+        Node a = t.lookedUp(root, "a", 50, FILE, false);
+        t.lookedUp(root, "b", 50, FILE, false);
+        assertEquals(0, t.othersOfInode(a).length);
+        assertEquals(0, t.inodesTracked());
+    }
+
+    private static Set<Long> ids(long[] ids) {
+        Set<Long> out = new java.util.HashSet<>();
+        for (long id : ids) {
+            assertTrue(out.add(id), "each id once");
+        }
+        return out;
     }
 }
