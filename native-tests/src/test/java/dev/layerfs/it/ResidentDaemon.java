@@ -124,13 +124,26 @@ public final class ResidentDaemon implements AutoCloseable {
                 .toList();
     }
 
-    /** Open descriptors of the daemon. */
-    public int openFds() {
+    /**
+     * What the daemon's open descriptors point at, sorted (one entry per descriptor), leaving out the jars the JVM
+     * opens once, the first time it loads a class from one: a mount path taken for the first time may do that.
+     */
+    public List<String> openFds() {
+        List<String> targets = new java.util.ArrayList<>();
         try (var s = Files.list(Path.of("/proc", Long.toString(pid()), "fd"))) {
-            return (int) s.count();
+            for (Path fd : s.toList()) {
+                try {
+                    targets.add(Files.readSymbolicLink(fd).toString());
+                } catch (IOException e) {
+                    // closed while listed
+                }
+            }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+        targets.removeIf(t -> t.endsWith(".jar"));
+        java.util.Collections.sort(targets);
+        return targets;
     }
 
     /** The mounts the daemon records as live (one file each in its run directory). */

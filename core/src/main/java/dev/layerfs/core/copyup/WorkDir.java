@@ -35,7 +35,15 @@ public final class WorkDir {
             st = null;
         }
         if (st == null) {
-            sys.mkdirat(parent, NAME, 0700);
+            try {
+                sys.mkdirat(parent, NAME, 0700);
+            } catch (FsException e) {
+                // Another mount of the same workdir starting at the same moment made it first; what it made is
+                // checked below as a directory like any other.
+                if (e.errno() != Errno.EEXIST) {
+                    throw e;
+                }
+            }
         }
         int fd = sys.openat(parent, NAME, Linux.O_PATH | Linux.O_DIRECTORY | Linux.O_NOFOLLOW, 0);
         WorkDir work = new WorkDir(fd);
