@@ -100,6 +100,33 @@ final class ContainerdHost implements AutoCloseable {
         return host;
     }
 
+    /**
+     * Closes each of {@code hosts} (null ones skipped), all of them even when one fails; the first failure is
+     * thrown with the later ones suppressed in it.
+     */
+    static void closeAll(AutoCloseable... hosts) {
+        Throwable failure = null;
+        for (AutoCloseable c : hosts) {
+            if (c == null) {
+                continue;
+            }
+            try {
+                c.close();
+            } catch (Throwable t) {
+                if (failure == null) {
+                    failure = t;
+                } else {
+                    failure.addSuppressed(t);
+                }
+            }
+        }
+        if (failure instanceof Error e) {
+            throw e;
+        } else if (failure != null) {
+            throw new AssertionError(failure);
+        }
+    }
+
     /** Takes down what was started when starting failed, keeping the first failure the one reported. */
     private void closeAfter(Throwable failure) {
         try {

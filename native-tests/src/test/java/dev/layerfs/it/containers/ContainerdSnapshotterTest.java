@@ -57,30 +57,7 @@ class ContainerdSnapshotterTest {
 
     @AfterAll
     static void stop() {
-        Throwable failure = null;
-        if (containerd != null) {
-            try {
-                containerd.close();
-            } catch (Throwable t) {
-                failure = t;
-            }
-        }
-        if (podman != null) {
-            try {
-                podman.close();
-            } catch (Throwable t) {
-                if (failure == null) {
-                    failure = t;
-                } else {
-                    failure.addSuppressed(t);
-                }
-            }
-        }
-        if (failure instanceof Error e) {
-            throw e;
-        } else if (failure != null) {
-            throw new AssertionError(failure);
-        }
+        ContainerdHost.closeAll(containerd, podman);
     }
 
     /** The committed snapshot of the layerfs snapshotter that no other snapshot names as its parent. */

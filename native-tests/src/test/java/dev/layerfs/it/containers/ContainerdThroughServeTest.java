@@ -43,26 +43,7 @@ class ContainerdThroughServeTest {
 
     @AfterAll
     static void stop() {
-        Throwable failure = null;
-        for (AutoCloseable c : new AutoCloseable[] {containerd, podman}) {
-            if (c == null) {
-                continue;
-            }
-            try {
-                c.close();
-            } catch (Throwable t) {
-                if (failure == null) {
-                    failure = t;
-                } else {
-                    failure.addSuppressed(t);
-                }
-            }
-        }
-        if (failure instanceof Error e) {
-            throw e;
-        } else if (failure != null) {
-            throw new AssertionError(failure);
-        }
+        ContainerdHost.closeAll(containerd, podman);
     }
 
     @Test
