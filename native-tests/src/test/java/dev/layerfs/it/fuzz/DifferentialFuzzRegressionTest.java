@@ -1093,6 +1093,8 @@ class DifferentialFuzzRegressionTest {
      */
     @Test
     void anOpenFileMovedToItsIndexEntryShowsTheOverlaysLinkCount() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Transports.kernel(), "through libfuse 2 an fstat after the"
+                + " unlink is answered for a name, not for the open file (Allowed.FSTAT_OF_A_NAMELESS_NODE)");
         Scenario.assertAgreeBoth("""
                 lowers 1
                 L1 dir . 0755 0:0 1383897123.254767691
