@@ -53,6 +53,11 @@ class ContainerdThroughServeTest {
                         + "grep ' / / ' /proc/self/mountinfo | grep -o 'fuse[.a-z]*layerfs'"));
         assertEquals(List.of("lower", "upper", "ls: /gone: No such file or directory", "new", "fuse.layerfs"),
                 out.lines().toList());
+        // The daemon logs the end of a mount when its session ends, just after the shim's umount returned.
+        long deadline = System.nanoTime() + java.time.Duration.ofSeconds(20).toNanos();
+        while (!containerd.log("snapshotter.log").contains("unmounted ") && System.nanoTime() < deadline) {
+            sleepQuietly(50);
+        }
         String log = containerd.log("snapshotter.log");
         assertTrue(log.contains("started the containerd snapshotter"), () -> "the daemon's log:\n" + log);
         assertTrue(log.lines().anyMatch(l -> l.contains("mounted ") && l.contains("for pid")),
