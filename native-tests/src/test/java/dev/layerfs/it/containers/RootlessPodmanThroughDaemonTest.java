@@ -51,6 +51,8 @@ class RootlessPodmanThroughDaemonTest {
                 assertTrue(diff.contains("A /root/f") && diff.contains("D /etc/motd"), diff.toString());
                 ok(podman(user, env, "rm", "writer"));
 
+                assertTrue(Files.exists(runDir.resolve("layerfs.pid")),
+                        "no daemon started by LAYERFS_AUTOSTART=1 recorded its pid in " + runDir);
                 long daemon = Long.parseLong(Files.readString(runDir.resolve("layerfs.pid"),
                         StandardCharsets.US_ASCII).trim());
                 String log = Files.readString(runDir.resolve("serve.log"));
