@@ -9,7 +9,7 @@
 #                  the daemon's mount client, daemon/src/main/c, with cc);
 #                  makes sure /dev/fuse exists.
 #   bench          also fio
-#   containers     also podman, buildah, runc and busybox-static (the offline test image), skopeo
+#   containers     also podman, buildah, runc and busybox-static (the offline test image), skopeo, uidmap
 #                  and umoci (the image tests compare layerfs image with them), and containerd (with
 #                  ctr; the snapshotter tests run their own containerd)
 #
@@ -88,6 +88,7 @@ if (( want_bench )); then
 fi
 if (( want_containers )); then
   have podman || missing+=(podman)
+  have newuidmap && have newgidmap || missing+=(uidmap)   # rootless podman (RootlessPodmanThroughDaemonTest)
   have buildah || missing+=(buildah)
   have runc || missing+=(runc)
   [[ -x /bin/busybox ]] || missing+=(busybox-static)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The resident daemon (`layerfs serve`) against a process per mount and fuse-overlayfs, as root.
 #
-#   scripts/bench/serve.sh [-n N] [-m MOUNTS] [-l LOOPS] [-p RUNS] [ready] [rss] [leak] [podman]
+#   scripts/bench/serve.sh [-n N] [-m MOUNTS] [-l LOOPS] [-p RUNS] [ready] [rss] [leak] [podman] [rootless]
 #
 #   ready   time to a live mount (the command returns once the mount answers), N runs of each, interleaved:
 #           through the daemon (warmed by 20 mounts first), a JVM of its own (LAYERFS_DAEMON=off),
@@ -13,7 +13,11 @@
 #   podman  RUNS `podman run --rm IMG true` in a row, rootful, with layerfs through the daemon, layerfs with a
 #           process per mount, and fuse-overlayfs as mount_program; each store fresh, the image a busybox
 #           imported offline; per store the total and the median of one run
-# Default: all four, N=20, MOUNTS=100, LOOPS=1000, RUNS=20. Wall times on a shared machine are noise: the runs
+#   rootless  the same, rootless: a temporary user with subuid/subgid ranges (deleted after), /dev/fuse 0666
+#           meanwhile; layerfs through a daemon that LAYERFS_AUTOSTART=1 starts in podman's namespace, layerfs with
+#           a JVM per mount, fuse-overlayfs; then the VmRSS of what stays resident: the daemon after the runs, and
+#           the mount process of one running container for the other two
+# Default: ready rss leak podman, N=20, MOUNTS=100, LOOPS=1000, RUNS=20. Wall times on a shared machine are noise: the runs
 # are interleaved so that load falls on each alike; the load average is printed.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -23,7 +27,7 @@ n=20 mounts=100 loops=1000 runs=20
 while getopts n:m:l:p: opt; do
   case "$opt" in
     n) n=$OPTARG ;; m) mounts=$OPTARG ;; l) loops=$OPTARG ;; p) runs=$OPTARG ;;
-    *) echo "usage: $0 [-n N] [-m MOUNTS] [-l LOOPS] [-p RUNS] [ready] [rss] [leak] [podman]" >&2; exit 2 ;;
+    *) echo "usage: $0 [-n N] [-m MOUNTS] [-l LOOPS] [-p RUNS] [ready] [rss] [leak] [podman] [rootless]" >&2; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
@@ -37,8 +41,12 @@ fi
 base=$(mktemp -d "${BENCH_DIR:-/var/tmp}/layerfs-serve.XXXXXX")
 run_dir=$(mktemp -d /tmp/lfs-bench-run.XXXXXX)
 serve_pid=
+rl_user= fuse_mode= rl_dir=
 cleanup() {
   set +e
+  if [ -n "$rl_user" ]; then
+    rootless_teardown
+  fi
   for m in $(awk -v b="$base" '$2 ~ "^"b {print $2}' /proc/mounts | sort -r); do umount -l "$m"; done
   if [ -n "$serve_pid" ] && kill -0 "$serve_pid" 2>/dev/null; then kill "$serve_pid"; wait "$serve_pid"; fi
   if [ -d "$base/podman" ]; then
@@ -166,9 +174,11 @@ part_leak() {
   echo "  after $loops: $(snapshot); $(ms "$t0" "$t1") ms in all"
 }
 
-part_podman() {
+# The image (a busybox with its applet links, as a tar) and the rootful containers.conf.
+part_podman_image() {
   local p="$base/podman"
-  mkdir -p "$p/rootfs/bin" "$p/rootfs/etc" "$p/net"
+  mkdir -p "$p/rootfs/bin" "$p/rootfs/etc" "$p/rootfs/root" "$p/rootfs/tmp" "$p/rootfs/proc" "$p/rootfs/sys" "$p/rootfs/dev" "$p/net"
+  chmod 1777 "$p/rootfs/tmp"
   cp /bin/busybox "$p/rootfs/bin/"
   for a in $("$p/rootfs/bin/busybox" --list); do [ "$a" = busybox ] || ln -s busybox "$p/rootfs/bin/$a"; done
   echo 'root:x:0:0:root:/root:/bin/sh' >"$p/rootfs/etc/passwd"
@@ -186,6 +196,11 @@ events_logfile_path = "$p/events.log"
 [network]
 network_config_dir = "$p/net"
 EOF
+}
+
+part_podman() {
+  local p="$base/podman"
+  [ -f "$p/busybox.tar" ] || part_podman_image
   echo "== $runs podman run --rm IMG true in a row, rootful"
   for s in daemon process fuse-overlayfs; do
     local program=$L
@@ -215,6 +230,91 @@ EOF
     printf '  %-16s %s, %s ms for all %s\n' "$s" "$(median <"$p/times-$s")" \
       "$(awk '{s+=$1} END {printf "%.0f", s}' "$p/times-$s")" "$runs"
   done
+}
+
+# The rootless part's user runs podman with this environment (and nothing else of ours).
+as_user() {
+  runuser -u "$rl_user" -- env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    HOME="$rl_dir/home" XDG_RUNTIME_DIR="$rl_dir/run" CONTAINERS_CONF="$rl_dir/containers.conf" \
+    CONTAINERS_REGISTRIES_CONF=/dev/null "$@"
+}
+
+# Containers and store through podman, then the autostarted daemon and podman's pause process by their pid files,
+# then the user (with its subordinate ranges) and /dev/fuse's mode.
+rootless_teardown() {
+  local r=$rl_dir p
+  as_user env CONTAINERS_STORAGE_CONF="$r/daemon.conf" podman --log-level=error system reset --force >/dev/null 2>&1
+  for f in "$r/run/layerfs/layerfs.pid" "$r/run/libpod/tmp/pause.pid"; do
+    p=$(cat "$f" 2>/dev/null) || continue
+    kill "$p" 2>/dev/null && while kill -0 "$p" 2>/dev/null; do sleep 0.1; done
+  done
+  userdel "$rl_user"
+  chmod "$fuse_mode" /dev/fuse
+  rm -rf "$rl_dir"
+  rl_user=
+}
+
+part_rootless() {
+  local p="$base/podman" r s
+  [ -f "$p/busybox.tar" ] || part_podman_image
+  # The user's home and runtime directory below /tmp: below /var/tmp each rootless podman run here took 20 s
+  # more, whatever the mount program (seen with podman 4.3, cause not found).
+  rl_dir=$(mktemp -d /tmp/layerfs-rootless.XXXXXX)
+  r=$rl_dir
+  rl_user=lfsbench$$
+  fuse_mode=$(stat -c %a /dev/fuse)
+  useradd --no-create-home --home-dir "$r/home" --shell /bin/sh "$rl_user"
+  grep -q "^$rl_user:" /etc/subuid || { echo "serve.sh: useradd gave $rl_user no subuid range" >&2; exit 1; }
+  mkdir -p "$r/home/.config/containers" "$r/run"
+  echo '{"default":[{"type":"insecureAcceptAnything"}]}' >"$r/home/.config/containers/policy.json"
+  chown -R "$rl_user:" "$r/home" "$r/run"
+  chmod 0700 "$r/run"
+  chmod a+rx "$base" "$p" "$r"
+  chmod a+r "$p/busybox.tar"
+  printf '[containers]\nnetns = "none"\n[engine]\nruntime = "runc"\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\nevents_logfile_path = "%s"\n' \
+    "$r/home/events.log" >"$r/containers.conf"
+  chmod a+r "$r/containers.conf"
+  chmod 0666 /dev/fuse
+  echo "== $runs podman run --rm IMG true in a row, rootless (user $rl_user, /dev/fuse 0666)"
+  for s in daemon process fuse-overlayfs; do
+    local program=$L
+    [ "$s" = fuse-overlayfs ] && program=$(command -v fuse-overlayfs)
+    printf '[storage]\ndriver = "overlay"\n[storage.options.overlay]\nmount_program = "%s"\n' "$program" >"$r/$s.conf"
+    chmod a+r "$r/$s.conf"
+    : >"$r/times-$s"
+  done
+  as_user env CONTAINERS_STORAGE_CONF="$r/daemon.conf" podman --log-level=error import -q "$p/busybox.tar" localhost/bench-bb >/dev/null
+  for s in daemon process fuse-overlayfs; do   # one untimed run each: the daemon starts in the first
+    as_user env CONTAINERS_STORAGE_CONF="$r/$s.conf" LAYERFS_AUTOSTART=1 podman --log-level=error run --rm localhost/bench-bb true
+  done
+  for ((i = 1; i <= runs; i++)); do
+    for s in daemon process fuse-overlayfs; do
+      local envs=(CONTAINERS_STORAGE_CONF=$r/$s.conf LAYERFS_AUTOSTART=1)
+      [ "$s" = process ] && envs+=(LAYERFS_DAEMON=off)
+      t0=$(date +%s%N)
+      as_user env "${envs[@]}" podman --log-level=error run --rm localhost/bench-bb true
+      t1=$(date +%s%N)
+      ms "$t0" "$t1" >>"$r/times-$s"
+    done
+  done
+  for s in daemon process fuse-overlayfs; do
+    printf '  %-16s %s, %s ms for all %s\n' "$s" "$(median <"$r/times-$s")" \
+      "$(awk '{s+=$1} END {printf "%.0f", s}' "$r/times-$s")" "$runs"
+  done
+  local daemon_pid
+  daemon_pid=$(cat "$r/run/layerfs/layerfs.pid")
+  echo "  resident: the daemon (pid $daemon_pid, in podman's namespace) VmRSS $(( $(rss_kib "$daemon_pid") / 1024 )) MiB," \
+    "$(grep -c 'HandOver - mounted' "$r/run/layerfs/serve.log") mounts served"
+  for s in process fuse-overlayfs; do
+    as_user env CONTAINERS_STORAGE_CONF="$r/$s.conf" LAYERFS_DAEMON=off podman --log-level=error run -d --name "rss-$s" localhost/bench-bb sleep 30 >/dev/null
+    local pat=layerfs.jar
+    [ "$s" = fuse-overlayfs ] && pat=/fuse-overlayfs
+    local m
+    m=$(pgrep -u "$rl_user" -f "$pat" | head -1)
+    echo "  $s: the mount process of one running container VmRSS $(( $(rss_kib "$m") / 1024 )) MiB"
+    as_user env CONTAINERS_STORAGE_CONF="$r/$s.conf" podman --log-level=error rm -f -t 0 "rss-$s" >/dev/null
+  done
+  rootless_teardown
 }
 
 start_daemon

@@ -81,13 +81,31 @@ static void elsewhere(char **argv)
     exit(1);
 }
 
+/*
+ * Root of the host: uid 0 in the initial user namespace, whose uid_map maps every id to itself. Root of another
+ * user namespace (rootless podman's mount program) cannot create /run/layerfs and uses its user's run directory.
+ */
+static int host_root(void)
+{
+    if (geteuid() != 0)
+        return 0;
+    FILE *map = fopen("/proc/self/uid_map", "re");
+    if (map == NULL)
+        return 1;
+    unsigned long inside, outside, count;
+    int whole = fscanf(map, "%lu %lu %lu", &inside, &outside, &count) == 3 && inside == 0 && outside == 0
+                && count == 4294967295UL;
+    fclose(map);
+    return whole;
+}
+
 /* The run directory, by the daemon's rule (RunDir.java). NULL where none can be named. */
 static const char *run_dir(char *out, size_t n)
 {
     const char *dir = getenv("LAYERFS_RUN_DIR");
     if (dir != NULL && *dir != '\0') {
         snprintf(out, n, "%s", dir);
-    } else if (geteuid() == 0) {
+    } else if (host_root()) {
         snprintf(out, n, "/run/layerfs");
     } else if ((dir = getenv("XDG_RUNTIME_DIR")) != NULL && *dir != '\0') {
         snprintf(out, n, "%s/layerfs", dir);

@@ -15,7 +15,8 @@ import java.util.function.UnaryOperator;
  * The daemon's run directory: its control socket, pid file, lock and a record of each live mount (so that a
  * daemon started after this one died can clear what it left). Chosen as the mount client chooses it
  * ({@code daemon/src/main/c}): {@code --run-dir}, else {@code $LAYERFS_RUN_DIR}, else {@code /run/layerfs} for
- * root and {@code $XDG_RUNTIME_DIR/layerfs} for anyone else. Made 0700 when the daemon creates it.
+ * root of the host ({@link HostRoot}) and {@code $XDG_RUNTIME_DIR/layerfs} for anyone else (root of a
+ * user namespace included). Made 0700 when the daemon creates it.
  */
 final class RunDir {
     static final String ENVIRONMENT = "LAYERFS_RUN_DIR";

@@ -142,7 +142,7 @@ public final class ServeCommand {
     private static int serve(Optional<String> runDirOption, SnapshotterChoice snapshotter) throws ServeException {
         Logger log = org.slf4j.LoggerFactory.getLogger(ServeCommand.class);
         ControlCalls calls = ControlCalls.get();
-        RunDir runDir = RunDir.choose(runDirOption, System::getenv, calls.geteuid() == 0);
+        RunDir runDir = RunDir.choose(runDirOption, System::getenv, HostRoot.is(calls.geteuid()));
         runDir.claim(ProcessHandle.current().pid());
         int cleared = StaleMounts.clear(runDir.mounts());
         if (cleared > 0) {
