@@ -7,7 +7,8 @@
 #   BENCH_DIR=D   create the data directory under D (default /var/tmp; all targets use that one filesystem)
 #   IMAGES=0      skip the image rows (scripts/bench/images.sh: layerfs image against umoci and podman)
 #   SERVE=0       skip the resident daemon's rows (scripts/bench/serve.sh: live mount, 100 idle mounts, 1,000
-#                 mounts in a row, 20 podman runs; through `layerfs serve`, a JVM per mount, fuse-overlayfs)
+#                 mounts in a row, 20 podman runs rootful and rootless; through `layerfs serve`, a JVM per mount,
+#                 fuse-overlayfs)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -56,6 +57,6 @@ if [ "${SERVE:-1}" != 0 ]; then
   case "${QUICK:-}" in ''|0) serve_args=() ;; *) serve_args=(-n 5 -m 20 -l 100 -p 3) ;; esac
   mkdir -p results
   { echo '# layerfs serve: one daemon for many mounts'; echo; echo '```';
-    bash scripts/bench/serve.sh "${serve_args[@]}" 2>&1 | grep -v '^unknown argument ignored: lazytime$';
+    bash scripts/bench/serve.sh "${serve_args[@]}" ready rss leak podman rootless 2>&1 | grep -v '^unknown argument ignored: lazytime$';
     echo '```'; } | tee results/serve.md
 fi
