@@ -20,13 +20,13 @@ import java.util.jar.JarFile;
 import java.util.stream.Stream;
 
 /**
- * {@code layerfs --train-startup}, run once by {@code make build} under -XX:ArchiveClassesAtExit: it loads the
- * classes a mount loads (the libc and libfuse bindings, the engine on a scratch overlay, the kernel transport's
- * session, dispatcher and node table, the FUSE callback table) without mounting anything, so that the class-data
- * archive the launcher then uses makes every mount start faster. Needs neither root nor /dev/fuse. Every other
- * class of the layerfs jar is loaded too, without being run: the classes only a real mount reaches (the mount
- * daemon, the wire's request and reply codecs, INIT, the device) would otherwise be read from the jar and verified
- * at every start, before the mount is live.
+ * {@code layerfs --train-startup}, run once by {@code make build} under -XX:DumpLoadedClassList, from whose list
+ * the launcher then dumps a static class-data archive: it loads the classes a mount loads (the libc and libfuse
+ * bindings, the engine on a scratch overlay, the kernel transport's session, dispatcher and node table, the FUSE
+ * callback table) without mounting anything, so that the archive makes every mount start faster. Needs neither
+ * root nor /dev/fuse. Every other class of the layerfs jar is loaded too, without being run: the classes only a
+ * real mount reaches (the mount daemon, the wire's request and reply codecs, INIT, the device) would otherwise be
+ * read from the jar and verified at every start, before the mount is live.
  */
 final class StartupTraining {
     private StartupTraining() {}
