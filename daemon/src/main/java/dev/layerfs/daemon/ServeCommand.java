@@ -1,6 +1,7 @@
 package dev.layerfs.daemon;
 
 import dev.layerfs.core.error.FsException;
+import dev.layerfs.fuse.IdleHeapTrim;
 import dev.layerfs.snapshotter.SnapshotterCommand;
 import dev.layerfs.snapshotter.SnapshotterServer;
 import java.io.FileDescriptor;
@@ -157,6 +158,7 @@ public final class ServeCommand {
             runDir.release();
             throw new ServeException("cannot listen on " + runDir.socket() + ": " + e.getMessage());
         }
+        IdleHeapTrim.start();
         MountRegistry registry = new MountRegistry(runDir.mounts());
         HandOver handOver = new HandOver(registry);
         CountDownLatch stop = new CountDownLatch(1);

@@ -80,6 +80,7 @@ final class MountDaemon {
                 overlay.readOnly() ? ", read-only" : "", cl.transport);
         cl.readyFile.ifPresent(f -> writeReady(f, "ready"));
         sys.bindRestInBackground();
+        IdleHeapTrim.start();
         joinQuietly(loop, Long.MAX_VALUE);
         finish(overlay);
         LOG.info("unmounted {}", mountPoint);
