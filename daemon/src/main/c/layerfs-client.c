@@ -1,8 +1,8 @@
 /*
  * layerfs-client: hands a `layerfs [-o OPTS] MOUNTPOINT` command over to a running `layerfs serve`, with no JVM.
  *
- * bin/layerfs runs this program (for a mount command: not -f, -d, --help, --version, image, serve) with the
- * command's own arguments. Without a daemon (no control socket, or a stale one: connection refused), or when the
+ * bin/layerfs runs this program (for a mount command: not -f, -d, --help, --version, serve, nor an image command
+ * other than `image mount`) with the command's own arguments. Without a daemon (no control socket, or a stale one: connection refused), or when the
  * daemon says the mount is not its to serve, it runs bin/layerfs again with LAYERFS_DAEMON=off: the mount is then
  * made exactly as without a daemon, by a JVM of its own.
  *
@@ -292,13 +292,15 @@ int main(int argc, char **argv)
     put_field(&req, number);
     for (int i = 1; i < argc; i++)
         put_field(&req, argv[i]);
-    const char *transport = getenv("LAYERFS_TRANSPORT");
-    if (transport != NULL) {
-        struct buf kv = {0};
-        put(&kv, "LAYERFS_TRANSPORT=", 18);
-        put_field(&kv, transport);
-        put(&req, kv.data, kv.len);
-        free(kv.data);
+    /* The variables the daemon reads for the command: the transport, and the image store of `layerfs image mount`. */
+    static const char *const passed[] = {"LAYERFS_TRANSPORT", "LAYERFS_STORE"};
+    for (size_t i = 0; i < sizeof(passed) / sizeof(passed[0]); i++) {
+        const char *value = getenv(passed[i]);
+        if (value != NULL) {
+            put(&req, passed[i], strlen(passed[i]));
+            put(&req, "=", 1);
+            put_field(&req, value);
+        }
     }
     if (send_frame(s, &req, NULL, 0)) {
         close(s);
@@ -317,6 +319,11 @@ int main(int argc, char **argv)
         }
         if (strcmp(fields[0], "warn") == 0 && n >= 2) {
             fprintf(stderr, "layerfs: %s\n", fields[1]);
+        } else if (strcmp(fields[0], "say") == 0 && n >= 2 && !mounted) {
+            fprintf(stderr, "%s\n", fields[1]);
+        } else if (strcmp(fields[0], "exit") == 0 && n >= 2 && !mounted) {
+            int status = atoi(fields[1]);
+            return status == 0 ? 1 : status;
         } else if (strcmp(fields[0], "error") == 0 && n >= 3) {
             if (mounted)
                 umount2(mountpoint, MNT_DETACH);

@@ -6,10 +6,12 @@ import dev.layerfs.fuse.MountPlan;
 import dev.layerfs.fuse.MountRefusal;
 import dev.layerfs.fuse.ServedMount;
 import dev.layerfs.fuse.kernel.KernelSession;
+import dev.layerfs.image.cli.ImageMount;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,6 +26,16 @@ import org.slf4j.LoggerFactory;
  * daemon: mount SOURCE TYPE FLAGS OPTIONS MOUNTPOINT   what to give mount(2)
  * client: mounted + SCM_RIGHTS {/dev/fuse, /proc/self/ns/mnt} | failed ERRNO
  * daemon: ready | error STATUS LINE                 the kernel's INIT answered; the client stats the mount point
+ * </pre>
+ *
+ * {@code layerfs image mount ...} comes the same way (ARG... begins with {@code image}): the daemon resolves the
+ * image in the store and records the mount ({@link ImageMount}) for the client's store (its LAYERFS_STORE, else
+ * the default of the daemon's user), then goes on as for the {@code layerfs} command line that mounts it, the
+ * ephemeral layer in the record's directory; a mount not made deletes its record. A refusal of the image command
+ * is its own lines, printed as they are, and its status:
+ *
+ * <pre>
+ * daemon: say LINE ... exit STATUS
  * </pre>
  */
 final class HandOver {
@@ -53,7 +65,7 @@ final class HandOver {
                 LOG.debug("a client (pid {}) sent no mount request", peer[0]);
                 return;
             }
-            mount(c, request.fields(), peer[0]);
+            mount(c, request.fields(), peer[0], peer[1]);
         } catch (FsException e) {
             LOG.debug("a client's connection failed: {}", e.getMessage());
         } catch (RuntimeException | Error e) {
@@ -61,7 +73,7 @@ final class HandOver {
         }
     }
 
-    private void mount(ControlConnection c, List<String> fields, int pid) throws FsException {
+    private void mount(ControlConnection c, List<String> fields, int pid, int uid) throws FsException {
         Path cwd = Path.of(fields.get(1));
         int argc = Integer.parseInt(fields.get(2));
         List<String> args = fields.subList(3, 3 + argc);
@@ -76,12 +88,44 @@ final class HandOver {
             c.write("elsewhere", "the daemon is stopping");
             return;
         }
+        ImageMount image = null;
+        if (!args.isEmpty() && args.get(0).equals("image")) {
+            List<String> imageArgs = args.subList(1, args.size());
+            if (uid != ownUid || !ImageMount.isMount(imageArgs)) {
+                c.write("elsewhere", "the daemon makes image mounts only, and for its own user only");
+                return;
+            }
+            try {
+                image = ImageMount.prepare(imageArgs, new ImageMount.Caller(cwd, env, ownUid == 0,
+                        Path.of(System.getProperty("user.home"))));
+            } catch (ImageMount.Refusal r) {
+                for (String line : r.lines()) {
+                    c.write("say", line);
+                }
+                c.write("exit", Integer.toString(r.exitCode()));
+                return;
+            }
+        }
+        boolean live = false;
+        try {
+            live = mount(c, image == null ? args : image.layerfsArgs(), cwd, env, pid,
+                    image == null ? Optional.empty() : Optional.of(image.tmpDir()));
+        } finally {
+            if (image != null && !live) {
+                image.abandon();
+            }
+        }
+    }
+
+    /** Makes one mount for the client, its ephemeral layer in {@code tmpDir} if given; whether it is live. */
+    private boolean mount(ControlConnection c, List<String> args, Path cwd, Map<String, String> env, int pid,
+                          Optional<Path> tmpDir) throws FsException {
         MountPlan plan;
         try {
-            plan = MountPlan.prepare(args, cwd, env);
+            plan = MountPlan.prepare(args, cwd, env, tmpDir);
         } catch (MountRefusal r) {
             refuse(c, r);
-            return;
+            return false;
         }
         boolean handedOver = false;
         try {
@@ -93,7 +137,7 @@ final class HandOver {
                     plan.mountPoint().toString());
             ControlConnection.Frame answer = c.read();
             if (answer == null) {
-                return;
+                return false;
             }
             if (answer.kind().equals("failed")) {
                 closeAll(answer.fds());
@@ -106,13 +150,13 @@ final class HandOver {
                     c.write("error", "1", "mounting " + plan.mountPoint() + " failed: "
                             + FsException.of(errno, "mount", plan.mountPoint().toString()).getMessage());
                 }
-                return;
+                return false;
             }
             int[] fds = answer.fds();
             if (!answer.kind().equals("mounted") || fds.length < 1) {
                 closeAll(fds);
                 LOG.warn("a client (pid {}) answered {} without a /dev/fuse descriptor", pid, answer.kind());
-                return;
+                return false;
             }
             long id = registry.nextId();
             ServedMount served = ServedMount.start(plan, fds[0], "mount-" + id, () -> registry.ended(id));
@@ -125,10 +169,11 @@ final class HandOver {
                 served.awaitReady(READY_TIMEOUT_SECONDS);
             } catch (MountRefusal r) {
                 refuse(c, r);
-                return;
+                return false;
             }
             LOG.info("mounted {} for pid {}", plan.describe(), pid);
             c.write("ready");
+            return true;
         } finally {
             if (!handedOver) {
                 plan.abandon();

@@ -71,6 +71,8 @@ final class CommandLine {
     boolean singleThreaded;
     boolean help;
     Optional<Path> readyFile = Optional.empty();
+    /** Where an ephemeral layer is made: the JVM's java.io.tmpdir (the launcher's TMPDIR) unless set. */
+    Optional<Path> tmpDir = Optional.empty();
     Optional<String> source = Optional.empty();
     Path mountPoint;
     final MountOptions options = new MountOptions();

@@ -8,6 +8,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Optional;
 import java.util.Properties;
 
 /** The {@code layerfs} command. */
@@ -30,6 +33,14 @@ public final class Main {
         Thread bind = new Thread(Syscalls::get, "libc-bind");
         bind.setDaemon(true);
         bind.start();
+        if (args.length > 0 && args[0].equals(ImageMountCommand.FLAG)) {
+            return ImageMountCommand.run(Arrays.copyOfRange(args, 1, args.length));
+        }
+        return mount(args, Optional.empty());
+    }
+
+    /** The {@code layerfs} command proper: mounts and serves; an ephemeral layer made in {@code tmpDir}, if given. */
+    static int mount(String[] args, Optional<Path> tmpDir) {
         CommandLine cl;
         try {
             cl = CommandLine.parse(args);
@@ -37,6 +48,7 @@ public final class Main {
             System.err.println("layerfs: " + e.getMessage());
             return 2;
         }
+        cl.tmpDir = tmpDir;
         if (cl.help) {
             System.out.print(CommandLine.USAGE);
             return 0;

@@ -142,7 +142,9 @@ final class MountDaemon {
         Optional<Path> work = o.readOnly ? Optional.empty() : o.workDir;
         if (o.ephemeral && !o.readOnly) {
             try {
-                ephemeralDir = Files.createTempDirectory("layerfs-ephemeral-");
+                ephemeralDir = cl.tmpDir.isPresent()
+                        ? Files.createTempDirectory(cl.tmpDir.get(), "layerfs-ephemeral-")
+                        : Files.createTempDirectory("layerfs-ephemeral-");
                 upper = Optional.of(Files.createDirectory(ephemeralDir.resolve("upper")));
                 work = Optional.of(Files.createDirectory(ephemeralDir.resolve("work")));
             } catch (IOException e) {

@@ -36,6 +36,12 @@ public final class MountPlan {
      * the line and status the command gives without a daemon, or as served elsewhere.
      */
     public static MountPlan prepare(List<String> args, Path cwd, Map<String, String> env) throws MountRefusal {
+        return prepare(args, cwd, env, Optional.empty());
+    }
+
+    /** The same, an ephemeral layer made in {@code tmpDir} (else in the daemon's java.io.tmpdir). */
+    public static MountPlan prepare(List<String> args, Path cwd, Map<String, String> env, Optional<Path> tmpDir)
+            throws MountRefusal {
         CommandLine cl;
         try {
             cl = CommandLine.parse(args.toArray(String[]::new), env::get);
@@ -49,6 +55,7 @@ public final class MountPlan {
             throw MountRefusal.servedElsewhere("the daemon serves the kernel transport only");
         }
         cl.resolveAgainst(cwd);
+        cl.tmpDir = tmpDir;
         MountDaemon setup = new MountDaemon(cl);
         KernelTransport transport = new KernelTransport(cl);
         Overlay overlay = null;

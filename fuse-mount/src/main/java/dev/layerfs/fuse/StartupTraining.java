@@ -7,9 +7,11 @@ import dev.layerfs.core.model.OverlayConfig;
 import dev.layerfs.core.nativeio.Linux;
 import dev.layerfs.fuse.kernel.KernelSession;
 import dev.layerfs.fuse.kernel.PassthroughMode;
+import dev.layerfs.image.cli.ImageMount;
 import java.io.IOException;
 import java.net.URISyntaxException;
 import java.security.CodeSource;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
@@ -53,6 +55,47 @@ final class StartupTraining {
         }
     }
 
+    /**
+     * What {@code layerfs image mount} adds before the mount (ImageMountCommand): a one-layer image in a scratch
+     * store, resolved twice (the first time from the store's JSON, which writes index.txt; then from index.txt),
+     * its mount recorded and the record deleted.
+     */
+    private static void trainImageMount(Path dir) throws IOException {
+        Path store = dir.resolve("store");
+        Path blobs = Files.createDirectories(store.resolve("blobs/sha256"));
+        String layer = "0".repeat(64);
+        Files.createDirectories(store.resolve("layers").resolve(layer).resolve("root"));
+        byte[] config = ("{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:" + layer + "\"]}}")
+                .getBytes(StandardCharsets.UTF_8);
+        String configHex = sha256(config);
+        Files.write(blobs.resolve(configHex), config);
+        byte[] manifest = ("{\"schemaVersion\":2,\"config\":{\"digest\":\"sha256:" + configHex + "\"},"
+                + "\"layers\":[{\"digest\":\"sha256:" + layer + "\"}]}").getBytes(StandardCharsets.UTF_8);
+        String manifestHex = sha256(manifest);
+        Files.write(blobs.resolve(manifestHex), manifest);
+        Files.writeString(store.resolve("index.json"), "{\"schemaVersion\":2,\"manifests\":[{\"digest\":\"sha256:"
+                + manifestHex + "\",\"annotations\":{\"org.opencontainers.image.ref.name\":\"localhost/t:latest\"}}]}");
+        Path mnt = Files.createDirectory(dir.resolve("image-mnt"));
+        for (String ref : new String[] {"t", "t@1"}) {
+            try {
+                ImageMount m = ImageMount.prepare(List.of("--store", store.toString(), "mount", ref, "-o", "ephemeral",
+                        mnt.toString()), ImageMount.Caller.self());
+                CommandLine.parse(m.layerfsArgs().toArray(new String[0]));
+                m.abandon();
+            } catch (ImageMount.Refusal | UsageException e) {
+                throw new IOException("image mount: " + e.getMessage(), e);
+            }
+        }
+    }
+
+    private static String sha256(byte[] data) {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(data));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     static int run() {
         Path dir = null;
         try {
@@ -84,6 +127,7 @@ final class StartupTraining {
                     // Not installed here: the archive simply holds less.
                 }
             }
+            trainImageMount(dir);
             loadOwnClasses();
             return 0;
         } catch (Exception e) {

@@ -97,6 +97,25 @@ final class Args {
         }
     }
 
+    /**
+     * A {@code layerfs image} command line with a {@code --store DIR} given before the subcommand moved after it
+     * ({@code layerfs image --store DIR ls} is {@code ls --store DIR}).
+     */
+    static List<String> storeAfterSubcommand(List<String> args) {
+        List<String> a = new ArrayList<>(args);
+        List<String> store = new ArrayList<>();
+        while (!a.isEmpty() && (a.get(0).equals("--store") || a.get(0).startsWith("--store="))) {
+            store.add(a.remove(0));
+            if (store.get(store.size() - 1).equals("--store") && !a.isEmpty()) {
+                store.add(a.remove(0));
+            }
+        }
+        if (!store.isEmpty() && !a.isEmpty()) {
+            a.addAll(1, store);
+        }
+        return a;
+    }
+
     boolean help() {
         return help;
     }

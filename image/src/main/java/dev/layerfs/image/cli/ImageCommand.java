@@ -7,7 +7,6 @@ import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
@@ -139,17 +138,6 @@ public final class ImageCommand {
 
     /** {@code --store DIR} may come before the subcommand too ({@code layerfs image --store DIR ls}). */
     static List<String> storeAfterSubcommand(String[] args) {
-        List<String> a = new ArrayList<>(Arrays.asList(args));
-        List<String> store = new ArrayList<>();
-        while (!a.isEmpty() && (a.get(0).equals("--store") || a.get(0).startsWith("--store="))) {
-            store.add(a.remove(0));
-            if (store.get(store.size() - 1).equals("--store") && !a.isEmpty()) {
-                store.add(a.remove(0));
-            }
-        }
-        if (!store.isEmpty() && !a.isEmpty()) {
-            a.addAll(1, store);
-        }
-        return a;
+        return Args.storeAfterSubcommand(Arrays.asList(args));
     }
 }

@@ -3,6 +3,7 @@ package dev.layerfs.image.cli;
 import dev.layerfs.image.store.ImageStoreException;
 import dev.layerfs.image.store.LayerStore;
 import java.nio.file.Path;
+import java.util.Map;
 
 /** {@code --store DIR}; else LAYERFS_STORE; else /var/lib/layerfs for root, ~/.local/share/layerfs otherwise. */
 final class StoreOption {
@@ -19,17 +20,24 @@ final class StoreOption {
     }
 
     Path path() {
+        return path(System.getenv(), "root".equals(System.getProperty("user.name")),
+                Path.of(System.getProperty("user.home")));
+    }
+
+    /**
+     * The store of a command run elsewhere (the resident daemon mounts for a client): a relative {@code --store}
+     * taken from {@code cwd}, LAYERFS_STORE from {@code env}, the default for {@code root} or the user whose home
+     * is {@code home}.
+     */
+    Path path(Map<String, String> env, boolean root, Path home) {
         if (store != null) {
             return store;
         }
-        String env = System.getenv("LAYERFS_STORE");
-        if (env != null && !env.isEmpty()) {
-            return Path.of(env);
+        String fromEnv = env.get("LAYERFS_STORE");
+        if (fromEnv != null && !fromEnv.isEmpty()) {
+            return Path.of(fromEnv);
         }
-        if ("root".equals(System.getProperty("user.name"))) {
-            return Path.of("/var/lib/layerfs");
-        }
-        return Path.of(System.getProperty("user.home"), ".local/share/layerfs");
+        return root ? Path.of("/var/lib/layerfs") : home.resolve(".local/share/layerfs");
     }
 
     LayerStore open() throws ImageStoreException {

@@ -14,10 +14,10 @@ import java.util.Set;
 import java.util.stream.Stream;
 
 /**
- * Removes the layers and blobs that no image in the index uses, except layers a running layerfs daemon has on its
- * command line (a mount made by {@code image mount} or by hand). Holds the index lock, so no image can be added
- * between the scan and the removal; an import's layers are locked and not yet listed, and are skipped because
- * their lock is held.
+ * Removes the layers and blobs that no image in the index uses, except those of a live mount that {@code image
+ * mount} recorded (whoever serves it) and layers a running layerfs daemon has on its command line (a mount made by
+ * hand). Holds the index lock, so no image can be added between the scan and the removal; an import's layers are
+ * locked and not yet listed, and are skipped because their lock is held.
  */
 public final class GarbageCollector {
     private final LayerStore store;
@@ -42,6 +42,18 @@ public final class GarbageCollector {
                         usedBlobs.add(Digest.parse(l.path("digest").asText()).hex());
                     }
                     usedLayers.addAll(i.diffIds());
+                }
+                // what image mount mounted, whatever the index says now
+                for (MountRecords.Record r : new MountRecords(store).live()) {
+                    usedBlobs.add(r.manifest().hex());
+                    if (r.config().isPresent() && !r.diffIds().isEmpty()) {
+                        usedBlobs.add(r.config().get().hex());
+                        usedLayers.addAll(r.diffIds());
+                    } else if (store.hasBlob(r.manifest())) {
+                        Image i = new ImageIndex(store).load(r.manifest(), List.of());
+                        usedBlobs.add(i.configDigest().hex());
+                        usedLayers.addAll(i.diffIds().subList(0, Math.min(r.layers(), i.diffIds().size())));
+                    }
                 }
                 String cmdlines = String.join("\n", ProcMounts.commandLines());
                 List<Digest> removed = new ArrayList<>();

@@ -12,7 +12,8 @@ import java.util.Optional;
  * index.json gives it. Its ID is the config's digest, as docker and podman show it.
  */
 public record Image(Digest manifestDigest, JsonNode manifest, Digest configDigest, JsonNode config,
-                    List<String> names) {
+                    List<String> names)
+        implements ImageIndex.Named {
 
     public Digest id() {
         return configDigest;

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.channels.FileLock;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -25,20 +26,44 @@ public final class ImageIndex {
 
     /** Every image, in index order, each once with all of its names. */
     public List<Image> images() throws ImageStoreException {
+        return images(read());
+    }
+
+    private List<Image> images(JsonNode index) throws ImageStoreException {
+        List<Image> images = new ArrayList<>();
+        for (Entry e : entries(index)) {
+            images.add(load(e.manifest(), e.names()));
+        }
+        return images;
+    }
+
+    /** An image as index.json lists it: its manifest digest and every name it has there. */
+    record Entry(Digest manifest, List<String> names) {}
+
+    /** The images of an index.json as read, in index order, each once with all of its names. */
+    List<Entry> entries(byte[] index) throws ImageStoreException {
+        return entries(Json.parse(index, "the store's index.json"));
+    }
+
+    private static List<Entry> entries(JsonNode index) throws ImageStoreException {
         Map<Digest, List<String>> byManifest = new LinkedHashMap<>();
-        for (JsonNode m : read().path("manifests")) {
+        for (JsonNode m : index.path("manifests")) {
             Digest d = Json.digest(m, "digest", "index.json entry");
-            List<String> names = byManifest.computeIfAbsent(d, k -> new ArrayList<>());
+            List<String> names = byManifest.get(d);
+            if (names == null) {
+                names = new ArrayList<>();
+                byManifest.put(d, names);
+            }
             String name = m.path("annotations").path(Json.REF_NAME).asText("");
             if (!name.isEmpty()) {
                 names.add(name);
             }
         }
-        List<Image> images = new ArrayList<>();
+        List<Entry> entries = new ArrayList<>();
         for (Map.Entry<Digest, List<String>> e : byManifest.entrySet()) {
-            images.add(load(e.getKey(), e.getValue()));
+            entries.add(new Entry(e.getKey(), List.copyOf(e.getValue())));
         }
-        return images;
+        return entries;
     }
 
     /**
@@ -47,7 +72,20 @@ public final class ImageIndex {
      * hex digits of an ID.
      */
     public Image resolve(String ref) throws ImageStoreException {
-        List<Image> all = images();
+        return resolve(ref, images(), store.root());
+    }
+
+    /** What {@link #resolve} matches a reference against: an image's names, ID and manifest digest. */
+    interface Named {
+        List<String> names();
+
+        Digest id();
+
+        Digest manifestDigest();
+    }
+
+    /** The image of {@code all} (index order) that {@code ref} names, by {@link #resolve}'s rules. */
+    static <T extends Named> T resolve(String ref, List<T> all, Path storeRoot) throws ImageStoreException {
         List<String> candidates = new ArrayList<>(List.of(ref));
         boolean hasTag = ref.lastIndexOf(':') > ref.lastIndexOf('/');
         String tagged = hasTag ? ref : ref + ":latest";
@@ -55,7 +93,7 @@ public final class ImageIndex {
         candidates.add("localhost/" + tagged);
         candidates.add("docker.io/library/" + tagged);
         for (String c : candidates) {
-            for (Image i : all) {
+            for (T i : all) {
                 if (i.names().contains(c)) {
                     return i;
                 }
@@ -63,8 +101,8 @@ public final class ImageIndex {
         }
         String hex = ref.startsWith("sha256:") ? ref.substring(7) : ref;
         if (hex.matches("[0-9a-f]{4,64}")) {
-            List<Image> matches = new ArrayList<>();
-            for (Image i : all) {
+            List<T> matches = new ArrayList<>();
+            for (T i : all) {
                 if (i.id().hex().startsWith(hex) || i.manifestDigest().hex().startsWith(hex)) {
                     matches.add(i);
                 }
@@ -77,7 +115,7 @@ public final class ImageIndex {
                         + " images match");
             }
         }
-        throw new ImageStoreException("no image " + ref + " in the store " + store.root());
+        throw new ImageStoreException("no image " + ref + " in the store " + storeRoot);
     }
 
     /** Loads an image from its manifest blob and config blob. */
@@ -194,7 +232,9 @@ public final class ImageIndex {
                     return;
                 }
                 out.set("manifests", changed);
-                LayerStore.writeAtomically(store.root().resolve("tmp"), store.indexFile(), Json.pretty(out));
+                byte[] written = Json.pretty(out);
+                LayerStore.writeAtomically(store.root().resolve("tmp"), store.indexFile(), written);
+                MountableImage.refresh(store, this, written);
             } finally {
                 LayerStore.unlock(lock);
             }
@@ -204,11 +244,16 @@ public final class ImageIndex {
     }
 
     private JsonNode read() throws ImageStoreException {
-        if (!Files.exists(store.indexFile())) {
-            return Json.object();
-        }
+        byte[] index = readBytes();
+        return index == null ? Json.object() : Json.parse(index, "the store's index.json");
+    }
+
+    /** index.json as it is now, or {@code null} where the store has none yet. */
+    byte[] readBytes() throws ImageStoreException {
         try {
-            return Json.parse(Files.readAllBytes(store.indexFile()), "the store's index.json");
+            return Files.readAllBytes(store.indexFile());
+        } catch (java.nio.file.NoSuchFileException e) {
+            return null;
         } catch (IOException e) {
             throw new ImageStoreException("cannot read " + store.indexFile() + ": " + e.getMessage(), e);
         }

@@ -1,5 +1,7 @@
 package dev.layerfs.image.store;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -16,7 +18,15 @@ public final class LayerSelection {
     }
 
     public static int count(Image image, String selector) throws ImageStoreException {
-        List<Digest> diffIds = image.diffIds();
+        List<String> blobs = new ArrayList<>();
+        for (JsonNode d : image.layerDescriptors()) {
+            blobs.add(d.path("digest").asText(""));
+        }
+        return count(image.diffIds(), blobs, selector);
+    }
+
+    /** The same for an image's diff_ids and its manifest's layer blob digests ({@code sha256:HEX}), base first. */
+    public static int count(List<Digest> diffIds, List<String> blobs, String selector) throws ImageStoreException {
         if (selector == null) {
             return diffIds.size();
         }
@@ -33,8 +43,7 @@ public final class LayerSelection {
         }
         int found = -1;
         for (int i = 0; i < diffIds.size(); i++) {
-            String blob = image.layerDescriptors().size() > i
-                    ? image.layerDescriptors().get(i).path("digest").asText("") : "";
+            String blob = blobs.size() > i ? blobs.get(i) : "";
             if (diffIds.get(i).hex().startsWith(hex) || blob.startsWith("sha256:" + hex)) {
                 if (found >= 0 && !diffIds.get(found).equals(diffIds.get(i))) {
                     throw new ImageStoreException("@" + selector + " matches more than one layer");

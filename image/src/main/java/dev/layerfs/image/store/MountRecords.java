@@ -1,6 +1,7 @@
 package dev.layerfs.image.store;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -19,9 +20,13 @@ import java.util.stream.Stream;
  * no longer a layerfs mount is stale and removed by {@link #live}.
  */
 public final class MountRecords {
-    /** A recorded mount. {@code upperDir} empty: read-only, or ephemeral (then found below {@code tmpDir}). */
+    /**
+     * A recorded mount. {@code upperDir} empty: read-only, or ephemeral (then found below {@code tmpDir}).
+     * {@code config} and {@code diffIds} (its layers, base first) are empty in a record written before they were
+     * recorded: then the manifest says.
+     */
     public record Record(Path mountPoint, Digest manifest, int layers, Optional<Path> upperDir, boolean ephemeral,
-                         Path dir) {
+                         Path dir, Optional<Digest> config, List<Digest> diffIds) {
         public Path tmpDir() {
             return dir.resolve("tmp");
         }
@@ -50,24 +55,36 @@ public final class MountRecords {
     }
 
     /** Starts a record (its directory, with tmp/ for an ephemeral layer) before the mount is made. */
-    public Record create(Path mountPoint, Image image, int layers, Optional<Path> upperDir, boolean ephemeral)
-            throws IOException {
+    public Record create(Path mountPoint, Digest manifest, Digest config, List<Digest> diffIds,
+                         Optional<Path> upperDir, boolean ephemeral) throws IOException {
         Path dir = dirFor(mountPoint);
         LayerStore.deleteTree(dir);
         Files.createDirectories(dir.resolve("tmp"));
         ObjectNode n = Json.object();
         n.put("mountPoint", mountPoint.toString());
-        n.put("manifest", image.manifestDigest().toString());
-        n.put("layers", layers);
+        n.put("manifest", manifest.toString());
+        n.put("config", config.toString());
+        n.put("layers", diffIds.size());
+        ArrayNode ids = n.putArray("diffIds");
+        for (Digest d : diffIds) {
+            ids.add(d.toString());
+        }
         upperDir.ifPresent(u -> n.put("upperDir", u.toString()));
         n.put("ephemeral", ephemeral);
         Files.write(dir.resolve("mount.json"), Json.bytes(n));
-        return new Record(mountPoint, image.manifestDigest(), layers, upperDir, ephemeral, dir);
+        return new Record(mountPoint, manifest, diffIds.size(), upperDir, ephemeral, dir, Optional.of(config),
+                List.copyOf(diffIds));
     }
 
     /** The record of a live layerfs mount at {@code mountPoint}. */
     public Optional<Record> find(Path mountPoint) throws IOException {
-        return live().stream().filter(r -> r.mountPoint().equals(mountPoint)).findFirst();
+        Path dir = dirFor(mountPoint);
+        // a record outlives its mount for a while (see live): the mount table first, the record's JSON only then
+        if (!Files.exists(dir.resolve("mount.json")) || !ProcMounts.layerfsMountPoints().contains(mountPoint)) {
+            return Optional.empty();
+        }
+        Optional<Record> r = read(dir);
+        return r.isPresent() && r.get().mountPoint().equals(mountPoint) ? r : Optional.empty();
     }
 
     /**
@@ -97,10 +114,16 @@ public final class MountRecords {
     private static Optional<Record> read(Path dir) {
         try {
             JsonNode n = Json.parse(Files.readAllBytes(dir.resolve("mount.json")), "mount.json");
+            List<Digest> diffIds = new ArrayList<>();
+            for (JsonNode d : n.path("diffIds")) {
+                diffIds.add(Digest.parse(d.asText()));
+            }
             return Optional.of(new Record(Path.of(n.path("mountPoint").asText()),
                     Digest.parse(n.path("manifest").asText()), n.path("layers").asInt(),
                     n.hasNonNull("upperDir") ? Optional.of(Path.of(n.get("upperDir").asText())) : Optional.empty(),
-                    n.path("ephemeral").asBoolean(), dir));
+                    n.path("ephemeral").asBoolean(), dir,
+                    n.hasNonNull("config") ? Optional.of(Digest.parse(n.get("config").asText())) : Optional.empty(),
+                    List.copyOf(diffIds)));
         } catch (IOException | ImageStoreException | IllegalArgumentException e) {
             return Optional.empty();
         }

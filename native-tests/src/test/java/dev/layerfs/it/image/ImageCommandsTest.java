@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.layerfs.it.Daemon;
 import dev.layerfs.it.MountInfo;
+import dev.layerfs.it.ResidentDaemon;
 import dev.layerfs.it.Sh;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -73,11 +75,20 @@ class ImageCommandsTest {
 
     @Test
     @Order(2)
-    void theMountedImageIsPodmansAndUmocisTree() {
+    void theMountedImageIsPodmansAndUmocisTree() throws IOException {
         Path mnt = lab.mkdir("mnt-full");
         ImageLab.ok(lab.layerfs("mount", "app", mnt.toString()));
         try {
             assertTrue(MountInfo.isMounted(mnt));
+            // made in one JVM: the mount's own process resolved the image, no image command JVM mounted through it
+            List<Daemon> daemons = Daemon.forMountPoint(mnt);
+            assertEquals(1, daemons.size(), "one process serves the mount: " + daemons);
+            assertTrue(daemons.get(0).cmdline().contains("--image-mount"), daemons.get(0).cmdline().toString());
+            JsonNode record = record(mnt);
+            assertEquals(LAYERS, record.path("diffIds").size(), record.toString());
+            assertEquals(ImageLab.ok(lab.podman("inspect", "--format", "{{range .RootFS.Layers}}{{.}} {{end}}",
+                    "localhost/app")).strip(), String.join(" ", texts(record.path("diffIds"))),
+                    "the record's layers are the image's");
             String ours = lab.tree(mnt);
             Path podmans = Path.of(ImageLab.ok(lab.podman("image", "mount", "localhost/app")).strip());
             assertEquals(lab.tree(podmans), ours, "layerfs image mount against podman image mount");
@@ -125,6 +136,85 @@ class ImageCommandsTest {
             assertTrue(Files.exists(mnt.resolve("data/b")), "after layer 2, /data/b is not deleted yet");
         } finally {
             Sh.ok("umount", mnt.toString());
+        }
+    }
+
+    @Test
+    @Order(3)
+    void anImageMountThatFailsLeavesNothingBehind() throws IOException {
+        Path mnt = lab.mkdir("mnt-fail");
+        Path missing = lab.dir.resolve("no-such-upper");
+        record Case(List<String> args, String stderr, int status) {}
+        for (Case c : List.of(
+                new Case(List.of("mount", "nope", mnt.toString()), "layerfs image: no image nope in the store ", 1),
+                new Case(List.of("mount", "app@99", mnt.toString()), "layerfs image: @99: the image has layers 1 to "
+                        + LAYERS, 1),
+                new Case(List.of("mount", "app", lab.dir.resolve("no-such-mnt").toString()),
+                        "layerfs image: mount point ", 1),
+                // refused by the mount itself, once the image was resolved and the mount recorded
+                new Case(List.of("mount", "app", mnt.toString(), "-o", "upperdir=" + missing + ",workdir="
+                        + lab.dir.resolve("no-such-work")), "layerfs: ", 1))) {
+            Sh.Result r = lab.layerfs(c.args().toArray(String[]::new));
+            assertEquals(c.status(), r.exitCode(), r.toString());
+            assertEquals(1, r.stderrLines().size(), r.toString());
+            assertTrue(r.stderr().startsWith(c.stderr()), r.toString());
+            assertTrue(!MountInfo.isMounted(mnt), "nothing mounted: " + r);
+            assertEquals(List.of(), Daemon.mentioning(mnt), "no daemon left: " + r);
+            assertEquals(null, recordOrNull(mnt), "no record left: " + r);
+        }
+        Sh.Result usage = lab.layerfs("mount", "app");
+        assertEquals(2, usage.exitCode(), usage.toString());
+        assertEquals(List.of("layerfs image: missing MOUNTPOINT",
+                "Usage: layerfs image mount [--store DIR] [-o OPTIONS] IMAGE[@N|@DIGEST] MOUNTPOINT"),
+                usage.stderrLines(), usage.toString());
+    }
+
+    @Test
+    @Order(3)
+    void throughLayerfsServeAnImageMountStartsNoJvm() throws Exception {
+        Path byHand = lab.mkdir("mnt-serve-ref");
+        ImageLab.ok(lab.layerfs("mount", "app@2", byHand.toString()));
+        String expected;
+        try {
+            expected = lab.tree(byHand);
+        } finally {
+            Sh.ok("umount", byHand.toString());
+        }
+        Path mnt = lab.mkdir("mnt-serve");
+        try (ResidentDaemon serve = ResidentDaemon.start(lab.mkdir("serve"))) {
+            Sh.Result r = serve.layerfs("image", "--store", lab.store.toString(), "mount", "app@2", mnt.toString(),
+                    "-o", "ephemeral");
+            assertEquals(0, r.exitCode(), r.toString());
+            try {
+                assertTrue(MountInfo.isMounted(mnt));
+                assertEquals(List.of(), Daemon.forMountPoint(mnt), "the resident daemon serves it, no JVM of its own");
+                assertTrue(serve.log().contains("mounted " + mnt), serve.log());
+                assertEquals(expected, lab.tree(mnt), "app@2 through the daemon against app@2 in a process");
+                Files.writeString(mnt.resolve("hello"), "hi\n");
+                assertTrue(ImageLab.ok(lab.layerfs("diff", mnt.toString())).lines().anyMatch("A /hello"::equals));
+                List<Path> ephemeral = list(recordDir(mnt).resolve("tmp"));
+                assertEquals(1, ephemeral.size(), "the ephemeral layer is in the record's tmp/: " + ephemeral);
+                assertTrue(ephemeral.get(0).getFileName().toString().startsWith("layerfs-ephemeral-"), ephemeral
+                        .toString());
+                Sh.Result again = serve.layerfs("image", "--store", lab.store.toString(), "mount", "app",
+                        mnt.toString());
+                assertEquals(1, again.exitCode(), again.toString());
+                assertEquals(List.of("layerfs image: " + mnt + " is already an image mount: unmount it first"),
+                        again.stderrLines(), again.toString());
+            } finally {
+                Sh.ok("umount", mnt.toString());
+            }
+            Path tmp = recordDir(mnt).resolve("tmp");
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (!list(tmp).isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertEquals(List.of(), list(tmp), "the ephemeral layer is deleted at unmount");
+            Sh.Result error = serve.layerfs("image", "--store", lab.store.toString(), "mount", "nope",
+                    mnt.toString());
+            assertEquals(1, error.exitCode(), error.toString());
+            assertEquals(List.of("layerfs image: no image nope in the store " + lab.store), error.stderrLines());
+            assertEquals(List.of(), serve.problems(), serve.log());
         }
     }
 
@@ -311,6 +401,53 @@ class ImageCommandsTest {
         try (Stream<Path> s = Files.list(store.resolve("layers"))) {
             assertEquals(LAYERS, s.count());
         }
+    }
+
+    /** The mount.json image mount wrote for a mount point (fails the test where there is none). */
+    private JsonNode record(Path mnt) throws IOException {
+        JsonNode r = recordOrNull(mnt);
+        assertTrue(r != null, "no record of " + mnt + " in " + lab.store.resolve("mounts"));
+        return r;
+    }
+
+    private JsonNode recordOrNull(Path mnt) throws IOException {
+        Path dir = recordDirOrNull(mnt);
+        return dir == null ? null : JSON.readTree(dir.resolve("mount.json").toFile());
+    }
+
+    private Path recordDir(Path mnt) throws IOException {
+        Path dir = recordDirOrNull(mnt);
+        assertTrue(dir != null, "no record of " + mnt);
+        return dir;
+    }
+
+    private Path recordDirOrNull(Path mnt) throws IOException {
+        Path mounts = lab.store.resolve("mounts");
+        if (!Files.isDirectory(mounts)) {
+            return null;
+        }
+        try (Stream<Path> s = Files.list(mounts)) {
+            for (Path d : s.toList()) {
+                Path json = d.resolve("mount.json");
+                if (Files.exists(json) && JSON.readTree(json.toFile()).path("mountPoint").asText()
+                        .equals(mnt.toRealPath().toString())) {
+                    return d;
+                }
+            }
+        }
+        return null;
+    }
+
+    private static List<Path> list(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.toList();
+        }
+    }
+
+    private static List<String> texts(JsonNode array) {
+        List<String> out = new java.util.ArrayList<>();
+        array.forEach(n -> out.add(n.asText()));
+        return out;
     }
 
     private static boolean extracting(Path tmp) {
