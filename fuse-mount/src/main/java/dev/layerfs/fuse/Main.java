@@ -26,7 +26,10 @@ public final class Main {
 
     static int run(String[] args) {
         if (args.length == 1 && args[0].equals("--train-startup")) {
-            return StartupTraining.run();
+            return StartupTraining.run(false);
+        }
+        if (args.length == 1 && args[0].equals("--train-startup-image-mount")) {
+            return StartupTraining.run(true);
         }
         // jnr-ffi binds the calls a mount makes first (Syscalls) on the second core while the command line is read
         // and logging set up; the main thread waits for the binding at its first use of Syscalls.
