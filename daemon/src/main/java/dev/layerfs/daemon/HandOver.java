@@ -161,7 +161,7 @@ final class HandOver {
             long id = registry.nextId();
             ServedMount served = ServedMount.start(plan, fds[0], "mount-" + id, () -> registry.ended(id));
             handedOver = true;
-            registry.add(id, served, plan.ephemeralLayer(), fds.length > 1 ? fds[1] : -1);
+            registry.add(id, served, plan.ephemeralLayer(), plan.layerDirectories(), fds.length > 1 ? fds[1] : -1);
             for (int i = 2; i < fds.length; i++) {
                 calls.close(fds[i]);
             }

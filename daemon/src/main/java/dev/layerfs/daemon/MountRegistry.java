@@ -18,8 +18,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The mounts this daemon serves. Each live one has a record in the run directory, named by its number: its
- * mount point, and on a second line its ephemeral layer if it has one, so that a daemon started after this one
- * died finds what it left ({@link StaleMounts}); the record goes when the mount's session ends. Closing the
+ * mount point, on the second line its ephemeral layer (empty if it has none), so that a daemon started after this
+ * one died finds what it left ({@link StaleMounts}), then one line per layer directory, lowers then upper, which
+ * {@code layerfs image rm} and {@code prune} read to keep the layers of a mount made by hand through this daemon
+ * (image/ProcMounts). The record goes when the mount's session ends. Closing the
  * registry refuses new mounts and unmounts every live one.
  */
 final class MountRegistry {
@@ -49,7 +51,7 @@ final class MountRegistry {
     }
 
     /** Records a mount whose session has started; it is forgotten by {@link #ended} when the session ends. */
-    synchronized void add(long id, ServedMount mount, Optional<Path> ephemeralLayer, int nsFd) {
+    synchronized void add(long id, ServedMount mount, Optional<Path> ephemeralLayer, List<Path> layers, int nsFd) {
         if (endedBeforeAdded.remove(id)) {
             if (nsFd >= 0) {
                 calls.close(nsFd);
@@ -58,8 +60,12 @@ final class MountRegistry {
         }
         live.put(id, new Live(mount, nsFd));
         try {
-            String record = mount.mountPoint() + ephemeralLayer.map(e -> "\n" + e).orElse("");
-            Files.write(records.resolve(Long.toString(id)), record.getBytes(StandardCharsets.ISO_8859_1));
+            StringBuilder record = new StringBuilder().append(mount.mountPoint()).append('\n')
+                    .append(ephemeralLayer.map(Path::toString).orElse(""));
+            for (Path layer : layers) {
+                record.append('\n').append(layer);
+            }
+            Files.write(records.resolve(Long.toString(id)), record.toString().getBytes(StandardCharsets.ISO_8859_1));
         } catch (IOException e) {
             LOG.warn("cannot record the mount {} in {}: {}", mount.mountPoint(), records, e.getMessage());
         }

@@ -48,7 +48,7 @@ final class StaleMounts {
                         LOG.warn("cannot clear the dead mount {}: {}", mp, e.getMessage());
                     }
                 }
-                if (lines.length > 1) {
+                if (lines.length > 1 && !lines[1].isEmpty()) {
                     // Only the dead daemon's mount used it; that mount is gone or no longer served.
                     MountPlan.deleteLeftEphemeralLayer(Path.of(lines[1]));
                 }

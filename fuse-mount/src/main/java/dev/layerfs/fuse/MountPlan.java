@@ -100,6 +100,13 @@ public final class MountPlan {
         }
     }
 
+    /** The directories the mount reads and writes: its lower layers, then its upper layer if it has one. */
+    public List<Path> layerDirectories() {
+        List<Path> out = new ArrayList<>(cl.options.lowerDirs);
+        cl.options.upperDir.ifPresent(out::add);
+        return out;
+    }
+
     /** What to give mount(2). */
     public KernelSession.MountCall mountCall() {
         return session.mountCall();

@@ -55,7 +55,7 @@ public final class GarbageCollector {
                         usedLayers.addAll(i.diffIds().subList(0, Math.min(r.layers(), i.diffIds().size())));
                     }
                 }
-                String cmdlines = String.join("\n", ProcMounts.commandLines());
+                String cmdlines = String.join("\n", ProcMounts.mountDescriptions());
                 List<Digest> removed = new ArrayList<>();
                 List<Digest> inUse = new ArrayList<>();
                 for (Path dir : list(store.layersDir())) {

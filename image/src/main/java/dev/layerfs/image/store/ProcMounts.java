@@ -1,14 +1,14 @@
 package dev.layerfs.image.store;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
+import java.nio.charset.Charset;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 
-/** What the kernel and the running processes say is in use: layerfs mount points, and daemons' command lines. */
+/** What the kernel, the running processes and layerfs daemons say is in use: mount points and layer directories. */
 public final class ProcMounts {
     private ProcMounts() {}
 
@@ -30,26 +30,54 @@ public final class ProcMounts {
     }
 
     /**
-     * The command lines of every process, NULs as spaces: a layerfs daemon's holds its lowerdir and upperdir
-     * options, which is how {@code image rm} and {@code prune} see that a layer is mounted, by {@code image mount}
-     * or by hand.
+     * What says which directories layerfs mounts use, one text each: the command line of every process (NULs as
+     * spaces; a layerfs daemon's holds its lowerdir and upperdir options), and the record of every mount a
+     * {@code layerfs serve} daemon serves (one line per layer directory: daemon/MountRegistry), from the run
+     * directories such daemons use: {@code $LAYERFS_RUN_DIR}, {@code /run/layerfs}, and each
+     * {@code /run/user/UID/layerfs}. This is how {@code image rm} and {@code prune} see that a layer is mounted, by
+     * {@code image mount} or by hand, through a daemon or not.
      */
-    public static List<String> commandLines() throws IOException {
+    public static List<String> mountDescriptions() throws IOException {
         List<String> out = new ArrayList<>();
         try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
             for (Path p : procs.toList()) {
-                if (!p.getFileName().toString().matches("[0-9]+")) {
-                    continue;
-                }
-                try {
-                    byte[] b = Files.readAllBytes(p.resolve("cmdline"));
-                    out.add(new String(b, StandardCharsets.UTF_8).replace('\0', ' '));
-                } catch (IOException e) {
-                    // the process ended meanwhile
+                if (p.getFileName().toString().matches("[0-9]+")) {
+                    readQuietly(p.resolve("cmdline"), out);
                 }
             }
         }
+        List<Path> runDirs = new ArrayList<>();
+        String env = System.getenv("LAYERFS_RUN_DIR");
+        if (env != null && !env.isEmpty()) {
+            runDirs.add(Path.of(env));
+        }
+        runDirs.add(Path.of("/run/layerfs"));
+        try (Stream<Path> users = Files.list(Path.of("/run/user"))) {
+            users.forEach(u -> runDirs.add(u.resolve("layerfs")));
+        } catch (IOException e) {
+            // no per-user runtime directories here
+        }
+        for (Path dir : runDirs) {
+            try (Stream<Path> records = Files.list(dir.resolve("mounts"))) {
+                for (Path r : records.toList()) {
+                    readQuietly(r, out);
+                }
+            } catch (IOException e) {
+                // no daemon uses this run directory, or not one this user may read
+            }
+        }
         return out;
+    }
+
+    /** File names as this JVM decodes them (ISO-8859-1 in the image commands' locale: a char per byte). */
+    private static final Charset NAMES = Charset.forName(System.getProperty("sun.jnu.encoding", "UTF-8"));
+
+    private static void readQuietly(Path file, List<String> out) {
+        try {
+            out.add(new String(Files.readAllBytes(file), NAMES).replace('\0', ' '));
+        } catch (IOException e) {
+            // gone meanwhile (the process ended, the mount was unmounted)
+        }
     }
 
     static String unescape(String s) {

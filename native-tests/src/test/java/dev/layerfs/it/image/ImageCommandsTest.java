@@ -371,6 +371,20 @@ class ImageCommandsTest {
             Sh.ok("umount", byHand.toString());
         }
         lab.unmountAll();
+        // the same, mounted by hand through a layerfs serve daemon: no process names the layer, the daemon's
+        // record of the mount does
+        Path throughDaemon = lab.mkdir("mnt-by-hand-serve");
+        try (ResidentDaemon serve = ResidentDaemon.start(lab.mkdir("serve-prune"))) {
+            serve.mount("lowerdir=" + baseRoot, throughDaemon);
+            try {
+                assertEquals(List.of(), Daemon.forMountPoint(throughDaemon), "the resident daemon serves it");
+                String kept = ImageLab.ok(serve.layerfs("image", "--store", lab.store.toString(), "prune"));
+                assertTrue(kept.contains("Kept layer " + base + ": in use by a mount"), kept);
+                assertTrue(Files.isDirectory(baseRoot.resolve("bin")), "the layer mounted through the daemon is kept");
+            } finally {
+                Sh.ok("umount", throughDaemon.toString());
+            }
+        }
         String prune = ImageLab.ok(lab.layerfs("prune"));
         assertTrue(prune.contains("Deleted layer: " + base), prune);
         assertEquals(1, ImageLab.ok(lab.layerfs("ls")).lines().count(), "only the header is left");
