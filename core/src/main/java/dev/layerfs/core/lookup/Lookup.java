@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.NavigableMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
 /**
@@ -44,6 +45,11 @@ public final class Lookup {
     private volatile IndexFinder indexFinder;
     /** Other caches that must forget what they know about a path whenever this one does. */
     private final List<Consumer<String>> invalidationListeners = new CopyOnWriteArrayList<>();
+    /**
+     * Counts the calls of {@link #invalidate}, which every change to the layers makes: an entry made while the count
+     * stays what it was is still what a lookup would find.
+     */
+    private final AtomicLong generation = new AtomicLong();
 
     public Lookup(LayerStack stack, WhiteoutCodec whiteouts) {
         this(stack, whiteouts, KernelFeatures.DEFAULT);
@@ -63,7 +69,7 @@ public final class Lookup {
             Stat st = sys.lstat(layer.fd(), "");
             reals.add(new RealPath(layer, "", st, rootMarkers(layer)));
         }
-        return new Entry(null, "", reals, false, Entry.UpperWhiteout.NONE);
+        return new Entry(null, "", reals, false, Entry.UpperWhiteout.NONE, generation.get());
     }
 
     /** A layer root's markers: its opaque marker is ignored (as by the kernel), whether it is impure is not. */
@@ -129,7 +135,8 @@ public final class Lookup {
         }
         List<RealPath> reals = new ArrayList<>(cached.reals());
         reals.set(0, new RealPath(top.layer(), top.path(), st, top.markers()));
-        return new Entry(cached.parent(), cached.path(), reals, false, Entry.UpperWhiteout.NONE);
+        return new Entry(cached.parent(), cached.path(), reals, false, Entry.UpperWhiteout.NONE,
+                cached.generation());
     }
 
     /**
@@ -137,6 +144,7 @@ public final class Lookup {
      * for the paths it touched, under the overlay's write lock, so no lookup fills the cache meanwhile.
      */
     public void invalidate(String path) {
+        generation.incrementAndGet();
         if (path.isEmpty()) {
             directories.clear();
         } else {
@@ -184,6 +192,25 @@ public final class Lookup {
         this.originFixer = fixer;
     }
 
+    /**
+     * Whether an entry is still what a lookup would find: nothing was invalidated since it was made. Under the
+     * overlay's write lock nothing else changes the layers, so an operation that looked a name up can act on the
+     * entry without looking it up again, unless it changed something in between (a copy-up of a parent, say).
+     * Directories from the cache, made by earlier operations, are not current in this sense.
+     */
+    public boolean isCurrent(Entry e) {
+        return e.generation() == generation.get();
+    }
+
+    /**
+     * The entry of an object this overlay has just made in the upper layer (a regular file copied up), from what
+     * the copy-up knows of it: its real objects, topmost first, as a lookup of it would find them now. Saves
+     * looking up again what was just written.
+     */
+    public Entry made(Entry parent, String path, List<RealPath> reals) {
+        return new Entry(parent, path, reals, false, Entry.UpperWhiteout.NONE, generation.get());
+    }
+
     /** Looks up a path that must exist. */
     public Entry existing(String path, String op) throws FsException {
         return resolve(path).requireExists(op);
@@ -192,7 +219,8 @@ public final class Lookup {
     /** Looks one name up in a directory entry. */
     public Entry child(Entry dir, String name) throws FsException {
         if (WhiteoutCodec.isReservedName(name)) {
-            return new Entry(dir, OverlayPaths.child(dir.path(), name), List.of(), false, Entry.UpperWhiteout.NONE);
+            return new Entry(dir, OverlayPaths.child(dir.path(), name), List.of(), false, Entry.UpperWhiteout.NONE,
+                    generation.get());
         }
         return scan(dir, name, dir.reals());
     }
@@ -228,6 +256,8 @@ public final class Lookup {
      * way are followed in turn; with redirect_dir=nofollow, finding a lower object through a redirect is EPERM.
      */
     private Entry scan(Entry dir, String name, List<RealPath> parents) throws FsException {
+        // Read first: an origin fixed on the way invalidates, and the entry then predates that change.
+        long start = generation.get();
         String path = OverlayPaths.child(dir.path(), name);
         Walk w = new Walk(name);
         List<RealPath> found = new ArrayList<>(2);
@@ -310,7 +340,8 @@ public final class Lookup {
             }
         }
         boolean whitedOut = found.isEmpty() && w.whiteout;
-        return new Entry(dir, path, found, whitedOut, found.isEmpty() ? upperWhiteout : Entry.UpperWhiteout.NONE);
+        return new Entry(dir, path, found, whitedOut, found.isEmpty() ? upperWhiteout : Entry.UpperWhiteout.NONE,
+                start);
     }
 
     /** The state of one lookup across the layers (the kernel's ovl_lookup_data). */

@@ -68,6 +68,8 @@ public interface LibC {
 
     int lsetxattr(String path, String name, @In byte[] value, @size_t long size, int flags);
 
+    int fsetxattr(int fd, String name, @In byte[] value, @size_t long size, int flags);
+
     int lremovexattr(String path, String name);
 
     int ioctl(int fd, long request, int arg);

@@ -481,6 +481,12 @@ public final class Syscalls {
                 "setxattr " + ByteString.display(name), path);
     }
 
+    /** Sets an xattr of the object an open descriptor (not O_PATH) holds. */
+    public void fsetxattr(int fd, String name, byte[] value, int flags) throws FsException {
+        check(libc().fsetxattr(fd, name, value, value.length, flags), "setxattr " + ByteString.display(name),
+                "fd " + fd);
+    }
+
     public void lremovexattr(int dirfd, String path, String name) throws FsException {
         checkAt(xattrAt(dirfd, path, p -> libc().lremovexattr(p, name)), "removexattr " + ByteString.display(name),
                 path);
