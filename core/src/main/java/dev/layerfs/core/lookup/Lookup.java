@@ -17,6 +17,7 @@ import java.util.NavigableMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.Consumer;
 
 /**
@@ -50,6 +51,16 @@ public final class Lookup {
      * stays what it was is still what a lookup would find.
      */
     private final AtomicLong generation = new AtomicLong();
+    /**
+     * Non-directories that lie in lower layers only, as {@link #resolve} last found them, by a hash of their path
+     * (one slot each, the last one wins): lower layers do not change while mounted, and anything that would hide
+     * or replace such an object through this overlay invalidates, so while the generation stays (see
+     * {@link #isCurrent}) the entry is what a lookup would find, but for the top object's attributes, which are
+     * read again. A name that the kernel looks up and then changes at once (LOOKUP, then SETATTR) is searched for
+     * through the layers once.
+     */
+    private final AtomicReferenceArray<Entry> recentLowerFiles = new AtomicReferenceArray<>(RECENT_SLOTS);
+    private static final int RECENT_SLOTS = 64;
 
     public Lookup(LayerStack stack, WhiteoutCodec whiteouts) {
         this(stack, whiteouts, KernelFeatures.DEFAULT);
@@ -97,6 +108,16 @@ public final class Lookup {
             Entry fresh = restat(e);
             return fresh != null ? fresh : root();
         }
+        int slot = path.hashCode() & (RECENT_SLOTS - 1);
+        Entry recent = recentLowerFiles.get(slot);
+        if (recent != null && recent.path().equals(path) && isCurrent(recent)) {
+            // Its attributes are read again (a read without O_NOATIME moves a lower file's atime).
+            RealPath top = recent.top();
+            Stat st = sys.lstatIfExists(top.layer().fd(), top.path());
+            if (st != null && st.ino() == top.stat().ino() && st.type() == top.stat().type()) {
+                return restated(recent, st);
+            }
+        }
         int start = 0;
         while (true) {
             int slash = path.indexOf('/', start);
@@ -120,10 +141,22 @@ public final class Lookup {
                 }
             }
             if (slash < 0) {
+                if (e.exists() && !e.isDirectory() && lowerOnly(e)) {
+                    recentLowerFiles.set(slot, e);
+                }
                 return e;
             }
             start = slash + 1;
         }
+    }
+
+    private static boolean lowerOnly(Entry e) {
+        for (RealPath r : e.reals()) {
+            if (r.isUpper() || r.layer().isInodesIndex()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** A cached directory with its topmost real directory stat-ed afresh; null if that is no longer it. */
@@ -209,6 +242,17 @@ public final class Lookup {
      */
     public Entry made(Entry parent, String path, List<RealPath> reals) {
         return new Entry(parent, path, reals, false, Entry.UpperWhiteout.NONE, generation.get());
+    }
+
+    /**
+     * An entry with its topmost real object stat-ed again ({@code top}, the same object's stat after a change to
+     * it): the rest is as the entry had it.
+     */
+    public Entry restated(Entry e, Stat top) {
+        List<RealPath> reals = new ArrayList<>(e.reals());
+        RealPath old = reals.get(0);
+        reals.set(0, new RealPath(old.layer(), old.path(), top, old.markers()));
+        return new Entry(e.parent(), e.path(), reals, e.isWhitedOut(), e.upperWhiteout(), e.generation());
     }
 
     /** Looks up a path that must exist. */
