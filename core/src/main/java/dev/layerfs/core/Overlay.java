@@ -238,19 +238,23 @@ public final class Overlay implements Closeable {
 
     // ---- changing attributes ----
 
-    public void chmod(ByteString path, int mode) throws FsException {
+    /**
+     * chmod; returns the attributes after it, as {@link #getattr} shows them (so a transport answering the
+     * change with them need not look the path up again). The same for {@link #chown} and {@link #utimens}.
+     */
+    public Stat chmod(ByteString path, int mode) throws FsException {
         String p = normalize(path);
-        change(() -> attributes.chmod(p, mode), p);
+        return change(() -> attributes.chmod(p, mode), p);
     }
 
-    public void chown(ByteString path, int uid, int gid) throws FsException {
+    public Stat chown(ByteString path, int uid, int gid) throws FsException {
         String p = normalize(path);
-        change(() -> attributes.chown(p, uid, gid), p);
+        return change(() -> attributes.chown(p, uid, gid), p);
     }
 
-    public void utimens(ByteString path, Timespec atime, Timespec mtime) throws FsException {
+    public Stat utimens(ByteString path, Timespec atime, Timespec mtime) throws FsException {
         String p = normalize(path);
-        change(() -> attributes.utimens(p, atime, mtime), p);
+        return change(() -> attributes.utimens(p, atime, mtime), p);
     }
 
     public void truncate(ByteString path, long size) throws FsException {
@@ -535,16 +539,16 @@ public final class Overlay implements Closeable {
         access(ByteString.utf8(path), mask, caller);
     }
 
-    public void chmod(String path, int mode) throws FsException {
-        chmod(ByteString.utf8(path), mode);
+    public Stat chmod(String path, int mode) throws FsException {
+        return chmod(ByteString.utf8(path), mode);
     }
 
-    public void chown(String path, int uid, int gid) throws FsException {
-        chown(ByteString.utf8(path), uid, gid);
+    public Stat chown(String path, int uid, int gid) throws FsException {
+        return chown(ByteString.utf8(path), uid, gid);
     }
 
-    public void utimens(String path, Timespec atime, Timespec mtime) throws FsException {
-        utimens(ByteString.utf8(path), atime, mtime);
+    public Stat utimens(String path, Timespec atime, Timespec mtime) throws FsException {
+        return utimens(ByteString.utf8(path), atime, mtime);
     }
 
     public void truncate(String path, long size) throws FsException {
@@ -641,15 +645,22 @@ public final class Overlay implements Closeable {
 
     /** Runs a change under the write lock, then drops what the lookup cache holds for the paths it touched. */
     private void change(VoidOp op, String... touched) throws FsException {
-        locked(lock.writeLock(), () -> {
+        change(() -> {
+            op.run();
+            return null;
+        }, touched);
+    }
+
+    /** As {@link #change(VoidOp, String...)}, for a change that tells something back. */
+    private <T> T change(Op<T> op, String... touched) throws FsException {
+        return locked(lock.writeLock(), () -> {
             try {
-                op.run();
+                return op.run();
             } finally {
                 for (String path : touched) {
                     lookup.invalidate(path);
                 }
             }
-            return null;
         });
     }
 

@@ -9,6 +9,7 @@ import dev.layerfs.core.inode.Index;
 import dev.layerfs.core.inode.InodeNumbers;
 import dev.layerfs.core.lookup.Entry;
 import dev.layerfs.core.lookup.Lookup;
+import dev.layerfs.core.lookup.RealPath;
 import dev.layerfs.core.model.IdMapping;
 import dev.layerfs.core.model.LayerStack;
 import dev.layerfs.core.model.OverlayPaths;
@@ -98,18 +99,34 @@ public final class Attributes {
                 st.size(), st.blksize(), st.blocks(), st.atime(), st.mtime(), st.ctime());
     }
 
-    public void chmod(String path, int mode) throws FsException {
+    /** chmod; returns the merged view's stat after it (see {@link #changed}). */
+    public Stat chmod(String path, int mode) throws FsException {
         Entry e = writable(path, "chmod");
         if (e.stat().isSymlink()) {
             throw FsException.of(Errno.EOPNOTSUPP, "chmod of a symbolic link", OverlayPaths.show(path));
         }
         sys.fchmodat(upperFd(), path, mode & Linux.PERMISSION_BITS);
+        return changed(path, e);
     }
 
-    /** chown, with ids as seen through the overlay; -1 leaves an id unchanged. */
-    public void chown(String path, int uid, int gid) throws FsException {
-        writable(path, "chown");
+    /** chown, with ids as seen through the overlay; -1 leaves an id unchanged. Returns the stat after it. */
+    public Stat chown(String path, int uid, int gid) throws FsException {
+        Entry e = writable(path, "chown");
         sys.lchownat(upperFd(), path, ids.storedUid(uid), ids.storedGid(gid));
+        return changed(path, e);
+    }
+
+    /**
+     * The merged view's stat of an entry whose upper object at {@code path} an operation has just changed (the
+     * entry as it was before the change, copied up): what {@link #stat} of a fresh lookup shows, with only the
+     * changed object stat-ed again, where that object is the entry's topmost (else the path is looked up again).
+     */
+    private Stat changed(String path, Entry e) throws FsException {
+        RealPath top = e.top();
+        if (!top.isUpper() || !top.path().equals(path)) {
+            return stat(lookup.existing(path, "stat"));
+        }
+        return stat(lookup.restated(e, sys.lstat(top.layer().fd(), top.path())));
     }
 
     /**
@@ -147,9 +164,11 @@ public final class Attributes {
         sys.fchmodat(Linux.AT_FDCWD, "/proc/self/fd/" + f.fd(), mode & Linux.PERMISSION_BITS);
     }
 
-    public void utimens(String path, Timespec atime, Timespec mtime) throws FsException {
-        writable(path, "utimens");
+    /** utimens; returns the stat after it. */
+    public Stat utimens(String path, Timespec atime, Timespec mtime) throws FsException {
+        Entry e = writable(path, "utimens");
         sys.lutimensat(upperFd(), path, atime, mtime);
+        return changed(path, e);
     }
 
     public void truncate(String path, long size) throws FsException {

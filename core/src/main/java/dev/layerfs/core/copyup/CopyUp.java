@@ -6,6 +6,7 @@ import dev.layerfs.core.inode.Origins;
 import dev.layerfs.core.lookup.Entry;
 import dev.layerfs.core.lookup.Lookup;
 import dev.layerfs.core.lookup.RealPath;
+import dev.layerfs.core.marker.DirectoryMarkers;
 import dev.layerfs.core.marker.PrivateXattrs;
 import dev.layerfs.core.model.IdMapping;
 import dev.layerfs.core.model.Layer;
@@ -13,6 +14,7 @@ import dev.layerfs.core.model.OverlayPaths;
 import dev.layerfs.core.nativeio.Linux;
 import dev.layerfs.core.nativeio.Stat;
 import dev.layerfs.core.nativeio.Syscalls;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -143,12 +145,12 @@ public final class CopyUp {
         if (!parent.hasUpper()) {
             parent = copyUp(parent, Data.COPY);
         }
-        if (!parent.top().markers().impure()) {
-            markImpure(parent);
+        if (markImpure(parent)) {
             parent = lookup.resolve(parent.path());
         }
-        // The entry may have been looked up before an earlier copy-up of this operation reached it.
-        Entry current = lookup.child(parent, e.name()).requireExists("copy-up");
+        // The entry may have been looked up before an earlier copy-up of this operation reached it: then it is
+        // looked up again.
+        Entry current = lookup.isCurrent(e) ? e : lookup.child(parent, e.name()).requireExists("copy-up");
         if (current.hasUpper()) {
             return current;
         }
@@ -172,8 +174,8 @@ public final class CopyUp {
             }
             return up;
         }
-        long upperIno = copyObject(current.top(), current.data(), current.path(), how);
-        origins.ifPresent(o -> o.copiedUp(upperIno, current.top()));
+        Stat copied = copyObject(current.top(), current.data(), current.path(), how);
+        origins.ifPresent(o -> o.copiedUp(copied.ino(), current.top()));
         lookup.invalidate(current.path());
         if (how != Data.METADATA_ONLY) {
             // Files open on the lower copy keep reading it while its data stays there.
@@ -181,7 +183,15 @@ public final class CopyUp {
         } else {
             listener.metacopiedUp(current.path());
         }
-        return lookup.child(parent, current.name());
+        if (!copied.isRegularFile()) {
+            return lookup.child(parent, current.name());
+        }
+        // A regular file: what a lookup would find now is known. A metadata-only copy (with no redirect) is
+        // followed by the lower object holding its data; a full or empty copy stands alone.
+        RealPath up = new RealPath(upper, current.path(), copied,
+                how == Data.METADATA_ONLY ? DirectoryMarkers.metacopyFile(null) : DirectoryMarkers.NONE);
+        return lookup.made(parent, current.path(),
+                how == Data.METADATA_ONLY ? List.of(up, current.data()) : List.of(up));
     }
 
     /** Makes sure every directory down to {@code dir} exists in the upper layer; returns its entry. */
@@ -192,15 +202,16 @@ public final class CopyUp {
     /**
      * Marks an upper directory impure (kernel's ovl_set_impure): it holds, or is about to hold, an object that was
      * copied up or moved in with its origin, so listings show origins' inode numbers for its entries. Its times
-     * stay as they were.
+     * stay as they were. Returns whether it was marked now (and its entry is stale).
      */
-    public void markImpure(Entry dir) throws FsException {
+    public boolean markImpure(Entry dir) throws FsException {
         if (!origins.isPresent() || dir.top().markers().impure()) {
-            return;
+            return false;
         }
         RealPath top = dir.top();
         markers.set(upper.fd(), top.path(), PrivateXattrs.IMPURE, Y);
         lookup.invalidate(dir.path());
+        return true;
     }
 
     /**
@@ -232,7 +243,7 @@ public final class CopyUp {
         if (!existed) {
             String tmp = work.tempName();
             try {
-                build(lower, lower, tmp, how);
+                sys.close(build(lower, lower, tmp, how));
                 idx.adopt(work.fd(), tmp, name, lower.stat().nlink());
             } catch (FsException e) {
                 work.removeTree(tmp);
@@ -244,51 +255,72 @@ public final class CopyUp {
         return sys.lstat(upper.fd(), path).ino();
     }
 
-    /** Builds the copy in the work directory and renames it into place; returns its inode number. */
-    private long copyObject(RealPath src, RealPath dataSrc, String path, Data how) throws FsException {
+    /**
+     * Builds the copy in the work directory and renames it into place; returns its stat: a regular file's taken
+     * in place, through the descriptor it was built through; another object's before the rename (its inode
+     * number is what counts).
+     */
+    private Stat copyObject(RealPath src, RealPath dataSrc, String path, Data how) throws FsException {
         String tmp = work.tempName();
         String parentPath = OverlayPaths.parent(path);
+        int fd = -1;
         try {
-            build(src, dataSrc, tmp, how);
-            long ino = sys.lstat(work.fd(), tmp).ino();
+            fd = build(src, dataSrc, tmp, how);
+            Stat built = fd >= 0 ? null : sys.lstat(work.fd(), tmp);
             Stat parentTimes = sys.lstat(upper.fd(), parentPath);
             sys.renameat2(work.fd(), tmp, upper.fd(), path, Linux.RENAME_NOREPLACE);
             sys.lutimensat(upper.fd(), parentPath, parentTimes.atime(), parentTimes.mtime());
-            return ino;
+            return fd >= 0 ? sys.fstat(fd) : built;
         } catch (FsException e) {
             work.removeTree(tmp);
             throw e;
+        } finally {
+            sys.close(fd);
         }
     }
 
-    /** Builds a copy of {@code src} at {@code tmp} in the work directory, with its origin record and times. */
-    private void build(RealPath src, RealPath dataSrc, String tmp, Data how) throws FsException {
+    /**
+     * Builds a copy of {@code src} at {@code tmp} in the work directory, with its origin record and times. A
+     * regular file is built through a descriptor, which is returned open (the caller closes it); -1 otherwise.
+     */
+    private int build(RealPath src, RealPath dataSrc, String tmp, Data how) throws FsException {
         Stat st = src.stat();
+        if (st.isRegularFile()) {
+            int fd = copyRegular(src, dataSrc, tmp, st, how);
+            try {
+                if (origins.isPresent()) {
+                    origins.get().record(fd, src);
+                }
+                sys.futimens(fd, st.atime(), st.mtime());
+            } catch (FsException e) {
+                sys.close(fd);
+                throw e;
+            }
+            return fd;
+        }
         switch (st.type()) {
             case Linux.S_IFDIR -> sys.mkdirat(work.fd(), tmp, 0700);
-            case Linux.S_IFREG -> copyRegular(src, dataSrc, tmp, st, how);
             case Linux.S_IFLNK -> sys.symlinkat(sys.readlinkat(src.layer().fd(), src.path()), work.fd(), tmp);
             default -> sys.mknodat(work.fd(), tmp, st.type() | 0600, st.rdev());
         }
-        if (!st.isRegularFile()) {
-            sys.lchownat(work.fd(), tmp, ids.canonicalUid(st.uid()), ids.canonicalGid(st.gid()));
-            if (!st.isSymlink()) {
-                sys.fchmodat(work.fd(), tmp, st.permissions());
-            }
-            xattrs.copy(src.layer().fd(), src.path(), work.fd(), tmp);
+        sys.lchownat(work.fd(), tmp, ids.canonicalUid(st.uid()), ids.canonicalGid(st.gid()));
+        if (!st.isSymlink()) {
+            sys.fchmodat(work.fd(), tmp, st.permissions());
         }
+        xattrs.copy(src.layer().fd(), src.path(), work.fd(), tmp);
         if (origins.isPresent()) {
             origins.get().record(work.fd(), tmp, src);
         }
         sys.lutimensat(work.fd(), tmp, st.atime(), st.mtime());
+        return -1;
     }
 
     /**
-     * Data, owner, mode and xattrs of a regular file, through descriptors; times are set by the caller. A
+     * Data, owner, mode and xattrs of a regular file, through a descriptor, which is returned open. A
      * metadata-only copy has the size of its data, as a hole, and an empty {@code overlay.metacopy}, as the
      * kernel writes it.
      */
-    private void copyRegular(RealPath src, RealPath dataSrc, String tmp, Stat st, Data how) throws FsException {
+    private int copyRegular(RealPath src, RealPath dataSrc, String tmp, Stat st, Data how) throws FsException {
         int in = how == Data.COPY ? openLower(dataSrc) : -1;
         int out = -1;
         try {
@@ -300,10 +332,13 @@ public final class CopyUp {
             }
             sys.fchown(out, ids.canonicalUid(st.uid()), ids.canonicalGid(st.gid()));
             sys.fchmod(out, st.permissions());
-            xattrs.copy(src.layer().fd(), src.path(), work.fd(), tmp);
+            xattrs.copy(src.layer().fd(), src.path(), out);
             if (how == Data.METADATA_ONLY) {
-                markers.set(work.fd(), tmp, PrivateXattrs.METACOPY, new byte[0]);
+                markers.set(out, PrivateXattrs.METACOPY, new byte[0]);
             }
+            int built = out;
+            out = -1;
+            return built;
         } finally {
             sys.close(out);
             sys.close(in);

@@ -18,6 +18,20 @@ final class XattrCopier {
     private final Syscalls sys = Syscalls.get();
 
     void copy(int fromDir, String from, int toDir, String to) throws FsException {
+        copy(fromDir, from, (name, value) -> sys.lsetxattr(toDir, to, name, value, 0));
+    }
+
+    /** As {@link #copy(int, String, int, String)}, to the object an open descriptor (not O_PATH) holds. */
+    void copy(int fromDir, String from, int toFd) throws FsException {
+        copy(fromDir, from, (name, value) -> sys.fsetxattr(toFd, name, value, 0));
+    }
+
+    @FunctionalInterface
+    private interface Setter {
+        void set(String name, byte[] value) throws FsException;
+    }
+
+    private void copy(int fromDir, String from, Setter to) throws FsException {
         for (String name : sys.llistxattr(fromDir, from)) {
             if (PrivateXattrs.isPrivate(name)) {
                 continue;
@@ -27,7 +41,7 @@ final class XattrCopier {
                 continue;
             }
             try {
-                sys.lsetxattr(toDir, to, name, value, 0);
+                to.set(name, value);
             } catch (FsException e) {
                 if (e.errno() != Errno.EOPNOTSUPP && e.errno() != Errno.EPERM) {
                     throw e;

@@ -84,6 +84,14 @@ public final class Origins implements AutoCloseable {
         }
     }
 
+    /** As {@link #record(int, String, RealPath)}, on the new copy an open descriptor (not O_PATH) holds. */
+    public void record(int fd, RealPath from) throws FsException {
+        byte[] record = recordOf(from.layer(), from.path());
+        if (record != null) {
+            markers.set(fd, PrivateXattrs.ORIGIN, record);
+        }
+    }
+
     /** With index=on: upper copies of lower hard links that the index holds show their origin's number. */
     void useIndex(Index idx) {
         this.index = idx;

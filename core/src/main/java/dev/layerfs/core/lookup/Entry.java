@@ -22,13 +22,21 @@ public final class Entry {
     private final List<RealPath> reals;
     private final boolean whitedOut;
     private final UpperWhiteout upperWhiteout;
+    /** How many invalidations the {@link Lookup} that made it had seen: see {@link Lookup#isCurrent}. */
+    private final long generation;
 
-    Entry(Entry parent, String path, List<RealPath> reals, boolean whitedOut, UpperWhiteout upperWhiteout) {
+    Entry(Entry parent, String path, List<RealPath> reals, boolean whitedOut, UpperWhiteout upperWhiteout,
+            long generation) {
         this.parent = parent;
         this.path = path;
         this.reals = List.copyOf(reals);
         this.whitedOut = whitedOut;
         this.upperWhiteout = upperWhiteout;
+        this.generation = generation;
+    }
+
+    long generation() {
+        return generation;
     }
 
     /** The parent directory's entry; null for the root. */

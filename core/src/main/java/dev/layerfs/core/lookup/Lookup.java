@@ -16,6 +16,8 @@ import java.util.List;
 import java.util.NavigableMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.Consumer;
 
 /**
@@ -44,6 +46,21 @@ public final class Lookup {
     private volatile IndexFinder indexFinder;
     /** Other caches that must forget what they know about a path whenever this one does. */
     private final List<Consumer<String>> invalidationListeners = new CopyOnWriteArrayList<>();
+    /**
+     * Counts the calls of {@link #invalidate}, which every change to the layers makes: an entry made while the count
+     * stays what it was is still what a lookup would find.
+     */
+    private final AtomicLong generation = new AtomicLong();
+    /**
+     * Non-directories that lie in lower layers only, as {@link #resolve} last found them, by a hash of their path
+     * (one slot each, the last one wins): lower layers do not change while mounted, and anything that would hide
+     * or replace such an object through this overlay invalidates, so while the generation stays (see
+     * {@link #isCurrent}) the entry is what a lookup would find, but for the top object's attributes, which are
+     * read again. A name that the kernel looks up and then changes at once (LOOKUP, then SETATTR) is searched for
+     * through the layers once.
+     */
+    private final AtomicReferenceArray<Entry> recentLowerFiles = new AtomicReferenceArray<>(RECENT_SLOTS);
+    private static final int RECENT_SLOTS = 64;
 
     public Lookup(LayerStack stack, WhiteoutCodec whiteouts) {
         this(stack, whiteouts, KernelFeatures.DEFAULT);
@@ -63,7 +80,7 @@ public final class Lookup {
             Stat st = sys.lstat(layer.fd(), "");
             reals.add(new RealPath(layer, "", st, rootMarkers(layer)));
         }
-        return new Entry(null, "", reals, false, Entry.UpperWhiteout.NONE);
+        return new Entry(null, "", reals, false, Entry.UpperWhiteout.NONE, generation.get());
     }
 
     /** A layer root's markers: its opaque marker is ignored (as by the kernel), whether it is impure is not. */
@@ -91,6 +108,16 @@ public final class Lookup {
             Entry fresh = restat(e);
             return fresh != null ? fresh : root();
         }
+        int slot = path.hashCode() & (RECENT_SLOTS - 1);
+        Entry recent = recentLowerFiles.get(slot);
+        if (recent != null && recent.path().equals(path) && isCurrent(recent)) {
+            // Its attributes are read again (a read without O_NOATIME moves a lower file's atime).
+            RealPath top = recent.top();
+            Stat st = sys.lstatIfExists(top.layer().fd(), top.path());
+            if (st != null && st.ino() == top.stat().ino() && st.type() == top.stat().type()) {
+                return restated(recent, st);
+            }
+        }
         int start = 0;
         while (true) {
             int slash = path.indexOf('/', start);
@@ -114,10 +141,22 @@ public final class Lookup {
                 }
             }
             if (slash < 0) {
+                if (e.exists() && !e.isDirectory() && lowerOnly(e)) {
+                    recentLowerFiles.set(slot, e);
+                }
                 return e;
             }
             start = slash + 1;
         }
+    }
+
+    private static boolean lowerOnly(Entry e) {
+        for (RealPath r : e.reals()) {
+            if (r.isUpper() || r.layer().isInodesIndex()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** A cached directory with its topmost real directory stat-ed afresh; null if that is no longer it. */
@@ -129,7 +168,8 @@ public final class Lookup {
         }
         List<RealPath> reals = new ArrayList<>(cached.reals());
         reals.set(0, new RealPath(top.layer(), top.path(), st, top.markers()));
-        return new Entry(cached.parent(), cached.path(), reals, false, Entry.UpperWhiteout.NONE);
+        return new Entry(cached.parent(), cached.path(), reals, false, Entry.UpperWhiteout.NONE,
+                cached.generation());
     }
 
     /**
@@ -137,6 +177,7 @@ public final class Lookup {
      * for the paths it touched, under the overlay's write lock, so no lookup fills the cache meanwhile.
      */
     public void invalidate(String path) {
+        generation.incrementAndGet();
         if (path.isEmpty()) {
             directories.clear();
         } else {
@@ -184,6 +225,36 @@ public final class Lookup {
         this.originFixer = fixer;
     }
 
+    /**
+     * Whether an entry is still what a lookup would find: nothing was invalidated since it was made. Under the
+     * overlay's write lock nothing else changes the layers, so an operation that looked a name up can act on the
+     * entry without looking it up again, unless it changed something in between (a copy-up of a parent, say).
+     * Directories from the cache, made by earlier operations, are not current in this sense.
+     */
+    public boolean isCurrent(Entry e) {
+        return e.generation() == generation.get();
+    }
+
+    /**
+     * The entry of an object this overlay has just made in the upper layer (a regular file copied up), from what
+     * the copy-up knows of it: its real objects, topmost first, as a lookup of it would find them now. Saves
+     * looking up again what was just written.
+     */
+    public Entry made(Entry parent, String path, List<RealPath> reals) {
+        return new Entry(parent, path, reals, false, Entry.UpperWhiteout.NONE, generation.get());
+    }
+
+    /**
+     * An entry with its topmost real object stat-ed again ({@code top}, the same object's stat after a change to
+     * it): the rest is as the entry had it.
+     */
+    public Entry restated(Entry e, Stat top) {
+        List<RealPath> reals = new ArrayList<>(e.reals());
+        RealPath old = reals.get(0);
+        reals.set(0, new RealPath(old.layer(), old.path(), top, old.markers()));
+        return new Entry(e.parent(), e.path(), reals, e.isWhitedOut(), e.upperWhiteout(), e.generation());
+    }
+
     /** Looks up a path that must exist. */
     public Entry existing(String path, String op) throws FsException {
         return resolve(path).requireExists(op);
@@ -192,7 +263,8 @@ public final class Lookup {
     /** Looks one name up in a directory entry. */
     public Entry child(Entry dir, String name) throws FsException {
         if (WhiteoutCodec.isReservedName(name)) {
-            return new Entry(dir, OverlayPaths.child(dir.path(), name), List.of(), false, Entry.UpperWhiteout.NONE);
+            return new Entry(dir, OverlayPaths.child(dir.path(), name), List.of(), false, Entry.UpperWhiteout.NONE,
+                    generation.get());
         }
         return scan(dir, name, dir.reals());
     }
@@ -228,6 +300,8 @@ public final class Lookup {
      * way are followed in turn; with redirect_dir=nofollow, finding a lower object through a redirect is EPERM.
      */
     private Entry scan(Entry dir, String name, List<RealPath> parents) throws FsException {
+        // Read first: an origin fixed on the way invalidates, and the entry then predates that change.
+        long start = generation.get();
         String path = OverlayPaths.child(dir.path(), name);
         Walk w = new Walk(name);
         List<RealPath> found = new ArrayList<>(2);
@@ -310,7 +384,8 @@ public final class Lookup {
             }
         }
         boolean whitedOut = found.isEmpty() && w.whiteout;
-        return new Entry(dir, path, found, whitedOut, found.isEmpty() ? upperWhiteout : Entry.UpperWhiteout.NONE);
+        return new Entry(dir, path, found, whitedOut, found.isEmpty() ? upperWhiteout : Entry.UpperWhiteout.NONE,
+                start);
     }
 
     /** The state of one lookup across the layers (the kernel's ovl_lookup_data). */

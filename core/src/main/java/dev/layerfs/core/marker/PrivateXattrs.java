@@ -75,6 +75,14 @@ public final class PrivateXattrs {
         }
     }
 
+    /**
+     * Whether {@code names} (an object's listxattr) holds the marker in the form {@link #getOwn} reads: where it
+     * is listed, getOwn finds it (and where it is not, getOwn finds nothing), so its presence costs no more reads.
+     */
+    public boolean listedOwn(List<String> names, String marker) {
+        return names.contains((trusted ? TRUSTED : USER) + marker);
+    }
+
     /** Whether {@code names} (an object's listxattr) holds the marker, in either form. */
     public static boolean listed(List<String> names, String marker) {
         return names.contains(TRUSTED + marker) || names.contains(USER + marker);
@@ -90,14 +98,32 @@ public final class PrivateXattrs {
                 sys.lsetxattr(dirfd, path, TRUSTED + marker, value, 0);
                 return;
             } catch (FsException e) {
-                if (e.errno() != Errno.EPERM && e.errno() != Errno.EOPNOTSUPP) {
-                    throw e;
-                }
-                LOG.info("trusted.* xattrs are not permitted ({}); writing the overlay's markers as user.overlay.*",
-                        e.getMessage());
-                trusted = false;
+                refused(e);
             }
         }
         sys.lsetxattr(dirfd, path, USER + marker, value, 0);
+    }
+
+    /** As {@link #set(int, String, String, byte[])}, on the object an open descriptor (not O_PATH) holds. */
+    public void set(int fd, String marker, byte[] value) throws FsException {
+        if (trusted) {
+            try {
+                sys.fsetxattr(fd, TRUSTED + marker, value, 0);
+                return;
+            } catch (FsException e) {
+                refused(e);
+            }
+        }
+        sys.fsetxattr(fd, USER + marker, value, 0);
+    }
+
+    /** A trusted xattr could not be set: EPERM or EOPNOTSUPP switch to the user form for good, else it fails. */
+    private void refused(FsException e) throws FsException {
+        if (e.errno() != Errno.EPERM && e.errno() != Errno.EOPNOTSUPP) {
+            throw e;
+        }
+        LOG.info("trusted.* xattrs are not permitted ({}); writing the overlay's markers as user.overlay.*",
+                e.getMessage());
+        trusted = false;
     }
 }

@@ -2,7 +2,6 @@ package dev.layerfs.core.nativeio;
 
 import java.nio.ByteBuffer;
 import jnr.ffi.Pointer;
-import jnr.ffi.annotations.Encoding;
 import jnr.ffi.annotations.In;
 import jnr.ffi.annotations.Out;
 import jnr.ffi.types.size_t;
@@ -11,10 +10,10 @@ import jnr.ffi.types.ssize_t;
 /**
  * The libc functions layerfs calls that a mount does not need before it is live (those are in
  * {@link StartupLibC}, bound first); {@link Syscalls} binds these on a background thread, or on first use. Public
- * only because jnr generates its implementation elsewhere: use {@link Syscalls}. Every {@code String} here is a byte string (one char per byte, ISO-8859-1): names and paths go
- * to the kernel byte for byte, whatever the JVM's default charset.
+ * only because jnr generates its implementation elsewhere: use {@link Syscalls}. Paths and names are
+ * NUL-terminated byte arrays, made by {@link Syscalls} from its byte strings: they go to the kernel byte for
+ * byte, whatever the JVM's default charset, and without a charset encoder at every call.
  */
-@Encoding("ISO-8859-1")
 public interface LibC {
     @ssize_t long pread(int fd, @Out Pointer buf, @size_t long count, long offset);
 
@@ -40,35 +39,37 @@ public interface LibC {
 
     int fdatasync(int fd);
 
-    int mknodat(int dirfd, String path, int mode, long dev);
+    int mknodat(int dirfd, @In byte[] path, int mode, long dev);
 
-    int symlinkat(String target, int dirfd, String linkpath);
+    int symlinkat(@In byte[] target, int dirfd, @In byte[] linkpath);
 
-    @ssize_t long readlinkat(int dirfd, String path, @Out byte[] buf, @size_t long size);
+    @ssize_t long readlinkat(int dirfd, @In byte[] path, @Out byte[] buf, @size_t long size);
 
-    int linkat(int olddirfd, String oldpath, int newdirfd, String newpath, int flags);
+    int linkat(int olddirfd, @In byte[] oldpath, int newdirfd, @In byte[] newpath, int flags);
 
-    int unlinkat(int dirfd, String path, int flags);
+    int unlinkat(int dirfd, @In byte[] path, int flags);
 
-    int renameat2(int olddirfd, String oldpath, int newdirfd, String newpath, int flags);
+    int renameat2(int olddirfd, @In byte[] oldpath, int newdirfd, @In byte[] newpath, int flags);
 
-    int fchmodat(int dirfd, String path, int mode, int flags);
+    int fchmodat(int dirfd, @In byte[] path, int mode, int flags);
 
     int fchmod(int fd, int mode);
 
-    int fchownat(int dirfd, String path, int uid, int gid, int flags);
+    int fchownat(int dirfd, @In byte[] path, int uid, int gid, int flags);
 
     int fchown(int fd, int uid, int gid);
 
-    int utimensat(int dirfd, String path, @In long[] times, int flags);
+    int utimensat(int dirfd, @In byte[] path, @In long[] times, int flags);
 
     int futimens(int fd, @In long[] times);
 
-    @ssize_t long getxattr(String path, String name, @Out byte[] value, @size_t long size);
+    @ssize_t long getxattr(@In byte[] path, @In byte[] name, @Out byte[] value, @size_t long size);
 
-    int lsetxattr(String path, String name, @In byte[] value, @size_t long size, int flags);
+    int lsetxattr(@In byte[] path, @In byte[] name, @In byte[] value, @size_t long size, int flags);
 
-    int lremovexattr(String path, String name);
+    int fsetxattr(int fd, @In byte[] name, @In byte[] value, @size_t long size, int flags);
+
+    int lremovexattr(@In byte[] path, @In byte[] name);
 
     int ioctl(int fd, long request, int arg);
 
@@ -77,9 +78,9 @@ public interface LibC {
 
     int fstatvfs(int fd, @Out Pointer buf);
 
-    int umount2(String target, int flags);
+    int umount2(@In byte[] target, int flags);
 
-    int name_to_handle_at(int dirfd, String path, @In @Out byte[] handle, @Out int[] mountId, int flags);
+    int name_to_handle_at(int dirfd, @In byte[] path, @In @Out byte[] handle, @Out int[] mountId, int flags);
 
     int open_by_handle_at(int mountFd, @In byte[] handle, int flags);
 }

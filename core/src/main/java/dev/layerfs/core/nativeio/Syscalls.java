@@ -100,6 +100,15 @@ public final class Syscalls {
         return path.isEmpty() ? "." : path;
     }
 
+    /**
+     * A byte string (one char per byte) as the kernel takes it: its bytes, then a NUL. Cheaper than a String
+     * argument, which jnr encodes through a CharsetEncoder at every call.
+     */
+    private static byte[] c(String s) {
+        byte[] b = s.getBytes(StandardCharsets.ISO_8859_1);
+        return Arrays.copyOf(b, b.length + 1);
+    }
+
     // ---- paths of any length ----
 
     /**
@@ -113,13 +122,13 @@ public final class Syscalls {
     /** One *at system call on a directory descriptor and a path short enough to pass; returns its result. */
     @FunctionalInterface
     private interface AtCall {
-        long call(int dirfd, String path);
+        long call(int dirfd, byte[] path);
     }
 
     /** A system call on two directory descriptors and paths. */
     @FunctionalInterface
     private interface AtCall2 {
-        long call(int dirfd1, String path1, int dirfd2, String path2);
+        long call(int dirfd1, byte[] path1, int dirfd2, byte[] path2);
     }
 
     /**
@@ -131,7 +140,7 @@ public final class Syscalls {
      */
     private long at(int dirfd, String path, AtCall call) {
         if (path.length() <= MAX_PATH_AT_ONCE) {
-            long rc = call.call(dirfd, rel(path));
+            long rc = call.call(dirfd, c(rel(path)));
             return rc < 0 ? -errno() : rc;
         }
         Walk w = walk(dirfd, path);
@@ -139,7 +148,7 @@ public final class Syscalls {
             return -w.error;
         }
         try {
-            long rc = call.call(w.fd, w.rest);
+            long rc = call.call(w.fd, c(w.rest));
             return rc < 0 ? -errno() : rc;
         } finally {
             w.close();
@@ -149,7 +158,7 @@ public final class Syscalls {
     /** As {@link #at}, for calls that name two objects (link, rename). */
     private long at2(int dirfd1, String path1, int dirfd2, String path2, AtCall2 call) {
         if (path1.length() <= MAX_PATH_AT_ONCE && path2.length() <= MAX_PATH_AT_ONCE) {
-            long rc = call.call(dirfd1, rel(path1), dirfd2, rel(path2));
+            long rc = call.call(dirfd1, c(rel(path1)), dirfd2, c(rel(path2)));
             return rc < 0 ? -errno() : rc;
         }
         Walk w1 = walk(dirfd1, path1);
@@ -162,7 +171,7 @@ public final class Syscalls {
                 return -w2.error;
             }
             try {
-                long rc = call.call(w1.fd, w1.rest, w2.fd, w2.rest);
+                long rc = call.call(w1.fd, c(w1.rest), w2.fd, c(w2.rest));
                 return rc < 0 ? -errno() : rc;
             } finally {
                 w2.close();
@@ -197,7 +206,7 @@ public final class Syscalls {
                 w.error = Errno.ENAMETOOLONG.code();
                 return w;
             }
-            int next = boot.openat(w.fd, w.rest.substring(0, cut),
+            int next = boot.openat(w.fd, c(w.rest.substring(0, cut)),
                     Linux.O_PATH | Linux.O_DIRECTORY | Linux.O_NOFOLLOW | Linux.O_CLOEXEC, 0);
             if (next < 0) {
                 int e = errno();
@@ -211,6 +220,22 @@ public final class Syscalls {
             w.rest = w.rest.substring(cut + 1);
         }
         return w;
+    }
+
+    /** As {@link #check(int, String, String)} for a call on a descriptor: the message is made only on failure. */
+    private long checkFd(long rc, String op, int fd) throws FsException {
+        if (rc < 0) {
+            throw fail(op, "fd " + fd);
+        }
+        return rc;
+    }
+
+    /** As {@link #checkAt}, for an xattr call: {@code op} is followed by the xattr's name, on failure only. */
+    private static long checkXattr(long rc, String op, String name, String path) throws FsException {
+        if (rc < 0) {
+            throw FsException.of(Errno.of((int) -rc), op + ByteString.display(name), ByteString.display(path));
+        }
+        return rc;
     }
 
     /** {@code rc} from {@link #at}: the result, or an FsException for a negated errno. */
@@ -253,24 +278,24 @@ public final class Syscalls {
      * Returns the bytes read, 0 at the end of the file.
      */
     public int pread(int fd, ByteBuffer buf, long offset) throws FsException {
-        int n = (int) check(libc().pread(fd, buf, buf.remaining(), offset), "read", "fd " + fd);
+        int n = (int) checkFd(libc().pread(fd, buf, buf.remaining(), offset), "read", fd);
         buf.position(buf.position() + n);
         return n;
     }
 
     /** pwrite from a direct buffer, its position up to its limit; the position moves past what was written. */
     public int pwrite(int fd, ByteBuffer buf, long offset) throws FsException {
-        int n = (int) check(libc().pwrite(fd, buf, buf.remaining(), offset), "write", "fd " + fd);
+        int n = (int) checkFd(libc().pwrite(fd, buf, buf.remaining(), offset), "write", fd);
         buf.position(buf.position() + n);
         return n;
     }
 
     public int pread(int fd, byte[] buf, int size, long offset) throws FsException {
-        return (int) check(libc().pread(fd, buf, size, offset), "read", "fd " + fd);
+        return (int) checkFd(libc().pread(fd, buf, size, offset), "read", fd);
     }
 
     public int pwrite(int fd, byte[] buf, int size, long offset) throws FsException {
-        return (int) check(libc().pwrite(fd, buf, size, offset), "write", "fd " + fd);
+        return (int) checkFd(libc().pwrite(fd, buf, size, offset), "write", fd);
     }
 
     /** writev of a native iovec array; returns the bytes written, or the negated errno (nothing thrown). */
@@ -293,15 +318,15 @@ public final class Syscalls {
     }
 
     public void ftruncate(int fd, long length) throws FsException {
-        check(libc().ftruncate(fd, length), "truncate", "fd " + fd);
+        checkFd(libc().ftruncate(fd, length), "truncate", fd);
     }
 
     public void fallocate(int fd, int mode, long offset, long length) throws FsException {
-        check(libc().fallocate(fd, mode, offset, length), "fallocate", "fd " + fd);
+        checkFd(libc().fallocate(fd, mode, offset, length), "fallocate", fd);
     }
 
     public void fsync(int fd, boolean dataOnly) throws FsException {
-        check(dataOnly ? libc().fdatasync(fd) : libc().fsync(fd), "fsync", "fd " + fd);
+        checkFd(dataOnly ? libc().fdatasync(fd) : libc().fsync(fd), "fsync", fd);
     }
 
     // ---- metadata ----
@@ -333,7 +358,7 @@ public final class Syscalls {
 
     public Stat fstat(int fd) throws FsException {
         Pointer buf = statBuffer.get();
-        check(boot.fstat(fd, buf), "fstat", "fd " + fd);
+        checkFd(boot.fstat(fd, buf), "fstat", fd);
         return layout.decode(buf);
     }
 
@@ -347,7 +372,7 @@ public final class Syscalls {
     }
 
     public void fchmod(int fd, int mode) throws FsException {
-        check(libc().fchmod(fd, mode), "chmod", "fd " + fd);
+        checkFd(libc().fchmod(fd, mode), "chmod", fd);
     }
 
     /** lchown relative to a directory; -1 leaves an id unchanged. */
@@ -357,7 +382,7 @@ public final class Syscalls {
     }
 
     public void fchown(int fd, int uid, int gid) throws FsException {
-        check(libc().fchown(fd, uid, gid), "chown", "fd " + fd);
+        checkFd(libc().fchown(fd, uid, gid), "chown", fd);
     }
 
     /** utimensat without following a symbolic link; {@link Timespec#NOW} and {@link Timespec#OMIT} work. */
@@ -369,12 +394,12 @@ public final class Syscalls {
 
     public void futimens(int fd, Timespec atime, Timespec mtime) throws FsException {
         long[] times = {atime.sec(), atime.nsec(), mtime.sec(), mtime.nsec()};
-        check(libc().futimens(fd, times), "utimens", "fd " + fd);
+        checkFd(libc().futimens(fd, times), "utimens", fd);
     }
 
     public StatFs fstatvfs(int fd) throws FsException {
         Pointer b = statBuffer.get();
-        check(libc().fstatvfs(fd, b), "statfs", "fd " + fd);
+        checkFd(libc().fstatvfs(fd, b), "statfs", fd);
         return new StatFs(b.getLong(0), b.getLong(8), b.getLong(16), b.getLong(24), b.getLong(32), b.getLong(40),
                 b.getLong(48), b.getLong(56), b.getLong(64), b.getLong(72), b.getLong(80));
     }
@@ -391,7 +416,8 @@ public final class Syscalls {
 
     /** symlinkat; {@code target} is a byte string, stored as it is. */
     public void symlinkat(String target, int dirfd, String path) throws FsException {
-        checkAt(at(dirfd, path, (d, p) -> libc().symlinkat(target, d, p)), "symlink", path);
+        byte[] t = c(target);
+        checkAt(at(dirfd, path, (d, p) -> libc().symlinkat(t, d, p)), "symlink", path);
     }
 
     /** The target of a symbolic link, as a byte string. */
@@ -433,10 +459,10 @@ public final class Syscalls {
      * Runs an xattr call on the object at {@code path} relative to {@code dirfd} (or AT_FDCWD); returns its result
      * or -errno.
      */
-    private long xattrAt(int dirfd, String path, java.util.function.ToLongFunction<String> call) {
+    private long xattrAt(int dirfd, String path, XattrCall call) {
         String direct = dirfd == Linux.AT_FDCWD ? path : "/proc/self/fd/" + dirfd + "/" + rel(path);
         if (direct.length() <= MAX_PATH_AT_ONCE) {
-            long rc = call.applyAsLong(direct);
+            long rc = call.call(c(direct));
             return rc < 0 ? -errno() : rc;
         }
         int slash = path.lastIndexOf('/');
@@ -448,19 +474,26 @@ public final class Syscalls {
             return parentFd;
         }
         try {
-            long rc = call.applyAsLong("/proc/self/fd/" + parentFd + "/" + name);
+            long rc = call.call(c("/proc/self/fd/" + parentFd + "/" + name));
             return rc < 0 ? -errno() : rc;
         } finally {
             boot.close((int) parentFd);
         }
     }
 
+    /** An xattr system call on a path (NUL-terminated bytes). */
+    @FunctionalInterface
+    private interface XattrCall {
+        long call(byte[] path);
+    }
+
     /** The value of an xattr, or null where the object does not have it (ENODATA). */
     public byte[] lgetxattr(int dirfd, String path, String name) throws FsException {
+        byte[] cname = c(name);
         byte[] buf = new byte[256];
         while (true) {
             byte[] b = buf;
-            long n = xattrAt(dirfd, path, p -> boot.lgetxattr(p, name, b, b.length));
+            long n = xattrAt(dirfd, path, p -> boot.lgetxattr(p, cname, b, b.length));
             if (n >= 0) {
                 return Arrays.copyOf(buf, (int) n);
             }
@@ -468,22 +501,30 @@ public final class Syscalls {
                 return null;
             }
             if (n != -Errno.ERANGE.code()) {
-                checkAt(n, "getxattr " + ByteString.display(name), path);
+                checkXattr(n, "getxattr ", name, path);
             }
-            long size = checkAt(xattrAt(dirfd, path, p -> boot.lgetxattr(p, name, null, 0)),
-                    "getxattr " + ByteString.display(name), path);
+            long size = checkXattr(xattrAt(dirfd, path, p -> boot.lgetxattr(p, cname, null, 0)), "getxattr ", name,
+                    path);
             buf = new byte[(int) Math.max(size, buf.length * 2L)];
         }
     }
 
     public void lsetxattr(int dirfd, String path, String name, byte[] value, int flags) throws FsException {
-        checkAt(xattrAt(dirfd, path, p -> libc().lsetxattr(p, name, value, value.length, flags)),
-                "setxattr " + ByteString.display(name), path);
+        byte[] cname = c(name);
+        checkXattr(xattrAt(dirfd, path, p -> libc().lsetxattr(p, cname, value, value.length, flags)), "setxattr ",
+                name, path);
+    }
+
+    /** Sets an xattr of the object an open descriptor (not O_PATH) holds. */
+    public void fsetxattr(int fd, String name, byte[] value, int flags) throws FsException {
+        if (libc().fsetxattr(fd, c(name), value, value.length, flags) < 0) {
+            throw FsException.of(Errno.of(errno()), "setxattr " + ByteString.display(name), "fd " + fd);
+        }
     }
 
     public void lremovexattr(int dirfd, String path, String name) throws FsException {
-        checkAt(xattrAt(dirfd, path, p -> libc().lremovexattr(p, name)), "removexattr " + ByteString.display(name),
-                path);
+        byte[] cname = c(name);
+        checkXattr(xattrAt(dirfd, path, p -> libc().lremovexattr(p, cname)), "removexattr ", name, path);
     }
 
     /** The names of an object's xattrs, as byte strings. */
@@ -563,7 +604,7 @@ public final class Syscalls {
 
     /** The UUID of the filesystem a directory lies on (FS_IOC_GETFSUUID, Linux 6.5), or null where not told. */
     public byte[] filesystemUuid(int dirfd) {
-        int fd = boot.openat(dirfd, ".", Linux.O_RDONLY | Linux.O_DIRECTORY | Linux.O_CLOEXEC, 0);
+        int fd = boot.openat(dirfd, c("."), Linux.O_RDONLY | Linux.O_DIRECTORY | Linux.O_CLOEXEC, 0);
         if (fd < 0) {
             return null;
         }
@@ -581,12 +622,14 @@ public final class Syscalls {
     /** The value of an xattr of the object an open descriptor (of any kind, O_PATH too) holds, or null. */
     public byte[] fgetxattr(int fd, String name) throws FsException {
         String proc = "/proc/self/fd/" + fd;
+        byte[] cproc = c(proc);
+        byte[] cname = c(name);
         byte[] buf = new byte[256];
-        long n = libc().getxattr(proc, name, buf, buf.length);
+        long n = libc().getxattr(cproc, cname, buf, buf.length);
         if (n < 0 && errno() == Errno.ERANGE.code()) {
-            long size = check(libc().getxattr(proc, name, null, 0), "getxattr " + ByteString.display(name), proc);
+            long size = check(libc().getxattr(cproc, cname, null, 0), "getxattr " + ByteString.display(name), proc);
             buf = new byte[(int) size];
-            n = libc().getxattr(proc, name, buf, buf.length);
+            n = libc().getxattr(cproc, cname, buf, buf.length);
         }
         if (n < 0) {
             int e = errno();
@@ -660,7 +703,7 @@ public final class Syscalls {
 
     /** umount2(2); needs CAP_SYS_ADMIN. */
     public void umount(String target) throws FsException {
-        check(libc().umount2(target, 0), "umount", target);
+        check(libc().umount2(c(target), 0), "umount", target);
     }
 
     /** Where each field of struct stat lies, for the two 64-bit Linux ABIs layerfs runs on. */

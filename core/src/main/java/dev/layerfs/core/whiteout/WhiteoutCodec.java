@@ -127,7 +127,7 @@ public final class WhiteoutCodec {
             }
             throw e;
         }
-        if (names.isEmpty() || markers.getOwn(layer.fd(), path, PrivateXattrs.METACOPY) == null) {
+        if (!markers.listedOwn(names, PrivateXattrs.METACOPY)) {
             return null;
         }
         String redirect = PrivateXattrs.listed(names, PrivateXattrs.REDIRECT)

@@ -504,17 +504,23 @@ final class Dispatcher {
         }
         boolean changes = s.has(SetattrValid.MODE) || s.has(SetattrValid.UID) || s.has(SetattrValid.GID)
                 || s.has(SetattrValid.SIZE) || s.has(SetattrValid.ATIME) || s.has(SetattrValid.MTIME);
+        // The attributes after the last change by path, and how many changes were made: after one (a chmod,
+        // a chown, a touch) the reply takes them as they are, without another lookup.
+        Stat after = null;
+        int made = 0;
         if (!changes && nameless == null) {
             // A SETATTR that changes nothing (chown(-1, -1)) still copies the object up, as the kernel
             // overlay's setattr does for any change asked: the engine's chown to (-1, -1) is exactly that.
-            fs.chown(path(n), -1, -1);
+            after = fs.chown(path(n), -1, -1);
+            made++;
         }
         if (s.has(SetattrValid.MODE)) {
             if (nameless != null) {
                 fs.fchmod(nameless, s.mode());
             } else {
-                fs.chmod(path(n), s.mode());
+                after = fs.chmod(path(n), s.mode());
             }
+            made++;
         }
         if (s.has(SetattrValid.UID) || s.has(SetattrValid.GID)) {
             int uid = s.has(SetattrValid.UID) ? s.uid() : -1;
@@ -522,10 +528,12 @@ final class Dispatcher {
             if (nameless != null) {
                 fs.fchown(nameless, uid, gid);
             } else {
-                fs.chown(path(n), uid, gid);
+                after = fs.chown(path(n), uid, gid);
             }
+            made++;
         }
         if (s.has(SetattrValid.SIZE)) {
+            made++;
             if (fh >= 0 || nameless != null) {
                 fs.ftruncate(fh >= 0 ? file(fh).file() : nameless, s.size());
             } else {
@@ -540,8 +548,13 @@ final class Dispatcher {
             if (nameless != null) {
                 fs.futimens(nameless, atime, mtime);
             } else {
-                fs.utimens(path(n), atime, mtime);
+                after = fs.utimens(path(n), atime, mtime);
             }
+            made++;
+        }
+        if (made == 1 && after != null && fh < 0) {
+            nodes.observed(n, after.ino());
+            return w.attr(r.unique, after, attrValid);
         }
         return w.attr(r.unique, stat(n, fh), attrValid);
     }

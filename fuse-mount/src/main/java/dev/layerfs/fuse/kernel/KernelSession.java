@@ -246,57 +246,68 @@ public final class KernelSession {
     }
 
     private void serve(DevFuse dev, ByteBuffer in, ReplyWriter out, ReplyWriter notes) {
-        while (true) {
-            in.clear();
-            int n;
-            try {
-                n = dev.channel.read(in);
-            } catch (IOException e) {
-                if (DeviceErrors.isUnmounted(e)) {
-                    return;
-                }
-                if (DeviceErrors.isRequestGone(e)) {
-                    continue;
-                }
-                LOG.error("reading /dev/fuse failed: {}", e.toString());
-                return;
+        while (serveOne(dev, in, out, notes)) {
+            // Until the connection is gone.
+        }
+    }
+
+    /**
+     * Reads and answers one request; false once the connection is gone (or reading it failed for good). A method
+     * of its own, not the body of the loop above: the JIT compiles a method called this often at once, while a
+     * loop that never returns runs interpreted until an on-stack replacement, which the daemon's JIT thresholds
+     * put off for a couple of hundred thousand requests.
+     */
+    private boolean serveOne(DevFuse dev, ByteBuffer in, ReplyWriter out, ReplyWriter notes) {
+        in.clear();
+        int n;
+        try {
+            n = dev.channel.read(in);
+        } catch (IOException e) {
+            if (DeviceErrors.isUnmounted(e)) {
+                return false;
             }
-            if (n < 0) {
-                return;
+            if (DeviceErrors.isRequestGone(e)) {
+                return true;
             }
-            Request.Parsed parsed = Request.parse(in, n);
-            Request request = null;
-            ByteBuffer reply;
-            if (parsed instanceof Request.Ok ok) {
-                request = ok.request();
-                reply = dispatcher.dispatch(request, out);
-            } else {
-                Request.Malformed m = (Request.Malformed) parsed;
-                LOG.warn("malformed request: {}", m.why());
-                reply = m.replies() && m.unique() != 0 ? out.error(m.unique(), FuseAbi.EIO) : null;
-            }
-            // A copy-up made what the kernel caches of the lower object stale. Told before the reply, so the
-            // caller's next system call finds it gone, and outside the engine's lock: invalidating pages may wait
-            // for a page another request (waiting for that lock) holds. Notifying a node the kernel has already
-            // forgotten fails with ENOENT, which send() ignores.
-            for (long id : dispatcher.staleNodes()) {
-                if (send(dev, notes.invalInode(id)) == Sent.GONE) {
-                    return;
-                }
-            }
-            if (reply == null) {
-                continue;
-            }
-            Sent sent = send(dev, reply);
-            if (sent == Sent.GONE) {
-                return;
-            }
-            if (sent == Sent.ABANDONED && request != null) {
-                // No RELEASE will follow an open, no FORGET an entry, whose reply the kernel refused: the
-                // dispatcher undoes them.
-                dispatcher.abandoned(request, reply);
+            LOG.error("reading /dev/fuse failed: {}", e.toString());
+            return false;
+        }
+        if (n < 0) {
+            return false;
+        }
+        Request.Parsed parsed = Request.parse(in, n);
+        Request request = null;
+        ByteBuffer reply;
+        if (parsed instanceof Request.Ok ok) {
+            request = ok.request();
+            reply = dispatcher.dispatch(request, out);
+        } else {
+            Request.Malformed m = (Request.Malformed) parsed;
+            LOG.warn("malformed request: {}", m.why());
+            reply = m.replies() && m.unique() != 0 ? out.error(m.unique(), FuseAbi.EIO) : null;
+        }
+        // A copy-up made what the kernel caches of the lower object stale. Told before the reply, so the
+        // caller's next system call finds it gone, and outside the engine's lock: invalidating pages may wait
+        // for a page another request (waiting for that lock) holds. Notifying a node the kernel has already
+        // forgotten fails with ENOENT, which send() ignores.
+        for (long id : dispatcher.staleNodes()) {
+            if (send(dev, notes.invalInode(id)) == Sent.GONE) {
+                return false;
             }
         }
+        if (reply == null) {
+            return true;
+        }
+        Sent sent = send(dev, reply);
+        if (sent == Sent.GONE) {
+            return false;
+        }
+        if (sent == Sent.ABANDONED && request != null) {
+            // No RELEASE will follow an open, no FORGET an entry, whose reply the kernel refused: the
+            // dispatcher undoes them.
+            dispatcher.abandoned(request, reply);
+        }
+        return true;
     }
 
     /** What became of a reply written to the device. */

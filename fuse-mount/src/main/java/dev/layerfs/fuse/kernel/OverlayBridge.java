@@ -118,16 +118,19 @@ final class OverlayBridge {
         return overlay.statfs();
     }
 
-    void chmod(String path, int mode) throws FsException {
-        overlay.chmod(engine(path), mode);
+    /** The change, then the attributes after it. */
+    Stat chmod(String path, int mode) throws FsException {
+        return overlay.chmod(engine(path), mode);
     }
 
-    void chown(String path, int uid, int gid) throws FsException {
-        overlay.chown(engine(path), uid, gid);
+    /** The change, then the attributes after it. */
+    Stat chown(String path, int uid, int gid) throws FsException {
+        return overlay.chown(engine(path), uid, gid);
     }
 
-    void utimens(String path, Timespec atime, Timespec mtime) throws FsException {
-        overlay.utimens(engine(path), atime, mtime);
+    /** The change, then the attributes after it. */
+    Stat utimens(String path, Timespec atime, Timespec mtime) throws FsException {
+        return overlay.utimens(engine(path), atime, mtime);
     }
 
     void truncate(String path, long size) throws FsException {
