@@ -40,6 +40,11 @@ fi
 
 base=$(mktemp -d "${BENCH_DIR:-/var/tmp}/layerfs-serve.XXXXXX")
 run_dir=$(mktemp -d /tmp/lfs-bench-run.XXXXXX)
+# The rootful stores' run roots: podman refuses a --runroot longer than 50 characters, and the exit command
+# (`podman container cleanup`) that conmon runs when a container ends gets the run root on its command line; where
+# that command fails, nothing marks the container exited and `podman run` waits out its 20 s conmon timeout (as it
+# did for every run of a store at $base/podman/fuse-overlayfs/run, 51 characters with BENCH_DIR=/tmp).
+podman_run=$(mktemp -d /tmp/lfs-podman.XXXXXX)
 serve_pid=
 rl_user= fuse_mode= rl_dir=
 cleanup() {
@@ -55,7 +60,7 @@ cleanup() {
         podman --log-level=error system reset --force >/dev/null 2>&1
     done
   fi
-  rm -rf "$base" "$run_dir"
+  rm -rf "$base" "$run_dir" "$podman_run"
 }
 trap cleanup EXIT
 
@@ -209,7 +214,7 @@ part_podman() {
 [storage]
 driver = "overlay"
 graphroot = "$p/$s/root"
-runroot = "$p/$s/run"
+runroot = "$podman_run/$s"
 [storage.options.overlay]
 mount_program = "$program"
 EOF

@@ -15,6 +15,12 @@ import java.util.Set;
  * on /dev/fuse that was not there before the open), so no JDK internals are opened up; opens are serialised, and
  * code that receives descriptors from other processes receives them holding the same lock
  * ({@link KernelSession#descriptorLock()}) and closes descriptors holding it too.
+ *
+ * <p>So while an open holds the lock, no other descriptor on /dev/fuse comes or goes, and a number that was free
+ * just before the open and names /dev/fuse after it is the new one. open(2) takes the lowest free number, which
+ * opening and closing /dev/null just before tells: one readlink finds the device where no other thread opened a
+ * file meanwhile. Otherwise every descriptor is read as a link before and after the open (the resident daemon holds
+ * some 60, mostly its jars: ~230 readlink calls a mount when that was the only way).
  */
 final class DevFuse implements AutoCloseable {
     private static final Path DEVICE = Path.of("/dev/fuse");
@@ -38,6 +44,24 @@ final class DevFuse implements AutoCloseable {
     }
 
     private static DevFuse openAlone() throws IOException {
+        int free = KernelCalls.get().lowestFreeDescriptor();
+        FileChannel ch = FileChannel.open(DEVICE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        if (free >= 0 && isDevice(free)) {
+            return new DevFuse(ch, free);
+        }
+        ch.close();
+        return openComparingAll();
+    }
+
+    private static boolean isDevice(int fd) {
+        try {
+            return Files.readSymbolicLink(FDS.resolve(Integer.toString(fd))).equals(DEVICE);
+        } catch (IOException e) {
+            return false; // not open (any more)
+        }
+    }
+
+    private static DevFuse openComparingAll() throws IOException {
         Set<Integer> before = fuseFds();
         FileChannel ch = FileChannel.open(DEVICE, StandardOpenOption.READ, StandardOpenOption.WRITE);
         Set<Integer> after = fuseFds();

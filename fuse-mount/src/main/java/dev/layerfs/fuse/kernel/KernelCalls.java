@@ -8,10 +8,12 @@ import jnr.ffi.LibraryLoader;
 import jnr.ffi.Pointer;
 import jnr.ffi.Runtime;
 import jnr.ffi.annotations.In;
+import jnr.ffi.annotations.Out;
 
 /**
  * The system calls the kernel transport needs beyond the engine's libc binding: mount(2), the ioctls on
- * /dev/fuse (clone, passthrough backings), geteuid and getegid. Small on purpose (binding cost grows with the interface); to move into core's
+ * /dev/fuse (clone, passthrough backings), geteuid and getegid, statfs(2) for a filesystem's type, and an open and
+ * close that tell which descriptor number the next open takes. Small on purpose (binding cost grows with the interface); to move into core's
  * {@code Syscalls} once the engine side agrees.
  */
 final class KernelCalls {
@@ -25,6 +27,10 @@ final class KernelCalls {
 
         int geteuid();
 
+        int open(String path, int flags);
+
+        int statfs(String path, @Out long[] buf);
+
         int close(int fd);
 
         int madvise(Pointer address, long length, int advice);
@@ -34,6 +40,10 @@ final class KernelCalls {
     static final long MS_NOSUID = 2;
     static final long MS_NODEV = 4;
     private static final int MADV_DONTNEED = 4;
+    private static final int O_RDONLY = 0;
+    private static final int O_CLOEXEC = 0x80000;
+    /** struct statfs on 64-bit Linux: 120 bytes, f_type (a long) first. */
+    private static final int STATFS_LONGS = 16;
     private static final long PAGE = 4096;
 
     private static volatile KernelCalls instance;
@@ -96,6 +106,27 @@ final class KernelCalls {
     /** Drops a backing id; the kernel keeps the file for the opens that still use it. */
     void backingClose(int devFd, int backingId) {
         lib.ioctl(devFd, FuseAbi.DEV_IOC_BACKING_CLOSE, new int[] {backingId});
+    }
+
+    /**
+     * The type of the filesystem {@code path} lies on (statfs(2)'s f_type, a magic number such as 0x794c7630 for
+     * an overlay), or -1 where it cannot be told.
+     */
+    long filesystemType(String path) {
+        long[] buf = new long[STATFS_LONGS];
+        return lib.statfs(path, buf) == 0 ? buf[0] : -1;
+    }
+
+    /**
+     * The number the next open(2) of this process takes where no other thread opens a file first (the lowest
+     * free one), or -1.
+     */
+    int lowestFreeDescriptor() {
+        int fd = lib.open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            lib.close(fd);
+        }
+        return fd;
     }
 
     /** Closes a descriptor this process received as a number (one with no Java object to close it). */

@@ -2,8 +2,7 @@ package dev.layerfs.fuse.kernel;
 
 import dev.layerfs.core.model.Layer;
 import dev.layerfs.core.model.LayerStack;
-import java.io.IOException;
-import java.nio.file.Files;
+import java.util.Set;
 
 /**
  * The max_stack_depth a passthrough mount asks for: 1 where every layer lies on a plain filesystem, 2 where one
@@ -11,6 +10,9 @@ import java.nio.file.Files;
  * at depth 1. Depth 2 is asked for only then: a mount of depth 2 cannot be a layer of a kernel overlay itself.
  */
 final class StackDepth {
+    /** statfs(2) types: overlay, FUSE (fuse and fuseblk alike), ecryptfs. */
+    private static final Set<Long> STACKING = Set.of(0x794c7630L, 0x65735546L, 0xf15fL);
+
     private StackDepth() {}
 
     static int of(LayerStack stack) {
@@ -22,14 +24,11 @@ final class StackDepth {
         return 1;
     }
 
+    /**
+     * From the layer's filesystem type (one statfs(2); the JDK's FileStore read /proc/mounts, twice, for each
+     * layer of each mount). A layer whose type cannot be told counts as plain.
+     */
     private static boolean stacked(Layer l) {
-        String type;
-        try {
-            type = Files.getFileStore(l.root()).type();
-        } catch (IOException | RuntimeException e) {
-            return false;
-        }
-        return type.equals("overlay") || type.equals("fuse") || type.startsWith("fuse.") || type.equals("fuseblk")
-                || type.equals("ecryptfs");
+        return STACKING.contains(KernelCalls.get().filesystemType(l.root().toString()));
     }
 }
