@@ -155,8 +155,8 @@ final class Gen {
         while (path.length() < target - 2) {
             int room = target - path.length() - (path.length() == 0 ? 0 : 1);
             int len = Math.min(room, 100 + r.nextInt(156));
-            if (room - len > 0 && room - len < 2) {
-                len = room;   // never leave room for less than a two-byte component
+            if (room - len == 1) {
+                len--;   // never leave room for less than a two-byte component, nor make one of 256 bytes
             }
             String c = (char) ('a' + r.nextInt(3)) + filler.repeat((len - 1) / filler.length())
                     + "z".repeat((len - 1) % filler.length());
