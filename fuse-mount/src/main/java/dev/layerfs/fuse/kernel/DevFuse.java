@@ -20,7 +20,7 @@ import java.util.Set;
  * just before the open and names /dev/fuse after it is the new one. open(2) takes the lowest free number, which
  * opening and closing /dev/null just before tells: one readlink finds the device where no other thread opened a
  * file meanwhile. Otherwise every descriptor is read as a link before and after the open (the resident daemon holds
- * some 60, mostly its jars: ~230 readlink calls a mount when that was the only way).
+ * some 60, mostly its jars: about 230 readlink calls).
  */
 final class DevFuse implements AutoCloseable {
     private static final Path DEVICE = Path.of("/dev/fuse");

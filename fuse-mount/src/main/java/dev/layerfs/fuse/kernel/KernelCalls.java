@@ -12,7 +12,7 @@ import jnr.ffi.annotations.Out;
 
 /**
  * The system calls the kernel transport needs beyond the engine's libc binding: mount(2), the ioctls on
- * /dev/fuse (clone, passthrough backings), geteuid and getegid, statfs(2) for a filesystem's type, and an open and
+ * /dev/fuse (clone, passthrough backings), geteuid and getegid, fstatfs(2) for a filesystem's type, and an open and
  * close that tell which descriptor number the next open takes. Small on purpose (binding cost grows with the interface); to move into core's
  * {@code Syscalls} once the engine side agrees.
  */
@@ -29,7 +29,7 @@ final class KernelCalls {
 
         int open(String path, int flags);
 
-        int statfs(String path, @Out long[] buf);
+        int fstatfs(int fd, @Out long[] buf);
 
         int close(int fd);
 
@@ -109,12 +109,12 @@ final class KernelCalls {
     }
 
     /**
-     * The type of the filesystem {@code path} lies on (statfs(2)'s f_type, a magic number such as 0x794c7630 for
-     * an overlay), or -1 where it cannot be told.
+     * The type of the filesystem descriptor {@code fd} lies on (fstatfs(2)'s f_type, a magic number such as
+     * 0x794c7630 for an overlay), or -1 where it cannot be told.
      */
-    long filesystemType(String path) {
+    long filesystemType(int fd) {
         long[] buf = new long[STATFS_LONGS];
-        return lib.statfs(path, buf) == 0 ? buf[0] : -1;
+        return lib.fstatfs(fd, buf) == 0 ? buf[0] : -1;
     }
 
     /**

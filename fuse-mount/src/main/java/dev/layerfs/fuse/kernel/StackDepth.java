@@ -25,10 +25,10 @@ final class StackDepth {
     }
 
     /**
-     * From the layer's filesystem type (one statfs(2); the JDK's FileStore read /proc/mounts, twice, for each
-     * layer of each mount). A layer whose type cannot be told counts as plain.
+     * From the filesystem type of the layer's open directory (one fstatfs(2)); a layer whose type cannot be told
+     * counts as plain.
      */
     private static boolean stacked(Layer l) {
-        return STACKING.contains(KernelCalls.get().filesystemType(l.root().toString()));
+        return STACKING.contains(KernelCalls.get().filesystemType(l.fd()));
     }
 }
