@@ -5,7 +5,7 @@ package dev.layerfs.fuse;
  *
  * <p>The serial collector grows the old generation during a burst (a tree walk keeps a node per name until the
  * kernel forgets it) and shrinks it only at a full collection, which a daemon that has gone quiet never reaches
- * by itself: after the bench's tree workloads 10.5 MiB of old generation held 3.3 MiB of live objects. A thread
+ * by itself, however little of it is live. A thread
  * looks at the heap every {@link #PERIOD_MILLIS} ms. Free heap that went up, or a heap that changed size, means a
  * collection ran since its last look: the daemon has allocated at least a young generation's worth. When, after
  * that, nothing at all was allocated between two looks (no request was served), it asks for one full collection
