@@ -234,7 +234,12 @@ public final class ImageIndex {
                 out.set("manifests", changed);
                 byte[] written = Json.pretty(out);
                 LayerStore.writeAtomically(store.root().resolve("tmp"), store.indexFile(), written);
-                MountableImage.refresh(store, this, written);
+                try {
+                    MountableImage.refresh(store, this, written);
+                } catch (ImageStoreException e) {
+                    // index.txt is a cache: the change above is made; a stale index.txt names the index.json it
+                    // was made from, so the next image mount sees it is stale and makes it again (or says why not)
+                }
             } finally {
                 LayerStore.unlock(lock);
             }
