@@ -97,7 +97,7 @@ final class HandOver {
             }
             try {
                 image = ImageMount.prepare(imageArgs, new ImageMount.Caller(cwd, env, ownUid == 0,
-                        Path.of(System.getProperty("user.home"))));
+                        Path.of(System.getProperty("user.home")), false));
             } catch (ImageMount.Refusal r) {
                 for (String line : r.lines()) {
                     c.write("say", line);
@@ -106,18 +106,23 @@ final class HandOver {
                 return;
             }
         }
-        boolean live = false;
+        boolean served = false;
         try {
-            live = mount(c, image == null ? args : image.layerfsArgs(), cwd, env, pid,
+            served = mount(c, image == null ? args : image.layerfsArgs(), cwd, env, pid,
                     image == null ? Optional.empty() : Optional.of(image.tmpDir()));
         } finally {
-            if (image != null && !live) {
+            // Once a session serves the mount, the image's record and ephemeral layer are the mount's: a client
+            // gone before "ready" does not unmount it. The record goes once nothing is mounted there.
+            if (image != null && !served) {
                 image.abandon();
             }
         }
     }
 
-    /** Makes one mount for the client, its ephemeral layer in {@code tmpDir} if given; whether it is live. */
+    /**
+     * Makes one mount for the client, its ephemeral layer in {@code tmpDir} if given; whether a session serves it
+     * (it then owns the mount's clean-up, whatever the client hears).
+     */
     private boolean mount(ControlConnection c, List<String> args, Path cwd, Map<String, String> env, int pid,
                           Optional<Path> tmpDir) throws FsException {
         MountPlan plan;
@@ -167,12 +172,14 @@ final class HandOver {
             }
             try {
                 served.awaitReady(READY_TIMEOUT_SECONDS);
+                LOG.info("mounted {} for pid {}", plan.describe(), pid);
+                c.write("ready");
             } catch (MountRefusal r) {
                 refuse(c, r);
-                return false;
+            } catch (FsException e) {
+                LOG.warn("the client (pid {}) went before it heard that {} is live: {}", pid, plan.mountPoint(),
+                        e.getMessage());
             }
-            LOG.info("mounted {} for pid {}", plan.describe(), pid);
-            c.write("ready");
             return true;
         } finally {
             if (!handedOver) {

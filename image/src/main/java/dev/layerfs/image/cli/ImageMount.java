@@ -44,12 +44,16 @@ public final class ImageMount {
         }
     }
 
-    /** Who asks: its directory, LAYERFS_* environment, and whose default store applies (root's, or home's). */
-    public record Caller(Path cwd, Map<String, String> env, boolean root, Path home) {
+    /**
+     * Who asks: its directory, LAYERFS_* environment, whose default store applies (root's, or home's), and whether
+     * it is this process, which then stays until the mount is live or serves it (the record names it, so that
+     * {@code prune} and {@code rm} keep the image's layers while it runs, whatever mount namespace it is in).
+     */
+    public record Caller(Path cwd, Map<String, String> env, boolean root, Path home, boolean thisProcess) {
         /** This process. */
         public static Caller self() {
             return new Caller(Path.of("").toAbsolutePath(), System.getenv(),
-                    "root".equals(System.getProperty("user.name")), Path.of(System.getProperty("user.home")));
+                    "root".equals(System.getProperty("user.name")), Path.of(System.getProperty("user.home")), true);
         }
     }
 
@@ -137,7 +141,7 @@ public final class ImageMount {
             throw new ImageStoreException(mnt + " is already an image mount: unmount it first");
         }
         MountRecords.Record record = records.create(mnt, image.manifestDigest(), image.id(), layers, upper,
-                ephemeral);
+                ephemeral, caller.thisProcess() ? Optional.of(ProcessHandle.current()) : Optional.empty());
         return new ImageMount(List.of("-o", optionList, mnt.toString()), record);
     }
 

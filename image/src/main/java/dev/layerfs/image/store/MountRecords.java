@@ -16,17 +16,20 @@ import java.util.stream.Stream;
  * What {@code image mount} remembers about a mount, in {@code mounts/ID/mount.json} (ID: from the mount point's
  * path): the image, how many of its layers, and the writable layer's directories, so that {@code image diff} and
  * {@code image commit} can find them from the mount point. An ephemeral mount's daemon makes its temporary upper
- * layer in {@code mounts/ID/tmp} (the launcher's TMPDIR) and deletes it at unmount. A record whose mount point is
- * no longer a layerfs mount is stale and removed by {@link #live}.
+ * layer in {@code mounts/ID/tmp} (the launcher's TMPDIR) and deletes it at unmount. A record may name the process
+ * that made it, where that process makes and serves the mount itself (pid and start time): the record is then live
+ * while the mount is there in that process's mount namespace, which need not be this one. A record whose mount
+ * point is a layerfs mount in neither is stale and removed by {@link #live}.
  */
 public final class MountRecords {
     /**
      * A recorded mount. {@code upperDir} empty: read-only, or ephemeral (then found below {@code tmpDir}).
      * {@code config} and {@code diffIds} (its layers, base first) are empty in a record written before they were
-     * recorded: then the manifest says.
+     * recorded: then the manifest says. {@code maker}: the pid and start time (epoch ms) of the process that
+     * made the record and the mount, where it names one.
      */
     public record Record(Path mountPoint, Digest manifest, int layers, Optional<Path> upperDir, boolean ephemeral,
-                         Path dir, Optional<Digest> config, List<Digest> diffIds) {
+                         Path dir, Optional<Digest> config, List<Digest> diffIds, Optional<long[]> maker) {
         public Path tmpDir() {
             return dir.resolve("tmp");
         }
@@ -56,7 +59,8 @@ public final class MountRecords {
 
     /** Starts a record (its directory, with tmp/ for an ephemeral layer) before the mount is made. */
     public Record create(Path mountPoint, Digest manifest, Digest config, List<Digest> diffIds,
-                         Optional<Path> upperDir, boolean ephemeral) throws IOException {
+                         Optional<Path> upperDir, boolean ephemeral, Optional<ProcessHandle> maker)
+            throws IOException {
         Path dir = dirFor(mountPoint);
         LayerStore.deleteTree(dir);
         Files.createDirectories(dir.resolve("tmp"));
@@ -71,9 +75,14 @@ public final class MountRecords {
         }
         upperDir.ifPresent(u -> n.put("upperDir", u.toString()));
         n.put("ephemeral", ephemeral);
+        Optional<long[]> made = maker.flatMap(MountRecords::identity);
+        made.ifPresent(m -> {
+            n.put("pid", m[0]);
+            n.put("pidStarted", m[1]);
+        });
         Files.write(dir.resolve("mount.json"), Json.bytes(n));
         return new Record(mountPoint, manifest, diffIds.size(), upperDir, ephemeral, dir, Optional.of(config),
-                List.copyOf(diffIds));
+                List.copyOf(diffIds), made);
     }
 
     /** The record of a live layerfs mount at {@code mountPoint}. */
@@ -97,7 +106,7 @@ public final class MountRecords {
         try (Stream<Path> s = Files.list(store.mountsDir())) {
             for (Path dir : s.toList()) {
                 Optional<Record> r = read(dir);
-                if (r.isPresent() && mounted.contains(r.get().mountPoint())) {
+                if (r.isPresent() && (mounted.contains(r.get().mountPoint()) || mountedByMaker(r.get()))) {
                     out.add(r.get());
                 } else if (dir.getFileName().toString().matches("[0-9a-f]{16}") && olderThanMinutes(dir, 3)) {
                     LayerStore.deleteTree(dir);
@@ -105,6 +114,29 @@ public final class MountRecords {
             }
         }
         return out;
+    }
+
+    /** A process's pid and start time (epoch ms), which together name it across pid reuse. */
+    private static Optional<long[]> identity(ProcessHandle p) {
+        return p.info().startInstant().map(i -> new long[] {p.pid(), i.toEpochMilli()});
+    }
+
+    /**
+     * Whether the process a record names still runs (the same one: the pid not reused) and its mount namespace has
+     * the record's mount point as a layerfs mount.
+     */
+    private static boolean mountedByMaker(Record r) {
+        if (r.maker().isEmpty()) {
+            return false;
+        }
+        long[] m = r.maker().get();
+        boolean same = ProcessHandle.of(m[0]).flatMap(MountRecords::identity).map(now -> now[1] == m[1])
+                .orElse(false);
+        try {
+            return same && ProcMounts.layerfsMountPoints(m[0]).contains(r.mountPoint());
+        } catch (IOException e) {
+            return false;   // ended meanwhile, or a namespace this user may not read
+        }
     }
 
     private static boolean olderThanMinutes(Path dir, int minutes) throws IOException {
@@ -123,7 +155,9 @@ public final class MountRecords {
                     n.hasNonNull("upperDir") ? Optional.of(Path.of(n.get("upperDir").asText())) : Optional.empty(),
                     n.path("ephemeral").asBoolean(), dir,
                     n.hasNonNull("config") ? Optional.of(Digest.parse(n.get("config").asText())) : Optional.empty(),
-                    List.copyOf(diffIds)));
+                    List.copyOf(diffIds),
+                    n.hasNonNull("pid") ? Optional.of(new long[] {n.get("pid").asLong(), n.path("pidStarted").asLong()})
+                            : Optional.empty()));
         } catch (IOException | ImageStoreException | IllegalArgumentException e) {
             return Optional.empty();
         }

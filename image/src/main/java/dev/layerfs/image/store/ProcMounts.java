@@ -14,8 +14,17 @@ public final class ProcMounts {
 
     /** The mount points of fuse.layerfs mounts, from /proc/self/mountinfo (octal escapes decoded). */
     public static List<Path> layerfsMountPoints() throws IOException {
+        return layerfsMountPoints(Path.of("/proc/self/mountinfo"));
+    }
+
+    /** The same, in the mount namespace of process {@code pid} (its /proc/PID/mountinfo). */
+    public static List<Path> layerfsMountPoints(long pid) throws IOException {
+        return layerfsMountPoints(Path.of("/proc", Long.toString(pid), "mountinfo"));
+    }
+
+    private static List<Path> layerfsMountPoints(Path mountinfo) throws IOException {
         List<Path> out = new ArrayList<>();
-        for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+        for (String line : Files.readAllLines(mountinfo)) {
             int dash = line.indexOf(" - ");
             if (dash < 0) {
                 continue;

@@ -1,11 +1,13 @@
 package dev.layerfs.it.image;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.layerfs.it.Daemon;
+import dev.layerfs.it.MountExtension;
 import dev.layerfs.it.MountInfo;
 import dev.layerfs.it.ResidentDaemon;
 import dev.layerfs.it.Sh;
@@ -15,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -345,6 +348,40 @@ class ImageCommandsTest {
 
     @Test
     @Order(8)
+    void anImageMountInAnotherMountNamespaceKeepsItsLayers() throws IOException {
+        Path mnt = lab.mkdir("mnt-other-namespace");
+        // The mount is made in a mount namespace of its own (as a container runtime or `unshare -m` would), which
+        // lives on in the mount's own process: this namespace never sees it, yet its layers are in use.
+        Sh.run(List.of("unshare", "-m", "--propagation", "private", MountExtension.launcher().toString(), "image",
+                "--store", lab.store.toString(), "mount", "app", mnt.toString()), Map.of(), lab.dir,
+                Duration.ofSeconds(60)).assertOk();
+        List<Daemon> daemons = Daemon.forMountPoint(mnt);
+        try {
+            assertEquals(1, daemons.size(), "the image mount's own process serves it: " + daemons);
+            assertFalse(Files.readString(Path.of("/proc/self/mountinfo")).contains(" " + mnt + " "),
+                    "the mount is not in this namespace");
+            Sh.Result rm = lab.layerfs("rm", "app");
+            assertEquals(1, rm.exitCode(), rm.toString());
+            assertTrue(rm.stderr().contains("is mounted at " + mnt), rm.toString());
+            String prune = ImageLab.ok(lab.layerfs("prune"));
+            assertFalse(prune.contains("Deleted layer"), prune);
+            JsonNode config = JSON.readTree(ImageLab.ok(lab.podman("inspect", "localhost/app")));
+            for (JsonNode layer : config.get(0).path("RootFS").path("Layers")) {
+                assertTrue(Files.isDirectory(lab.store.resolve("layers").resolve(layer.asText().substring(7))),
+                        "layer " + layer.asText() + " kept");
+            }
+        } finally {
+            for (Daemon d : daemons) {
+                ProcessHandle.of(d.pid()).ifPresent(ProcessHandle::destroy);   // SIGTERM: it unmounts and ends
+                if (!d.awaitExit(Duration.ofSeconds(20))) {
+                    d.kill();
+                }
+            }
+        }
+    }
+
+    @Test
+    @Order(9)
     void nothingMountedIsRemoved() throws IOException {
         Path mnt = lab.mkdir("mnt-rm");
         Path byHand = lab.mkdir("mnt-by-hand");
@@ -391,7 +428,7 @@ class ImageCommandsTest {
     }
 
     @Test
-    @Order(9)
+    @Order(10)
     void concurrentImportsSharingLayersExtractEachOnce() throws Exception {
         Path store = lab.dir.resolve("store-concurrent");
         List<Process> imports = new java.util.ArrayList<>();
