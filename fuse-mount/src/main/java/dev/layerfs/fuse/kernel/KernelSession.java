@@ -23,14 +23,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class KernelSession {
     private static final Logger LOG = LoggerFactory.getLogger(KernelSession.class);
-    /** Requests: header, write_in and the largest write, with room to spare (at least FUSE_MIN_READ_BUFFER). */
-    static final int REQUEST_BUFFER = Math.max(FuseAbi.MIN_READ_BUFFER, InitNegotiation.MAX_WRITE + 8192);
-    /** Replies: the out header and the largest read. */
-    static final int REPLY_BUFFER = InitNegotiation.MAX_WRITE + 4096;
-
-    /** Notifications: the out header and the largest notify struct sent. */
-    static final int NOTIFY_BUFFER = 64;
-
     /** The newest protocol version this transport speaks (the kernel may offer less). */
     public static final String PROTOCOL = FuseAbi.KERNEL_VERSION + "." + FuseAbi.MAX_MINOR;
 

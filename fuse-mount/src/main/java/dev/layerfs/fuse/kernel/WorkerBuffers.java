@@ -12,6 +12,12 @@ import java.util.concurrent.ConcurrentLinkedDeque;
  */
 final class WorkerBuffers {
     private static final ConcurrentLinkedDeque<WorkerBuffers> FREE = new ConcurrentLinkedDeque<>();
+    /** Requests: header, write_in and the largest write, with room to spare (at least FUSE_MIN_READ_BUFFER). */
+    static final int REQUEST_BUFFER = Math.max(FuseAbi.MIN_READ_BUFFER, InitNegotiation.MAX_WRITE + 8192);
+    /** Replies: the out header and the largest read. */
+    static final int REPLY_BUFFER = InitNegotiation.MAX_WRITE + 4096;
+    /** Notifications: the out header and the largest notify struct sent. */
+    static final int NOTIFY_BUFFER = 64;
 
     /** Requests; a WRITE's data lands on a page boundary, so O_DIRECT files are written from it without a copy. */
     final ByteBuffer in;
@@ -19,9 +25,9 @@ final class WorkerBuffers {
     final ReplyWriter notes;
 
     private WorkerBuffers() {
-        in = ReplyWriter.pageAlignedAt(FuseAbi.WRITE_DATA_OFFSET, KernelSession.REQUEST_BUFFER);
-        out = new ReplyWriter(KernelSession.REPLY_BUFFER);
-        notes = new ReplyWriter(KernelSession.NOTIFY_BUFFER);
+        in = ReplyWriter.pageAlignedAt(FuseAbi.WRITE_DATA_OFFSET, REQUEST_BUFFER);
+        out = new ReplyWriter(REPLY_BUFFER);
+        notes = new ReplyWriter(NOTIFY_BUFFER);
         releasePages();
     }
 
