@@ -7,6 +7,8 @@ import dev.layerfs.fuse.MountRefusal;
 import dev.layerfs.fuse.ServedMount;
 import dev.layerfs.fuse.kernel.KernelSession;
 import dev.layerfs.image.cli.ImageMount;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
@@ -93,6 +95,12 @@ final class HandOver {
             List<String> imageArgs = args.subList(1, args.size());
             if (uid != ownUid || !ImageMount.isMount(imageArgs)) {
                 c.write("elsewhere", "the daemon makes image mounts only, and for its own user only");
+                return;
+            }
+            if (!sameMountNamespace(pid)) {
+                // The store, the mount point and the record are paths the daemon resolves: in another mount
+                // namespace they may name other files, or none (a daemon under systemd's PrivateTmp).
+                c.write("elsewhere", "the client is in another mount namespace than the daemon");
                 return;
             }
             try {
@@ -185,6 +193,16 @@ final class HandOver {
             if (!handedOver) {
                 plan.abandon();
             }
+        }
+    }
+
+    /** Whether process {@code pid} sees the files this daemon sees: the same mount namespace (false if unknown). */
+    private static boolean sameMountNamespace(int pid) {
+        try {
+            return Files.readSymbolicLink(Path.of("/proc", Integer.toString(pid), "ns", "mnt"))
+                    .equals(Files.readSymbolicLink(Path.of("/proc/self/ns/mnt")));
+        } catch (IOException e) {
+            return false;
         }
     }
 

@@ -217,6 +217,24 @@ class ImageCommandsTest {
                     mnt.toString());
             assertEquals(1, error.exitCode(), error.toString());
             assertEquals(List.of("layerfs image: no image nope in the store " + lab.store), error.stderrLines());
+            // From another mount namespace the daemon, which resolves the store and mount point in its own, leaves
+            // the image mount to a process of the client's, made where the client is.
+            Path elsewhere = lab.mkdir("mnt-serve-other-namespace");
+            Sh.run(List.of("unshare", "-m", "--propagation", "private", MountExtension.launcher().toString(),
+                    "image", "--store", lab.store.toString(), "mount", "app", elsewhere.toString()), serve.env(),
+                    lab.dir, Duration.ofSeconds(60)).assertOk();
+            List<Daemon> own = Daemon.forMountPoint(elsewhere);
+            try {
+                assertEquals(1, own.size(), "a process of its own serves it: " + own);
+                assertFalse(serve.log().contains("mounted " + elsewhere), serve.log());
+            } finally {
+                for (Daemon d : own) {
+                    ProcessHandle.of(d.pid()).ifPresent(ProcessHandle::destroy);   // SIGTERM: it unmounts and ends
+                    if (!d.awaitExit(Duration.ofSeconds(20))) {
+                        d.kill();
+                    }
+                }
+            }
             assertEquals(List.of(), serve.problems(), serve.log());
         }
     }
