@@ -166,10 +166,7 @@ public final class Lookup {
         if (st == null || !st.isDirectory() || st.ino() != top.stat().ino()) {
             return null;
         }
-        List<RealPath> reals = new ArrayList<>(cached.reals());
-        reals.set(0, new RealPath(top.layer(), top.path(), st, top.markers()));
-        return new Entry(cached.parent(), cached.path(), reals, false, Entry.UpperWhiteout.NONE,
-                cached.generation());
+        return restated(cached, st);
     }
 
     /**
