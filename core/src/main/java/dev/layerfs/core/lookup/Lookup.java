@@ -119,6 +119,16 @@ public final class Lookup {
             }
         }
         int start = 0;
+        int lastSlash = path.lastIndexOf('/');
+        if (lastSlash > 0) {
+            // A cached parent is current (invalidating a directory drops everything below it), so the walk can
+            // start there: one cache probe instead of one per component.
+            Entry parent = directories.get(path.substring(0, lastSlash));
+            if (parent != null) {
+                e = parent;
+                start = lastSlash + 1;
+            }
+        }
         while (true) {
             int slash = path.indexOf('/', start);
             if (!e.exists()) {

@@ -1,6 +1,7 @@
 package dev.layerfs.fuse.kernel;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -125,18 +126,26 @@ final class NodeTable {
         if (n == root) {
             return "";
         }
-        StringBuilder sb = new StringBuilder();
-        Node cur = n;
-        for (int depth = 0; cur != root; depth++) {
+        // The names from the node up to the root, then joined root first: one pass each, no shifting.
+        String[] names = new String[8];
+        int depth = 0;
+        int length = 0;
+        for (Node cur = n; cur != root; ) {
             if (cur.links.isEmpty() || depth > MAX_DEPTH) {
                 return null;
             }
             Link l = cur.links.get(0);
-            sb.insert(0, l.name());
-            if (l.parent() != root) {
-                sb.insert(0, '/');
+            if (depth == names.length) {
+                names = Arrays.copyOf(names, depth * 2);
             }
+            names[depth++] = l.name();
+            length += l.name().length() + 1;
             cur = l.parent();
+        }
+        StringBuilder sb = new StringBuilder(length - 1);
+        sb.append(names[depth - 1]);
+        for (int i = depth - 2; i >= 0; i--) {
+            sb.append('/').append(names[i]);
         }
         return sb.toString();
     }
