@@ -104,9 +104,13 @@ public final class Syscalls {
      * A byte string (one char per byte) as the kernel takes it: its bytes, then a NUL. Cheaper than a String
      * argument, which jnr encodes through a CharsetEncoder at every call.
      */
+    @SuppressWarnings("deprecation") // String.getBytes(int, int, byte[], int): each char's low byte, as wanted here
     private static byte[] c(String s) {
-        byte[] b = s.getBytes(StandardCharsets.ISO_8859_1);
-        return Arrays.copyOf(b, b.length + 1);
+        // Paths are Strings of ISO-8859-1 chars (one per byte of the name), so each char's low byte is that byte;
+        // one array, the NUL already in place.
+        byte[] b = new byte[s.length() + 1];
+        s.getBytes(0, s.length(), b, 0);
+        return b;
     }
 
     // ---- paths of any length ----
