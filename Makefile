@@ -57,8 +57,10 @@ test:
 	bash scripts/install-deps.sh containers
 	$(MVN) $(TESTFLAGS) $(MVN_COMMON) verify
 
-demo: build
+# The packages first: the build's start-up training runs the libfuse2 transport's set-up too, which needs libfuse 2.
+demo:
 	bash scripts/install-deps.sh
+	$(MAKE) build
 	bash scripts/demo.sh
 
 bench:
