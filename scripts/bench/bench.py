@@ -225,14 +225,18 @@ class Mount:
 
 
 class Bench:
+    title = "layerfs benchmark"
+    prefix = "bench"    # of the result files' names
+    sizes = SIZES
+
     def __init__(self, args):
         self.args = args
         self.mode = "quick" if args.quick else "full"
-        self.s = dict(SIZES[self.mode])
+        self.s = dict(self.sizes[self.mode])
         if args.rounds:
             self.s["rounds"] = args.rounds
         self.targets = args.targets
-        self.metrics = metrics_for(self.s)
+        self.metrics = self.make_metrics(self.s)
         self.results = {m.id: {t: [] for t in TARGETS} for m in self.metrics}
         self.errors = []
         self.thread_cpu = {t: [] for t in FUSE_TARGETS}   # per round: CPU seconds by daemon thread name
@@ -242,9 +246,15 @@ class Bench:
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
         self.started = datetime.datetime.now().astimezone()
         os.makedirs(args.results, exist_ok=True)
-        self.out = os.path.join(args.results, f"bench-{stamp}{'-quick' if args.quick else ''}")
+        self.out = os.path.join(args.results, f"{self.prefix}-{stamp}{'-quick' if args.quick else ''}")
         self.logf = open(self.out + ".log", "w")
         self.t_start = time.monotonic()
+        # Where the lower layers' paths are given relative to (see mount), or None for absolute paths.
+        self.lowers_cwd = None
+
+    @staticmethod
+    def make_metrics(s):
+        return metrics_for(s)
 
     # ---------------------------------------------------------------------------------------------- logging
 
@@ -323,7 +333,11 @@ class Bench:
         for d in (m.upper, m.work, m.mnt):
             os.makedirs(d)
         self.mounts.append(m)  # before the command: teardown checks /proc/self/mountinfo for what it made
-        opts = f"lowerdir={':'.join(self.lowers)},upperdir={m.upper},workdir={m.work}"
+        # Relative to lowers_cwd where it is set, which every mount command then runs in: the kernel takes at most
+        # a page of mount options, and a hundred absolute layer paths do not fit in one.
+        lowers = self.lowers if self.lowers_cwd is None else [os.path.relpath(d, self.lowers_cwd) for d in self.lowers]
+        cwd = self.lowers_cwd
+        opts = f"lowerdir={':'.join(lowers)},upperdir={m.upper},workdir={m.work}"
         extra = {"layerfs": self.args.layerfs_opts, "layerfs-libfuse2": self.args.layerfs_opts,
                  "fuse-overlayfs": self.args.fuse_overlayfs_opts, "kernel": self.args.kernel_opts}.get(target)
         if target in LAYERFS_TRANSPORTS:
@@ -344,14 +358,14 @@ class Bench:
         with open(errlog, "wb") as err:
             if target == "kernel":
                 r = subprocess.run(["mount", "-t", "overlay", "overlay", "-o", opts, m.mnt],
-                                   stdin=subprocess.DEVNULL, stdout=err, stderr=err, timeout=60)
+                                   stdin=subprocess.DEVNULL, stdout=err, stderr=err, timeout=60, cwd=cwd)
                 if r.returncode != 0:
                     fail(f"mount -t overlay exited {r.returncode}")
                 ready = None
             elif target == "fuse-overlayfs":
                 t0 = time.perf_counter()
                 p = subprocess.Popen(["fuse-overlayfs", "-o", opts, m.mnt],
-                                     stdin=subprocess.DEVNULL, stdout=err, stderr=err)
+                                     stdin=subprocess.DEVNULL, stdout=err, stderr=err, cwd=cwd)
                 try:
                     while True:
                         try:
@@ -373,7 +387,7 @@ class Bench:
             else:
                 t0 = time.perf_counter()
                 r = subprocess.run([self.layerfs, "-o", opts, m.mnt],
-                                   stdin=subprocess.DEVNULL, stdout=err, stderr=err, timeout=120)
+                                   stdin=subprocess.DEVNULL, stdout=err, stderr=err, timeout=120, cwd=cwd)
                 ready = time.perf_counter() - t0
                 if r.returncode != 0:
                     fail(f"layerfs exited {r.returncode}")
@@ -486,8 +500,12 @@ class Bench:
     # ------------------------------------------------------------------------------------------ preparation
 
     def prepare(self):
+        self.snapshot_layerfs()
+        self.prepare_data()
+
+    def snapshot_layerfs(self):
+        """The data directory, and a private copy of layerfs in it to run (self.layerfs)."""
         self.base = tempfile.mkdtemp(prefix="layerfs-bench.", dir=self.args.dir)
-        s = self.s
         self.fs = fs_type(self.base)
         self.log(f"data in {self.base} ({self.fs})")
         # A private copy of the launcher and jars: a rebuild in the work tree cannot change or break a running run.
@@ -509,6 +527,8 @@ class Bench:
         if r.returncode != 0:
             self.log(f"  warning: no class-data archive for the copy of layerfs: {tail(r.stderr.decode(errors='replace'))}")
 
+    def prepare_data(self):
+        s = self.s
         t0 = time.perf_counter()
         self.lowers = [os.path.join(self.base, "lower", n) for n in ("l1", "l2", "l3")]  # topmost first
         for d in self.lowers:
@@ -706,7 +726,7 @@ class Bench:
                 self.record(mid, t, go)
 
     def execute(self):
-        self.log(f"layerfs benchmark ({self.mode}): {self.s['rounds']} rounds, targets {', '.join(self.targets)}")
+        self.log(f"{self.title} ({self.mode}): {self.s['rounds']} rounds, targets {', '.join(self.targets)}")
         self.prepare()
         self.versions = versions(self.layerfs)
         self.log("; ".join(f"{k}: {v}" for k, v in self.versions.items()))
@@ -777,7 +797,7 @@ class Bench:
                    "<1 slower; 0.50x = layerfs takes twice as long.")
         meta = self.meta(interrupted)
         self.log("")
-        self.log(f"layerfs benchmark, {self.mode}, {meta['rounds_done']} round(s), {meta['date']}")
+        self.log(f"{self.title}, {self.mode}, {meta['rounds_done']} round(s), {meta['date']}")
         self.log(explain)
         widths = [max(len(str(x)) for x in col) for col in zip(header, *table)]
         for i, line in enumerate([header] + table):
@@ -793,7 +813,7 @@ class Bench:
         self.log(f"load average: {meta['load_start']} at the start, {meta['load_end']} at the end")
 
         with open(self.out + ".md", "w") as f:
-            f.write(f"# layerfs benchmark ({self.mode})\n\n")
+            f.write(f"# {self.title} ({self.mode})\n\n")
             f.write(f"{meta['date']}; {meta['rounds_done']} round(s), interleaved kernel overlay / fuse-overlayfs /"
                     f" layerfs; data on {meta['filesystem']}.\n\n")
             f.write(explain + "\n\n")
@@ -812,7 +832,7 @@ class Bench:
             for k, v in meta["extra_options"].items():
                 if v:
                     f.write(f"- extra mount options for {k}: `{v}`\n")
-            f.write("\n## Method\n\n" + METHOD.format(**self.s) + "\n")
+            f.write("\n## Method\n\n" + self.method() + "\n")
             if self.errors:
                 f.write("\n## Errors\n\n")
                 for e in self.errors:
@@ -825,6 +845,9 @@ class Bench:
         png = self.plot(rows)
         self.log("results: " + ", ".join(self.out + ext for ext in (".md", ".json", ".log")) +
                  (f", {png}" if png else " (no PNG: gnuplot not installed)"))
+
+    def method(self):
+        return METHOD.format(**self.s)
 
     def thread_summary(self):
         out = {}

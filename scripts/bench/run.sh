@@ -5,6 +5,8 @@
 #   QUICK=1       smaller sizes, fewer rounds (about 2 minutes)
 #   NOPLOT=1      do not install gnuplot-nox for the PNG of the ratios
 #   BENCH_DIR=D   create the data directory under D (default /var/tmp; all targets use that one filesystem)
+#   SCALE=0       skip the rows at scale (scripts/bench/scale.py: 100,000 entries in a directory, 100 layers,
+#                 a million files)
 #   IMAGES=0      skip the image rows (scripts/bench/images.sh: layerfs image against umoci and podman)
 #   SERVE=0       skip the resident daemon's rows (scripts/bench/serve.sh: live mount, 100 idle mounts, 1,000
 #                 mounts in a row, 20 podman runs rootful and rootless; through `layerfs serve`, a JVM per mount,
@@ -42,6 +44,12 @@ fi
 args=()
 case "${QUICK:-}" in ''|0) ;; *) args+=(--quick) ;; esac
 python3 scripts/bench/bench.py "${args[@]}" "$@"
+
+# The rows at scale (a directory of 100,000 entries, a hundred layers, a million files): results/scale-*.md.
+# SCALE=0 skips them.
+if [ "${SCALE:-1}" != 0 ]; then
+  python3 scripts/bench/scale.py "${args[@]}"
+fi
 
 # The image rows (layerfs image against umoci and podman): results/images.md. IMAGES=0 skips them.
 if [ "${IMAGES:-1}" != 0 ]; then

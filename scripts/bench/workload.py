@@ -8,6 +8,8 @@ the workloads that need a loop over many files (timed inside, so the interpreter
     workload.py chmod-files DIR FILES MODE   chmod the first FILES files of the prepared lower tree DIR
     workload.py listdir DIR EXPECT           one readdir of DIR; fails unless it has EXPECT entries
     workload.py append FILE                  append one line to FILE (the first write copies a lower file up)
+    workload.py create-flat DIR FILES        create FILES empty files in the one new directory DIR
+    workload.py read-layer DIR LAYER FILES   read the files layer LAYER of the hundred-layer stack put in DIR
 
 Each prints one line, the elapsed seconds, on stdout, and exits non-zero (message on stderr) on an error.
 Everything generated is deterministic: the same sizes give byte-identical data on every run.
@@ -15,6 +17,7 @@ Everything generated is deterministic: the same sizes give byte-identical data o
 import io
 import os
 import random
+import stat
 import sys
 import tarfile
 import time
@@ -158,6 +161,59 @@ def chmod_files(root, files, mode):
     return time.perf_counter() - t0
 
 
+def flat_name(i):
+    return f"f{i:07d}"
+
+
+def create_flat(root, files):
+    t0 = time.perf_counter()
+    os.mkdir(root)
+    for i in range(files):
+        os.close(os.open(os.path.join(root, flat_name(i)), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+    return time.perf_counter() - t0
+
+
+def layer_name(layer, j):
+    return f"f{layer:03d}_{j:05d}"
+
+
+def write_layers(layers, files):
+    """The hundred-layer stack: LAYERS (topmost first, numbered from 0) each put FILES files of 1-2 KiB in the one
+    directory shared/, and a file common that every layer has (the topmost wins); every layer but the bottom one
+    whites out the first file of the layer below it, as a later build step deleting a file does."""
+    data = _pattern(2048, 3)
+    n = len(layers)
+    for i, top in enumerate(layers):
+        shared = os.path.join(top, "shared")
+        os.makedirs(shared)
+        for j in range(files):
+            with open(os.path.join(shared, layer_name(i, j)), "wb") as f:
+                f.write(data[:1024 + (i * 7 + j) % 1024])
+        with open(os.path.join(top, "common"), "wb") as f:
+            f.write(f"layer {i}\n".encode())
+        if i + 1 < n:
+            os.mknod(os.path.join(shared, layer_name(i + 1, 0)), 0o600 | stat.S_IFCHR, os.makedev(0, 0))
+
+
+def read_layer(root, layer, files):
+    """Reads every visible file of LAYER (its first one is whited out by the layer above, unless it is the top)."""
+    t0 = time.perf_counter()
+    first = 1 if layer > 0 else 0
+    for j in range(first, files):
+        with open(os.path.join(root, "shared", layer_name(layer, j)), "rb") as f:
+            f.read()
+    return time.perf_counter() - t0
+
+
+def write_many(root, files, per_dir=1000):
+    """FILES empty files, PER_DIR a directory: the million-file lower layer."""
+    for d in range((files + per_dir - 1) // per_dir):
+        sub = os.path.join(root, f"d{d:04d}")
+        os.makedirs(sub)
+        for i in range(min(per_dir, files - d * per_dir)):
+            os.close(os.open(os.path.join(sub, flat_name(i)), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+
+
 def listdir(path, expect):
     t0 = time.perf_counter()
     names = os.listdir(path)
@@ -190,6 +246,10 @@ def main(argv):
             t = listdir(args[0], int(args[1]))
         elif cmd == "append":
             t = append(args[0])
+        elif cmd == "create-flat":
+            t = create_flat(args[0], int(args[1]))
+        elif cmd == "read-layer":
+            t = read_layer(args[0], int(args[1]), int(args[2]))
         else:
             raise SystemExit(f"workload.py: unknown command {cmd}")
     except OSError as e:
