@@ -864,6 +864,35 @@ class DifferentialFuzzRegressionTest {
     }
 
     /**
+     * Names of NAME_MAX (255) bytes work, and of one byte more are ENAMETOOLONG, as on the kernel overlay, for a
+     * lookup, a create, a mkdir, a rename, a link and a symlink, below a chain of NAME_MAX components (FUSE passes
+     * names up to 1,024 bytes, so the answer is layerfs's). The fuzzer's deep tree makes both lengths.
+     */
+    @Test
+    void nameMaxAndOneByteMore() {
+        String dir = chainPath(3, 255, 255);
+        String max = dir + "/n%{254}78";
+        String over = dir + "/n%{255}78";
+        Scenario.assertAgree(deepChain("L1", 3, 255, 255) + """
+                L1 file %1$s/f 0644 0:0 1100000000.000000003 size=5 seed=1
+                --
+                stat %3$s
+                open - %3$s CREAT|WRONLY 0644
+                mkdir %3$s 0755
+                rename %1$s/f %3$s 0
+                link %1$s/f %3$s
+                symlink f %3$s
+                open - %2$s CREAT|WRONLY 0644
+                stat %2$s
+                rename %2$s %3$s 0
+                unlink %2$s
+                mkdir %2$s 0755
+                rename %2$s %1$s/d 0
+                readdir %1$s
+                """.formatted(dir, max, over));
+    }
+
+    /**
      * Fixed (issue 14, item 2): a mkdir and a chmod (copying up 16 directories) at paths just under PATH_MAX from
      * the mount root gave ENAMETOOLONG; layerfs reached the layer by a longer path (/proc/self/fd/N/...).
      */
