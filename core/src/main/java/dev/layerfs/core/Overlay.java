@@ -599,8 +599,8 @@ public final class Overlay implements Closeable {
         rmdir(ByteString.utf8(path));
     }
 
-    public void rename(String from, String to, int flags) throws FsException {
-        rename(ByteString.utf8(from), ByteString.utf8(to), flags);
+    public boolean rename(String from, String to, int flags) throws FsException {
+        return rename(ByteString.utf8(from), ByteString.utf8(to), flags);
     }
 
     public OpenFile open(String path, int flags, int mode, Caller caller) throws FsException {
