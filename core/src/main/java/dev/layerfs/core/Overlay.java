@@ -316,11 +316,14 @@ public final class Overlay implements Closeable {
         change(() -> removal.rmdir(p), p);
     }
 
-    /** rename, with 0, RENAME_NOREPLACE or RENAME_EXCHANGE. */
-    public void rename(ByteString from, ByteString to, int flags) throws FsException {
+    /**
+     * rename, with 0, RENAME_NOREPLACE or RENAME_EXCHANGE. False where the two names are one object (the same name,
+     * or two names of one inode: the VFS's source == target), which succeeds without a change.
+     */
+    public boolean rename(ByteString from, ByteString to, int flags) throws FsException {
         String f = normalize(from);
         String t = normalize(to);
-        change(() -> rename.rename(f, t, flags), f, t);
+        return change(() -> rename.rename(f, t, flags), f, t);
     }
 
     // ---- open files ----
@@ -596,8 +599,8 @@ public final class Overlay implements Closeable {
         rmdir(ByteString.utf8(path));
     }
 
-    public void rename(String from, String to, int flags) throws FsException {
-        rename(ByteString.utf8(from), ByteString.utf8(to), flags);
+    public boolean rename(String from, String to, int flags) throws FsException {
+        return rename(ByteString.utf8(from), ByteString.utf8(to), flags);
     }
 
     public OpenFile open(String path, int flags, int mode, Caller caller) throws FsException {

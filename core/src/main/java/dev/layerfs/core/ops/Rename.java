@@ -70,7 +70,11 @@ public final class Rename {
         this.index = idx;
     }
 
-    public void rename(String from, String to, int flags) throws FsException {
+    /**
+     * Renames {@code from} to {@code to}. Returns false where the two are one object (one name, or two names of one
+     * inode, see {@link #sameFile}): nothing changes, as the VFS answers source == target; true otherwise.
+     */
+    public boolean rename(String from, String to, int flags) throws FsException {
         boolean exchange = (flags & Linux.RENAME_EXCHANGE) != 0;
         boolean noReplace = (flags & Linux.RENAME_NOREPLACE) != 0;
         if ((flags & ~(Linux.RENAME_EXCHANGE | Linux.RENAME_NOREPLACE)) != 0 || (exchange && noReplace)) {
@@ -96,7 +100,7 @@ public final class Rename {
             throw FsException.of(Errno.EEXIST, "rename", OverlayPaths.show(to));
         }
         if (from.equals(to) || sameFile(src, dst, index != null)) {
-            return;
+            return false;
         }
         if (dst.exists() && !exchange) {
             if (src.isDirectory() && !dst.isDirectory()) {
@@ -167,7 +171,7 @@ public final class Rename {
             }
             sys.renameat2(upperFd, from, upperFd, to, Linux.RENAME_EXCHANGE);
             lowerOpenFiles.moved(from, to, true);
-            return;
+            return true;
         }
 
         boolean leaveWhiteout = lookup.lowerPositive(srcParent, OverlayPaths.name(from));
@@ -196,6 +200,7 @@ public final class Rename {
         }
         lowerOpenFiles.forget(to);
         lowerOpenFiles.moved(from, to, false);
+        return true;
     }
 
     /**

@@ -194,15 +194,16 @@ class IndexTest {
     void renameOfOneNameKeepsItOneFile() throws Exception {
         Overlay ov = fx.open(indexOn());
         overwrite(ov, "d/a", "HELLO");
-        ov.rename("d/c", "f", 0);
+        assertTrue(ov.rename("d/c", "f", 0), "a move");
         assertFalse(exists(ov, "d/c"));
         assertEquals("HELLO", read(ov, "f"));
         assertOneFile(ov, lowerIno, 3, "d/a", "d/b", "f");
         assertEquals(upper.stat("d/a").ino(), upper.stat("f").ino());
         assertEquals("U+0", upper.xattr("f", NLINK), "as the kernel counts: upper links 3 (index, a, f), overlay 3");
 
-        // Two names of one inode: rename does nothing, as the VFS does for one inode.
-        ov.rename("d/a", "d/b", 0);
+        // Two names of one inode: rename does nothing, as the VFS does for one inode (d/b not copied up yet).
+        assertFalse(ov.rename("d/a", "d/b", 0), "nothing changed");
+        assertFalse(upper.exists("d/b"), "d/b is still only in the lower layer");
         assertTrue(exists(ov, "d/a"));
         assertOneFile(ov, lowerIno, 3, "d/a", "d/b", "f");
 

@@ -441,15 +441,30 @@ final class Dispatcher {
             throw e;
         }
         Node n = nodes.lookedUp(parent, name, st.ino(), st.mode(), fs.sharedHardLink(path, st));
-        return w.entry(r.unique, new Entry(n.id, NodeTable.GENERATION, st), entryValid, attrValid);
+        return w.entry(r.unique, new Entry(n.id, NodeTable.GENERATION, st), entryValid(st), attrValid);
     }
+
+    /**
+     * How long the kernel may keep a name of an object with these attributes without asking again: the mount's
+     * timeout, but none for a hard-linked non-directory where index=on. There the names of a lower hard link are
+     * one inode to the kernel overlay, so a rename between two of them does nothing, while here each name not yet
+     * copied up is a node of its own (a copy-up through one name copies up that name alone) and the kernel, seeing
+     * two inodes, moves the source's dentry onto the target's name. With no timeout the next walk through that
+     * name asks, is answered the target's own node, and drops the moved dentry. It costs a LOOKUP per walk through
+     * such names, on index=on mounts only.
+     */
+    private Validity entryValid(Stat st) {
+        return st.nlink() > 1 && !st.isDirectory() && fs.indexed() ? NO_TIME : entryValid;
+    }
+
+    private static final Validity NO_TIME = new Validity(0, 0);
 
     /** After a create: the new name's node, one lookup more, in an entry reply. */
     private ByteBuffer entryReply(Request r, ReplyWriter w, Node parent, String name, String path)
             throws FsException {
         Stat st = fs.stat(path);
         Node n = nodes.lookedUp(parent, name, st.ino(), st.mode(), false);
-        return w.entry(r.unique, new Entry(n.id, NodeTable.GENERATION, st), entryValid, attrValid);
+        return w.entry(r.unique, new Entry(n.id, NodeTable.GENERATION, st), entryValid(st), attrValid);
     }
 
     /** The attributes of a node: by handle where one is given or the node has no name left, else by path. */
@@ -572,10 +587,8 @@ final class Dispatcher {
         Node newParent = node(rn.newDir());
         String from = childPath(oldParent, r.name(0));
         String to = childPath(newParent, r.name(1));
-        // RENAME_WHITEOUT: the engine makes whiteouts only for itself. Between two names of one object the kernel
-        // overlay's VFS answers 0 before any file system is asked (source == target); with index=on the names of a
-        // lower hard link are that, and nodes of their own here. Answered 0 without a change, and the table follows
-        // the kernel, which moves the source's dentry onto the target's name as after any rename.
+        // RENAME_WHITEOUT: the engine makes whiteouts only for itself; between two names of one object it is
+        // answered as any rename between them, below.
         boolean whiteout = (rn.flags() & ~(RenameFlags.NOREPLACE | RenameFlags.EXCHANGE)) != 0;
         if (whiteout && !oneIndexedObject(from, to)) {
             throw new Refused(EINVAL);
@@ -583,13 +596,22 @@ final class Dispatcher {
         boolean exchange = (rn.flags() & RenameFlags.EXCHANGE) != 0;
         // A rename onto a name removes what it named, unless the two swap.
         PinnedFile pin = exchange || whiteout ? null : pinBeforeRemoval(newParent, r.name(1), to);
+        boolean changed;
         try {
-            if (!whiteout) {
-                fs.rename(from, to, rn.flags());
-            }
+            changed = !whiteout && fs.rename(from, to, rn.flags());
         } catch (FsException e) {
             unpin(pin);
             throw e;
+        }
+        if (!changed) {
+            // Two names of one object: the kernel overlay's VFS answers 0 before any file system is asked (source
+            // == target) and each name stays as it was. With index=on the names of a lower hard link are that, and
+            // nodes of their own here (each name not yet copied up must be copied up by itself), so the kernel
+            // moves the source's dentry onto the target's name. The table keeps each name's node, and the moved
+            // dentry, given no entry timeout (entryValid), is asked again at the next walk through it, which
+            // finds the target's own node.
+            unpin(pin);
+            return w.empty(r.unique);
         }
         Node replaced = exchange ? null : nodes.child(newParent, r.name(1));
         if (replaced != null) {
@@ -663,7 +685,7 @@ final class Dispatcher {
         othersStale(target);
         Stat st = fs.stat(to);
         Node n = nodes.linked(target, parent, r.name(0), st.ino());
-        return w.entry(r.unique, new Entry(n.id, NodeTable.GENERATION, st), entryValid, attrValid);
+        return w.entry(r.unique, new Entry(n.id, NodeTable.GENERATION, st), entryValid(st), attrValid);
     }
 
     private ByteBuffer open(Request r, ReplyWriter w) throws FsException, Refused {
@@ -767,7 +789,7 @@ final class Dispatcher {
             nodes.forget(n.id, 1);
             throw e;
         }
-        return w.create(r.unique, new Entry(n.id, NodeTable.GENERATION, st), entryValid, attrValid, o.fh(),
+        return w.create(r.unique, new Entry(n.id, NodeTable.GENERATION, st), entryValid(st), attrValid, o.fh(),
                 o.flags(), o.backingId());
     }
 
@@ -815,7 +837,8 @@ final class Dispatcher {
                         dirPath = path(d.node());
                     }
                     Entry entry = plusEntry(d.node(), dirPath, e.name());
-                    ok = out.addPlus(entry, entryValid, attrValid, e.ino(), i + 1, type, name);
+                    ok = out.addPlus(entry, entry == null ? entryValid : entryValid(entry.stat()), attrValid,
+                            e.ino(), i + 1, type, name);
                 }
             }
             if (!ok) {

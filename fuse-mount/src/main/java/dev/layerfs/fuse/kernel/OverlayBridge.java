@@ -199,8 +199,9 @@ final class OverlayBridge {
         overlay.rmdir(engine(path));
     }
 
-    void rename(String from, String to, int flags) throws FsException {
-        overlay.rename(engine(from), engine(to), flags);
+    /** False where the two names are one object, and nothing changed (see {@link Overlay#rename}). */
+    boolean rename(String from, String to, int flags) throws FsException {
+        return overlay.rename(engine(from), engine(to), flags);
     }
 
     OpenFile open(String path, int flags, int mode, Caller caller) throws FsException {

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.layerfs.core.Overlay;
 import dev.layerfs.core.error.Errno;
+import dev.layerfs.core.model.KernelFeatures;
 import dev.layerfs.core.model.OverlayConfig;
 import dev.layerfs.fuse.kernel.FuseAbi.Attr;
 import dev.layerfs.fuse.kernel.FuseAbi.EntryOut;
@@ -18,6 +19,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -194,5 +196,50 @@ class DispatcherTest {
         assertNotEquals(0, error(kernel.call(kernel.req(Opcode.READ, a).i64(fh).i64(0).i32(10).i32(0).i64(0).i32(0)
                 .i32(0))),
                 "a released handle is gone");
+    }
+
+    /**
+     * With index=on two names of a lower hard link are one object: a RENAME between them changes nothing and each
+     * name keeps its node (the kernel's moved dentry is dropped at the next walk, which asks: such names carry no
+     * entry timeout, other names the mount's).
+     */
+    @Test
+    void renameBetweenTwoNamesOfAnIndexedObjectKeepsEachNamesNode() throws Exception {
+        Path lower = Files.createDirectories(tmp.resolve("ix/lower"));
+        Files.writeString(lower.resolve("h1"), "h");
+        Files.createLink(lower.resolve("h2"), lower.resolve("h1"));
+        Files.writeString(lower.resolve("single"), "s");
+        OverlayConfig config = OverlayConfig.writable(List.of(lower),
+                Files.createDirectories(tmp.resolve("ix/upper")), Files.createDirectories(tmp.resolve("ix/work")))
+                .withFeatures(KernelFeatures.resolve(Map.of("index", "on")));
+        try (Overlay ix = Overlay.open(config)) {
+            OverlayBridge bridge = new OverlayBridge(ix);
+            NodeTable table = new NodeTable(bridge.stat("").ino(), bridge.indexed());
+            DispatchFixture k = new DispatchFixture(new Dispatcher(bridge, table, 1.0));
+            assertEquals(0, error(k.call(k.req(Opcode.INIT, 0).i32(7).i32(45).i32(131072).i32(-1))));
+            ByteBuffer e = k.call(k.req(Opcode.LOOKUP, 1).name("h1"));
+            assertEquals(0, error(e));
+            long h1 = nodeId(e);
+            assertEquals(0, e.getLong(OutHeader.SIZE + EntryOut.ENTRY_VALID), "a name of a hard link: no timeout");
+            assertEquals(0, e.getInt(OutHeader.SIZE + EntryOut.ENTRY_VALID_NSEC));
+            e = k.call(k.req(Opcode.LOOKUP, 1).name("single"));
+            assertEquals(1, e.getLong(OutHeader.SIZE + EntryOut.ENTRY_VALID), "one link: the mount's timeout");
+            e = k.call(k.req(Opcode.LOOKUP, 1).name("h2"));
+            assertEquals(0, error(e));
+            long h2 = nodeId(e);
+            assertNotEquals(h1, h2, "each name not copied up is a node of its own");
+
+            assertEquals(0, error(k.call(k.req(Opcode.RENAME, 1).i64(1).name("h1").name("h2"))));
+            assertEquals(h2, nodeId(k.call(k.req(Opcode.LOOKUP, 1).name("h2"))), "h2 keeps its own node");
+            assertEquals(h1, nodeId(k.call(k.req(Opcode.LOOKUP, 1).name("h1"))), "h1 is still there, its node too");
+            assertTrue(Files.exists(lower.resolve("h1")));
+            assertEquals(List.of(), listUpper(tmp.resolve("ix/upper")), "nothing was copied up");
+        }
+    }
+
+    private static List<String> listUpper(Path upper) throws java.io.IOException {
+        try (var s = Files.list(upper)) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        }
     }
 }

@@ -143,9 +143,10 @@ final class Gen {
     }
 
     /**
-     * A chain of directories with long names whose path reaches 3,900 to 4,080 bytes (so that with a name below it
-     * a path from the mount root reaches PATH_MAX, 4,095: {@link #fresh}), in one or two layers (the lower one
-     * maybe only its first part), with a file at the bottom and a link to it at the top.
+     * A chain of directories with long names (100 to 255 bytes, a quarter of them NAME_MAX) whose path reaches
+     * 3,900 to 4,080 bytes (so that with a name below it a path from the mount root reaches PATH_MAX, 4,095:
+     * {@link #fresh}), in one or two layers (the lower one maybe only its first part), with a file at the bottom
+     * and a link to it at the top.
      */
     private void deepTree(List<Entry> entries, boolean[] hasRoot) {
         int target = 3900 + r.nextInt(181);
@@ -154,7 +155,7 @@ final class Gen {
         StringBuilder path = new StringBuilder();
         while (path.length() < target - 2) {
             int room = target - path.length() - (path.length() == 0 ? 0 : 1);
-            int len = Math.min(room, 100 + r.nextInt(156));
+            int len = Math.min(room, r.nextInt(4) == 0 ? NAME_MAX : 100 + r.nextInt(156));
             if (room - len == 1) {
                 len--;   // never leave room for less than a two-byte component, nor make one of 256 bytes
             }
@@ -315,10 +316,17 @@ final class Gen {
         return !deep.isEmpty() && (path.equals(deep.get(0)) || path.startsWith(deep.get(0) + "/"));
     }
 
+    /** The longest name a layer can hold (the fresh names of the deep tree go one byte over it). */
+    static final int NAME_MAX = 255;
+
     /** The longest path (in bytes, from the sequence's directory) the operations make: PATH_MAX from the root. */
     static final int MAX_PATH = 4095 - "s99/".length();
 
-    /** A name in a directory of the pool (or under a file of it: ENOTDIR), remembered for later operations. */
+    /**
+     * A name in a directory of the pool (or under a file of it: ENOTDIR), remembered for later operations. In the
+     * deep tree, a third of them are long: one that makes the path exactly PATH_MAX from the mount root, or, where
+     * there is room for more, one of NAME_MAX bytes or of one byte more (ENAMETOOLONG).
+     */
     private String fresh(List<String> pool, List<String> dirs) {
         String parent;
         int k = r.nextInt(10);
@@ -334,8 +342,12 @@ final class Gen {
         }
         String name = newNames[r.nextInt(newNames.length)];
         int room = MAX_PATH - ByteNames.length(parent) - 1;
-        if (inDeepTree(parent) && room >= 1 && room <= 255 && r.nextInt(3) == 0) {
+        boolean longName = inDeepTree(parent) && room >= 1 && r.nextInt(3) == 0;
+        if (longName && room <= NAME_MAX) {
             name = ByteNames.text("n" + "x".repeat(room - 1));   // exactly PATH_MAX from the mount root
+        } else if (longName) {
+            // NAME_MAX, or one byte more (ENAMETOOLONG), in a path within PATH_MAX.
+            name = ByteNames.text("n" + "x".repeat(NAME_MAX - 1 + (r.nextBoolean() ? 1 : 0)));
         } else if (ByteNames.length(name) > room) {
             name = NEW_NAMES[r.nextInt(NEW_NAMES.length)];
         }
