@@ -172,12 +172,16 @@ final class HandOver {
                 return false;
             }
             long id = registry.nextId();
-            ServedMount served = ServedMount.start(plan, fds[0], "mount-" + id, () -> registry.ended(id));
+            ServedMount served = ServedMount.of(plan, fds[0], "mount-" + id, () -> registry.ended(id));
             handedOver = true;
-            registry.add(id, served, plan.ephemeralLayer(), plan.layerDirectories(), fds.length > 1 ? fds[1] : -1);
             for (int i = 2; i < fds.length; i++) {
                 calls.close(fds[i]);
             }
+            // Recorded (a file written) before the session starts: the session finds the number of each /dev/fuse
+            // it opens as the lowest free descriptor, and where another thread opens or closes a file meanwhile it
+            // has to compare every descriptor of the daemon instead (some 100 readlink calls).
+            registry.add(id, served, plan.ephemeralLayer(), plan.layerDirectories(), fds.length > 1 ? fds[1] : -1);
+            served.start();
             try {
                 served.awaitReady(READY_TIMEOUT_SECONDS);
                 LOG.info("mounted {} for pid {}", plan.describe(), pid);

@@ -34,8 +34,6 @@ final class MountRegistry {
     private final ControlCalls calls = ControlCalls.get();
     private final Map<Long, Live> live = new ConcurrentHashMap<>();
     private final AtomicLong next = new AtomicLong(1);
-    /** Mounts whose session ended before they were added (unmounted at once). */
-    private final java.util.Set<Long> endedBeforeAdded = new java.util.HashSet<>();
     private volatile boolean closed;
 
     MountRegistry(Path records) {
@@ -50,14 +48,8 @@ final class MountRegistry {
         return closed;
     }
 
-    /** Records a mount whose session has started; it is forgotten by {@link #ended} when the session ends. */
+    /** Records a mount before its session starts; it is forgotten by {@link #ended} when the session ends. */
     synchronized void add(long id, ServedMount mount, Optional<Path> ephemeralLayer, List<Path> layers, int nsFd) {
-        if (endedBeforeAdded.remove(id)) {
-            if (nsFd >= 0) {
-                calls.close(nsFd);
-            }
-            return;
-        }
         live.put(id, new Live(mount, nsFd));
         try {
             StringBuilder record = new StringBuilder().append(mount.mountPoint()).append('\n')
@@ -75,7 +67,6 @@ final class MountRegistry {
     synchronized void ended(long id) {
         Live l = live.remove(id);
         if (l == null) {
-            endedBeforeAdded.add(id);
             return;
         }
         if (l.nsFd >= 0) {
