@@ -39,10 +39,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sched.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/un.h>
+#include <sys/xattr.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -351,8 +355,11 @@ static int hand_over(int s, const char *socket_path, int argc, char **argv)
     put_field(&req, number);
     for (int i = 1; i < argc; i++)
         put_field(&req, argv[i]);
-    /* The variables the daemon reads for the command: the transport, and the image store of `layerfs image mount`. */
-    static const char *const passed[] = {"LAYERFS_TRANSPORT", "LAYERFS_STORE"};
+    /*
+     * The variables the daemon reads for the command: the transport, the image store of `layerfs image mount`, and
+     * the warm-up's mark (its mounts are logged only with -d).
+     */
+    static const char *const passed[] = {"LAYERFS_TRANSPORT", "LAYERFS_STORE", "LAYERFS_WARM_UP"};
     for (size_t i = 0; i < sizeof(passed) / sizeof(passed[0]); i++) {
         const char *value = getenv(passed[i]);
         if (value != NULL) {
@@ -456,8 +463,125 @@ static int hand_over(int s, const char *socket_path, int argc, char **argv)
     return status;
 }
 
+/* Drops a result the workload does not look at. */
+static void ignore(long result)
+{
+    (void) result;
+}
+
+/* A path below the mount point, printf-style; the workload's names are short. */
+static const char *at(char *out, const char *mnt, const char *fmt, int a, int b)
+{
+    int n = snprintf(out, 4096, "%s/", mnt);
+    snprintf(out + n, 4096 - n, fmt, a, b);
+    return out;
+}
+
+/*
+ * One round of what a container's start asks of its root file system, with names of round r of mount m so that
+ * the kernel's caches do not answer for the daemon: lookups (some of names that do not exist), stat, reading a
+ * lower file (its cached pages dropped afterwards), creating and writing a file, a directory, a symbolic link and
+ * a hard link, chmod, chown and utimes (a lower file's first copies it up), extended attributes, a directory
+ * listing, statfs, rename, unlink, rmdir. Every result is ignored: the point is the requests.
+ */
+static void workload(const char *mnt, int m, int r)
+{
+    char a[4096], b[4096], data[65536];
+    struct stat st;
+    struct statfs sfs;
+    ignore(lstat(at(a, mnt, "etc/conf%d", r % 20, 0), &st));
+    ignore(lstat(at(a, mnt, "usr/lib/missing-%d-%d", m, r), &st));
+    ignore(stat(at(a, mnt, "bin/sh", 0, 0), &st));
+    int fd = open(at(a, mnt, "bin/prog", 0, 0), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        while (read(fd, data, sizeof(data)) > 0) {
+        }
+        ignore(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED));
+        ignore(fgetxattr(fd, "security.capability", data, sizeof(data)));
+        close(fd);
+    }
+    ignore(readlink(at(a, mnt, "bin/sh", 0, 0), data, sizeof(data)));
+    fd = open(at(a, mnt, "tmp/new-%d-%d", m, r), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+        ignore(write(fd, data, 4096));
+        ignore(fsetxattr(fd, "user.warm", "1", 1, 0));
+        close(fd);
+    }
+    ignore(mkdir(at(a, mnt, "run/dir-%d-%d", m, r), 0755));
+    ignore(chmod(a, 0700));
+    ignore(chown(a, 0, 0));
+    ignore(symlink("../etc/conf0", at(b, mnt, "run/link-%d-%d", m, r)));
+    ignore(readlink(b, data, sizeof(data)));
+    ignore(link(at(a, mnt, "tmp/new-%d-%d", m, r), at(b, mnt, "tmp/hard-%d-%d", m, r)));
+    ignore(lgetxattr(b, "user.warm", data, sizeof(data)));
+    ignore(llistxattr(b, data, sizeof(data)));
+    ignore(chmod(at(a, mnt, "etc/conf%d", r % 20, 0), 0600));
+    fd = open(at(a, mnt, "etc/conf%d", (r + 7) % 20, 0), O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd >= 0) {
+        ignore(write(fd, "x\n", 2));
+        close(fd);
+    }
+    ignore(utimensat(AT_FDCWD, at(a, mnt, "usr/lib/lib%d", r % 20, 0), NULL, 0));
+    DIR *d = opendir(at(a, mnt, r % 2 ? "etc" : "run", 0, 0));
+    if (d != NULL) {
+        while (readdir(d) != NULL) {
+        }
+        closedir(d);
+    }
+    ignore(statfs(mnt, &sfs));
+    ignore(rename(at(a, mnt, "tmp/new-%d-%d", m, r), at(b, mnt, "tmp/renamed-%d-%d", m, r)));
+    ignore(unlink(b));
+    ignore(unlink(at(a, mnt, "tmp/hard-%d-%d", m, r)));
+    ignore(unlink(at(a, mnt, "run/link-%d-%d", m, r)));
+    ignore(rmdir(at(a, mnt, "run/dir-%d-%d", m, r)));
+}
+
+/*
+ * layerfs-client --warm-up SOCKET DIR MOUNTS ROUNDS: what `layerfs serve` runs before its control socket listens,
+ * so that the code a mount runs, the daemon's and the kernel transport's, is compiled before the first real mount
+ * needs it rather than interpreted during it (daemon/: WarmUp). In a mount namespace of its own (nothing of it is
+ * seen outside, and it goes with this process), it mounts DIR/lower (which the daemon filled) with an upper layer
+ * of its own MOUNTS times through the daemon listening on SOCKET, as any mount is, and runs ROUNDS rounds of the
+ * workload on each. Exit status 3: no mount namespace may be made here.
+ */
+static int warm_up(int argc, char **argv)
+{
+    if (argc != 4)
+        return 2;
+    const char *path = argv[0], *dir = argv[1];
+    int mounts = atoi(argv[2]), rounds = atoi(argv[3]);
+    if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+        return 3;
+    setenv("LAYERFS_WARM_UP", "1", 1);
+    char mnt[4096], opts[4096 * 3 + 64];
+    snprintf(mnt, sizeof(mnt), "%s/mnt", dir);
+    mkdir(mnt, 0755);
+    for (int m = 0; m < mounts; m++) {
+        char upper[4096], work[4096];
+        snprintf(upper, sizeof(upper), "%s/upper-%d", dir, m);
+        snprintf(work, sizeof(work), "%s/work-%d", dir, m);
+        mkdir(upper, 0755);
+        mkdir(work, 0755);
+        snprintf(opts, sizeof(opts), "lowerdir=%s/lower,upperdir=%s,workdir=%s", dir, upper, work);
+        char *args[] = {"layerfs", "-o", opts, mnt, NULL};
+        int s = connect_to(path);
+        if (s < 0)
+            return 1;
+        int status = hand_over(s, path, 4, args);
+        if (status != 0)
+            return status == ELSEWHERE ? 4 : status;
+        for (int r = 0; r < rounds; r++)
+            workload(mnt, m, r);
+        if (umount2(mnt, 0) != 0)
+            umount2(mnt, MNT_DETACH);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "--warm-up") == 0)
+        return warm_up(argc - 2, argv + 2);
     /* bin/layerfs decided to hand this command over; run directly, this program decides by the same rule. */
     const char *decided = getenv("LAYERFS_HANDOVER");
     int handover = decided != NULL && strcmp(decided, "1") == 0;
