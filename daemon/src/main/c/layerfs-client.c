@@ -31,6 +31,8 @@
  *
  * The protocol (frames of a 4-byte big-endian length and NUL-terminated fields) is described in the daemon's
  * HandOver.java. Access: the socket is 0600 and the daemon checks the peer's uid (SO_PEERCRED).
+ *
+ * `layerfs-client --warm-up ...` is not a command for users: the daemon runs it before it serves (warm_up below).
  */
 #define _GNU_SOURCE
 #include <errno.h>
