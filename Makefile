@@ -9,7 +9,7 @@
 #   make bench          benchmark against the kernel overlay and fuse-overlayfs (root; installs fio,
 #                       builds if needed; results/ gets Markdown, JSON, log, PNG). QUICK=1: about 2 minutes;
 #                       BENCHFLAGS: more bench.py options (see scripts/bench/README.md)
-#   make install        link bin/layerfs into $(PREFIX)/bin (default /usr/local), where mount(8) finds it
+#   make install        link the layerfs command into $(PREFIX)/bin (default /usr/local), where mount(8) finds it
 #   make uninstall      remove that link
 #   make fuzz           a long differential campaign against the kernel overlay (make test runs a bounded one):
 #                       make fuzz SEQS=N SEED=S [PROFILE=bounded|long|full] [KERNEL_OPTS=...] [LAYERFS_OPTS=...]
@@ -66,10 +66,12 @@ demo:
 bench:
 	QUICK="$(QUICK)" MAKE="$(MAKE)" bash scripts/bench/run.sh $(BENCHFLAGS)
 
-# A link, not a copy: bin/layerfs finds its jars next to itself through the link.
+# The layerfs command is the mount client, a binary (daemon/src/main/c): it hands a mount over to a running
+# `layerfs serve` with no script in between, and runs bin/layerfs for everything else. A link, not a copy: it
+# finds bin/layerfs, and that its jars, beside where the link leads.
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin
-	ln -sfn $(CURDIR)/bin/layerfs $(DESTDIR)$(PREFIX)/bin/layerfs
+	ln -sfn $(CURDIR)/daemon/target/layerfs-client $(DESTDIR)$(PREFIX)/bin/layerfs
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/layerfs

@@ -12,7 +12,8 @@
 #           after a full GC (jcmd) and RSS before and after
 #   podman  RUNS `podman run --rm IMG true` in a row, rootful, with layerfs through the daemon, layerfs with a
 #           process per mount, and fuse-overlayfs as mount_program; each store fresh, the image a busybox
-#           imported offline; per store the total and the median of one run
+#           imported offline; per store the total and the median of one run. layerfs's mount_program is the mount
+#           client (daemon/target/layerfs-client), the `layerfs` that `make install` installs
 #   rootless  the same, rootless: a temporary user with subuid/subgid ranges (deleted after), /dev/fuse 0666
 #           meanwhile; layerfs through a daemon that LAYERFS_AUTOSTART=1 starts in podman's namespace, layerfs with
 #           a JVM per mount, fuse-overlayfs; then the VmRSS of what stays resident: the daemon after the runs, and
@@ -22,6 +23,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 L="$root/bin/layerfs"
+client="$root/daemon/target/layerfs-client"
 
 n=20 mounts=100 loops=1000 runs=20
 while getopts n:m:l:p: opt; do
@@ -208,7 +210,7 @@ part_podman() {
   [ -f "$p/busybox.tar" ] || part_podman_image
   echo "== $runs podman run --rm IMG true in a row, rootful"
   for s in daemon process fuse-overlayfs; do
-    local program=$L
+    local program=$client
     [ "$s" = fuse-overlayfs ] && program=$(command -v fuse-overlayfs)
     cat >"$p/$s.conf" <<EOF
 [storage]
@@ -282,7 +284,7 @@ part_rootless() {
   chmod 0666 /dev/fuse
   echo "== $runs podman run --rm IMG true in a row, rootless (user $rl_user, /dev/fuse 0666)"
   for s in daemon process fuse-overlayfs; do
-    local program=$L
+    local program=$client
     [ "$s" = fuse-overlayfs ] && program=$(command -v fuse-overlayfs)
     printf '[storage]\ndriver = "overlay"\n[storage.options.overlay]\nmount_program = "%s"\n' "$program" >"$r/$s.conf"
     chmod a+r "$r/$s.conf"

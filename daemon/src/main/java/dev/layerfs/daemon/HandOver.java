@@ -23,6 +23,8 @@ import org.slf4j.LoggerFactory;
  *
  * <pre>
  * client: mount CWD ARGC ARG... [NAME=VALUE...]     the command line, its directory, its LAYERFS_* variables
+ *                                                   (LAYERFS_WARM_UP=1: the daemon's own {@link WarmUp}, logged at
+ *                                                   debug only)
  * daemon: warn LINE                                 (any number) a line the command prints on stderr
  * daemon: error STATUS LINE | elsewhere WHY         refused: print and exit; or run the mount in a process of its own
  * daemon: mount SOURCE TYPE FLAGS OPTIONS MOUNTPOINT   what to give mount(2)
@@ -133,6 +135,7 @@ final class HandOver {
      */
     private boolean mount(ControlConnection c, List<String> args, Path cwd, Map<String, String> env, int pid,
                           Optional<Path> tmpDir) throws FsException {
+        boolean warmUp = "1".equals(env.get(WarmUp.VARIABLE));
         MountPlan plan;
         try {
             plan = MountPlan.prepare(args, cwd, env, tmpDir);
@@ -172,15 +175,24 @@ final class HandOver {
                 return false;
             }
             long id = registry.nextId();
-            ServedMount served = ServedMount.start(plan, fds[0], "mount-" + id, () -> registry.ended(id));
+            ServedMount served = ServedMount.of(plan, fds[0], "mount-" + id, () -> registry.ended(id));
             handedOver = true;
-            registry.add(id, served, plan.ephemeralLayer(), plan.layerDirectories(), fds.length > 1 ? fds[1] : -1);
             for (int i = 2; i < fds.length; i++) {
                 calls.close(fds[i]);
             }
+            // Recorded (a file written) before the session starts: the session finds the number of each /dev/fuse
+            // it opens as the lowest free descriptor, and where another thread opens or closes a file meanwhile it
+            // has to compare every descriptor of the daemon instead (some 100 readlink calls).
+            registry.add(id, served, plan.ephemeralLayer(), plan.layerDirectories(), fds.length > 1 ? fds[1] : -1,
+                    warmUp);
+            served.start();
             try {
                 served.awaitReady(READY_TIMEOUT_SECONDS);
-                LOG.info("mounted {} for pid {}", plan.describe(), pid);
+                if (warmUp) {
+                    LOG.debug("warm-up: mounted {} for pid {}", plan.describe(), pid);
+                } else {
+                    LOG.info("mounted {} for pid {}", plan.describe(), pid);
+                }
                 c.write("ready");
             } catch (MountRefusal r) {
                 refuse(c, r);

@@ -27,15 +27,16 @@ import org.slf4j.LoggerFactory;
 final class MountRegistry {
     private static final Logger LOG = LoggerFactory.getLogger(MountRegistry.class);
 
-    /** A live mount, and the mount namespace it was made in (a descriptor the client passed, or -1). */
-    private record Live(ServedMount mount, int nsFd) {}
+    /**
+     * A live mount, the mount namespace it was made in (a descriptor the client passed, or -1), and whether it is
+     * the daemon's own warm-up's (logged at debug only).
+     */
+    private record Live(ServedMount mount, int nsFd, boolean warmUp) {}
 
     private final Path records;
     private final ControlCalls calls = ControlCalls.get();
     private final Map<Long, Live> live = new ConcurrentHashMap<>();
     private final AtomicLong next = new AtomicLong(1);
-    /** Mounts whose session ended before they were added (unmounted at once). */
-    private final java.util.Set<Long> endedBeforeAdded = new java.util.HashSet<>();
     private volatile boolean closed;
 
     MountRegistry(Path records) {
@@ -50,15 +51,10 @@ final class MountRegistry {
         return closed;
     }
 
-    /** Records a mount whose session has started; it is forgotten by {@link #ended} when the session ends. */
-    synchronized void add(long id, ServedMount mount, Optional<Path> ephemeralLayer, List<Path> layers, int nsFd) {
-        if (endedBeforeAdded.remove(id)) {
-            if (nsFd >= 0) {
-                calls.close(nsFd);
-            }
-            return;
-        }
-        live.put(id, new Live(mount, nsFd));
+    /** Records a mount before its session starts; it is forgotten by {@link #ended} when the session ends. */
+    synchronized void add(long id, ServedMount mount, Optional<Path> ephemeralLayer, List<Path> layers, int nsFd,
+                          boolean warmUp) {
+        live.put(id, new Live(mount, nsFd, warmUp));
         try {
             StringBuilder record = new StringBuilder().append(mount.mountPoint()).append('\n')
                     .append(ephemeralLayer.map(Path::toString).orElse(""));
@@ -75,7 +71,6 @@ final class MountRegistry {
     synchronized void ended(long id) {
         Live l = live.remove(id);
         if (l == null) {
-            endedBeforeAdded.add(id);
             return;
         }
         if (l.nsFd >= 0) {
@@ -86,7 +81,11 @@ final class MountRegistry {
         } catch (IOException e) {
             LOG.warn("cannot remove the record of mount {}: {}", id, e.getMessage());
         }
-        LOG.info("unmounted {}", l.mount.mountPoint());
+        if (l.warmUp) {
+            LOG.debug("warm-up: unmounted {}", l.mount.mountPoint());
+        } else {
+            LOG.info("unmounted {}", l.mount.mountPoint());
+        }
     }
 
     int size() {

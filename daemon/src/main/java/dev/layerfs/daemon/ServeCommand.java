@@ -11,7 +11,6 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
@@ -149,15 +148,6 @@ public final class ServeCommand {
         if (cleared > 0) {
             log.info("cleared {} dead mounts left by a previous daemon", cleared);
         }
-        int listening;
-        try {
-            Files.deleteIfExists(runDir.socket());
-            listening = calls.listen(runDir.socket().toString());
-            Files.setPosixFilePermissions(runDir.socket(), PosixFilePermissions.fromString("rw-------"));
-        } catch (IOException e) {
-            runDir.release();
-            throw new ServeException("cannot listen on " + runDir.socket() + ": " + e.getMessage());
-        }
         IdleHeapTrim.start();
         MountRegistry registry = new MountRegistry(runDir.mounts());
         HandOver handOver = new HandOver(registry);
@@ -168,6 +158,22 @@ public final class ServeCommand {
                 stop.countDown();
             });
         }
+        ExecutorService clients = Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "client");
+            t.setDaemon(true);
+            return t;
+        });
+        // Before the control socket listens: a mount command meanwhile finds no daemon and mounts by itself,
+        // rather than waiting for one that is busy compiling.
+        WarmUp.run(runDir, handOver, clients, stop);
+        ControlSocket control;
+        try {
+            control = ControlSocket.open(runDir.socket(), handOver, clients, stop::countDown);
+        } catch (IOException e) {
+            clients.shutdownNow();
+            runDir.release();
+            throw new ServeException("cannot listen on " + runDir.socket() + ": " + e.getMessage());
+        }
         // Extra services start here, once mounts can be handed over: the containerd snapshotter's active
         // snapshots are fuse3.layerfs mounts, which come back to this daemon through mount.fuse3.
         Services services = new Services();
@@ -177,51 +183,19 @@ public final class ServeCommand {
                 services.start("the containerd snapshotter (" + snapshotter.root() + ") on " + socket,
                         () -> SnapshotterServer.start(socket, snapshotter.root()));
             } catch (ServeException e) {
-                calls.close(listening);
-                try {
-                    Files.deleteIfExists(runDir.socket());
-                } catch (IOException ignored) {
-                    // the next daemon replaces a stale socket
-                }
+                control.close();
+                clients.shutdownNow();
                 runDir.release();
                 throw e;
             }
         }
-        ExecutorService clients = Executors.newCachedThreadPool(r -> {
-            Thread t = new Thread(r, "client");
-            t.setDaemon(true);
-            return t;
-        });
-        Thread acceptor = new Thread(() -> {
-            while (stop.getCount() > 0) {
-                int fd;
-                try {
-                    fd = calls.accept(listening);
-                } catch (FsException e) {
-                    if (stop.getCount() > 0) {
-                        log.error("the control socket failed: {}", e.getMessage());
-                        stop.countDown();
-                    }
-                    return;
-                }
-                clients.execute(() -> handOver.serve(new ControlConnection(fd)));
-            }
-        }, "control");
-        acceptor.setDaemon(true);
-        acceptor.start();
         log.info("serving mounts; control socket {}", runDir.socket());
         try {
             stop.await();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        calls.shutdown(listening);
-        calls.close(listening);
-        try {
-            Files.deleteIfExists(runDir.socket());
-        } catch (IOException e) {
-            log.debug("cannot remove {}: {}", runDir.socket(), e.getMessage());
-        }
+        control.close();
         services.close();
         int left = registry.close(STOP_SECONDS);
         if (left > 0) {

@@ -13,7 +13,7 @@ import java.util.Optional;
  * and checked exactly as the command does it in a process of its own ({@link CommandLine}, {@link MountDaemon}'s
  * checks), with relative paths taken from the caller's directory and the transport chosen by the caller's
  * environment; its engine open and its kernel session made, not yet mounted. The caller mounts with
- * {@link #mountCall()} and passes its /dev/fuse descriptor to {@link ServedMount#start}; a plan never mounted is
+ * {@link #mountCall()} and passes its /dev/fuse descriptor to {@link ServedMount#of}; a plan never mounted is
  * {@link #abandon()}ed.
  */
 public final class MountPlan {

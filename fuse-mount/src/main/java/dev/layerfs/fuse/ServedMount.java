@@ -35,11 +35,17 @@ public final class ServedMount {
         loop.setDaemon(true);
     }
 
-    /** Starts serving a plan on the descriptor it was mounted with (this object owns it from now on). */
-    public static ServedMount start(MountPlan plan, int mountedFd, String threadName, Runnable onEnd) {
-        ServedMount m = new ServedMount(plan, mountedFd, threadName, onEnd);
-        m.loop.start();
-        return m;
+    /**
+     * A plan to serve on the descriptor it was mounted with, which this object owns from now on; {@link #start()}
+     * starts serving it.
+     */
+    public static ServedMount of(MountPlan plan, int mountedFd, String threadName, Runnable onEnd) {
+        return new ServedMount(plan, mountedFd, threadName, onEnd);
+    }
+
+    /** Starts serving, once. */
+    public void start() {
+        loop.start();
     }
 
     public Path mountPoint() {

@@ -94,6 +94,18 @@ public final class MountExtension implements BeforeAllCallback, AfterAllCallback
         return launcher;
     }
 
+    /**
+     * The mount client, daemon/target/layerfs-client: the {@code layerfs} command `make install` installs, which
+     * runs bin/layerfs for what it does not hand over to a daemon itself.
+     */
+    public static Path mountClient() {
+        Path client = launcher().getParent().getParent().resolve("daemon/target/layerfs-client");
+        if (!Files.isExecutable(client)) {
+            throw new IllegalStateException("mount client " + client + " is not executable");
+        }
+        return client;
+    }
+
     // ---- JUnit callbacks ----
 
     @Override

@@ -22,12 +22,14 @@ public final class ResidentDaemon implements AutoCloseable {
     private final Path runDir;
     private final Path log;
     private final Path cleanupRoot;
+    private final List<String> serveArgs;
     private Process process;
 
-    private ResidentDaemon(Path runDir, Path log, Path cleanupRoot) {
+    private ResidentDaemon(Path runDir, Path log, Path cleanupRoot, List<String> serveArgs) {
         this.runDir = runDir;
         this.log = log;
         this.cleanupRoot = cleanupRoot;
+        this.serveArgs = serveArgs;
     }
 
     /**
@@ -36,6 +38,11 @@ public final class ResidentDaemon implements AutoCloseable {
      * socket's path has at most 107 bytes.
      */
     public static ResidentDaemon start(Path testRoot) {
+        return start(testRoot, List.of());
+    }
+
+    /** The same, with more arguments for {@code layerfs serve} (say -d). */
+    public static ResidentDaemon start(Path testRoot, List<String> serveArgs) {
         Path runDir;
         try {
             runDir = Files.createTempDirectory(Path.of("/tmp"), "lfs-run-");
@@ -44,7 +51,7 @@ public final class ResidentDaemon implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        ResidentDaemon d = new ResidentDaemon(runDir, testRoot.resolve("serve.log"), testRoot);
+        ResidentDaemon d = new ResidentDaemon(runDir, testRoot.resolve("serve.log"), testRoot, serveArgs);
         d.restart();
         return d;
     }
@@ -58,8 +65,10 @@ public final class ResidentDaemon implements AutoCloseable {
     public void restart() {
         long startsBefore = starts();
         try {
-            ProcessBuilder pb = new ProcessBuilder(MountExtension.launcher().toString(), "serve", "--run-dir",
-                    runDir.toString());
+            List<String> cmd = new ArrayList<>(List.of(MountExtension.launcher().toString(), "serve", "--run-dir",
+                    runDir.toString()));
+            cmd.addAll(serveArgs);
+            ProcessBuilder pb = new ProcessBuilder(cmd);
             pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
             pb.environment().put("TMPDIR", daemonTmp().toString());
             process = pb.start();

@@ -361,6 +361,42 @@ class ServeTest {
         }
     }
 
+    /**
+     * Before it serves, the daemon runs a warm-up: the mount client mounts a small stack through it, in a mount
+     * namespace of the client's own, some times over. Those mounts are logged at debug only, none of them is seen
+     * in this namespace, and nothing of them stays: no record, no socket, no directory in the daemon's TMPDIR.
+     */
+    @Test
+    void theWarmUpMountsThroughTheDaemonOutOfSightAndLeavesNothing() throws IOException {
+        daemon.close();
+        daemon = ResidentDaemon.start(ext.root(), List.of("-d"));
+        long mounted = countLines("HandOver - warm-up: mounted ");
+        assertTrue(mounted > 0, "the warm-up's mounts went through the daemon:\n" + daemon.log());
+        awaitRecorded(0);
+        assertEquals(mounted, countLines("MountRegistry - warm-up: unmounted "),
+                "every warm-up mount ended:\n" + daemon.log());
+        assertTrue(daemon.log().contains("WarmUp - warm-up: " + mounted + " mounts"), daemon.log());
+        assertFalse(daemon.log().contains("INFO dev.layerfs.daemon.HandOver - mounted"), daemon.log());
+        assertEquals(List.of(), MountInfo.under(ext.root()).stream().map(e -> e.mountPoint().toString()).toList());
+        assertFalse(Files.exists(daemon.runDir().resolve("warm-up.sock")));
+        try (var left = Files.list(daemon.daemonTmp())) {
+            assertEquals(List.of(), left.toList(), "the warm-up's directory is deleted");
+        }
+
+        Layers l = stack("after-warm-up", 2);
+        daemon.mount(l.options(), l.mnt());
+        assertEquals("after-warm-up layer 2", Files.readString(l.mnt().resolve("only-2")));
+        assertTrue(daemon.log().contains("INFO dev.layerfs.daemon.HandOver - mounted " + l.mnt()), daemon.log());
+        Unmounter.unmount(l.mnt());
+        awaitRecorded(0);
+        assertEquals(List.of(), daemon.problems());
+    }
+
+    /** Lines of the daemon's log with {@code text}. */
+    private long countLines(String text) {
+        return daemon.log().lines().filter(l -> l.contains(text)).count();
+    }
+
     /** The daemon records a mount until its session has ended and its descriptors are closed. */
     private void awaitRecorded(int n) {
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();

@@ -175,18 +175,27 @@ public final class KernelSession {
                 calls.backingClose(devFd, backingId);
             }
         });
+        // The calling thread is the first worker. The kernel's first request is INIT and it sends no other before
+        // INIT is answered: answered first, then the other workers start, so a mount waits for no thread to start.
         List<Thread> workers = new ArrayList<>();
-        workers.add(start(first, 0));
-        for (int i = 1; i < Math.max(1, options.threads()); i++) {
-            try {
-                DevFuse clone = DevFuse.open();
-                calls.cloneDevice(clone.fd, first.fd);
-                devices.add(clone);
-                workers.add(start(clone, i));
-            } catch (IOException e) {
-                LOG.warn("serving with {} threads: cannot clone /dev/fuse: {}", i, e.getMessage());
-                break;
+        WorkerBuffers buffers = WorkerBuffers.take();
+        try {
+            if (serveOne(first, buffers.in, buffers.out, buffers.notes)) {
+                for (int i = 1; i < Math.max(1, options.threads()); i++) {
+                    try {
+                        DevFuse clone = DevFuse.open();
+                        calls.cloneDevice(clone.fd, first.fd);
+                        devices.add(clone);
+                        workers.add(start(clone, i));
+                    } catch (IOException e) {
+                        LOG.warn("serving with {} threads: cannot clone /dev/fuse: {}", i, e.getMessage());
+                        break;
+                    }
+                }
+                serve(first, buffers.in, buffers.out, buffers.notes);
             }
+        } finally {
+            buffers.giveBack();
         }
         for (Thread t : workers) {
             joinUninterruptibly(t);

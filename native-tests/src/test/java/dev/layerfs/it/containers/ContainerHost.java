@@ -83,7 +83,7 @@ final class ContainerHost implements AutoCloseable {
             Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
             ContainerHost host = new ContainerHost(dir);
             try {
-                host.configure();
+                host.configure(throughDaemon);
                 if (throughDaemon) {
                     host.resident = ResidentDaemon.start(dir);
                     host.env.get(Store.LAYERFS).putAll(host.resident.env());
@@ -108,7 +108,7 @@ final class ContainerHost implements AutoCloseable {
         return dir;
     }
 
-    private void configure() throws IOException {
+    private void configure(boolean throughDaemon) throws IOException {
         Path home = Files.createDirectories(dir.resolve("home/.config/containers")).getParent().getParent();
         Files.writeString(home.resolve(".config/containers/policy.json"),
                 "{\"default\":[{\"type\":\"insecureAcceptAnything\"}]}\n");
@@ -133,8 +133,10 @@ final class ContainerHost implements AutoCloseable {
         for (Store s : Store.values()) {
             String name = s.name().toLowerCase();
             Path conf = dir.resolve("storage-" + name + ".conf");
+            // Through a daemon, the mount client itself, as `make install` installs it; else bin/layerfs.
+            Path mountProgram = throughDaemon ? MountExtension.mountClient() : MountExtension.launcher();
             String program = s == Store.LAYERFS
-                    ? "[storage.options.overlay]\nmount_program = \"" + MountExtension.launcher() + "\"\n"
+                    ? "[storage.options.overlay]\nmount_program = \"" + mountProgram + "\"\n"
                     : "";
             Files.writeString(conf, """
                     [storage]

@@ -9,7 +9,8 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * Rootful podman with bin/layerfs as its {@code mount_program} while a {@code layerfs serve} daemon runs: the
+ * Rootful podman with the mount client (the installed {@code layerfs}) as its {@code mount_program} while a
+ * {@code layerfs serve} daemon runs: the
  * mounts are handed over to the daemon (no layerfs process of their own) and containers run and write as without
  * it. {@code -Dlayerfs.daemon=serve} runs the whole of {@link PodmanTest} and {@link BuildahTest} this way.
  */

@@ -19,8 +19,8 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /**
- * Rootless podman (a test user with subordinate id ranges, {@code /dev/fuse} 0666) with bin/layerfs as its
- * {@code mount_program} and {@code LAYERFS_AUTOSTART=1} in the user's environment, which podman passes on to
+ * Rootless podman (a test user with subordinate id ranges, {@code /dev/fuse} 0666) with the mount client (the
+ * installed {@code layerfs}) as its {@code mount_program} and {@code LAYERFS_AUTOSTART=1} in the user's environment, which podman passes on to
  * the mount program: the first mount starts one {@code layerfs serve} inside podman's user and mount namespace,
  * with its run directory at {@code $XDG_RUNTIME_DIR/layerfs} of that user, and that daemon serves every later
  * container; no JVM per mount.
@@ -74,7 +74,10 @@ class RootlessPodmanThroughDaemonTest {
         }
     }
 
-    /** storage.conf naming bin/layerfs as mount_program, a containers.conf of the test's own; the environment. */
+    /**
+     * storage.conf naming the mount client (the installed {@code layerfs}) as mount_program, a containers.conf of
+     * the test's own; the environment.
+     */
     private static Map<String, String> configure(RootlessUser user) throws IOException {
         Path storage = user.dir.resolve("storage.conf");
         Files.writeString(storage, """
@@ -82,7 +85,7 @@ class RootlessPodmanThroughDaemonTest {
                 driver = "overlay"
                 [storage.options.overlay]
                 mount_program = "%s"
-                """.formatted(MountExtension.launcher()));
+                """.formatted(MountExtension.mountClient()));
         Path containers = user.dir.resolve("containers.conf");
         Files.writeString(containers, """
                 [containers]

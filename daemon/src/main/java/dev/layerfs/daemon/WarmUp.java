@@ -1,0 +1,137 @@
+package dev.layerfs.daemon;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs a mount's code before the first real mount needs it. A JVM interprets a method until it has run some
+ * hundreds of times and then spends CPU compiling it; without this, the daemon's first podman runs paid for both
+ * on the cores the container's own start needs: its first mount some 400 ms of CPU, every later run of the first
+ * 20 or 40 some 25 to 32 ms, a third of it compiling, and 17 to 18 ms after this warm-up (which costs about 1.5 s
+ * of CPU at start, the first mount's cost among it).
+ *
+ * <p>Before its control socket listens, the daemon listens on a socket of the warm-up's own in the run directory
+ * and runs the mount client in its warm-up mode there ({@code layerfs-client --warm-up}, daemon/src/main/c): in a
+ * mount namespace of its own, so that nothing of it is seen outside, the client mounts a small stack through this
+ * daemon {@link #MOUNTS} times, the way every mount comes, and runs on each mount {@link #ROUNDS} rounds of what a
+ * container's start asks of its root (lookups, reads, creates, mkdir, symlinks, chmod and chown with copy-up,
+ * xattrs, listings, renames, unlinks). Its mounts are logged at debug only. Where the client is missing, or no
+ * mount namespace may be made (an unprivileged daemon outside a user namespace, which hands every mount back to a
+ * process of its own anyway), there is no warm-up. A stop signal ends it. The system properties
+ * {@code layerfs.warmUp.mounts} and {@code layerfs.warmUp.rounds} change its size (mounts 0: none).
+ */
+final class WarmUp {
+    private static final Logger LOG = LoggerFactory.getLogger(WarmUp.class);
+
+    /** The variable the client sends with a warm-up mount. */
+    static final String VARIABLE = "LAYERFS_WARM_UP";
+    /** The mount client, as the launcher names it. */
+    static final String CLIENT_PROPERTY = "layerfs.mountClient";
+    static final int MOUNTS = 10;
+    static final int ROUNDS = 5;
+    private static final long LIMIT_SECONDS = 20;
+
+    private WarmUp() {}
+
+    /** Runs the warm-up, its mounts served by {@code handOver} on {@code clients}; never throws. */
+    static void run(RunDir runDir, HandOver handOver, ExecutorService clients, CountDownLatch stop) {
+        Optional<Path> client = Optional.ofNullable(System.getProperty(CLIENT_PROPERTY)).map(Path::of)
+                .filter(Files::isExecutable);
+        if (client.isEmpty()) {
+            LOG.debug("no warm-up: no mount client ({})", System.getProperty(CLIENT_PROPERTY));
+            return;
+        }
+        int mounts = Integer.getInteger("layerfs.warmUp.mounts", MOUNTS);
+        int rounds = Integer.getInteger("layerfs.warmUp.rounds", ROUNDS);
+        if (mounts <= 0) {
+            return;
+        }
+        long start = System.nanoTime();
+        Path dir = null;
+        ControlSocket socket = null;
+        try {
+            dir = Files.createTempDirectory("layerfs-warm-up-");
+            fill(dir.resolve("lower"));
+            socket = ControlSocket.open(runDir.dir.resolve("warm-up.sock"), handOver, clients, () -> {});
+            ProcessBuilder pb = new ProcessBuilder(client.get().toString(), "--warm-up", socket.path().toString(),
+                    dir.toString(), Integer.toString(mounts), Integer.toString(rounds));
+            pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD);
+            Process p = pb.start();
+            long deadline = start + TimeUnit.SECONDS.toNanos(LIMIT_SECONDS);
+            while (!p.waitFor(50, TimeUnit.MILLISECONDS)) {
+                if (stop.getCount() == 0 || System.nanoTime() > deadline) {
+                    p.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+                    break;
+                }
+            }
+            if (p.isAlive() || p.exitValue() == 137) {
+                LOG.info("warm-up: stopped after {} ms", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
+            } else if (p.exitValue() == 3) {
+                LOG.debug("no warm-up: no mount namespace may be made here");
+            } else {
+                LOG.debug("warm-up: {} mounts of {} rounds in {} ms, exit status {}", mounts, rounds,
+                        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start), p.exitValue());
+            }
+        } catch (IOException e) {
+            LOG.debug("no warm-up: {}", e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            if (socket != null) {
+                socket.close();
+            }
+            if (dir != null) {
+                delete(dir);
+            }
+        }
+    }
+
+    /** The lower layer the client's workload expects: a small root file system. */
+    private static void fill(Path lower) throws IOException {
+        for (String d : new String[] {"bin", "etc", "usr/lib", "tmp", "run"}) {
+            Files.createDirectories(lower.resolve(d));
+        }
+        byte[] program = new byte[1 << 20];
+        for (int i = 0; i < program.length; i++) {
+            program[i] = (byte) (i * 31 + (i >> 12));
+        }
+        Files.write(lower.resolve("bin/prog"), program);
+        Files.createSymbolicLink(lower.resolve("bin/sh"), Path.of("prog"));
+        for (int i = 0; i < 20; i++) {
+            Files.write(lower.resolve("etc/conf" + i), ("setting " + i + "\n").getBytes(StandardCharsets.US_ASCII));
+            Files.write(lower.resolve("usr/lib/lib" + i), new byte[4096 * (1 + i % 4)]);
+        }
+    }
+
+    /** Deletes the warm-up's directory (its mounts went with the client's mount namespace). */
+    private static void delete(Path dir) {
+        try {
+            Files.walkFileTree(dir, new SimpleFileVisitor<>() {
+                @Override
+                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                    Files.delete(file);
+                    return FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
+                    Files.delete(d);
+                    return FileVisitResult.CONTINUE;
+                }
+            });
+        } catch (IOException e) {
+            LOG.debug("cannot delete {}: {}", dir, e.getMessage());
+        }
+    }
+}
