@@ -105,12 +105,15 @@ public final class ImageMount {
             throw new ImageStoreException("mount point " + mountPoint + " is not a directory");
         }
         Path mnt = mountPoint.toRealPath();
+        // each layer's root as a string made once (LayerStore.layerRoot, without its three Path resolutions)
+        String layersDir = s.layersDir() + "/";
         StringBuilder lower = new StringBuilder("lowerdir=");
         for (int i = layers.size() - 1; i >= 0; i--) {
-            if (!s.hasLayer(layers.get(i))) {
+            String root = layersDir + layers.get(i).hex() + "/root";
+            if (!Files.isDirectory(Path.of(root))) {
                 throw new ImageStoreException("layer " + layers.get(i).shortHex() + " is missing from the store");
             }
-            lower.append(escape(s.layerRoot(layers.get(i)).toString()));
+            lower.append(escape(root));
             if (i > 0) {
                 lower.append(':');
             }
