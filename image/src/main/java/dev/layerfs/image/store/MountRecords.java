@@ -1,10 +1,9 @@
 package dev.layerfs.image.store;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -53,7 +52,8 @@ public final class MountRecords {
     }
 
     public Path dirFor(Path mountPoint) {
-        String id = Digest.of(mountPoint.toString().getBytes(StandardCharsets.UTF_8)).hex().substring(0, 16);
+        String id = Digest.fromBytes(Sha256.of(mountPoint.toString().getBytes(StandardCharsets.UTF_8))).hex()
+                .substring(0, 16);
         return store.mountsDir().resolve(id);
     }
 
@@ -62,27 +62,67 @@ public final class MountRecords {
                          Optional<Path> upperDir, boolean ephemeral, Optional<ProcessHandle> maker)
             throws IOException {
         Path dir = dirFor(mountPoint);
-        LayerStore.deleteTree(dir);
+        clear(dir);
         Files.createDirectories(dir.resolve("tmp"));
-        ObjectNode n = Json.object();
-        n.put("mountPoint", mountPoint.toString());
-        n.put("manifest", manifest.toString());
-        n.put("config", config.toString());
-        n.put("layers", diffIds.size());
-        ArrayNode ids = n.putArray("diffIds");
-        for (Digest d : diffIds) {
-            ids.add(d.toString());
-        }
-        upperDir.ifPresent(u -> n.put("upperDir", u.toString()));
-        n.put("ephemeral", ephemeral);
         Optional<long[]> made = maker.flatMap(MountRecords::identity);
-        made.ifPresent(m -> {
-            n.put("pid", m[0]);
-            n.put("pidStarted", m[1]);
-        });
-        Files.write(dir.resolve("mount.json"), Json.bytes(n));
+        Files.write(dir.resolve("mount.json"), json(mountPoint, manifest, config, diffIds, upperDir, ephemeral, made));
         return new Record(mountPoint, manifest, diffIds.size(), upperDir, ephemeral, dir, Optional.of(config),
                 List.copyOf(diffIds), made);
+    }
+
+    /**
+     * Deletes an earlier record in {@code dir}: its mount.json and empty tmp/ (their daemon deleted what it made
+     * there) one by one, anything else by walking the tree.
+     */
+    private static void clear(Path dir) throws IOException {
+        try {
+            Files.deleteIfExists(dir.resolve("mount.json"));
+            Files.deleteIfExists(dir.resolve("tmp"));
+            Files.deleteIfExists(dir);
+        } catch (DirectoryNotEmptyException e) {
+            LayerStore.deleteTree(dir);
+        }
+    }
+
+    /**
+     * A record's mount.json, written here rather than with Jackson, whose classes an image mount would otherwise
+     * load for this alone (some 5 ms of CPU time in the mount's own JVM); read back with Jackson ({@link #read}).
+     */
+    private static byte[] json(Path mountPoint, Digest manifest, Digest config, List<Digest> diffIds,
+                               Optional<Path> upperDir, boolean ephemeral, Optional<long[]> maker) {
+        StringBuilder sb = new StringBuilder("{\"mountPoint\":");
+        string(sb, mountPoint.toString());
+        sb.append(",\"manifest\":\"").append(manifest).append("\",\"config\":\"").append(config)
+                .append("\",\"layers\":").append(diffIds.size()).append(",\"diffIds\":[");
+        for (int i = 0; i < diffIds.size(); i++) {
+            sb.append(i == 0 ? "\"" : ",\"").append(diffIds.get(i)).append('"');
+        }
+        sb.append(']');
+        if (upperDir.isPresent()) {
+            sb.append(",\"upperDir\":");
+            string(sb, upperDir.get().toString());
+        }
+        sb.append(",\"ephemeral\":").append(ephemeral);
+        if (maker.isPresent()) {
+            sb.append(",\"pid\":").append(maker.get()[0]).append(",\"pidStarted\":").append(maker.get()[1]);
+        }
+        return sb.append('}').toString().getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** A JSON string: quotes, backslashes and control characters escaped, everything else as it is. */
+    private static void string(StringBuilder sb, String s) {
+        sb.append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '"' || c == '\\') {
+                sb.append('\\').append(c);
+            } else if (c < 0x20) {
+                sb.append("\\u00").append(Character.forDigit(c >> 4, 16)).append(Character.forDigit(c & 15, 16));
+            } else {
+                sb.append(c);
+            }
+        }
+        sb.append('"');
     }
 
     /** The record of a live layerfs mount at {@code mountPoint}. */

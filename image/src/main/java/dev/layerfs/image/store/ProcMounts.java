@@ -26,12 +26,12 @@ public final class ProcMounts {
         List<Path> out = new ArrayList<>();
         for (String line : Files.readAllLines(mountinfo)) {
             int dash = line.indexOf(" - ");
-            if (dash < 0) {
+            // the filesystem type first, before a line is split: most of a host's mounts are not layerfs's
+            if (dash < 0 || !line.startsWith("fuse.layerfs ", dash + 3)) {
                 continue;
             }
-            String[] after = line.substring(dash + 3).split(" ");
             String[] before = line.substring(0, dash).split(" ");
-            if (after.length > 0 && after[0].equals("fuse.layerfs") && before.length > 4) {
+            if (before.length > 4) {
                 out.add(Path.of(unescape(before[4])));
             }
         }
