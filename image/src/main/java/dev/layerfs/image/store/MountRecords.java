@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -63,7 +64,12 @@ public final class MountRecords {
             throws IOException {
         Path dir = dirFor(mountPoint);
         clear(dir);
-        Files.createDirectories(dir.resolve("tmp"));
+        try {
+            Files.createDirectory(dir);
+            Files.createDirectory(dir.resolve("tmp"));
+        } catch (FileAlreadyExistsException e) {
+            Files.createDirectories(dir.resolve("tmp"));   // made meanwhile, by a mount of the same mount point
+        }
         Optional<long[]> made = maker.flatMap(MountRecords::identity);
         Files.write(dir.resolve("mount.json"), json(mountPoint, manifest, config, diffIds, upperDir, ephemeral, made));
         return new Record(mountPoint, manifest, diffIds.size(), upperDir, ephemeral, dir, Optional.of(config),
