@@ -146,7 +146,7 @@ public final class ImageMount {
             throw new ImageStoreException(mnt + " is already an image mount: unmount it first");
         }
         MountRecords.Record record = records.create(mnt, image.manifestDigest(), image.id(), layers, upper,
-                ephemeral, caller.thisProcess() ? Optional.of(ProcessHandle.current()) : Optional.empty());
+                ephemeral, caller.thisProcess());
         return new ImageMount(List.of("-o", optionList, mnt.toString()), record);
     }
 

@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.stream.Stream;
 
 /**
@@ -25,11 +26,11 @@ public final class MountRecords {
     /**
      * A recorded mount. {@code upperDir} empty: read-only, or ephemeral (then found below {@code tmpDir}).
      * {@code config} and {@code diffIds} (its layers, base first) are empty in a record written before they were
-     * recorded: then the manifest says. {@code maker}: the pid and start time (epoch ms) of the process that
-     * made the record and the mount, where it names one.
+     * recorded: then the manifest says. {@code maker}: the process that made the record and the mount, where it
+     * names one.
      */
     public record Record(Path mountPoint, Digest manifest, int layers, Optional<Path> upperDir, boolean ephemeral,
-                         Path dir, Optional<Digest> config, List<Digest> diffIds, Optional<long[]> maker) {
+                         Path dir, Optional<Digest> config, List<Digest> diffIds, Optional<Maker> maker) {
         public Path tmpDir() {
             return dir.resolve("tmp");
         }
@@ -46,6 +47,23 @@ public final class MountRecords {
         }
     }
 
+    /**
+     * A process by its pid and start, which together name it across pid reuse: the start in clock ticks after boot
+     * ({@link Processes#startTicks}), or, in a record written before those were recorded, in epoch milliseconds
+     * as ProcessHandle gives it ({@code ticks} false).
+     */
+    public record Maker(long pid, long start, boolean ticks) {
+        /** Whether that process still runs. */
+        boolean running() {
+            if (ticks) {
+                OptionalLong now = Processes.startTicks(pid);
+                return now.isPresent() && now.getAsLong() == start;
+            }
+            return ProcessHandle.of(pid).flatMap(p -> p.info().startInstant()).map(i -> i.toEpochMilli() == start)
+                    .orElse(false);
+        }
+    }
+
     private final LayerStore store;
 
     public MountRecords(LayerStore store) {
@@ -58,10 +76,12 @@ public final class MountRecords {
         return store.mountsDir().resolve(id);
     }
 
-    /** Starts a record (its directory, with tmp/ for an ephemeral layer) before the mount is made. */
+    /**
+     * Starts a record (its directory, with tmp/ for an ephemeral layer) before the mount is made; {@code
+     * byThisProcess}: naming this process as the one that makes and serves the mount.
+     */
     public Record create(Path mountPoint, Digest manifest, Digest config, List<Digest> diffIds,
-                         Optional<Path> upperDir, boolean ephemeral, Optional<ProcessHandle> maker)
-            throws IOException {
+                         Optional<Path> upperDir, boolean ephemeral, boolean byThisProcess) throws IOException {
         Path dir = dirFor(mountPoint);
         clear(dir);
         try {
@@ -70,7 +90,14 @@ public final class MountRecords {
         } catch (FileAlreadyExistsException e) {
             Files.createDirectories(dir.resolve("tmp"));   // made meanwhile, by a mount of the same mount point
         }
-        Optional<long[]> made = maker.flatMap(MountRecords::identity);
+        Optional<Maker> made = Optional.empty();
+        if (byThisProcess) {
+            long pid = Processes.self();
+            OptionalLong start = Processes.startTicks(pid);
+            if (start.isPresent()) {
+                made = Optional.of(new Maker(pid, start.getAsLong(), true));
+            }
+        }
         Files.write(dir.resolve("mount.json"), json(mountPoint, manifest, config, diffIds, upperDir, ephemeral, made));
         return new Record(mountPoint, manifest, diffIds.size(), upperDir, ephemeral, dir, Optional.of(config),
                 List.copyOf(diffIds), made);
@@ -95,7 +122,7 @@ public final class MountRecords {
      * load for this alone (some 5 ms of CPU time in the mount's own JVM); read back with Jackson ({@link #read}).
      */
     private static byte[] json(Path mountPoint, Digest manifest, Digest config, List<Digest> diffIds,
-                               Optional<Path> upperDir, boolean ephemeral, Optional<long[]> maker) {
+                               Optional<Path> upperDir, boolean ephemeral, Optional<Maker> maker) {
         StringBuilder sb = new StringBuilder("{\"mountPoint\":");
         string(sb, mountPoint.toString());
         sb.append(",\"manifest\":\"").append(manifest).append("\",\"config\":\"").append(config)
@@ -110,7 +137,7 @@ public final class MountRecords {
         }
         sb.append(",\"ephemeral\":").append(ephemeral);
         if (maker.isPresent()) {
-            sb.append(",\"pid\":").append(maker.get()[0]).append(",\"pidStarted\":").append(maker.get()[1]);
+            sb.append(",\"pid\":").append(maker.get().pid()).append(",\"pidStartTicks\":").append(maker.get().start());
         }
         return sb.append('}').toString().getBytes(StandardCharsets.UTF_8);
     }
@@ -162,11 +189,6 @@ public final class MountRecords {
         return out;
     }
 
-    /** A process's pid and start time (epoch ms), which together name it across pid reuse. */
-    private static Optional<long[]> identity(ProcessHandle p) {
-        return p.info().startInstant().map(i -> new long[] {p.pid(), i.toEpochMilli()});
-    }
-
     /**
      * Whether the process a record names still runs (the same one: the pid not reused) and its mount namespace has
      * the record's mount point as a layerfs mount.
@@ -175,11 +197,9 @@ public final class MountRecords {
         if (r.maker().isEmpty()) {
             return false;
         }
-        long[] m = r.maker().get();
-        boolean same = ProcessHandle.of(m[0]).flatMap(MountRecords::identity).map(now -> now[1] == m[1])
-                .orElse(false);
+        Maker m = r.maker().get();
         try {
-            return same && ProcMounts.layerfsMountPoints(m[0]).contains(r.mountPoint());
+            return m.running() && ProcMounts.layerfsMountPoints(m.pid()).contains(r.mountPoint());
         } catch (IOException e) {
             return false;   // ended meanwhile, or a namespace this user may not read
         }
@@ -187,6 +207,16 @@ public final class MountRecords {
 
     private static boolean olderThanMinutes(Path dir, int minutes) throws IOException {
         return Files.getLastModifiedTime(dir).toMillis() < System.currentTimeMillis() - minutes * 60_000L;
+    }
+
+    private static Optional<Maker> maker(JsonNode record) {
+        if (!record.hasNonNull("pid")) {
+            return Optional.empty();
+        }
+        long pid = record.get("pid").asLong();
+        return Optional.of(record.hasNonNull("pidStartTicks")
+                ? new Maker(pid, record.get("pidStartTicks").asLong(), true)
+                : new Maker(pid, record.path("pidStarted").asLong(), false));
     }
 
     private static Optional<Record> read(Path dir) {
@@ -202,8 +232,7 @@ public final class MountRecords {
                     n.path("ephemeral").asBoolean(), dir,
                     n.hasNonNull("config") ? Optional.of(Digest.parse(n.get("config").asText())) : Optional.empty(),
                     List.copyOf(diffIds),
-                    n.hasNonNull("pid") ? Optional.of(new long[] {n.get("pid").asLong(), n.path("pidStarted").asLong()})
-                            : Optional.empty()));
+                    maker(n)));
         } catch (IOException | ImageStoreException | IllegalArgumentException e) {
             return Optional.empty();
         }

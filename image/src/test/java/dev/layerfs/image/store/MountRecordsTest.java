@@ -48,8 +48,7 @@ class MountRecordsTest {
         List<Digest> layers = List.of(Digest.of(new byte[] {1}), Digest.of(new byte[] {2}));
         Files.createDirectories(records.dirFor(mnt).resolve("tmp/left-behind"));
 
-        MountRecords.Record r = records.create(mnt, manifest, config, layers, Optional.of(upper), true,
-                Optional.of(ProcessHandle.current()));
+        MountRecords.Record r = records.create(mnt, manifest, config, layers, Optional.of(upper), true, true);
 
         assertEquals(records.dirFor(mnt), r.dir());
         assertEquals(List.of("mount.json", "tmp"), names(r.dir()), "an earlier record's directory is emptied");
@@ -65,16 +64,37 @@ class MountRecordsTest {
         assertEquals(upper.toString(), n.get("upperDir").asText());
         assertTrue(n.get("ephemeral").asBoolean());
         assertEquals(ProcessHandle.current().pid(), n.get("pid").asLong());
-        assertEquals(ProcessHandle.current().info().startInstant().orElseThrow().toEpochMilli(),
-                n.get("pidStarted").asLong());
+        assertEquals(startTicksOfThisProcess(), n.get("pidStartTicks").asLong());
+        long pid = ProcessHandle.current().pid();
+        assertEquals(Optional.of(new MountRecords.Maker(pid, startTicksOfThisProcess(), true)), r.maker());
         assertEquals(Optional.empty(), records.find(mnt), "not mounted, so not found");
 
         MountRecords.Record plain = records.create(Path.of("/plain"), manifest, config, layers, Optional.empty(),
-                false, Optional.empty());
+                false, false);
         JsonNode p = Json.parse(Files.readAllBytes(plain.dir().resolve("mount.json")), "mount.json");
         assertFalse(p.has("upperDir"));
         assertFalse(p.has("pid"));
         assertFalse(p.get("ephemeral").asBoolean());
+    }
+
+    @Test
+    void aMakerRunsWhileItsPidHasItsStartByEitherClock() throws Exception {
+        long pid = ProcessHandle.current().pid();
+        long ticks = startTicksOfThisProcess();
+        long millis = ProcessHandle.current().info().startInstant().orElseThrow().toEpochMilli();
+        assertTrue(new MountRecords.Maker(pid, ticks, true).running());
+        assertFalse(new MountRecords.Maker(pid, ticks + 1, true).running(), "the pid reused by a later process");
+        assertTrue(new MountRecords.Maker(pid, millis, false).running(), "a record written with ProcessHandle's");
+        assertFalse(new MountRecords.Maker(pid, millis - 10, false).running());
+        Process gone = new ProcessBuilder("true").start();
+        gone.waitFor();
+        assertFalse(new MountRecords.Maker(gone.pid(), ticks, true).running());
+    }
+
+    /** The 22nd field of /proc/self/stat, after the command name in parentheses. */
+    private static long startTicksOfThisProcess() throws Exception {
+        String stat = Files.readString(Path.of("/proc/self/stat"), StandardCharsets.ISO_8859_1);
+        return Long.parseLong(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[19]);
     }
 
     private static List<String> names(Path dir) throws Exception {
