@@ -36,7 +36,11 @@ final class Processes {
         }
         // the command name (field 2) is in parentheses and may hold anything: the fields after its last ')'
         String s = new String(stat, StandardCharsets.ISO_8859_1);
-        String[] after = s.substring(s.lastIndexOf(')') + 2).split(" ");
+        int close = s.lastIndexOf(')');
+        if (close < 0 || close + 2 > s.length()) {
+            return OptionalLong.empty();
+        }
+        String[] after = s.substring(close + 2).split(" ");
         try {
             return after.length > 19 ? OptionalLong.of(Long.parseLong(after[19])) : OptionalLong.empty();
         } catch (NumberFormatException e) {
