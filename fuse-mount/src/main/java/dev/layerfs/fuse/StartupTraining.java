@@ -60,7 +60,8 @@ final class StartupTraining {
     /**
      * What {@code layerfs image mount} adds before the mount (ImageMountCommand): a one-layer image in a scratch
      * store, resolved twice (the first time from the store's JSON, which writes index.txt; then from index.txt),
-     * its mount recorded and the record deleted.
+     * its mount recorded twice, the second time over the first record (as a mount point mounted again finds the
+     * record of its last mount), and the record deleted.
      */
     private static void trainImageMount(Path dir) throws IOException {
         Path store = dir.resolve("store");
@@ -78,12 +79,15 @@ final class StartupTraining {
         Files.writeString(store.resolve("index.json"), "{\"schemaVersion\":2,\"manifests\":[{\"digest\":\"sha256:"
                 + manifestHex + "\",\"annotations\":{\"org.opencontainers.image.ref.name\":\"localhost/t:latest\"}}]}");
         Path mnt = Files.createDirectory(dir.resolve("image-mnt"));
-        for (String ref : new String[] {"t", "t@1"}) {
+        String[] refs = {"t", "t@1"};
+        for (int i = 0; i < refs.length; i++) {
             try {
-                ImageMount m = ImageMount.prepare(List.of("--store", store.toString(), "mount", ref, "-o", "ephemeral",
-                        mnt.toString()), ImageMount.Caller.self());
+                ImageMount m = ImageMount.prepare(List.of("--store", store.toString(), "mount", refs[i], "-o",
+                        "ephemeral", mnt.toString()), ImageMount.Caller.self());
                 CommandLine.parse(m.layerfsArgs().toArray(new String[0]));
-                m.abandon();
+                if (i == refs.length - 1) {
+                    m.abandon();
+                }
             } catch (ImageMount.Refusal | UsageException e) {
                 throw new IOException("image mount: " + e.getMessage(), e);
             }

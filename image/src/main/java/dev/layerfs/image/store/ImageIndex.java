@@ -235,7 +235,7 @@ public final class ImageIndex {
                 byte[] written = Json.pretty(out);
                 LayerStore.writeAtomically(store.root().resolve("tmp"), store.indexFile(), written);
                 try {
-                    MountableImage.refresh(store, this, written);
+                    MountableImage.refresh(store, this, written, MountableImage.NO_IDENTITY);
                 } catch (ImageStoreException e) {
                     // index.txt is a cache: the change above is made; a stale index.txt names the index.json it
                     // was made from, so the next image mount sees it is stale and makes it again (or says why not)

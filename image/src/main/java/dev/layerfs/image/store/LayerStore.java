@@ -44,7 +44,11 @@ public final class LayerStore {
         try {
             Path r = root.toAbsolutePath().normalize();
             for (String d : new String[] {"blobs/sha256", "layers", "locks", "tmp", "mounts"}) {
-                Files.createDirectories(r.resolve(d));
+                // a stat for a directory there already (createDirectories would try mkdir, and throw, first)
+                Path p = r.resolve(d);
+                if (!Files.isDirectory(p)) {
+                    Files.createDirectories(p);
+                }
             }
             if (!Files.exists(r.resolve("oci-layout"))) {
                 writeAtomically(r, r.resolve("oci-layout"), "{\"imageLayoutVersion\":\"1.0.0\"}".getBytes());
