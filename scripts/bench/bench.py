@@ -1047,9 +1047,13 @@ def main():
             print(f"bench: {msg}", file=sys.stderr)
         return 2
 
+    return run(Bench(args))
+
+
+def run(bench):
+    """Runs BENCH (a Bench), tears down whatever happens, reports; the exit status."""
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, on_signal)
-    bench = Bench(args)
     bench.round = 0
     interrupted = None
     failure = None
@@ -1060,7 +1064,7 @@ def main():
         bench.log(f"\ninterrupted ({interrupted}): unmounting and cleaning up")
     except Exception as e:  # a harness failure: still tear down and report what was measured
         failure = e
-        bench.log(f"\nbench failed: {type(e).__name__}: {e}")
+        bench.log(f"\n{bench.prefix} failed: {type(e).__name__}: {e}")
     finally:
         bench.teardown()
     bench.report(interrupted)

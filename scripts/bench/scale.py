@@ -22,7 +22,6 @@ go to results/scale-*.md, .json, .log (and a PNG with gnuplot).
 """
 import argparse
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -274,28 +273,7 @@ def main():
         for msg in problems:
             print(f"scale: {msg}", file=sys.stderr)
         return 2
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, bench.on_signal)
-    run = Scale(args)
-    run.round = 0
-    interrupted = None
-    failure = None
-    try:
-        run.execute()
-    except bench.Interrupted as e:
-        interrupted = str(e)
-        run.log(f"\ninterrupted ({interrupted}): unmounting and cleaning up")
-    except Exception as e:  # a harness failure: still tear down and report what was measured
-        failure = e
-        run.log(f"\nscale failed: {type(e).__name__}: {e}")
-    finally:
-        run.teardown()
-    run.report(interrupted)
-    if failure is not None:
-        raise failure
-    if interrupted:
-        return 130
-    return 1 if run.errors else 0
+    return bench.run(Scale(args))
 
 
 if __name__ == "__main__":
