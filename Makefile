@@ -7,7 +7,7 @@
 #   make demo           build, install the system packages a mount needs (libfuse 2, fuse3, ...), then run
 #                       scripts/demo.sh
 #   make bench          benchmark against the kernel overlay and fuse-overlayfs (root; installs fio,
-#                       builds if needed; results/ gets Markdown, JSON, log, PNG). QUICK=1: about 2 minutes;
+#                       builds if needed; results/ gets Markdown, JSON, log, PNG). QUICK=1: smaller sizes;
 #                       BENCHFLAGS: more bench.py options (see scripts/bench/README.md)
 #   make install        link the layerfs command into $(PREFIX)/bin (default /usr/local), where mount(8) finds it
 #   make uninstall      remove that link

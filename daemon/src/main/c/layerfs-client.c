@@ -357,11 +357,8 @@ static int hand_over(int s, const char *socket_path, int argc, char **argv)
     put_field(&req, number);
     for (int i = 1; i < argc; i++)
         put_field(&req, argv[i]);
-    /*
-     * The variables the daemon reads for the command: the transport, the image store of `layerfs image mount`, and
-     * the warm-up's mark (its mounts are logged only with -d).
-     */
-    static const char *const passed[] = {"LAYERFS_TRANSPORT", "LAYERFS_STORE", "LAYERFS_WARM_UP"};
+    /* The variables the daemon reads for the command: the transport, and the image store of `layerfs image mount`. */
+    static const char *const passed[] = {"LAYERFS_TRANSPORT", "LAYERFS_STORE"};
     for (size_t i = 0; i < sizeof(passed) / sizeof(passed[0]); i++) {
         const char *value = getenv(passed[i]);
         if (value != NULL) {
@@ -554,7 +551,6 @@ static int warm_up(int argc, char **argv)
     int mounts = atoi(argv[2]), rounds = atoi(argv[3]);
     if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
         return 3;
-    setenv("LAYERFS_WARM_UP", "1", 1);
     char mnt[4096], opts[4096 * 3 + 64];
     snprintf(mnt, sizeof(mnt), "%s/mnt", dir);
     mkdir(mnt, 0755);

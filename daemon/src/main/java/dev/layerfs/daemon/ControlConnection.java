@@ -29,11 +29,18 @@ final class ControlConnection implements AutoCloseable {
 
     private final ControlCalls calls = ControlCalls.get();
     private final int fd;
+    /** Whether it came on the warm-up's socket ({@link WarmUp}): its mounts are the daemon's own. */
+    private final boolean warmUp;
     private byte[] pending = new byte[0];
     private final List<Integer> pendingFds = new ArrayList<>();
 
-    ControlConnection(int fd) {
+    ControlConnection(int fd, boolean warmUp) {
         this.fd = fd;
+        this.warmUp = warmUp;
+    }
+
+    boolean warmUp() {
+        return warmUp;
     }
 
     /** {pid, uid, gid} of the process that connected. */

@@ -20,23 +20,26 @@ final class ControlSocket implements AutoCloseable {
     private final ControlCalls calls = ControlCalls.get();
     private final Path path;
     private final int fd;
+    private final boolean warmUp;
     private volatile boolean closing;
 
-    private ControlSocket(Path path, int fd) {
+    private ControlSocket(Path path, int fd, boolean warmUp) {
         this.path = path;
         this.fd = fd;
+        this.warmUp = warmUp;
     }
 
     /**
      * Listens on {@code path} (replacing a stale socket there) and serves every connection with {@code handOver}
-     * on a thread of {@code clients}; {@code failed} runs if accepting fails other than by {@link #close}.
+     * on a thread of {@code clients}; {@code failed} runs if accepting fails other than by {@link #close}. With
+     * {@code warmUp} it is the warm-up's: the mounts asked for on it are the daemon's own ({@link WarmUp}).
      */
-    static ControlSocket open(Path path, HandOver handOver, ExecutorService clients, Runnable failed)
-            throws IOException {
+    static ControlSocket open(Path path, HandOver handOver, ExecutorService clients, Runnable failed,
+                              boolean warmUp) throws IOException {
         ControlCalls calls = ControlCalls.get();
         Files.deleteIfExists(path);
         int fd = calls.listen(path.toString());
-        ControlSocket s = new ControlSocket(path, fd);
+        ControlSocket s = new ControlSocket(path, fd, warmUp);
         try {
             Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
         } catch (IOException e) {
@@ -61,7 +64,7 @@ final class ControlSocket implements AutoCloseable {
                 }
                 return;
             }
-            clients.execute(() -> handOver.serve(new ControlConnection(c)));
+            clients.execute(() -> handOver.serve(new ControlConnection(c, warmUp)));
         }
     }
 

@@ -23,8 +23,6 @@ import org.slf4j.LoggerFactory;
  *
  * <pre>
  * client: mount CWD ARGC ARG... [NAME=VALUE...]     the command line, its directory, its LAYERFS_* variables
- *                                                   (LAYERFS_WARM_UP=1: the daemon's own {@link WarmUp}, logged at
- *                                                   debug only)
  * daemon: warn LINE                                 (any number) a line the command prints on stderr
  * daemon: error STATUS LINE | elsewhere WHY         refused: print and exit; or run the mount in a process of its own
  * daemon: mount SOURCE TYPE FLAGS OPTIONS MOUNTPOINT   what to give mount(2)
@@ -135,7 +133,7 @@ final class HandOver {
      */
     private boolean mount(ControlConnection c, List<String> args, Path cwd, Map<String, String> env, int pid,
                           Optional<Path> tmpDir) throws FsException {
-        boolean warmUp = "1".equals(env.get(WarmUp.VARIABLE));
+        boolean warmUp = c.warmUp();
         MountPlan plan;
         try {
             plan = MountPlan.prepare(args, cwd, env, tmpDir);

@@ -93,6 +93,29 @@ final class MountRegistry {
     }
 
     /**
+     * Unmounts the warm-up's mounts still live (a warm-up client killed before it unmounted: the namespace
+     * descriptor the daemon holds keeps its mounts) and waits up to {@code seconds} for their sessions to end; the
+     * number still running then.
+     */
+    int endWarmUps(long seconds) {
+        List<Live> warm;
+        synchronized (this) {
+            warm = live.values().stream().filter(Live::warmUp).toList();
+        }
+        for (Live l : warm) {
+            unmount(l);
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        int left = 0;
+        for (Live l : warm) {
+            if (!l.mount.awaitEnd(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())))) {
+                left++;
+            }
+        }
+        return left;
+    }
+
+    /**
      * Refuses new mounts, unmounts every live one (lazily, as the per-process command does at SIGTERM) and waits
      * up to {@code seconds} for their sessions to end; the number still running then.
      */

@@ -165,10 +165,10 @@ public final class ServeCommand {
         });
         // Before the control socket listens: a mount command meanwhile finds no daemon and mounts by itself,
         // rather than waiting for one that is busy compiling.
-        WarmUp.run(runDir, handOver, clients, stop);
+        WarmUp.run(runDir, handOver, registry, clients, stop);
         ControlSocket control;
         try {
-            control = ControlSocket.open(runDir.socket(), handOver, clients, stop::countDown);
+            control = ControlSocket.open(runDir.socket(), handOver, clients, stop::countDown, false);
         } catch (IOException e) {
             clients.shutdownNow();
             runDir.release();

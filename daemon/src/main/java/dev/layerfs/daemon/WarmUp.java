@@ -34,8 +34,6 @@ import org.slf4j.LoggerFactory;
 final class WarmUp {
     private static final Logger LOG = LoggerFactory.getLogger(WarmUp.class);
 
-    /** The variable the client sends with a warm-up mount. */
-    static final String VARIABLE = "LAYERFS_WARM_UP";
     /** The mount client, as the launcher names it. */
     static final String CLIENT_PROPERTY = "layerfs.mountClient";
     static final int MOUNTS = 10;
@@ -45,7 +43,8 @@ final class WarmUp {
     private WarmUp() {}
 
     /** Runs the warm-up, its mounts served by {@code handOver} on {@code clients}; never throws. */
-    static void run(RunDir runDir, HandOver handOver, ExecutorService clients, CountDownLatch stop) {
+    static void run(RunDir runDir, HandOver handOver, MountRegistry registry, ExecutorService clients,
+                    CountDownLatch stop) {
         Optional<Path> client = Optional.ofNullable(System.getProperty(CLIENT_PROPERTY)).map(Path::of)
                 .filter(Files::isExecutable);
         if (client.isEmpty()) {
@@ -63,7 +62,7 @@ final class WarmUp {
         try {
             dir = Files.createTempDirectory("layerfs-warm-up-");
             fill(dir.resolve("lower"));
-            socket = ControlSocket.open(runDir.dir.resolve("warm-up.sock"), handOver, clients, () -> {});
+            socket = ControlSocket.open(runDir.dir.resolve("warm-up.sock"), handOver, clients, () -> {}, true);
             ProcessBuilder pb = new ProcessBuilder(client.get().toString(), "--warm-up", socket.path().toString(),
                     dir.toString(), Integer.toString(mounts), Integer.toString(rounds));
             pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD);
@@ -79,9 +78,12 @@ final class WarmUp {
                 LOG.info("warm-up: stopped after {} ms", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
             } else if (p.exitValue() == 3) {
                 LOG.debug("no warm-up: no mount namespace may be made here");
+            } else if (p.exitValue() == 0) {
+                LOG.debug("warm-up: {} mounts of {} rounds in {} ms", mounts, rounds,
+                        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
             } else {
-                LOG.debug("warm-up: {} mounts of {} rounds in {} ms, exit status {}", mounts, rounds,
-                        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start), p.exitValue());
+                LOG.info("warm-up: the mount client failed (exit status {}) after {} ms", p.exitValue(),
+                        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
             }
         } catch (IOException e) {
             LOG.debug("no warm-up: {}", e.getMessage());
@@ -91,7 +93,12 @@ final class WarmUp {
             if (socket != null) {
                 socket.close();
             }
-            if (dir != null) {
+            // A client killed mid-way leaves its mounts to the daemon (which holds their namespace): ended here,
+            // before their layers are deleted.
+            int left = registry.endWarmUps(10);
+            if (left > 0) {
+                LOG.warn("warm-up: {} of its mounts still busy; {} is left in place", left, dir);
+            } else if (dir != null) {
                 delete(dir);
             }
         }

@@ -179,6 +179,10 @@ public final class KernelSession {
         // INIT is answered: answered first, then the other workers start, so a mount waits for no thread to start.
         List<Thread> workers = new ArrayList<>();
         WorkerBuffers buffers = WorkerBuffers.take();
+        // Named as the other workers while it is one (per-thread CPU figures group them by name).
+        Thread self = Thread.currentThread();
+        String name = self.getName();
+        self.setName("fuse-0");
         try {
             if (serveOne(first, buffers.in, buffers.out, buffers.notes)) {
                 for (int i = 1; i < Math.max(1, options.threads()); i++) {
@@ -196,6 +200,7 @@ public final class KernelSession {
             }
         } finally {
             buffers.giveBack();
+            self.setName(name);
         }
         for (Thread t : workers) {
             joinUninterruptibly(t);
