@@ -355,6 +355,24 @@ class Bench:
                 pass
             raise WorkloadError(what)
 
+        try:
+            ready = self.mount_command(target, m, opts, cwd, errlog, parent_dev, fail)
+        except subprocess.TimeoutExpired as e:
+            fail(f"{target}: the mount command did not return in {e.timeout:.0f} s")
+        if m.mnt not in mounted_points():
+            fail(f"{target}: {m.mnt} is not mounted after the mount command")
+        m.dev = os.stat(m.mnt).st_dev
+        if target in FUSE_TARGETS:
+            pids = find_daemon(m.mnt)
+            if len(pids) == 1:
+                m.daemon = (pids[0], proc_start_time(pids[0]))
+            else:
+                self.log(f"  warning: {len(pids)} processes serve {m.mnt}; no RSS or CPU figures for {target}")
+        m.ok = True
+        return None if ready is None else ready * 1000
+
+    def mount_command(self, target, m, opts, cwd, errlog, parent_dev, fail):
+        """Runs TARGET's mount command for M; the seconds until the mount was ready (None for the kernel)."""
         with open(errlog, "wb") as err:
             if target == "kernel":
                 r = subprocess.run(["mount", "-t", "overlay", "overlay", "-o", opts, m.mnt],
@@ -391,17 +409,7 @@ class Bench:
                 ready = time.perf_counter() - t0
                 if r.returncode != 0:
                     fail(f"layerfs exited {r.returncode}")
-        if m.mnt not in mounted_points():
-            fail(f"{target}: {m.mnt} is not mounted after the mount command")
-        m.dev = os.stat(m.mnt).st_dev
-        if target in FUSE_TARGETS:
-            pids = find_daemon(m.mnt)
-            if len(pids) == 1:
-                m.daemon = (pids[0], proc_start_time(pids[0]))
-            else:
-                self.log(f"  warning: {len(pids)} processes serve {m.mnt}; no RSS or CPU figures for {target}")
-        m.ok = True
-        return None if ready is None else ready * 1000
+        return ready
 
     def daemon_alive(self, m):
         pid, start = m.daemon

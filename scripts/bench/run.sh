@@ -2,7 +2,7 @@
 # make bench: install what the benchmark needs, build layerfs if its jar is missing or older than its sources,
 # then run scripts/bench/bench.py (kernel overlay vs fuse-overlayfs vs layerfs). Arguments go to bench.py.
 #
-#   QUICK=1       smaller sizes, fewer rounds (about 2 minutes)
+#   QUICK=1       smaller sizes, fewer rounds (the overlay rows in about 2 minutes)
 #   NOPLOT=1      do not install gnuplot-nox for the PNG of the ratios
 #   BENCH_DIR=D   create the data directory under D (default /var/tmp; all targets use that one filesystem)
 #   SCALE=0       skip the rows at scale (scripts/bench/scale.py: 100,000 entries in a directory, 100 layers,

@@ -9,8 +9,9 @@ Run it through `make bench` (SCALE=0 skips it) or directly, as root:
 
 Each round runs three stacks, every target mounted afresh over each (its own upper and work directory):
 - big directory: an empty lower layer; FILES empty files created in one new directory, then `ls -l` of it cold
-  and warm, then `rm -rf` of it. fuse-overlayfs grows quadratically here: its create row has a time limit,
-  and a target that did not finish is reported as an error (the rows after it are skipped for that target).
+  and warm, then `rm -rf` of it. fuse-overlayfs grows quadratically here: the create row has a time limit, and
+  a target that did not finish in it is reported under the table (and in the JSON) with how many files it made,
+  and the rows after it are skipped for that target.
 - hundred layers: LAYERS lower layers sharing one directory (each adds files, and whites out one of the layer
   below), mount ready, `find` cold, `ls -lR` warm, and every file of the bottom layer read, cold.
 - many files: one lower layer of MANY empty files (1,000 a directory); `find` over all of them, cold, then the
@@ -21,6 +22,7 @@ Everything this script mounts is unmounted and every daemon it started is waited
 go to results/scale-*.md, .json, .log (and a PNG with gnuplot).
 """
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -113,6 +115,11 @@ class Scale(bench.Bench):
             self.log("over the limit: " + line[2:])
         with open(self.out + ".md", "a") as f:
             f.write("\n## Over the time limit\n\n" + "\n".join(lines) + "\n")
+        with open(self.out + ".json") as f:
+            data = json.load(f)
+        data["over_limit"] = self.over_limit
+        with open(self.out + ".json", "w") as f:
+            json.dump(data, f, indent=2)
 
     def method(self):
         return METHOD.format(idle=IDLE_SECONDS, **self.s)

@@ -32,7 +32,9 @@ import java.util.concurrent.TimeUnit;
  * times ({@code -}: none known): while index.json still has them, it is the file the digest was taken of, and a
  * mount reads neither it nor a digest of it. It is only written for a file whose change time was over a second
  * old when it was read: any change after that, even one of the same size within the same clock tick, gives the
- * file a later change time, which nobody can set back. A version 1 file (no identity) is used as one with none.
+ * file a later change time, which nobody can set back. That is stat's word on this host: a store on a network
+ * file system changed from another host may show its old attributes for as long as the client caches them, and
+ * an image mount meanwhile sees the index as it was. A version 1 file (no identity) is used as one with none.
  */
 public record MountableImage(Digest manifestDigest, Digest id, List<String> names, List<Digest> diffIds,
                              List<String> blobs) implements ImageIndex.Named {
