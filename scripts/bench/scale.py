@@ -106,6 +106,11 @@ class Scale(bench.Bench):
 
     def report(self, interrupted=None):
         super().report(interrupted)
+        with open(self.out + ".json") as f:
+            data = json.load(f)
+        data["over_limit"] = self.over_limit
+        with open(self.out + ".json", "w") as f:
+            json.dump(data, f, indent=2)
         if not self.over_limit:
             return
         lines = [f"- round {o['round']}, {o['metric']} on {o['target']}: stopped at the limit of {o['limit']} s, "
@@ -115,11 +120,6 @@ class Scale(bench.Bench):
             self.log("over the limit: " + line[2:])
         with open(self.out + ".md", "a") as f:
             f.write("\n## Over the time limit\n\n" + "\n".join(lines) + "\n")
-        with open(self.out + ".json") as f:
-            data = json.load(f)
-        data["over_limit"] = self.over_limit
-        with open(self.out + ".json", "w") as f:
-            json.dump(data, f, indent=2)
 
     def method(self):
         return METHOD.format(idle=IDLE_SECONDS, **self.s)
