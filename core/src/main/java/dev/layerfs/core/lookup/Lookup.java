@@ -121,7 +121,7 @@ public final class Lookup {
         int start = 0;
         int lastSlash = path.lastIndexOf('/');
         if (lastSlash > 0) {
-            // A cached parent is current (invalidating a directory drops everything below it), so the walk can
+            // A cached parent is still right (invalidating a directory drops everything below it), so the walk can
             // start there: one cache probe instead of one per component.
             Entry parent = directories.get(path.substring(0, lastSlash));
             if (parent != null) {
