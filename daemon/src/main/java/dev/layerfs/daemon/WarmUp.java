@@ -1,12 +1,10 @@
 package dev.layerfs.daemon;
 
+import dev.layerfs.image.store.LayerStore;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -121,22 +119,10 @@ final class WarmUp {
         }
     }
 
-    /** Deletes the warm-up's directory (its mounts went with the client's mount namespace). */
+    /** Deletes the warm-up's directory (its mounts ended with the client, or by {@link MountRegistry#endWarmUps}). */
     private static void delete(Path dir) {
         try {
-            Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-                @Override
-                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                    Files.delete(file);
-                    return FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
-                    Files.delete(d);
-                    return FileVisitResult.CONTINUE;
-                }
-            });
+            LayerStore.deleteTree(dir);
         } catch (IOException e) {
             LOG.debug("cannot delete {}: {}", dir, e.getMessage());
         }
