@@ -71,14 +71,14 @@ final class NodeTable {
      * yet), the live regular-file nodes by inode number, which {@link #othersOfInode} answers from; null
      * elsewhere, where no node has another node's object and nothing is kept.
      */
-    private final NodesByInode regularByIno;
+    private final NodesByInode<Node> regularByIno;
 
     NodeTable(long rootIno) {
         this(rootIno, false);
     }
 
     NodeTable(long rootIno, boolean namesShareObjects) {
-        this.regularByIno = namesShareObjects ? new NodesByInode() : null;
+        this.regularByIno = namesShareObjects ? new NodesByInode<>(n -> n.id) : null;
         root = new Node(FuseAbi.ROOT_ID, S_IFDIR, rootIno);
         root.lookups = 1;
         byId.put(root.id, root);
