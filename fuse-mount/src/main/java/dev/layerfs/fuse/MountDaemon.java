@@ -8,6 +8,7 @@ import dev.layerfs.core.model.LayerStack;
 import dev.layerfs.core.model.OverlayConfig;
 import dev.layerfs.core.nativeio.Linux;
 import dev.layerfs.core.nativeio.Syscalls;
+import dev.layerfs.image.store.LayerStore;
 import java.io.IOException;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
@@ -228,12 +229,13 @@ final class MountDaemon {
         ephemeralDir = null;
     }
 
-    /** Deletes a directory tree (an ephemeral layer), logging what cannot be deleted. */
+    /**
+     * Deletes an ephemeral layer's directory tree, logging what cannot be deleted; a file system mounted inside it
+     * stops the delete (LayerStore's tree delete, which never crosses into another file system).
+     */
     static void deleteTree(Path ephemeralDir) {
-        try (var walk = Files.walk(ephemeralDir)) {
-            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
+        try {
+            LayerStore.deleteTree(ephemeralDir);
         } catch (IOException e) {
             LOG.warn("cannot delete the ephemeral layer {}: {}", ephemeralDir, e.getMessage());
         }

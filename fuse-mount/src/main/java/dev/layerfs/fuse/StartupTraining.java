@@ -8,18 +8,17 @@ import dev.layerfs.core.nativeio.Linux;
 import dev.layerfs.fuse.kernel.KernelSession;
 import dev.layerfs.fuse.kernel.PassthroughMode;
 import dev.layerfs.image.cli.ImageMount;
+import dev.layerfs.image.store.LayerStore;
 import java.io.IOException;
 import java.net.URISyntaxException;
 import java.security.CodeSource;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.Enumeration;
 import java.util.List;
 import java.util.jar.JarEntry;
 import java.util.jar.JarFile;
-import java.util.stream.Stream;
 
 /**
  * {@code layerfs --train-startup}, run by {@code make build} under -XX:DumpLoadedClassList, from whose list the
@@ -147,10 +146,8 @@ final class StartupTraining {
             return 1;
         } finally {
             if (dir != null) {
-                try (Stream<Path> walk = Files.walk(dir)) {
-                    for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                        Files.deleteIfExists(p);
-                    }
+                try {
+                    LayerStore.deleteTree(dir);
                 } catch (IOException e) {
                     System.err.println("layerfs: cannot delete " + dir + ": " + e.getMessage());
                 }

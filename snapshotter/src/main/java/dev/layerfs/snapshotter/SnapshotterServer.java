@@ -1,5 +1,6 @@
 package dev.layerfs.snapshotter;
 
+import dev.layerfs.snapshotter.store.DirectoryTrees;
 import dev.layerfs.snapshotter.store.SnapshotStore;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;

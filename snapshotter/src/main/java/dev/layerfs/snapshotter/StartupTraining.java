@@ -10,6 +10,7 @@ import dev.layerfs.snapshotter.api.SnapshotsGrpc;
 import dev.layerfs.snapshotter.api.StatSnapshotRequest;
 import dev.layerfs.snapshotter.api.UsageRequest;
 import dev.layerfs.snapshotter.api.ViewSnapshotRequest;
+import dev.layerfs.snapshotter.store.DirectoryTrees;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel;

@@ -267,17 +267,33 @@ public final class LayerStore {
         }
     }
 
-    /** Deletes a tree without following symlinks (a layer's symlinks point anywhere). */
+    /**
+     * Deletes a tree without following symlinks (a layer's symlinks point anywhere) and without crossing into
+     * another filesystem: a directory mounted on inside it stops the delete with an IOException, and what is
+     * mounted there is left alone. Memory stays bounded by the tree's depth, whatever the number of files.
+     */
     public static void deleteTree(Path p) throws IOException {
         if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
-        Files.walkFileTree(p, TreeDeleter.INSTANCE);
+        Files.walkFileTree(p, new TreeDeleter(Files.getAttribute(p, "unix:dev", LinkOption.NOFOLLOW_LINKS)));
     }
 
     /** Deletes what it visits, each directory after its entries; a symlink is visited, never followed. */
     private static final class TreeDeleter extends SimpleFileVisitor<Path> {
-        static final TreeDeleter INSTANCE = new TreeDeleter();
+        private final Object device;
+
+        TreeDeleter(Object device) {
+            this.device = device;
+        }
+
+        @Override
+        public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
+            if (!device.equals(Files.getAttribute(dir, "unix:dev", LinkOption.NOFOLLOW_LINKS))) {
+                throw new IOException(dir + " is a mount point: not deleted");
+            }
+            return FileVisitResult.CONTINUE;
+        }
 
         @Override
         public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {

@@ -2,12 +2,9 @@ package dev.layerfs.snapshotter.store;
 
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
@@ -64,7 +61,7 @@ final class LayerDirectories {
         }
         Path doomed = snapshots.resolve("rm-" + id + "-" + UUID.randomUUID());
         Files.move(dir, doomed, StandardCopyOption.ATOMIC_MOVE);
-        deleteTree(doomed);
+        DirectoryTrees.delete(doomed);
     }
 
     /** Deletes every directory under {@code snapshots/} that is not one of {@code ids}; returns what it deleted. */
@@ -73,7 +70,7 @@ final class LayerDirectories {
         try (DirectoryStream<Path> all = Files.newDirectoryStream(snapshots)) {
             for (Path p : all) {
                 if (!ids.contains(idOf(p.getFileName().toString()))) {
-                    deleteTree(p);
+                    DirectoryTrees.delete(p);
                     removed.add(p);
                 }
             }
@@ -87,34 +84,5 @@ final class LayerDirectories {
         } catch (NumberFormatException e) {
             return -1;
         }
-    }
-
-    /** Deletes a tree without following symbolic links and without crossing into another filesystem. */
-    private static void deleteTree(Path top) throws IOException {
-        Object topDevice = Files.getAttribute(top, "unix:dev", java.nio.file.LinkOption.NOFOLLOW_LINKS);
-        Files.walkFileTree(top, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
-                if (!topDevice.equals(Files.getAttribute(dir, "unix:dev", java.nio.file.LinkOption.NOFOLLOW_LINKS))) {
-                    throw new IOException(dir + " is a mount point: not removed");
-                }
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                Files.delete(file);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
-                if (e != null) {
-                    throw e;
-                }
-                Files.delete(dir);
-                return FileVisitResult.CONTINUE;
-            }
-        });
     }
 }
