@@ -29,9 +29,27 @@ final class MountRegistry {
 
     /**
      * A live mount, the mount namespace it was made in (a descriptor the client passed, or -1), and whether it is
-     * the daemon's own warm-up's (logged at debug only).
+     * the daemon's own warm-up's (logged at debug only). When its session ends the namespace descriptor is closed;
+     * that and an unmount through the descriptor exclude each other (both hold the Live's lock), so that nsenter
+     * is never handed a number that was just closed, or already reused for another file.
      */
-    private record Live(ServedMount mount, int nsFd, boolean warmUp) {}
+    private static final class Live {
+        final ServedMount mount;
+        final int nsFd;
+        final boolean warmUp;
+        /** The session ended: nothing left to unmount, the descriptor closed. Guarded by this. */
+        boolean ended;
+
+        Live(ServedMount mount, int nsFd, boolean warmUp) {
+            this.mount = mount;
+            this.nsFd = nsFd;
+            this.warmUp = warmUp;
+        }
+
+        boolean warmUp() {
+            return warmUp;
+        }
+    }
 
     private final Path records;
     private final ControlCalls calls = ControlCalls.get();
@@ -73,8 +91,11 @@ final class MountRegistry {
         if (l == null) {
             return;
         }
-        if (l.nsFd >= 0) {
-            calls.close(l.nsFd);
+        synchronized (l) {
+            l.ended = true;
+            if (l.nsFd >= 0) {
+                calls.close(l.nsFd);
+            }
         }
         try {
             Files.deleteIfExists(records.resolve(Long.toString(id)));
@@ -93,14 +114,23 @@ final class MountRegistry {
     }
 
     /**
-     * Unmounts the warm-up's mounts still live (a warm-up client killed before it unmounted: the namespace
-     * descriptor the daemon holds keeps its mounts) and waits up to {@code seconds} for their sessions to end; the
-     * number still running then.
+     * Ends the warm-up's mounts: first waits up to {@code graceMillis} for their sessions to end by themselves (a
+     * client that finished unmounted its mounts, and the sessions see that a moment later), then unmounts those
+     * still live (a warm-up client killed before it unmounted: the namespace descriptor the daemon holds keeps
+     * its mounts) and waits up to {@code seconds} for their sessions to end; the number still running then.
      */
-    int endWarmUps(long seconds) {
+    int endWarmUps(long graceMillis, long seconds) {
         List<Live> warm;
         synchronized (this) {
             warm = live.values().stream().filter(Live::warmUp).toList();
+        }
+        long graceEnd = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(graceMillis);
+        for (Live l : warm) {
+            long ms = TimeUnit.NANOSECONDS.toMillis(graceEnd - System.nanoTime());
+            if (ms <= 0) {
+                break;
+            }
+            l.mount.awaitEnd(ms);
         }
         for (Live l : warm) {
             unmount(l);
@@ -140,10 +170,19 @@ final class MountRegistry {
     }
 
     /**
-     * umount2(MNT_DETACH) where the mount lies in this daemon's mount namespace; otherwise the same through
-     * nsenter in the namespace the client mounted in (this JVM, being multi-threaded, cannot setns itself).
+     * Unless its session has ended already: umount2(MNT_DETACH) where the mount lies in this daemon's mount
+     * namespace; otherwise the same through nsenter in the namespace the client mounted in (this JVM, being
+     * multi-threaded, cannot setns itself).
      */
     private void unmount(Live l) {
+        synchronized (l) {
+            if (!l.ended) {
+                unmountLive(l);
+            }
+        }
+    }
+
+    private void unmountLive(Live l) {
         String mp = l.mount.mountPoint().toString();
         if (l.nsFd < 0 || Namespaces.isOwnMountNamespace(l.nsFd)) {
             try {
@@ -154,10 +193,17 @@ final class MountRegistry {
             return;
         }
         try {
-            Process p = new ProcessBuilder("nsenter", "--mount=/proc/" + ProcessHandle.current().pid() + "/fd/"
-                    + l.nsFd, "umount", "-l", mp).redirectErrorStream(true).start();
+            ProcessBuilder pb = new ProcessBuilder("nsenter", "--mount=/proc/" + ProcessHandle.current().pid()
+                    + "/fd/" + l.nsFd, "umount", "-l", mp).redirectErrorStream(true);
+            pb.environment().put("LC_ALL", "C"); // umount's messages untranslated: "not mounted." is read below
+            Process p = pb.start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-            if (!p.waitFor(10, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            if (!p.waitFor(10, TimeUnit.SECONDS)) {
+                LOG.warn("cannot unmount {} in its mount namespace: nsenter did not return", mp);
+            } else if (p.exitValue() != 0 && out.endsWith("not mounted.")) {
+                // Unmounted by its client meanwhile; its session is ending.
+                LOG.debug("{} was unmounted already", mp);
+            } else if (p.exitValue() != 0) {
                 LOG.warn("cannot unmount {} in its mount namespace: {}", mp, out);
             }
         } catch (IOException e) {

@@ -37,6 +37,11 @@ final class WarmUp {
     static final int MOUNTS = 10;
     static final int ROUNDS = 5;
     private static final long LIMIT_SECONDS = 20;
+    /**
+     * How long the sessions of the mounts of a client that exited by itself may take to end (it unmounted what it
+     * mounted; each session sees that a moment later) before those still live are unmounted here.
+     */
+    private static final long FINISHED_GRACE_MILLIS = 5000;
 
     private WarmUp() {}
 
@@ -57,6 +62,7 @@ final class WarmUp {
         long start = System.nanoTime();
         Path dir = null;
         ControlSocket socket = null;
+        boolean finished = false;
         try {
             dir = Files.createTempDirectory("layerfs-warm-up-");
             fill(dir.resolve("lower"));
@@ -72,7 +78,8 @@ final class WarmUp {
                     break;
                 }
             }
-            if (p.isAlive() || p.exitValue() == 137) {
+            finished = !p.isAlive() && p.exitValue() != 137;
+            if (!finished) {
                 LOG.info("warm-up: stopped after {} ms", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
             } else if (p.exitValue() == 3) {
                 LOG.debug("no warm-up: no mount namespace may be made here");
@@ -93,7 +100,7 @@ final class WarmUp {
             }
             // A client killed mid-way leaves its mounts to the daemon (which holds their namespace): ended here,
             // before their layers are deleted.
-            int left = registry.endWarmUps(10);
+            int left = registry.endWarmUps(finished ? FINISHED_GRACE_MILLIS : 0, 10);
             if (left > 0) {
                 LOG.warn("warm-up: {} of its mounts still busy; {} is left in place", left, dir);
             } else if (dir != null) {
