@@ -15,9 +15,14 @@ final class DeviceErrors {
         return errno == ENODEV;
     }
 
-    /** ENOENT: the request was interrupted and dropped before its reply (or before it could be read); EINTR. */
+    /** ENOENT: the request was interrupted and dropped before its reply (or before it could be read). */
     static boolean isRequestGone(int errno) {
-        return errno == ENOENT || errno == EINTR;
+        return errno == ENOENT;
+    }
+
+    /** EINTR: a signal came before the call did anything; it is made again. */
+    static boolean isInterrupted(int errno) {
+        return errno == EINTR;
     }
 
     /** An errno as log lines name it. */

@@ -272,7 +272,7 @@ public final class KernelSession {
             if (DeviceErrors.isUnmounted(errno)) {
                 return false;
             }
-            if (DeviceErrors.isRequestGone(errno)) {
+            if (DeviceErrors.isRequestGone(errno) || DeviceErrors.isInterrupted(errno)) {
                 return true;
             }
             LOG.error("reading /dev/fuse failed: {}", DeviceErrors.describe(errno));
@@ -330,7 +330,10 @@ public final class KernelSession {
      * {@code address}, in one write(2) (the kernel takes a reply whole or not at all).
      */
     private static Sent send(KernelCalls calls, DevFuse dev, long address, ByteBuffer reply) {
-        long rc = calls.write(dev.fd, address + reply.position(), reply.remaining());
+        long rc;
+        do {
+            rc = calls.write(dev.fd, address + reply.position(), reply.remaining());
+        } while (rc < 0 && DeviceErrors.isInterrupted((int) -rc));
         if (rc >= 0) {
             return Sent.DELIVERED;
         }
