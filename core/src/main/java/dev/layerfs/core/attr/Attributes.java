@@ -95,8 +95,13 @@ public final class Attributes {
     /** The merged view's stat of a real object, given the inode number shown for it. */
     public Stat shown(Stat st, long ino, boolean mergedDirectory) {
         long nlink = mergedDirectory ? 1 : st.nlink();
-        return new Stat(st.dev(), ino, st.mode(), nlink, ids.shownUid(st.uid()), ids.shownGid(st.gid()), st.rdev(),
-                st.size(), st.blksize(), st.blocks(), st.atime(), st.mtime(), st.ctime());
+        int uid = ids.shownUid(st.uid());
+        int gid = ids.shownGid(st.gid());
+        if (ino == st.ino() && nlink == st.nlink() && uid == st.uid() && gid == st.gid()) {
+            return st; // shown as it is stored: the common case, without a copy
+        }
+        return new Stat(st.dev(), ino, st.mode(), nlink, uid, gid, st.rdev(), st.size(), st.blksize(), st.blocks(),
+                st.atime(), st.mtime(), st.ctime());
     }
 
     /** chmod; returns the merged view's stat after it (see {@link #changed}). */

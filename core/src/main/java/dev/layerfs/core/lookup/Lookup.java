@@ -302,9 +302,19 @@ public final class Lookup {
      * it): the rest is as the entry had it.
      */
     public Entry restated(Entry e, Stat top) {
-        List<RealPath> reals = new ArrayList<>(e.reals());
-        RealPath old = reals.get(0);
-        reals.set(0, new RealPath(old.layer(), old.path(), top, old.markers()));
+        List<RealPath> was = e.reals();
+        RealPath old = was.get(0);
+        RealPath fresh = new RealPath(old.layer(), old.path(), top, old.markers());
+        // Most entries have one or two real objects: an immutable list of them, which Entry keeps without a copy.
+        List<RealPath> reals;
+        if (was.size() == 1) {
+            reals = List.of(fresh);
+        } else if (was.size() == 2) {
+            reals = List.of(fresh, was.get(1));
+        } else {
+            reals = new ArrayList<>(was);
+            reals.set(0, fresh);
+        }
         return new Entry(e.parent(), e.path(), reals, e.isWhitedOut(), e.upperWhiteout(), e.generation());
     }
 

@@ -109,6 +109,9 @@ public final class IdMap {
 
     /** The id shown through the overlay for an id stored in a layer. */
     public int shown(int storedId) {
+        if (ranges.isEmpty()) {
+            return storedId;
+        }
         Range storing = storing(storedId);
         if (storing != null) {
             return storing.toShown(storedId);
@@ -138,7 +141,9 @@ public final class IdMap {
     /** The range whose stored side holds this id, or null. */
     private Range storing(int id) {
         long u = Integer.toUnsignedLong(id);
-        for (Range r : ranges) {
+        // Indexed, not with an iterator: asked twice for every attributes shown.
+        for (int i = 0; i < ranges.size(); i++) {
+            Range r = ranges.get(i);
             if (r.storedHas(u)) {
                 return r;
             }
@@ -149,7 +154,8 @@ public final class IdMap {
     /** The range whose shown side holds this id, or null. */
     private Range showing(int id) {
         long u = Integer.toUnsignedLong(id);
-        for (Range r : ranges) {
+        for (int i = 0; i < ranges.size(); i++) {
+            Range r = ranges.get(i);
             if (r.shownHas(u)) {
                 return r;
             }

@@ -20,16 +20,26 @@ public final class OverlayPaths {
         while (end > start && path.charAt(end - 1) == '/') {
             end--;
         }
-        String p = path.substring(start, end);
-        if (p.isEmpty()) {
-            return p;
+        if (start == end) {
+            return "";
         }
-        if (p.contains("//") || p.equals(".") || p.equals("..") || p.startsWith("./") || p.startsWith("../")
-                || p.endsWith("/.") || p.endsWith("/..") || p.contains("/./") || p.contains("/../")
-                || p.indexOf('\0') >= 0) {
-            throw FsException.of(Errno.EINVAL, "resolve", path);
+        // One pass over the path (every request's path comes through here): each component is non-empty, neither
+        // "." nor "..", and no byte is NUL.
+        int component = start;
+        for (int i = start; i <= end; i++) {
+            char c = i < end ? path.charAt(i) : '/';
+            if (c == '/') {
+                int length = i - component;
+                if (length == 0 || path.charAt(component) == '.'
+                        && (length == 1 || length == 2 && path.charAt(component + 1) == '.')) {
+                    throw FsException.of(Errno.EINVAL, "resolve", path);
+                }
+                component = i + 1;
+            } else if (c == '\0') {
+                throw FsException.of(Errno.EINVAL, "resolve", path);
+            }
         }
-        return p;
+        return path.substring(start, end);
     }
 
     /** A merged path as messages show it: absolute, and escaped where its bytes are not UTF-8. */

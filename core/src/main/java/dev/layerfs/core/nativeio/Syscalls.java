@@ -338,26 +338,38 @@ public final class Syscalls {
     /** lstat relative to a directory: never follows a symbolic link in the last component. */
     public Stat lstat(int dirfd, String path) throws FsException {
         Pointer buf = statBuffer.get();
-        checkAt(at(dirfd, path, (d, p) -> boot.fstatat(d, p, buf, Linux.AT_SYMLINK_NOFOLLOW)), "stat", path);
+        checkAt(fstatat(dirfd, path, buf, Linux.AT_SYMLINK_NOFOLLOW), "stat", path);
         return layout.decode(buf);
     }
 
     /** stat relative to a directory, following symbolic links (for paths given by the user, such as layers). */
     public Stat stat(int dirfd, String path) throws FsException {
         Pointer buf = statBuffer.get();
-        checkAt(at(dirfd, path, (d, p) -> boot.fstatat(d, p, buf, 0)), "stat", path);
+        checkAt(fstatat(dirfd, path, buf, 0), "stat", path);
         return layout.decode(buf);
     }
 
     /** As {@link #lstat}, but null where the name does not exist (ENOENT, or ENOTDIR for a parent). */
     public Stat lstatIfExists(int dirfd, String path) throws FsException {
         Pointer buf = statBuffer.get();
-        long rc = at(dirfd, path, (d, p) -> boot.fstatat(d, p, buf, Linux.AT_SYMLINK_NOFOLLOW));
+        long rc = fstatat(dirfd, path, buf, Linux.AT_SYMLINK_NOFOLLOW);
         if (rc == -Errno.ENOENT.code() || rc == -Errno.ENOTDIR.code()) {
             return null;
         }
         checkAt(rc, "stat", path);
         return layout.decode(buf);
+    }
+
+    /**
+     * fstatat into {@code buf}, as {@link #at} runs it; a path short enough for one call is passed without the
+     * call object {@link #at} takes (the engine stats on every request).
+     */
+    private long fstatat(int dirfd, String path, Pointer buf, int flags) {
+        if (path.length() <= MAX_PATH_AT_ONCE) {
+            int rc = boot.fstatat(dirfd, c(rel(path)), buf, flags);
+            return rc < 0 ? -errno() : rc;
+        }
+        return at(dirfd, path, (d, p) -> boot.fstatat(d, p, buf, flags));
     }
 
     public Stat fstat(int fd) throws FsException {

@@ -10,11 +10,11 @@ import java.util.HashSet;
 import java.util.Set;
 
 /**
- * An open /dev/fuse: a {@link FileChannel} for reading requests and writing replies with direct buffers, and the
- * descriptor number mount(2) and the clone ioctl need. The number is found in /proc/self/fd (the one descriptor
- * on /dev/fuse that was not there before the open), so no JDK internals are opened up; opens are serialised, and
- * code that receives descriptors from other processes receives them holding the same lock
- * ({@link KernelSession#descriptorLock()}) and closes descriptors holding it too.
+ * An open /dev/fuse: the {@link FileChannel} that holds it open, and the descriptor number that mount(2), the clone
+ * ioctl and the workers' read(2) and write(2) calls ({@link KernelCalls}) take. The number is found in
+ * /proc/self/fd (the one descriptor on /dev/fuse that was not there before the open), so no JDK internals are
+ * opened up; opens are serialised, and code that receives descriptors from other processes receives them holding
+ * the same lock ({@link KernelSession#descriptorLock()}) and closes descriptors holding it too.
  *
  * <p>So while an open holds the lock, no other descriptor on /dev/fuse comes or goes, and a number that was free
  * just before the open and names /dev/fuse after it is the new one. open(2) takes the lowest free number, which

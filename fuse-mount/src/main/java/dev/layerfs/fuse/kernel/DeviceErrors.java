@@ -1,25 +1,32 @@
 package dev.layerfs.fuse.kernel;
 
-import java.io.IOException;
+import dev.layerfs.core.error.Errno;
 
-/**
- * The errno behind a failed read or write on /dev/fuse. A FileChannel reports it only as the C library's text
- * for the errno (the JVM's messages are not translated), so the two cases that matter are told apart here, once.
- */
+/** What the errno of a failed read or write on /dev/fuse means for the worker that got it. */
 final class DeviceErrors {
+    private static final int ENOENT = Errno.ENOENT.code();
+    private static final int EINTR = Errno.EINTR.code();
+    private static final int ENODEV = Errno.ENODEV.code();
+
     private DeviceErrors() {}
 
     /** ENODEV: the file system was unmounted (or the connection aborted). */
-    static boolean isUnmounted(IOException e) {
-        return has(e, "No such device");
+    static boolean isUnmounted(int errno) {
+        return errno == ENODEV;
     }
 
     /** ENOENT: the request was interrupted and dropped before its reply (or before it could be read). */
-    static boolean isRequestGone(IOException e) {
-        return has(e, "No such file or directory") || has(e, "Interrupted system call");
+    static boolean isRequestGone(int errno) {
+        return errno == ENOENT;
     }
 
-    private static boolean has(IOException e, String text) {
-        return e.getMessage() != null && e.getMessage().contains(text);
+    /** EINTR: a signal came before the call did anything; it is made again. */
+    static boolean isInterrupted(int errno) {
+        return errno == EINTR;
+    }
+
+    /** An errno as log lines name it. */
+    static String describe(int errno) {
+        return "errno " + errno;
     }
 }

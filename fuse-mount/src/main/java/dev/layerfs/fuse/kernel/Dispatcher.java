@@ -18,6 +18,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -113,10 +114,11 @@ final class Dispatcher {
      */
     long[] staleNodes() {
         List<String> paths = fs.takeCopiedUp();
-        if (paths.isEmpty() && staleAlso.get().isEmpty()) {
+        if (paths.isEmpty() && (staleAlsoCount.get() == 0 || staleAlso.get().isEmpty())) {
             return NONE;
         }
         java.util.LinkedHashSet<Long> ids = new java.util.LinkedHashSet<>(staleAlso.get());
+        staleAlsoCount.addAndGet(-staleAlso.get().size());
         staleAlso.get().clear();
         for (String p : paths) {
             for (long id : nodes.copiedUp(p)) {
@@ -136,11 +138,14 @@ final class Dispatcher {
     private void othersStale(Node n) {
         for (long id : nodes.othersOfInode(n)) {
             staleAlso.get().add(id);
+            staleAlsoCount.incrementAndGet();
         }
     }
 
     /** Nodes a request made stale beyond those its copied-up paths name (per worker thread, until staleNodes). */
     private final ThreadLocal<List<Long>> staleAlso = ThreadLocal.withInitial(java.util.ArrayList::new);
+    /** How many ids the lists of {@link #staleAlso} hold, all threads together: while 0 none is looked up. */
+    private final AtomicInteger staleAlsoCount = new AtomicInteger();
 
     /**
      * Answers one request; null where the kernel takes no reply. With -d each request is logged with its

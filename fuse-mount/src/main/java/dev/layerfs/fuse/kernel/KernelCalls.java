@@ -12,9 +12,10 @@ import jnr.ffi.annotations.Out;
 
 /**
  * The system calls the kernel transport needs beyond the engine's libc binding: mount(2), the ioctls on
- * /dev/fuse (clone, passthrough backings), geteuid and getegid, fstatfs(2) for a filesystem's type, and an open and
- * close that tell which descriptor number the next open takes. Small on purpose (binding cost grows with the interface); to move into core's
- * {@code Syscalls} once the engine side agrees.
+ * /dev/fuse (clone, passthrough backings), geteuid and getegid, fstatfs(2) for a filesystem's type, an open and
+ * close that tell which descriptor number the next open takes, and read(2) and write(2) for requests and replies.
+ * Small on purpose (binding cost grows with the interface); to move into core's {@code Syscalls} once the engine
+ * side agrees.
  */
 final class KernelCalls {
     /** Public only because jnr generates its implementation elsewhere. */
@@ -34,6 +35,10 @@ final class KernelCalls {
         int close(int fd);
 
         int madvise(Pointer address, long length, int advice);
+
+        long read(int fd, long address, long count);
+
+        long write(int fd, long address, long count);
     }
 
     static final long MS_RDONLY = 1;
@@ -146,6 +151,26 @@ final class KernelCalls {
         if (to > from) {
             lib.madvise(Pointer.wrap(runtime, from), to - from, MADV_DONTNEED);
         }
+    }
+
+    /** The native address of a direct buffer's first byte. */
+    long address(ByteBuffer buffer) {
+        return Pointer.wrap(runtime, buffer).address();
+    }
+
+    /**
+     * read(2) into native memory: the bytes read, or the negated errno. A plain call with numbers only, where a
+     * FileChannel's read adds its locks, interrupt bookkeeping and thread set to every request.
+     */
+    long read(int fd, long address, int count) {
+        long n = lib.read(fd, address, count);
+        return n < 0 ? -LastError.getLastError(runtime) : n;
+    }
+
+    /** write(2) from native memory: the bytes written, or the negated errno. */
+    long write(int fd, long address, int count) {
+        long n = lib.write(fd, address, count);
+        return n < 0 ? -LastError.getLastError(runtime) : n;
     }
 
     int geteuid() {

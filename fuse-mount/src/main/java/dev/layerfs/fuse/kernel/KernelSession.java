@@ -184,7 +184,7 @@ public final class KernelSession {
         String name = self.getName();
         self.setName("fuse-0");
         try {
-            if (serveOne(first, buffers.in, buffers.out, buffers.notes)) {
+            if (serveOne(calls, first, buffers)) {
                 for (int i = 1; i < Math.max(1, options.threads()); i++) {
                     try {
                         DevFuse clone = DevFuse.open();
@@ -196,7 +196,7 @@ public final class KernelSession {
                         break;
                     }
                 }
-                serve(first, buffers.in, buffers.out, buffers.notes);
+                serve(calls, first, buffers);
             }
         } finally {
             buffers.giveBack();
@@ -236,23 +236,23 @@ public final class KernelSession {
     }
 
     private Thread start(DevFuse dev, int index) {
-        Thread t = new Thread(() -> serve(dev), "fuse-" + index);
+        Thread t = new Thread(() -> serve(KernelCalls.get(), dev), "fuse-" + index);
         t.setDaemon(true);
         t.start();
         return t;
     }
 
-    private void serve(DevFuse dev) {
+    private void serve(KernelCalls calls, DevFuse dev) {
         WorkerBuffers buffers = WorkerBuffers.take();
         try {
-            serve(dev, buffers.in, buffers.out, buffers.notes);
+            serve(calls, dev, buffers);
         } finally {
             buffers.giveBack();
         }
     }
 
-    private void serve(DevFuse dev, ByteBuffer in, ReplyWriter out, ReplyWriter notes) {
-        while (serveOne(dev, in, out, notes)) {
+    private void serve(KernelCalls calls, DevFuse dev, WorkerBuffers buffers) {
+        while (serveOne(calls, dev, buffers)) {
             // Until the connection is gone.
         }
     }
@@ -263,25 +263,25 @@ public final class KernelSession {
      * loop that never returns runs interpreted until an on-stack replacement, which the daemon's JIT thresholds
      * put off for a couple of hundred thousand requests.
      */
-    private boolean serveOne(DevFuse dev, ByteBuffer in, ReplyWriter out, ReplyWriter notes) {
-        in.clear();
-        int n;
-        try {
-            n = dev.channel.read(in);
-        } catch (IOException e) {
-            if (DeviceErrors.isUnmounted(e)) {
+    private boolean serveOne(KernelCalls calls, DevFuse dev, WorkerBuffers buffers) {
+        ByteBuffer in = buffers.in;
+        ReplyWriter out = buffers.out;
+        long n = calls.read(dev.fd, buffers.inAddress, in.capacity());
+        if (n < 0) {
+            int errno = (int) -n;
+            if (DeviceErrors.isUnmounted(errno)) {
                 return false;
             }
-            if (DeviceErrors.isRequestGone(e)) {
+            if (DeviceErrors.isRequestGone(errno) || DeviceErrors.isInterrupted(errno)) {
                 return true;
             }
-            LOG.error("reading /dev/fuse failed: {}", e.toString());
+            LOG.error("reading /dev/fuse failed: {}", DeviceErrors.describe(errno));
             return false;
         }
-        if (n < 0) {
+        if (n == 0) {
             return false;
         }
-        Request.Parsed parsed = Request.parse(in, n);
+        Request.Parsed parsed = Request.parse(in, (int) n);
         Request request = null;
         ByteBuffer reply;
         if (parsed instanceof Request.Ok ok) {
@@ -297,14 +297,14 @@ public final class KernelSession {
         // for a page another request (waiting for that lock) holds. Notifying a node the kernel has already
         // forgotten fails with ENOENT, which send() ignores.
         for (long id : dispatcher.staleNodes()) {
-            if (send(dev, notes.invalInode(id)) == Sent.GONE) {
+            if (send(calls, dev, buffers.notesAddress, buffers.notes.invalInode(id)) == Sent.GONE) {
                 return false;
             }
         }
         if (reply == null) {
             return true;
         }
-        Sent sent = send(dev, reply);
+        Sent sent = send(calls, dev, buffers.outAddress, reply);
         if (sent == Sent.GONE) {
             return false;
         }
@@ -325,22 +325,26 @@ public final class KernelSession {
         GONE
     }
 
-    /** Writes one reply (or notification). */
-    private static Sent send(DevFuse dev, ByteBuffer reply) {
-        try {
-            while (reply.hasRemaining()) {
-                dev.channel.write(reply);
-            }
+    /**
+     * Writes one reply (or notification), a view from the start of the {@link ReplyWriter} memory at
+     * {@code address}, in one write(2) (the kernel takes a reply whole or not at all).
+     */
+    private static Sent send(KernelCalls calls, DevFuse dev, long address, ByteBuffer reply) {
+        long rc;
+        do {
+            rc = calls.write(dev.fd, address + reply.position(), reply.remaining());
+        } while (rc < 0 && DeviceErrors.isInterrupted((int) -rc));
+        if (rc >= 0) {
             return Sent.DELIVERED;
-        } catch (IOException e) {
-            if (DeviceErrors.isRequestGone(e)) {
-                return Sent.ABANDONED;
-            }
-            if (!DeviceErrors.isUnmounted(e)) {
-                LOG.error("writing a reply to /dev/fuse failed: {}", e.toString());
-            }
-            return Sent.GONE;
         }
+        int errno = (int) -rc;
+        if (DeviceErrors.isRequestGone(errno)) {
+            return Sent.ABANDONED;
+        }
+        if (!DeviceErrors.isUnmounted(errno)) {
+            LOG.error("writing a reply to /dev/fuse failed: {}", DeviceErrors.describe(errno));
+        }
+        return Sent.GONE;
     }
 
     private static void joinUninterruptibly(Thread t) {

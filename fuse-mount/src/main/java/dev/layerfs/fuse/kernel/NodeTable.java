@@ -126,6 +126,9 @@ final class NodeTable {
         if (n == root) {
             return "";
         }
+        if (!n.links.isEmpty() && n.links.get(0).parent() == root) {
+            return n.links.get(0).name(); // a name in the root: its own path
+        }
         // The names from the node up to the root, then joined root first: one pass each, no shifting.
         String[] names = new String[8];
         int depth = 0;

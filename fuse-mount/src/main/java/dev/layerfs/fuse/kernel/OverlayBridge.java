@@ -15,6 +15,7 @@ import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The one class of the kernel transport that calls the engine. Paths and names arrive as the kernel sent them,
@@ -32,19 +33,32 @@ final class OverlayBridge {
 
     /** The merged paths the current request copied up, per worker thread, until {@link #takeCopiedUp}. */
     private final ThreadLocal<List<String>> copiedUp = ThreadLocal.withInitial(ArrayList::new);
+    /**
+     * How many paths the lists of {@link #copiedUp} hold, all threads together: while it is 0, as after almost every
+     * request, {@link #takeCopiedUp} does not look its thread's list up (a ThreadLocal lookup makes a call into
+     * the VM in C1-compiled code).
+     */
+    private final AtomicInteger untaken = new AtomicInteger();
 
     OverlayBridge(Overlay overlay) {
         this.overlay = overlay;
-        overlay.watchCopyUps(path -> copiedUp.get().add(path));
+        overlay.watchCopyUps(path -> {
+            copiedUp.get().add(path);
+            untaken.incrementAndGet();
+        });
     }
 
     /** The paths this thread's request copied up (merged paths, Latin-1), emptied; none for most requests. */
     List<String> takeCopiedUp() {
+        if (untaken.get() == 0) {
+            return List.of();
+        }
         List<String> paths = copiedUp.get();
         if (paths.isEmpty()) {
             return List.of();
         }
         List<String> out = List.copyOf(paths);
+        untaken.addAndGet(-paths.size());
         paths.clear();
         return out;
     }

@@ -57,8 +57,11 @@ final class Request {
     final int uid;
     final int gid;
     final int pid;
-    private final int[] nameStart = new int[2];
-    private final int[] nameEnd = new int[2];
+    /** Where the names lie (at most two); fields, not arrays: one request object is made per request read. */
+    private int name0Start;
+    private int name0End;
+    private int name1Start;
+    private int name1End;
     /** Where the bytes after the fixed struct and the names begin. */
     private int tail;
 
@@ -112,8 +115,13 @@ final class Request {
             if (end >= read) {
                 return new Malformed(r.unique, replies, r.opcode + ": name " + (i + 1) + " is not terminated");
             }
-            r.nameStart[i] = pos;
-            r.nameEnd[i] = end;
+            if (i == 0) {
+                r.name0Start = pos;
+                r.name0End = end;
+            } else {
+                r.name1Start = pos;
+                r.name1End = end;
+            }
             pos = end + 1;
         }
         r.tail = pos;
@@ -159,9 +167,10 @@ final class Request {
 
     /** The i-th name (0 or 1), one char per byte. */
     String name(int i) {
-        int n = nameEnd[i] - nameStart[i];
+        int start = i == 0 ? name0Start : name1Start;
+        int n = (i == 0 ? name0End : name1End) - start;
         byte[] b = new byte[n];
-        buf.get(nameStart[i], b, 0, n);
+        buf.get(start, b, 0, n);
         return new String(b, StandardCharsets.ISO_8859_1);
     }
 

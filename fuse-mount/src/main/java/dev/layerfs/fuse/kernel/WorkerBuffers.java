@@ -23,11 +23,19 @@ final class WorkerBuffers {
     final ByteBuffer in;
     final ReplyWriter out;
     final ReplyWriter notes;
+    /** The native addresses of {@link #in} and of {@link #out}'s and {@link #notes}' memory (read(2), write(2)). */
+    final long inAddress;
+    final long outAddress;
+    final long notesAddress;
 
     private WorkerBuffers() {
         in = ReplyWriter.pageAlignedAt(FuseAbi.WRITE_DATA_OFFSET, REQUEST_BUFFER);
         out = new ReplyWriter(REPLY_BUFFER);
         notes = new ReplyWriter(NOTIFY_BUFFER);
+        KernelCalls calls = KernelCalls.get();
+        inAddress = calls.address(in);
+        outAddress = calls.address(out.memory());
+        notesAddress = calls.address(notes.memory());
         releasePages();
     }
 
