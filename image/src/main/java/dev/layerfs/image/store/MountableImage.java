@@ -73,8 +73,7 @@ public record MountableImage(Digest manifestDigest, Digest id, List<String> name
         if (cache != null && !before.equals(NO_IDENTITY) && cache.identity().equals(before)) {
             return cache.images();
         }
-        ImageIndex index = new ImageIndex(store);
-        byte[] json = index.readBytes();
+        byte[] json = readIndex(store);
         if (json == null) {
             return List.of();
         }
@@ -82,12 +81,26 @@ public record MountableImage(Digest manifestDigest, Digest id, List<String> name
                 ? before : NO_IDENTITY;
         String hex = Digest.of(json).hex();
         if (cache == null || !cache.digestHex().equals(hex)) {
-            return refresh(store, index, json, identity);
+            return refresh(store, new ImageIndex(store), json, identity);
         }
         if (!identity.equals(NO_IDENTITY)) {
             write(store, hex, identity, cache.images());
         }
         return cache.images();
+    }
+
+    /**
+     * index.json's bytes (null: none), read here rather than by {@link ImageIndex}: loading that class loads
+     * Jackson's, which a mount needs only where index.txt is stale.
+     */
+    private static byte[] readIndex(LayerStore store) throws ImageStoreException {
+        try {
+            return Files.readAllBytes(store.indexFile());
+        } catch (NoSuchFileException e) {
+            return null;
+        } catch (IOException e) {
+            throw new ImageStoreException("cannot read " + store.indexFile() + ": " + e.getMessage(), e);
+        }
     }
 
     /**
