@@ -135,7 +135,12 @@ public final class Overlay implements Closeable {
      * else is written.
      */
     public static Overlay open(OverlayConfig config) throws ConfigException {
-        LayerStack stack = LayerStack.open(config);
+        return open(config, null);
+    }
+
+    /** The same, the lower layers as {@code checks} (a {@link LayerStack#validate}, or null) found them. */
+    public static Overlay open(OverlayConfig config, LayerStack.Checks checks) throws ConfigException {
+        LayerStack stack = LayerStack.open(config, checks);
         WorkDir work = null;
         if (!stack.readOnly()) {
             try {

@@ -36,6 +36,8 @@ final class MountDaemon {
     private final CommandLine cl;
     private final Syscalls sys = Syscalls.get();
     private Path ephemeralDir;
+    /** What {@link #check} found of the layers, for {@link #openOverlay} to check the lower layers only once. */
+    private LayerStack.Checks checks;
 
     MountDaemon(CommandLine cl) {
         this.cl = cl;
@@ -106,11 +108,17 @@ final class MountDaemon {
         if (!root && (o.suid.orElse(false) || o.dev.orElse(false))) {
             throw new MountException("suid and dev need the mount to be made by root (fusermount refuses them)");
         }
-        validateLayers(o);
+        checks = validateLayers(o);
         transport.preflight();
-        List<Path> layers = new ArrayList<>(o.lowerDirs);
-        o.upperDir.ifPresent(layers::add);
-        o.workDir.ifPresent(layers::add);
+        // the layers checked by their real paths; an upperdir and workdir a read-only or ephemeral mount does not
+        // use are resolved where they exist
+        List<Path> layers = new ArrayList<>(checks.realPaths());
+        if ((o.readOnly || o.ephemeral) && o.upperDir.isPresent()) {
+            layers.addAll(Preflight.existing(List.of(o.upperDir.get())));
+        }
+        if ((o.readOnly || o.ephemeral) && o.workDir.isPresent()) {
+            layers.addAll(Preflight.existing(List.of(o.workDir.get())));
+        }
         return Preflight.mountPoint(cl.mountPoint, layers);
     }
 
@@ -127,12 +135,12 @@ final class MountDaemon {
     }
 
     /** The layers' own mistakes come first: they are the user's to fix, whatever else is wrong. */
-    private static void validateLayers(MountOptions o) throws MountException {
+    private static LayerStack.Checks validateLayers(MountOptions o) throws MountException {
         boolean lowersOnly = o.readOnly || o.ephemeral;
         Optional<Path> upper = lowersOnly ? Optional.empty() : o.upperDir;
         Optional<Path> work = lowersOnly ? Optional.empty() : o.workDir;
         try {
-            LayerStack.validate(new OverlayConfig(o.lowerDirs, upper, work, o.fsync, o.idMapping()));
+            return LayerStack.validate(new OverlayConfig(o.lowerDirs, upper, work, o.fsync, o.idMapping()));
         } catch (ConfigException e) {
             throw new MountException(e.getMessage());
         }
@@ -153,7 +161,8 @@ final class MountDaemon {
             }
         }
         try {
-            return Overlay.open(new OverlayConfig(o.lowerDirs, upper, work, o.fsync, o.idMapping(), o.features));
+            return Overlay.open(new OverlayConfig(o.lowerDirs, upper, work, o.fsync, o.idMapping(), o.features),
+                    checks);
         } catch (ConfigException e) {
             deleteEphemeral();
             throw new MountException(e.getMessage());

@@ -55,7 +55,10 @@ final class Preflight {
         }
     }
 
-    /** The mount point, resolved; it must be an existing directory that no layer overlaps. */
+    /**
+     * The mount point, resolved; it must be an existing directory that no layer overlaps. {@code layers}: real
+     * paths (the layer checks resolved them).
+     */
     static Path mountPoint(Path given, List<Path> layers) throws MountException {
         if (!Files.exists(given, LinkOption.NOFOLLOW_LINKS) && !Files.exists(given)) {
             throw new MountException("mount point " + given + " does not exist");
@@ -69,7 +72,7 @@ final class Preflight {
         } catch (IOException e) {
             throw new MountException("mount point " + given + " cannot be resolved: " + e.getMessage());
         }
-        for (Path layer : existing(layers)) {
+        for (Path layer : layers) {
             if (mp.startsWith(layer)) {
                 throw new MountException("mount point " + given + " is inside the layer " + layer);
             }
@@ -80,7 +83,8 @@ final class Preflight {
         return mp;
     }
 
-    private static List<Path> existing(List<Path> paths) {
+    /** The real paths of those of {@code paths} that exist. */
+    static List<Path> existing(List<Path> paths) {
         List<Path> out = new ArrayList<>();
         for (Path p : paths) {
             try {

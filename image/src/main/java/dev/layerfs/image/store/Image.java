@@ -13,7 +13,7 @@ import java.util.Optional;
  */
 public record Image(Digest manifestDigest, JsonNode manifest, Digest configDigest, JsonNode config,
                     List<String> names)
-        implements ImageIndex.Named {
+        implements ImageReference.Named {
 
     public Digest id() {
         return configDigest;

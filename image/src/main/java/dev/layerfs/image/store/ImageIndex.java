@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.channels.FileLock;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -72,50 +71,7 @@ public final class ImageIndex {
      * hex digits of an ID.
      */
     public Image resolve(String ref) throws ImageStoreException {
-        return resolve(ref, images(), store.root());
-    }
-
-    /** What {@link #resolve} matches a reference against: an image's names, ID and manifest digest. */
-    interface Named {
-        List<String> names();
-
-        Digest id();
-
-        Digest manifestDigest();
-    }
-
-    /** The image of {@code all} (index order) that {@code ref} names, by {@link #resolve}'s rules. */
-    static <T extends Named> T resolve(String ref, List<T> all, Path storeRoot) throws ImageStoreException {
-        List<String> candidates = new ArrayList<>(List.of(ref));
-        boolean hasTag = ref.lastIndexOf(':') > ref.lastIndexOf('/');
-        String tagged = hasTag ? ref : ref + ":latest";
-        candidates.add(tagged);
-        candidates.add("localhost/" + tagged);
-        candidates.add("docker.io/library/" + tagged);
-        for (String c : candidates) {
-            for (T i : all) {
-                if (i.names().contains(c)) {
-                    return i;
-                }
-            }
-        }
-        String hex = ref.startsWith("sha256:") ? ref.substring(7) : ref;
-        if (hex.matches("[0-9a-f]{4,64}")) {
-            List<T> matches = new ArrayList<>();
-            for (T i : all) {
-                if (i.id().hex().startsWith(hex) || i.manifestDigest().hex().startsWith(hex)) {
-                    matches.add(i);
-                }
-            }
-            if (matches.size() == 1) {
-                return matches.get(0);
-            }
-            if (matches.size() > 1) {
-                throw new ImageStoreException("image ID prefix " + hex + " is ambiguous: " + matches.size()
-                        + " images match");
-            }
-        }
-        throw new ImageStoreException("no image " + ref + " in the store " + storeRoot);
+        return ImageReference.resolve(ref, images(), store.root());
     }
 
     /** Loads an image from its manifest blob and config blob. */

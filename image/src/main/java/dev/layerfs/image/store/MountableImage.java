@@ -16,7 +16,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * What mounting an image needs of it: its names, ID and manifest digest (to resolve a reference as
- * {@link ImageIndex#resolve} does), and its layers' diff_ids and blob digests, base first (for {@code @N} and
+ * {@link ImageReference#resolve} does), and its layers' diff_ids and blob digests, base first (for {@code @N} and
  * {@code @DIGEST}). Read from the store's {@code index.txt}: the same for every image of index.json, as lines of
  * text, so that a mount parses no JSON and loads no JSON library:
  * <pre>
@@ -37,7 +37,7 @@ import java.util.concurrent.TimeUnit;
  * an image mount meanwhile sees the index as it was. A version 1 file (no identity) is used as one with none.
  */
 public record MountableImage(Digest manifestDigest, Digest id, List<String> names, List<Digest> diffIds,
-                             List<String> blobs) implements ImageIndex.Named {
+                             List<String> blobs) implements ImageReference.Named {
     private static final String FILE = "index.txt";
     private static final String HEADER = "layerfs index.txt 2 ";
     /** The identity of an index.json none is known of. */
@@ -55,9 +55,9 @@ public record MountableImage(Digest manifestDigest, Digest id, List<String> name
         return LayerSelection.split(ref);
     }
 
-    /** The image {@code ref} names in the store, by {@link ImageIndex#resolve}'s rules. */
+    /** The image {@code ref} names in the store, by {@link ImageReference#resolve}'s rules. */
     public static MountableImage resolve(LayerStore store, String ref) throws ImageStoreException {
-        return ImageIndex.resolve(ref, all(store), store.root());
+        return ImageReference.resolve(ref, all(store), store.root());
     }
 
     /**
@@ -73,8 +73,7 @@ public record MountableImage(Digest manifestDigest, Digest id, List<String> name
         if (cache != null && !before.equals(NO_IDENTITY) && cache.identity().equals(before)) {
             return cache.images();
         }
-        ImageIndex index = new ImageIndex(store);
-        byte[] json = index.readBytes();
+        byte[] json = readIndex(store);
         if (json == null) {
             return List.of();
         }
@@ -82,12 +81,26 @@ public record MountableImage(Digest manifestDigest, Digest id, List<String> name
                 ? before : NO_IDENTITY;
         String hex = Digest.of(json).hex();
         if (cache == null || !cache.digestHex().equals(hex)) {
-            return refresh(store, index, json, identity);
+            return refresh(store, new ImageIndex(store), json, identity);
         }
         if (!identity.equals(NO_IDENTITY)) {
             write(store, hex, identity, cache.images());
         }
         return cache.images();
+    }
+
+    /**
+     * index.json's bytes (null: none), read here rather than by {@link ImageIndex}: loading that class loads
+     * Jackson's, which a mount needs only where index.txt is stale.
+     */
+    private static byte[] readIndex(LayerStore store) throws ImageStoreException {
+        try {
+            return Files.readAllBytes(store.indexFile());
+        } catch (NoSuchFileException e) {
+            return null;
+        } catch (IOException e) {
+            throw new ImageStoreException("cannot read " + store.indexFile() + ": " + e.getMessage(), e);
+        }
     }
 
     /**
