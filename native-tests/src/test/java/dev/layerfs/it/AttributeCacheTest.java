@@ -1,6 +1,7 @@
 package dev.layerfs.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -8,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -15,7 +17,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * What the README documents about the kernel's FUSE attribute cache: with the default timeout (1 s) the link count
  * cached for one name of a hard-linked file, and a directory's ctime after a copy-up into it, can be stale for a
  * moment; {@code -o timeout=0} removes both effects. These tests use timeout=0 and need no waiting of any kind,
- * except the one that shows a descriptor on one name of a hard-linked file catching up with the default timeout.
+ * except the one that shows a descriptor on one name of a hard-linked file catching up with the default timeout,
+ * and the one showing what the kernel transport keeps of a directory's times after a copy-up into it.
  */
 class AttributeCacheTest {
     @RegisterExtension
@@ -45,6 +48,35 @@ class AttributeCacheTest {
         String listing = Sh.ok("tar", "-tf", archive.toString()).stdout();
         assertEquals("./\n./d/\n./d/added\n./d/x\n./low1\n", String.join("\n",
                 listing.lines().sorted().toList()) + "\n");
+    }
+
+    /**
+     * Kernel transport, default timeout: a file copied up into a directory already on the upper layer leaves the
+     * directory's mtime as it was (as on the kernel overlay: the copy-up puts the times back) and its ctime as the
+     * kernel cached it (README "How layerfs differs"); the next change made in it through the mount shows the
+     * directory's real times.
+     */
+    @Test
+    void aFileCopiedUpIntoAnUpperDirectoryLeavesTheDirectorysCachedTimes() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Transports.kernel(), "the kernel transport's attribute cache");
+        Layers l = ext.layers("ctime", 1);
+        Fixture.file(l.lower(0).resolve("a/low"), "low\n");
+        LayerfsMount m = ext.mount(l);
+        Path a = m.path("a");
+        Files.writeString(a.resolve("made"), "made\n");
+        Object mtime = Files.getAttribute(a, "unix:lastModifiedTime");
+        Object ctime = Files.getAttribute(a, "unix:ctime");
+
+        Files.setPosixFilePermissions(a.resolve("low"), PosixFilePermissions.fromString("rw-------"));
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(a.resolve("low"))));
+        assertTrue(Files.exists(l.upper().resolve("a/low")), "copied up");
+        assertEquals(mtime, Files.getAttribute(a, "unix:lastModifiedTime"), "the copy-up put the mtime back");
+        assertEquals(mtime, Files.getAttribute(l.upper().resolve("a"), "unix:lastModifiedTime"), "on disk too");
+        assertEquals(ctime, Files.getAttribute(a, "unix:ctime"), "the ctime the kernel had");
+
+        Files.delete(a.resolve("made"));
+        assertEquals(Files.getAttribute(l.upper().resolve("a"), "unix:ctime"), Files.getAttribute(a, "unix:ctime"),
+                "after a change through the mount, the directory's own ctime");
     }
 
     /**

@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -48,6 +49,42 @@ class DirectoryListingCacheTest {
         step(d, List.of("c", "e", "elsewhere", "g", "h"), () -> Files.delete(d.resolve("sub")));
         step(d, List.of("c", "e", "elsewhere", "g", "h", "sub"), () -> Files.createDirectory(d.resolve("sub")));
         step(d.resolve("sub"), List.of(), () -> { });
+    }
+
+    /**
+     * A descriptor opened on a directory before changes to it, read after them, then changed and read again after a
+     * rewind: on the kernel overlay and on layerfs (default timeout, the kernel keeping listings) alike, the first
+     * read shows the directory as it is then, not as it was at open, and the read after the rewind shows the later
+     * change too. Kernel transport only: through libfuse 2 a descriptor shows the directory as it was at open
+     * (README "How layerfs differs").
+     */
+    @Test
+    void aDescriptorOpenedBeforeChangesListsAsOnTheKernelOverlay() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Transports.kernel(), "libfuse 2 lists a directory at open");
+        Layers base = ext.layers("opened", 2);
+        Fixture.file(base.lower(0).resolve("d/top"), "top\n");
+        Fixture.file(base.lower(1).resolve("d/a"), "a\n");
+        Fixture.file(base.lower(1).resolve("d/b"), "b\n");
+        Layers kl = base.copyTo(ext.root().resolve("kernel"));
+        Layers fl = base.copyTo(ext.root().resolve("layerfs"));
+        KernelOverlay kernel = ext.mountKernel(kl, "");
+        LayerfsMount layerfs = ext.mount(fl);
+        String script = """
+                python3 - <<'EOF'
+                import os
+                os.listdir("d")
+                fd = os.open("d", os.O_RDONLY | os.O_DIRECTORY)
+                open("d/new", "w").close()
+                os.unlink("d/a")
+                print(sorted(os.listdir(fd)))
+                os.rename("d/b", "d/c")
+                print(sorted(os.listdir(fd)))
+                os.close(fd)
+                EOF
+                """;
+        String k = Sh.bash(script, kernel.mountPoint(), Map.of()).assertOk().stdout();
+        assertEquals("['b', 'new', 'top']\n['c', 'new', 'top']\n", k, "on the kernel overlay");
+        assertEquals(k, Sh.bash(script, layerfs.mountPoint(), Map.of()).assertOk().stdout(), "on layerfs");
     }
 
     interface Change {

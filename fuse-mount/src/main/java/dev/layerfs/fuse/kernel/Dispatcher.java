@@ -49,7 +49,21 @@ final class Dispatcher {
     /** An open file of a node; {@code backed}: it holds a share of the node's {@link Backings} entry. */
     private record FileHandle(Node node, OpenFile file, boolean backed) {}
 
-    private record DirHandle(Node node, List<OverlayBridge.Listed> entries) {}
+    /**
+     * An open directory. Its merged listing is read by a READDIR at offset 0 (the first read, or one after a
+     * rewind), not at OPENDIR, as the kernel overlay reads it at the first read and again at a rewind after a
+     * change: where the kernel still has the listing cached (FOPEN_CACHE_DIR with KEEP_CACHE) it sends OPENDIR
+     * and RELEASEDIR alone, and no layer's directory is read or looked at. Later offsets resume that listing. Its
+     * own monitor guards it, as the READDIRs of one handle may come on different workers.
+     */
+    private static final class DirHandle {
+        final Node node;
+        private List<OverlayBridge.Listed> entries;
+
+        DirHandle(Node node) {
+            this.node = node;
+        }
+    }
 
     private final OverlayBridge fs;
     private final NodeTable nodes;
@@ -340,7 +354,8 @@ final class Dispatcher {
             }
             case OPENDIR -> {
                 Node n = node(r);
-                long fh = dirs.add(new DirHandle(n, fs.list(path(n))));
+                path(n); // a node whose names are all gone has nothing to list (ENOENT)
+                long fh = dirs.add(new DirHandle(n));
                 InitNegotiation i = init;
                 // The kernel keeps its cached listing while the directory's mtime stays, unless told otherwise:
                 // after a copy-up below it changed an entry's d_ino, it is not kept.
@@ -818,10 +833,11 @@ final class Dispatcher {
     private ByteBuffer readdir(Request r, ReplyWriter w, boolean plus) throws FsException, Refused {
         Request.Read rd = r.read();
         DirHandle d = present(dirs.get(rd.fh()), EBADF);
+        List<OverlayBridge.Listed> entries = listing(d, rd.offset() <= 0);
         ReplyWriter.Dirents out = w.dirents(rd.size());
-        long dirIno = nodes.ino(d.node());
+        long dirIno = nodes.ino(d.node);
         long start = Math.max(0, rd.offset());
-        int total = d.entries().size() + 2;
+        int total = entries.size() + 2;
         String dirPath = null;
         for (long i = start; i < total; i++) {
             boolean ok;
@@ -830,7 +846,7 @@ final class Dispatcher {
                 ok = plus ? out.addPlus(null, entryValid, attrValid, dirIno, i + 1, DT_DIR, name)
                         : out.add(dirIno, i + 1, DT_DIR, name);
             } else {
-                OverlayBridge.Listed e = d.entries().get((int) (i - 2));
+                OverlayBridge.Listed e = entries.get((int) (i - 2));
                 byte[] name = e.name().getBytes(StandardCharsets.ISO_8859_1);
                 int type = e.type() >>> 12;
                 if (!plus) {
@@ -839,9 +855,9 @@ final class Dispatcher {
                     ok = false;
                 } else {
                     if (dirPath == null) {
-                        dirPath = path(d.node());
+                        dirPath = path(d.node);
                     }
-                    Entry entry = plusEntry(d.node(), dirPath, e.name());
+                    Entry entry = plusEntry(d.node, dirPath, e.name());
                     ok = out.addPlus(entry, entry == null ? entryValid : entryValid(entry.stat()), attrValid,
                             e.ino(), i + 1, type, name);
                 }
@@ -851,6 +867,16 @@ final class Dispatcher {
             }
         }
         return out.finish(r.unique);
+    }
+
+    /** The merged listing of an open directory: read afresh where {@code fromStart}, else the one being read. */
+    private List<OverlayBridge.Listed> listing(DirHandle d, boolean fromStart) throws FsException, Refused {
+        synchronized (d) {
+            if (fromStart || d.entries == null) {
+                d.entries = fs.list(path(d.node));
+            }
+            return d.entries;
+        }
     }
 
     /** The entry of a listed name, or null where it vanished since the listing was made. */

@@ -384,6 +384,7 @@ final class FuseAbi {
         static final int POSIX_ACL = 26;
         static final int MAX_PAGES = 28;
         static final int CACHE_DIR = 28;
+        static final int CACHE_SYMLINKS = 28;
         static final int PASSTHROUGH = 40;
 
         private FlagMinor() {}

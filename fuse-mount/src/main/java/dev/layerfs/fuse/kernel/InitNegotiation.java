@@ -28,7 +28,10 @@ record InitNegotiation(int error, ReplyWriter.InitReply reply, boolean cacheDire
      * The flags asked for, each with the minor that brought it (0: every minor this transport speaks). POSIX_ACL:
      * the kernel checks permissions with the objects' POSIX ACLs, as the kernel overlay does with the real
      * inodes' (without it the mode bits alone decide), and caches each inode's ACLs instead of asking for
-     * {@code system.posix_acl_access} at every {@code ls -l} of every name.
+     * {@code system.posix_acl_access} at every {@code ls -l} of every name. CACHE_SYMLINKS: the kernel keeps a
+     * symbolic link's target in its page cache instead of sending READLINK at every walk through the link (a
+     * container's {@code /lib -> usr/lib} at every exec): a node is one object, and a link's target never
+     * changes (a new link at the name is a new node).
      */
     private static final int[][] WANTED = {
         {InitFlags.ASYNC_READ, 0},
@@ -40,6 +43,7 @@ record InitNegotiation(int error, ReplyWriter.InitReply reply, boolean cacheDire
         {InitFlags.PARALLEL_DIROPS, FlagMinor.PARALLEL_DIROPS},
         {InitFlags.POSIX_ACL, FlagMinor.POSIX_ACL},
         {InitFlags.MAX_PAGES, FlagMinor.MAX_PAGES},
+        {InitFlags.CACHE_SYMLINKS, FlagMinor.CACHE_SYMLINKS},
     };
 
     /**

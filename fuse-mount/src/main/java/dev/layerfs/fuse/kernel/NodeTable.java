@@ -237,11 +237,15 @@ final class NodeTable {
     }
 
     /**
-     * The ids of the nodes whose cached state a copy-up of {@code path} made stale: the object's node (and, for a
-     * regular file, every other node with its inode number: the names of an indexed lower hard link) and its
-     * parent directory's (whose listing may now show another d_ino, so it is also marked
-     * {@linkplain #takeListingChanged changed}), where the kernel holds them; the path is walked by name from the
-     * root.
+     * The ids of the nodes whose cached state a copy-up of {@code path} made stale, where the kernel holds them: the
+     * object's node (and, for a regular file, every other node with its inode number: the names of an indexed lower
+     * hard link) and, where the object copied up is a directory or a node the kernel does not hold, its parent
+     * directory's. The parent's listing may now show another d_ino, so it is marked
+     * {@linkplain #takeListingChanged changed} in every case. A copy-up puts the upper parent's times back, so a
+     * non-directory copied up into a parent already on the upper layer changes nothing the parent shows but its
+     * ctime, which the kernel keeps as it was (see README "How layerfs differs"): one GETATTR fewer per
+     * {@code chmod} of a lower file. A directory copied up changes the parent's link count. The path is walked
+     * by name from the root.
      */
     synchronized long[] copiedUp(String path) {
         if (path.isEmpty()) {
@@ -260,15 +264,17 @@ final class NodeTable {
         if (n == null || n.dropped) {
             return new long[] {parent.id};
         }
-        if (regularByIno == null || n.type != S_IFREG) {
+        if (n.type == S_IFDIR) {
             return new long[] {n.id, parent.id};
+        }
+        if (regularByIno == null || n.type != S_IFREG) {
+            return new long[] {n.id};
         }
         // With index=on the other names of a lower hard link show the object copied up (the same inode number)
         // but are nodes of their own until they are copied up too: their attributes and pages are stale as well.
         long[] others = othersOfInode(n);
-        long[] ids = java.util.Arrays.copyOf(others, others.length + 2);
+        long[] ids = java.util.Arrays.copyOf(others, others.length + 1);
         ids[others.length] = n.id;
-        ids[others.length + 1] = parent.id;
         return ids;
     }
 

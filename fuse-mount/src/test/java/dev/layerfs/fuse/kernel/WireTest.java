@@ -326,6 +326,7 @@ class WireTest {
         assertTrue(n.has(FuseAbi.InitFlags.AUTO_INVAL_DATA));
         assertTrue(n.has(FuseAbi.InitFlags.ATOMIC_O_TRUNC));
         assertTrue(n.has(FuseAbi.InitFlags.POSIX_ACL));
+        assertTrue(n.has(FuseAbi.InitFlags.CACHE_SYMLINKS));
         assertTrue(!n.has(FuseAbi.InitFlags.EXPORT_SUPPORT));
         assertTrue(!n.has(FuseAbi.InitFlags.WRITEBACK_CACHE));
         assertEquals(1 << 20, n.reply().maxWrite());
@@ -337,6 +338,7 @@ class WireTest {
         assertTrue(!old.has(FuseAbi.InitFlags.MAX_PAGES));
         assertEquals(32 * 4096, old.reply().maxWrite());
         assertTrue(!old.cacheDirectories());
+        assertTrue(!old.has(FuseAbi.InitFlags.CACHE_SYMLINKS), "CACHE_SYMLINKS came with 7.28");
         assertTrue(old.has(FuseAbi.InitFlags.POSIX_ACL));
         assertTrue(!InitNegotiation.negotiate(new Request.Init(7, 25, 131072, all, 0), true, 0)
                 .has(FuseAbi.InitFlags.POSIX_ACL), "POSIX_ACL came with 7.26");
