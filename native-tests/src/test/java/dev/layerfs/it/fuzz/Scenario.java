@@ -56,12 +56,18 @@ public final class Scenario {
     /** As {@link #assertExcused(Allowed, String, String, String...)}, each divergence excused by one of these. */
     static void assertExcused(java.util.Set<Allowed> entries, String text, String layerfsOptions,
             String... expected) {
+        assertExcusedBoth(entries, text, System.getProperty("fuzz.kernelOptions", ""), layerfsOptions, expected);
+    }
+
+    /** As {@link #assertExcused(java.util.Set, String, String, String...)}, with these kernel mount options too. */
+    static void assertExcusedBoth(java.util.Set<Allowed> entries, String text, String kernelOptions,
+            String layerfsOptions, String... expected) {
         // A difference of other transports only (Allowed.Scope): on this one the sequence agrees.
         if (entries.stream().noneMatch(Allowed::applies)) {
-            assertAgree(text, layerfsOptions);
+            assertAgreeBoth(text, kernelOptions, layerfsOptions);
             return;
         }
-        Batch.SeqResult r = divergesExactly(text, layerfsOptions, expected);
+        Batch.SeqResult r = divergesExactly(run(text, kernelOptions, layerfsOptions), expected);
         for (Divergence d : r.findings().divergences) {
             if (entries.stream().noneMatch(a -> a.excuses(d, r.resolvedOps(), r.kernelOutcomes()))) {
                 throw new AssertionError("none of " + entries + " excuses: " + d);
@@ -70,7 +76,10 @@ public final class Scenario {
     }
 
     private static Batch.SeqResult divergesExactly(String text, String layerfsOptions, String... expected) {
-        Batch.SeqResult r = run(text, layerfsOptions);
+        return divergesExactly(run(text, layerfsOptions), expected);
+    }
+
+    private static Batch.SeqResult divergesExactly(Batch.SeqResult r, String... expected) {
         List<String> got = r.findings().divergences.stream().map(Divergence::toString).sorted().toList();
         List<String> want = java.util.Arrays.stream(expected).sorted().toList();
         if (!got.equals(want)) {
