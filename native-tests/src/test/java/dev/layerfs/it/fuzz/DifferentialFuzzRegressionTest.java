@@ -727,6 +727,9 @@ class DifferentialFuzzRegressionTest {
      */
     @Test
     void failedRenameTouchesTheParentSeenByAStat() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Transports.kernel(), "through libfuse 2 the same failed rename"
+                + " also shows in a/b's link count (lower 2, where the kernel shows its copied-up directory's 1);"
+                + " the four features are compared on the kernel transport");
         Scenario.assertExcusedBoth(java.util.Set.of(Allowed.FAILED_RENAME_TOUCHES_THE_PARENT), """
                 lowers 1
                 U dir . 0755 0:0 1210154493.514950035
