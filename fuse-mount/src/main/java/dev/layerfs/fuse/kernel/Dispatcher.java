@@ -137,6 +137,10 @@ final class Dispatcher {
         for (String p : paths) {
             for (long id : nodes.copiedUp(p)) {
                 ids.add(id);
+                Node n = nodes.get(id);
+                if (n != null) {
+                    backings.copiedUp(n); // its lower backing is never used for the upper copy
+                }
             }
         }
         return ids.stream().mapToLong(Long::longValue).toArray();
@@ -239,7 +243,7 @@ final class Dispatcher {
             fs.release(h.file());
             nodes.closed(h.node(), fh);
             if (h.backed()) {
-                backings.released(h.node());
+                backings.released(h.node(), nodes.live(h.node()));
             }
         }
         return h;
@@ -308,6 +312,7 @@ final class Dispatcher {
                     othersStale(gone);
                 }
                 nodes.removed(parent, r.name(0));
+                nameGone(gone);
                 keepPin(gone, pin);
                 yield w.empty(r.unique);
             }
@@ -639,6 +644,7 @@ final class Dispatcher {
             othersStale(replaced);
         }
         nodes.renamed(oldParent, r.name(0), newParent, r.name(1), exchange);
+        nameGone(replaced);
         keepPin(replaced, pin);
         return w.empty(r.unique);
     }
@@ -691,9 +697,21 @@ final class Dispatcher {
     }
 
     private void forget(long id, long count) {
+        Node n = nodes.get(id);
         nodes.forget(id, count);
-        if (nodes.get(id) == null) {
+        if (n != null && nodes.get(id) == null) {
             pinned.forgotten(id);
+            backings.drop(n);
+        }
+    }
+
+    /**
+     * After a removal or a rename over a name: where that was the node's last name its kept backing is closed, so
+     * that the kernel lets go of a removed file (its space is freed as on the kernel overlay).
+     */
+    private void nameGone(Node n) {
+        if (n != null && nodes.nameless(n)) {
+            backings.drop(n);
         }
     }
 
@@ -734,6 +752,7 @@ final class Dispatcher {
         if (backing == Backings.CONFLICT) {
             fs.release(f);
             nodes.replaced(n);
+            backings.drop(n); // closed with the last release of the opens on the old file
             throw new Refused(ESTALE);
         }
         long fh = files.add(new FileHandle(n, f, backed));

@@ -205,6 +205,7 @@ public final class KernelSession {
         for (Thread t : workers) {
             joinUninterruptibly(t);
         }
+        backings.closeAll();
         for (DevFuse d : devices) {
             d.close();
         }

@@ -321,6 +321,11 @@ final class NodeTable {
         return changed;
     }
 
+    /** Whether a node is one the kernel holds, by at least one name. */
+    synchronized boolean live(Node n) {
+        return !n.dropped && (n == root || !n.links.isEmpty());
+    }
+
     /** Whether a node has no name left. */
     synchronized boolean nameless(Node n) {
         return n != root && n.links.isEmpty();
