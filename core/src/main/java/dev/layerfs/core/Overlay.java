@@ -20,7 +20,6 @@ import dev.layerfs.core.lookup.Lookup;
 import dev.layerfs.core.marker.PrivateXattrs;
 import dev.layerfs.core.model.Caller;
 import dev.layerfs.core.model.ConfigException;
-import dev.layerfs.core.model.Layer;
 import dev.layerfs.core.model.LayerStack;
 import dev.layerfs.core.model.OverlayConfig;
 import dev.layerfs.core.model.OverlayPaths;
@@ -368,22 +367,6 @@ public final class Overlay implements Closeable {
         l.lock();
         try {
             return open.existing(p, flags & ~Linux.O_CREAT, caller);
-        } finally {
-            l.unlock();
-        }
-    }
-
-    /**
-     * The layer a read-only open of an existing regular file at {@code path} would read from, opening nothing;
-     * null where the open would need more than an open (see {@link Open#plainReadLayer}). ENOENT where nothing
-     * is there.
-     */
-    public Layer plainReadLayer(ByteString path, int flags) throws FsException {
-        String p = normalize(path);
-        Lock l = lock.readLock();
-        l.lock();
-        try {
-            return open.plainReadLayer(p, flags);
         } finally {
             l.unlock();
         }

@@ -10,7 +10,6 @@ import dev.layerfs.core.lookup.Lookup;
 import dev.layerfs.core.lookup.RealPath;
 import dev.layerfs.core.model.Caller;
 import dev.layerfs.core.model.IdMapping;
-import dev.layerfs.core.model.Layer;
 import dev.layerfs.core.model.LayerStack;
 import dev.layerfs.core.model.OverlayPaths;
 import dev.layerfs.core.nativeio.Linux;
@@ -97,23 +96,6 @@ public final class Open {
         }
         lowerOpenFiles.opened(opened);
         return opened;
-    }
-
-    /**
-     * The layer an open of an existing file would read from, where that open needs nothing done but opening:
-     * read-only, without O_TRUNC, a regular file whose data is its top object (not a metadata-only copy). Null
-     * for any other open, which {@link #existing} makes. Opens nothing: a caller that already holds the real file
-     * open elsewhere (a transport's kept descriptor of it) learns whether the name still reaches that layer.
-     */
-    public Layer plainReadLayer(String path, int flags) throws FsException {
-        if ((flags & (Linux.O_ACCMODE | Linux.O_TRUNC)) != Linux.O_RDONLY) {
-            return null;
-        }
-        Entry e = lookup.existing(path, "open");
-        if (!e.stat().isRegularFile() || e.isMetacopy()) {
-            return null;
-        }
-        return e.top().layer();
     }
 
     /**

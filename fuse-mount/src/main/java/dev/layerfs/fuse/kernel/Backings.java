@@ -130,34 +130,6 @@ final class Backings {
         }
     }
 
-    /** Whether the node has a backing, kept or in use (a hint: {@link #reopened} decides). */
-    boolean holds(Node n) {
-        return uses.containsKey(n);
-    }
-
-    /**
-     * One more open of a node, with no real file opened for it: the node's backing where it has one, kept or in
-     * use, on {@code layer} (the one the node's name reaches now), and nothing dropped it; else {@link #SERVED},
-     * and the open is to be made as any other. An answer other than SERVED must be matched by one
-     * {@link #released}.
-     */
-    int reopened(Node n, Layer layer) {
-        Use u = uses.get(n);
-        if (u == null) {
-            return SERVED;
-        }
-        synchronized (u) {
-            if (u.dropped || u.stale || u.backingId == SERVED || !u.layer.equals(layer)) {
-                return SERVED;
-            }
-            if (u.opens == 0) {
-                unidle(n, u);
-            }
-            u.opens++;
-            return u.backingId;
-        }
-    }
-
     /**
      * An open of the node was released. After the last one the backing is kept where {@code keep} (the node is
      * alive and named) and nothing dropped it meanwhile, else closed.

@@ -6,7 +6,6 @@ import dev.layerfs.core.handle.HandleTable;
 import dev.layerfs.core.handle.OpenFile;
 import dev.layerfs.core.handle.PinnedFile;
 import dev.layerfs.core.model.Caller;
-import dev.layerfs.core.model.Layer;
 import dev.layerfs.core.nativeio.Stat;
 import dev.layerfs.core.nativeio.Timespec;
 import dev.layerfs.fuse.kernel.FuseAbi.OpenFlags;
@@ -43,75 +42,12 @@ final class Dispatcher {
     private static final long MAX_COPY = 1L << 30;
     /** A node id the table no longer has. */
     private static final int ESTALE = Errno.ESTALE.code();
-    private static final int O_ACCMODE = 03;
-    private static final int O_TRUNC = 01000;
     private static final int O_CREAT = 0100;
     private static final int O_EXCL = 0200;
     private static final int O_NOCTTY = 0400;
 
-    /**
-     * An open file of a node; {@code backed}: it holds a share of the node's {@link Backings} entry. A read-only
-     * open answered with the node's kept backing has no real file of its own (the kernel reads the backing): one
-     * is opened by the node's path when a request needs it (FSYNC, LSEEK, the attributes of a node without a
-     * name), or before the node's last name goes ({@link #beforeLastName}). Its own monitor guards that.
-     */
-    private final class FileHandle {
-        private final Node node;
-        private final boolean backed;
-        private final int flags;
-        private OpenFile file;
-        private boolean released;
-
-        FileHandle(Node node, OpenFile file, boolean backed) {
-            this.node = node;
-            this.file = file;
-            this.backed = backed;
-            this.flags = file.flags();
-        }
-
-        /** A read-only open on the node's kept backing, with no real file yet. */
-        FileHandle(Node node, int flags) {
-            this.node = node;
-            this.backed = true;
-            this.flags = flags;
-        }
-
-        Node node() {
-            return node;
-        }
-
-        boolean backed() {
-            return backed;
-        }
-
-        /** The real file, opened by the node's path where it has none yet (ENOENT where the node has no name). */
-        synchronized OpenFile file() throws FsException, Refused {
-            if (file == null) {
-                if (released) {
-                    throw new Refused(EBADF);
-                }
-                file = fs.open(path(node), flags, 0, Caller.ROOT);
-            }
-            return file;
-        }
-
-        /** Whether it has no real file yet. */
-        synchronized boolean lazy() {
-            return file == null && !released;
-        }
-
-        /** At RELEASE: its real file, if it has one, is closed. */
-        void release() {
-            OpenFile f;
-            synchronized (this) {
-                released = true;
-                f = file;
-            }
-            if (f != null) {
-                fs.release(f);
-            }
-        }
-    }
+    /** An open file of a node; {@code backed}: it holds a share of the node's {@link Backings} entry. */
+    private record FileHandle(Node node, OpenFile file, boolean backed) {}
 
     /**
      * An open directory. Its merged listing is read by a READDIR at offset 0 (the first read, or one after a
@@ -304,7 +240,7 @@ final class Dispatcher {
     private FileHandle releaseFile(long fh) {
         FileHandle h = files.remove(fh);
         if (h != null) {
-            h.release();
+            fs.release(h.file());
             nodes.closed(h.node(), fh);
             if (h.backed()) {
                 backings.released(h.node(), nodes.live(h.node()));
@@ -358,11 +294,26 @@ final class Dispatcher {
             case UNLINK, RMDIR -> {
                 Node parent = node(r);
                 String path = childPath(parent, r.name(0));
-                Node target = nodes.child(parent, r.name(0));
-                synchronized (target != null ? target : new Object()) {
-                    beforeLastName(target);
-                    remove(r, parent, path);
+                PinnedFile pin = pinBeforeRemoval(parent, r.name(0), path);
+                try {
+                    if (r.opcode == Opcode.UNLINK) {
+                        fs.unlink(path);
+                    } else {
+                        fs.rmdir(path);
+                    }
+                } catch (FsException e) {
+                    unpin(pin);
+                    throw e;
                 }
+                Node gone = nodes.child(parent, r.name(0));
+                if (gone != null) {
+                    // The other names' link count changed; found by inode number now, while the name is still
+                    // in the table.
+                    othersStale(gone);
+                }
+                nodes.removed(parent, r.name(0));
+                nameGone(gone);
+                keepPin(gone, pin);
                 yield w.empty(r.unique);
             }
             case RENAME, RENAME2 -> rename(r, w);
@@ -443,30 +394,6 @@ final class Dispatcher {
             }
             case COPY_FILE_RANGE -> copyFileRange(r, w);
         };
-    }
-
-    /** UNLINK or RMDIR of a name of {@code parent} at {@code path}. */
-    private void remove(Request r, Node parent, String path) throws FsException {
-        PinnedFile pin = pinBeforeRemoval(parent, r.name(0), path);
-        try {
-            if (r.opcode == Opcode.UNLINK) {
-                fs.unlink(path);
-            } else {
-                fs.rmdir(path);
-            }
-        } catch (FsException e) {
-            unpin(pin);
-            throw e;
-        }
-        Node gone = nodes.child(parent, r.name(0));
-        if (gone != null) {
-            // The other names' link count changed; found by inode number now, while the name is still in the
-            // table.
-            othersStale(gone);
-        }
-        nodes.removed(parent, r.name(0));
-        nameGone(gone);
-        keepPin(gone, pin);
     }
 
     // ---- helpers ----
@@ -568,11 +495,7 @@ final class Dispatcher {
     /** The attributes of a node: by handle where one is given or the node has no name left, else by path. */
     private Stat stat(Node n, long fh) throws FsException, Refused {
         if (fh >= 0) {
-            FileHandle h = file(fh);
-            // One without a real file yet is stat by the node's name, while it has one, rather than opened.
-            if (!h.lazy() || nodes.nameless(n)) {
-                return fs.fstat(h.file());
-            }
+            return fs.fstat(file(fh).file());
         }
         String p = nodes.path(n);
         if (p != null) {
@@ -696,16 +619,6 @@ final class Dispatcher {
             throw new Refused(EINVAL);
         }
         boolean exchange = (rn.flags() & RenameFlags.EXCHANGE) != 0;
-        Node target = exchange || whiteout ? null : nodes.child(newParent, r.name(1));
-        synchronized (target != null ? target : new Object()) {
-            beforeLastName(target);
-            return rename(r, w, oldParent, newParent, from, to, exchange, whiteout);
-        }
-    }
-
-    private ByteBuffer rename(Request r, ReplyWriter w, Node oldParent, Node newParent, String from, String to,
-            boolean exchange, boolean whiteout) throws FsException {
-        Request.Rename rn = r.rename();
         // A rename onto a name removes what it named, unless the two swap.
         PinnedFile pin = exchange || whiteout ? null : pinBeforeRemoval(newParent, r.name(1), to);
         boolean changed;
@@ -815,72 +728,9 @@ final class Dispatcher {
 
     private ByteBuffer open(Request r, ReplyWriter w) throws FsException, Refused {
         Node n = node(r);
-        int flags = r.openFlags() & ~(O_CREAT | O_EXCL | O_NOCTTY);
-        Opened o = reopened(n, flags);
-        if (o == null) {
-            OpenFile f = fs.open(path(n), flags, 0, caller(r));
-            o = opened(n, f);
-        }
+        OpenFile f = fs.open(path(n), r.openFlags() & ~(O_CREAT | O_EXCL | O_NOCTTY), 0, caller(r));
+        Opened o = opened(n, f);
         return w.open(r.unique, o.fh(), o.flags(), o.backingId());
-    }
-
-    /**
-     * A read-only open of a node whose backing is kept (or in use), answered with it and no real file opened,
-     * where the engine finds the node's name still reaching a plain regular file on the backing's layer; null
-     * where it does not apply (the open is then made as any other). Not on index=on mounts, where whether a file
-     * is passed through depends on its link count. Under the node's monitor, which a removal of the node's last
-     * name holds too ({@link #beforeLastName}), so no open without a real file is added to a node losing its
-     * name.
-     */
-    private Opened reopened(Node n, int flags) throws FsException, Refused {
-        InitNegotiation i = init;
-        if (i == null || !i.passthrough() || (flags & (O_ACCMODE | O_TRUNC)) != 0 || fs.indexed()
-                || !backings.holds(n)) {
-            return null;
-        }
-        synchronized (n) {
-            String path = nodes.path(n);
-            if (path == null) {
-                return null;
-            }
-            Layer layer = fs.plainReadLayer(path, flags);
-            if (layer == null || !wanted(layer)) {
-                return null;
-            }
-            int backing = backings.reopened(n, layer);
-            if (backing == Backings.SERVED) {
-                return null;
-            }
-            long fh = files.add(new FileHandle(n, flags));
-            nodes.opened(n, fh);
-            return new Opened(fh, OpenFlags.PASSTHROUGH, backing);
-        }
-    }
-
-    /**
-     * Before a removal of {@code name} (unlink, rmdir, a rename over it) or a node losing its names
-     * ({@link NodeTable#replaced}): a node left without a name gets a real file for each of its opens that has
-     * none, as its attributes are then reached through them. The caller holds the node's monitor (see
-     * {@link #reopened}) until the table has taken the name off.
-     */
-    private void beforeLastName(Node n) {
-        if (n != null && nodes.lastName(n)) {
-            giveRealFiles(n);
-        }
-    }
-
-    /** Every open of the node without a real file gets one, by the node's path (see {@link FileHandle}). */
-    private void giveRealFiles(Node n) {
-        for (long fh : nodes.handles(n)) {
-            FileHandle h = files.get(fh);
-            if (h != null && h.lazy()) {
-                try {
-                    h.file();
-                } catch (FsException | Refused e) {
-                    LOG.debug("the real file of open {} of {} cannot be opened: {}", fh, n, e);
-                }
-            }
-        }
     }
 
     /** An open file registered: its handle, the FOPEN_* flags and the backing id its reply carries. */
@@ -901,10 +751,7 @@ final class Dispatcher {
         int backing = backed ? backings.opened(n, f, passThrough(f)) : Backings.SERVED;
         if (backing == Backings.CONFLICT) {
             fs.release(f);
-            synchronized (n) {
-                giveRealFiles(n); // every name goes, however many it has
-                nodes.replaced(n);
-            }
+            nodes.replaced(n);
             backings.drop(n); // closed with the last release of the opens on the old file
             throw new Refused(ESTALE);
         }
@@ -922,16 +769,12 @@ final class Dispatcher {
      * request, and the other nodes would keep their attributes and pages.
      */
     private boolean passThrough(OpenFile f) {
-        return wanted(f.layer()) && !namedByOtherNodes(f);
-    }
-
-    /** Whether files on a layer are passed through, by the mode (see {@link PassthroughMode}). */
-    private boolean wanted(Layer layer) {
-        return switch (passthrough) {
+        boolean wanted = switch (passthrough) {
             case OFF -> false;
             case ALL -> true;
-            case UPPER -> layer.upper() || fs.readOnly();
+            case UPPER -> f.onUpper() || fs.readOnly();
         };
+        return wanted && !namedByOtherNodes(f);
     }
 
     /**

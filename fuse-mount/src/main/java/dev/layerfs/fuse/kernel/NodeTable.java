@@ -408,16 +408,6 @@ final class NodeTable {
         }
     }
 
-    /** Whether a node has one name, which a removal would take. */
-    synchronized boolean lastName(Node n) {
-        return n != root && n.links.size() == 1;
-    }
-
-    /** The node's open handles. */
-    synchronized long[] handles(Node n) {
-        return n.handles.stream().mapToLong(Long::longValue).toArray();
-    }
-
     /** Some open handle of the node, or -1. */
     synchronized long anyHandle(Node n) {
         return n.handles.isEmpty() ? -1 : n.handles.iterator().next();

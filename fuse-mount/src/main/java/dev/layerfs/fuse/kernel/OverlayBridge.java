@@ -6,7 +6,6 @@ import dev.layerfs.core.error.FsException;
 import dev.layerfs.core.handle.OpenFile;
 import dev.layerfs.core.handle.PinnedFile;
 import dev.layerfs.core.model.Caller;
-import dev.layerfs.core.model.Layer;
 import dev.layerfs.core.nativeio.Stat;
 import dev.layerfs.core.nativeio.StatFs;
 import dev.layerfs.core.nativeio.Syscalls;
@@ -221,14 +220,6 @@ final class OverlayBridge {
 
     OpenFile open(String path, int flags, int mode, Caller caller) throws FsException {
         return overlay.open(engine(path), flags, mode, caller);
-    }
-
-    /**
-     * The layer a read-only open of the regular file at a path would read, opening nothing; null where the open
-     * needs more (see {@link Overlay#plainReadLayer}).
-     */
-    Layer plainReadLayer(String path, int flags) throws FsException {
-        return overlay.plainReadLayer(engine(path), flags);
     }
 
     /** Reads into a direct buffer (from its position to its limit) until full or at the end; the bytes read. */

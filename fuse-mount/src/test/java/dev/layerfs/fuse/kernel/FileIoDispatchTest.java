@@ -10,8 +10,6 @@ import dev.layerfs.core.Overlay;
 import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.model.OverlayConfig;
 import dev.layerfs.core.nativeio.Linux;
-import dev.layerfs.fuse.kernel.FuseAbi.Attr;
-import dev.layerfs.fuse.kernel.FuseAbi.AttrOut;
 import dev.layerfs.fuse.kernel.FuseAbi.EntryOut;
 import dev.layerfs.fuse.kernel.FuseAbi.InitFlags2;
 import dev.layerfs.fuse.kernel.FuseAbi.OpenFlags;
@@ -141,38 +139,6 @@ class FileIoDispatchTest {
         assertEquals(List.of("open", "open", "close 1"), device, "the name gone, its kept backing is closed");
         kernel.call(kernel.req(Opcode.FORGET, a).i64(1));
         assertEquals(List.of("open", "open", "close 1", "close 2"), device, "a forgotten node keeps none");
-    }
-
-    private static long openDescriptors() throws Exception {
-        try (var fds = Files.list(Path.of("/proc/self/fd"))) {
-            return fds.count();
-        }
-    }
-
-    @Test
-    void aReadOnlyOpenOnAKeptBackingOpensNoRealFileUntilARequestNeedsOne() throws Exception {
-        mount(PassthroughMode.UPPER);
-        long u = lookup("u");
-        release(u, open(u, Linux.O_RDONLY).fh());
-        long before = openDescriptors();
-        Opened again = open(u, Linux.O_RDONLY);
-        assertEquals(new Opened(again.fh(), OpenFlags.PASSTHROUGH, 1), again, "the kept backing");
-        Opened third = open(u, Linux.O_RDONLY);
-        assertEquals(before, openDescriptors(), "no real file opened for either");
-        ByteBuffer r = kernel.call(kernel.req(Opcode.LSEEK, u).i64(again.fh()).i64(0).i32(Linux.SEEK_HOLE).i32(0));
-        assertEquals(0, error(r));
-        assertEquals(7, r.getLong(OutHeader.SIZE), "LSEEK opens the real file it needs");
-        assertEquals(before + 1, openDescriptors());
-
-        assertEquals(0, error(kernel.call(kernel.req(Opcode.UNLINK, 1).name("u"))));
-        r = kernel.call(kernel.req(Opcode.GETATTR, u).i32(0).i32(0).i64(0));
-        assertEquals(0, error(r), "the attributes of the node without a name, through the real file its open got");
-        assertEquals(0, r.getInt(OutHeader.SIZE + AttrOut.ATTR + Attr.NLINK));
-        assertEquals(7, r.getLong(OutHeader.SIZE + AttrOut.ATTR + Attr.SIZE_));
-        release(u, again.fh());
-        release(u, third.fh());
-        assertEquals(List.of("open", "close 1"), device, "one backing, closed with the last open of the node");
-        assertEquals(Files.exists(tmp.resolve("upper/u")), false);
     }
 
     @Test
