@@ -17,8 +17,9 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /**
  * The passthrough backings the kernel transport keeps after a node's last close, so that the next open of the
  * same file needs no ioctl: every open still reads what the file holds now (after a write through another
- * descriptor, a copy-up, an unlink and a new file under the same name, a rename over it), a removed file's space
- * is freed at once, the kept set stays within its cap, and an unmount lets go of every file. Behaviour is compared
+ * descriptor, a copy-up, an unlink and a new file under the same name, a rename over it), a descriptor opened on
+ * a kept backing still stats, changes, reads, syncs and seeks its file after the name is removed, a removed
+ * file's space is freed at once, the kept set stays within its cap, and an unmount lets go of every file. Behaviour is compared
  * with the kernel overlay over copies of the same layers; the backings registered and closed are counted in the
  * daemon's {@code -d} log.
  */
@@ -96,6 +97,25 @@ class KeptBackingsTest {
                 f.write(b' and written')
             for i in range(2):
                 show('moved and written', read('dir/moved'))
+            for how in ('unlink', 'rename over'):
+                with open(p('dir/g'), 'wb') as f:
+                    f.write(b'g' * 5000)
+                read('dir/g')
+                fd = os.open(p('dir/g'), os.O_RDONLY)
+                if how == 'unlink':
+                    os.unlink(p('dir/g'))
+                else:
+                    with open(p('dir/h'), 'wb') as f:
+                        f.write(b'h')
+                    os.rename(p('dir/h'), p('dir/g'))
+                st = os.fstat(fd)
+                show(how, 'removed', st.st_size, st.st_nlink, oct(st.st_mode))
+                os.fchmod(fd, 0o600)
+                show(how, 'fchmod', oct(os.fstat(fd).st_mode), os.pread(fd, 4, 100))
+                os.fsync(fd)
+                show(how, 'seek', os.lseek(fd, 0, os.SEEK_DATA), os.lseek(fd, 0, os.SEEK_HOLE))
+                os.close(fd)
+                show(how, 'name now', os.path.exists(p('dir/g')) and read('dir/g'))
             """;
 
     private Layers layers(String name) {
