@@ -2,6 +2,7 @@ package dev.layerfs.core;
 
 import dev.layerfs.core.attr.Attributes;
 import dev.layerfs.core.attr.Permissions;
+import dev.layerfs.core.attr.Privileges;
 import dev.layerfs.core.attr.Xattrs;
 import dev.layerfs.core.bytes.ByteString;
 import dev.layerfs.core.copyup.CopyUp;
@@ -271,8 +272,16 @@ public final class Overlay implements Closeable {
     }
 
     public void truncate(ByteString path, long size) throws FsException {
+        truncate(path, size, false);
+    }
+
+    /**
+     * truncate; {@code killPrivileges}: the caller lacks CAP_FSETID, and the file loses setuid and setgid as well
+     * (see {@link Privileges}), as the kernel's do_truncate takes them, in the same change.
+     */
+    public void truncate(ByteString path, long size, boolean killPrivileges) throws FsException {
         String p = normalize(path);
-        change(() -> attributes.truncate(p, size), p);
+        change(() -> attributes.truncate(p, size, killPrivileges), p);
     }
 
     public byte[] getxattr(ByteString path, ByteString name) throws FsException {
@@ -354,6 +363,15 @@ public final class Overlay implements Closeable {
      * EEXIST.
      */
     public OpenFile open(ByteString path, int flags, int mode, Caller caller) throws FsException {
+        return open(path, flags, mode, caller, null);
+    }
+
+    /**
+     * As {@link #open(ByteString, int, int, Caller)}, told whether the caller holds CAP_FSETID, which decides
+     * whether O_TRUNC takes setuid and setgid from an existing file (null: root and the id standing for root are
+     * taken to hold it). FUSE's HANDLE_KILLPRIV_V2 tells a transport.
+     */
+    public OpenFile open(ByteString path, int flags, int mode, Caller caller, Boolean fsetid) throws FsException {
         String p = normalize(path);
         if ((flags & Linux.O_CREAT) != 0) {
             OpenFile created = underWriteLock(() -> open.create(p, flags, mode, caller));
@@ -366,7 +384,7 @@ public final class Overlay implements Closeable {
         Lock l = Linux.opensForWrite(flags) ? lock.writeLock() : lock.readLock();
         l.lock();
         try {
-            return open.existing(p, flags & ~Linux.O_CREAT, caller);
+            return open.existing(p, flags & ~Linux.O_CREAT, caller, fsetid);
         } finally {
             l.unlock();
         }
@@ -401,6 +419,15 @@ public final class Overlay implements Closeable {
     public void ftruncate(OpenFile f, long size) throws FsException {
         requireWritableHandle(f, "ftruncate");
         sys.ftruncate(f.fd(), size);
+    }
+
+    /**
+     * After a write or ftruncate through {@code f} by a caller without CAP_FSETID: the file loses setuid and setgid
+     * where it has them (see {@link Privileges}). Costs an fstat.
+     */
+    public void killPrivileges(OpenFile f) throws FsException {
+        requireWritableHandle(f, "write");
+        Privileges.kill(sys, f.fd());
     }
 
     /**

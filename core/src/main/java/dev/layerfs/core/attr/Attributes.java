@@ -176,7 +176,8 @@ public final class Attributes {
         return changed(path, e);
     }
 
-    public void truncate(String path, long size) throws FsException {
+    /** truncate; {@code killPrivileges}: setuid and setgid go too (see {@link Privileges}). */
+    public void truncate(String path, long size, boolean killPrivileges) throws FsException {
         if (size < 0) {
             throw FsException.of(Errno.EINVAL, "truncate", OverlayPaths.show(path));
         }
@@ -192,6 +193,9 @@ public final class Attributes {
         int fd = sys.openat(upperFd(), path, Linux.O_WRONLY | Linux.O_NOFOLLOW, 0);
         try {
             sys.ftruncate(fd, size);
+            if (killPrivileges) {
+                Privileges.kill(sys, fd);
+            }
         } finally {
             sys.close(fd);
         }

@@ -147,8 +147,13 @@ final class OverlayBridge {
         return overlay.utimens(engine(path), atime, mtime);
     }
 
-    void truncate(String path, long size) throws FsException {
-        overlay.truncate(engine(path), size);
+    void truncate(String path, long size, boolean killPrivileges) throws FsException {
+        overlay.truncate(engine(path), size, killPrivileges);
+    }
+
+    /** setuid and setgid go from a file written or truncated through {@code f} (see Overlay#killPrivileges). */
+    void killPrivileges(OpenFile f) throws FsException {
+        overlay.killPrivileges(f);
     }
 
     void fchmod(OpenFile f, int mode) throws FsException {
@@ -218,8 +223,9 @@ final class OverlayBridge {
         return overlay.rename(engine(from), engine(to), flags);
     }
 
-    OpenFile open(String path, int flags, int mode, Caller caller) throws FsException {
-        return overlay.open(engine(path), flags, mode, caller);
+    /** @param fsetid whether the caller holds CAP_FSETID, null where the kernel did not say */
+    OpenFile open(String path, int flags, int mode, Caller caller, Boolean fsetid) throws FsException {
+        return overlay.open(engine(path), flags, mode, caller, fsetid);
     }
 
     /** Reads into a direct buffer (from its position to its limit) until full or at the end; the bytes read. */
