@@ -328,7 +328,7 @@ class DifferentialTest {
     }
 
     private static final String KILL_PRIVILEGES_COMPARED = KILL_PRIVILEGES.replace("for f in *_*; do",
-            "for f in $(ls -d *_* | grep -v -e _sgidnx_ -e '^r.*_both_'); do");
+            "for f in $(ls -d *_* | grep -v -e _sgidnx_ -e '^rappend_both_' -e '^rpwrite_both_'); do");
 
     // ---- the machinery ----
 
