@@ -68,9 +68,11 @@ public final class Open {
      * Opens an existing file (flags without O_CREAT), copying it up first where the flags ask for writing. A file
      * opened on a lower layer is registered, so that a later copy-up moves it to the upper copy. With O_TRUNC,
      * {@code fsetid} says whether the caller holds CAP_FSETID (null: taken from who the caller is, see
-     * {@link #privileged}); one without it loses setuid and setgid (see {@link Privileges}).
+     * {@link Privileges#privileged}); from one without it the file loses setuid and setgid (see
+     * {@link Privileges}), judged with the caller's {@code groups} (null where they are not known).
      */
-    public OpenFile existing(String path, int flags, Caller caller, Boolean fsetid) throws FsException {
+    public OpenFile existing(String path, int flags, Caller caller, Boolean fsetid, Privileges.Groups groups)
+            throws FsException {
         Entry e = lookup.existing(path, "open");
         boolean forWrite = Linux.opensForWrite(flags);
         if (e.isDirectory()) {
@@ -90,10 +92,10 @@ public final class Open {
         RealPath data = e.data();
         int fd = data.isUpper() ? sys.openat(data.layer().fd(), data.path(), real, 0)
                 : sys.openNoAtime(data.layer().fd(), data.path(), real);
-        if ((flags & Linux.O_TRUNC) != 0 && !(fsetid == null ? privileged(caller) : fsetid)) {
+        if ((flags & Linux.O_TRUNC) != 0 && !(fsetid == null ? Privileges.privileged(caller, ids) : fsetid)) {
             // As the kernel's do_truncate does. Through FUSE with atomic_o_trunc the kernel leaves this to the file
             // system: the truncation happens inside OPEN and the kernel sends no SETATTR for the mode.
-            Privileges.kill(sys, fd, e.stat());
+            Privileges.kill(sys, fd, e.stat(), groups == null ? Privileges.Groups.UNKNOWN : groups, ids);
         }
         OpenFile opened = new OpenFile(path, flags, fd, data.layer());
         if (e.isMetacopy() && !data.isUpper()) {
@@ -116,13 +118,5 @@ public final class Open {
             LOG.debug("the metadata-only copy of /{} cannot be held: {}", OverlayPaths.show(opened.path()),
                     failed.getMessage());
         }
-    }
-
-    /**
-     * Whether a caller is taken to hold CAP_FSETID: root, or, with an id mapping, the id that stands for root in
-     * the layers (a container's root, whose capabilities count over the files its namespace maps).
-     */
-    private boolean privileged(Caller caller) {
-        return caller.isRoot() || (!ids.isIdentity() && ids.storedUid(caller.uid()) == 0);
     }
 }

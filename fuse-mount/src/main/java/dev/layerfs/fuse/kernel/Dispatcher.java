@@ -1,5 +1,6 @@
 package dev.layerfs.fuse.kernel;
 
+import dev.layerfs.core.attr.Privileges;
 import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
 import dev.layerfs.core.handle.HandleTable;
@@ -328,7 +329,7 @@ final class Dispatcher {
                     // HANDLE_KILLPRIV_V2: the writer lacks CAP_FSETID. A file passed through is written by the
                     // kernel with the daemon's credentials, and never reaches here: the kernel's own check before
                     // the write sends a SETATTR asking for nothing, answered as chown(path, -1, -1) (setattr).
-                    fs.killPrivileges(h.file());
+                    fs.killPrivileges(h.file(), CallerGroups.of(r));
                 }
                 othersStale(h.node());
                 yield w.written(r.unique, written);
@@ -556,7 +557,7 @@ final class Dispatcher {
             // CAP_FSETID of a file with setuid or setgid (or by anyone of a file with security.capability, whose
             // removal comes first as a REMOVEXATTR): the real chown takes setuid, and setgid where group execution
             // is on, as both want, except that a writer holding CAP_FSETID keeps them on the kernel overlay.
-            after = fs.chown(path(n), -1, -1);
+            after = fs.chown(path(n), -1, -1, unprivileged(r));
             made++;
         }
         if (s.has(SetattrValid.MODE)) {
@@ -573,7 +574,7 @@ final class Dispatcher {
             if (nameless != null) {
                 fs.fchown(nameless, uid, gid);
             } else {
-                after = fs.chown(path(n), uid, gid);
+                after = fs.chown(path(n), uid, gid, unprivileged(r));
             }
             made++;
         }
@@ -581,12 +582,12 @@ final class Dispatcher {
             made++;
             // HANDLE_KILLPRIV_V2: a truncate by a caller without CAP_FSETID takes setuid and setgid too. A chown's
             // KILL_SUIDGID is the real chown's to honour: it takes them whoever makes it.
-            boolean kill = s.has(SetattrValid.KILL_SUIDGID);
+            Privileges.Groups kill = s.has(SetattrValid.KILL_SUIDGID) ? CallerGroups.of(r) : null;
             if (fh >= 0 || nameless != null) {
                 OpenFile f = fh >= 0 ? file(fh).file() : nameless;
                 fs.ftruncate(f, s.size());
-                if (kill) {
-                    fs.killPrivileges(f);
+                if (kill != null) {
+                    fs.killPrivileges(f, kill);
                 }
             } else {
                 fs.truncate(path(n), s.size(), kill);
@@ -728,7 +729,7 @@ final class Dispatcher {
     private ByteBuffer open(Request r, ReplyWriter w) throws FsException, Refused {
         Node n = node(r);
         OpenFile f = fs.open(path(n), r.openFlags() & ~(O_CREAT | O_EXCL | O_NOCTTY), 0, caller(r),
-                fsetid(r.openOpenFlags()));
+                fsetid(r.openOpenFlags()), CallerGroups.of(r));
         Opened o = opened(n, f);
         return w.open(r.unique, o.fh(), o.flags(), o.backingId());
     }
@@ -744,6 +745,14 @@ final class Dispatcher {
             return null;
         }
         return (openFlags & FuseAbi.OPEN_KILL_SUIDGID) == 0;
+    }
+
+    /**
+     * The groups of a chown's caller where it is taken to lack CAP_FSETID (the kernel does not say for a chown):
+     * a file outside them loses setgid without group execution as well (see {@link Privileges}); else null.
+     */
+    private Privileges.Groups unprivileged(Request r) {
+        return fs.privileged(caller(r)) ? null : CallerGroups.of(r);
     }
 
     /** An open file registered: its handle, the FOPEN_* flags and the backing id its reply carries. */
@@ -824,7 +833,8 @@ final class Dispatcher {
         Request.Create c = r.create();
         String name = r.name(0);
         String path = childPath(parent, name);
-        OpenFile f = fs.open(path, c.flags() | O_CREAT, c.mode() & 07777, caller(r), fsetid(c.openFlags()));
+        OpenFile f = fs.open(path, c.flags() | O_CREAT, c.mode() & 07777, caller(r), fsetid(c.openFlags()),
+                CallerGroups.of(r));
         Stat st;
         try {
             st = fs.fstat(f);
