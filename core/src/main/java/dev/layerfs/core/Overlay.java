@@ -2,6 +2,7 @@ package dev.layerfs.core;
 
 import dev.layerfs.core.attr.Attributes;
 import dev.layerfs.core.attr.Permissions;
+import dev.layerfs.core.attr.Privileges;
 import dev.layerfs.core.attr.Xattrs;
 import dev.layerfs.core.bytes.ByteString;
 import dev.layerfs.core.copyup.CopyUp;
@@ -20,6 +21,7 @@ import dev.layerfs.core.lookup.Lookup;
 import dev.layerfs.core.marker.PrivateXattrs;
 import dev.layerfs.core.model.Caller;
 import dev.layerfs.core.model.ConfigException;
+import dev.layerfs.core.model.IdMapping;
 import dev.layerfs.core.model.LayerStack;
 import dev.layerfs.core.model.OverlayConfig;
 import dev.layerfs.core.model.OverlayPaths;
@@ -74,6 +76,7 @@ public final class Overlay implements Closeable {
     private final Removal removal;
     private final Rename rename;
     private final Open open;
+    private final IdMapping ids;
     private final FileIo io = new FileIo();
     /** The inodes index (index=on), or null. */
     private final Index index;
@@ -112,6 +115,7 @@ public final class Overlay implements Closeable {
         this.rename = new Rename(stack, lookup, copyUp, writer, directories, whiteouts, lowerOpenFiles, inodes,
                 config.features().redirectDir().creates());
         this.open = new Open(stack, lookup, copyUp, creation, lowerOpenFiles, config.ids());
+        this.ids = config.ids();
         this.index = config.features().index() && stack.upper().isPresent() ? prepareIndex(markers, copyUp) : null;
     }
 
@@ -261,8 +265,22 @@ public final class Overlay implements Closeable {
     }
 
     public Stat chown(ByteString path, int uid, int gid) throws FsException {
+        return chown(path, uid, gid, null);
+    }
+
+    /**
+     * chown; the real chown takes setuid, and setgid where group execution is on, whoever asks. {@code
+     * unprivileged}: the groups of a caller without CAP_FSETID, from whom a file outside them loses setgid
+     * without group execution too (see {@link Privileges}); null for a caller holding it or not known.
+     */
+    public Stat chown(ByteString path, int uid, int gid, Privileges.Groups unprivileged) throws FsException {
         String p = normalize(path);
-        return change(() -> attributes.chown(p, uid, gid), p);
+        return change(() -> attributes.chown(p, uid, gid, unprivileged), p);
+    }
+
+    /** Whether a caller is taken to hold CAP_FSETID where the kernel does not say (see {@link Privileges}). */
+    public boolean privileged(Caller caller) {
+        return Privileges.privileged(caller, ids);
     }
 
     public Stat utimens(ByteString path, Timespec atime, Timespec mtime) throws FsException {
@@ -271,8 +289,17 @@ public final class Overlay implements Closeable {
     }
 
     public void truncate(ByteString path, long size) throws FsException {
+        truncate(path, size, null);
+    }
+
+    /**
+     * truncate; {@code unprivileged}: the groups of a caller without CAP_FSETID, from whom the file loses setuid
+     * and setgid as well (see {@link Privileges}), as the kernel's do_truncate takes them, in the same change;
+     * null for a caller holding it.
+     */
+    public void truncate(ByteString path, long size, Privileges.Groups unprivileged) throws FsException {
         String p = normalize(path);
-        change(() -> attributes.truncate(p, size), p);
+        change(() -> attributes.truncate(p, size, unprivileged), p);
     }
 
     public byte[] getxattr(ByteString path, ByteString name) throws FsException {
@@ -354,6 +381,17 @@ public final class Overlay implements Closeable {
      * EEXIST.
      */
     public OpenFile open(ByteString path, int flags, int mode, Caller caller) throws FsException {
+        return open(path, flags, mode, caller, null, null);
+    }
+
+    /**
+     * As {@link #open(ByteString, int, int, Caller)}, told whether the caller holds CAP_FSETID, which decides
+     * whether O_TRUNC takes setuid and setgid from an existing file (null: root and the id standing for root are
+     * taken to hold it; FUSE's HANDLE_KILLPRIV_V2 tells a transport), and the caller's groups (null where not
+     * known), which decide for setgid without group execution (see {@link Privileges}).
+     */
+    public OpenFile open(ByteString path, int flags, int mode, Caller caller, Boolean fsetid,
+            Privileges.Groups groups) throws FsException {
         String p = normalize(path);
         if ((flags & Linux.O_CREAT) != 0) {
             OpenFile created = underWriteLock(() -> open.create(p, flags, mode, caller));
@@ -366,7 +404,7 @@ public final class Overlay implements Closeable {
         Lock l = Linux.opensForWrite(flags) ? lock.writeLock() : lock.readLock();
         l.lock();
         try {
-            return open.existing(p, flags & ~Linux.O_CREAT, caller);
+            return open.existing(p, flags & ~Linux.O_CREAT, caller, fsetid, groups);
         } finally {
             l.unlock();
         }
@@ -401,6 +439,15 @@ public final class Overlay implements Closeable {
     public void ftruncate(OpenFile f, long size) throws FsException {
         requireWritableHandle(f, "ftruncate");
         sys.ftruncate(f.fd(), size);
+    }
+
+    /**
+     * After a write or ftruncate through {@code f} by a caller without CAP_FSETID, of these groups: the file loses
+     * setuid and setgid where it has them (see {@link Privileges}). Costs an fstat.
+     */
+    public void killPrivileges(OpenFile f, Privileges.Groups unprivileged) throws FsException {
+        requireWritableHandle(f, "write");
+        Privileges.kill(sys, f.fd(), unprivileged, ids);
     }
 
     /**

@@ -192,7 +192,8 @@ class KernelTransportTest {
         String log = d.log();
         assertTrue(log.contains("INIT: the kernel offers 7."), log);
         assertTrue(log.matches("(?s).*LOOKUP unique \\d+ node 1 len \\d+: ok.*"), log);
-        assertTrue(log.matches("(?s).*OPEN unique \\d+ node \\d+ len \\d+: ok.*"), log);
+        assertTrue(log.matches("(?s).*OPEN unique \\d+ node \\d+ len \\d+ flags 0\\d+ open_flags 0x\\p{XDigit}+: ok.*"),
+                log);
         assertTrue(log.matches("(?s).*RMDIR unique \\d+ node 1 len \\d+: error 39 .*"), log);
     }
 }

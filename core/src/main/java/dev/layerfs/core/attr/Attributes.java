@@ -114,10 +114,22 @@ public final class Attributes {
         return changed(path, e);
     }
 
-    /** chown, with ids as seen through the overlay; -1 leaves an id unchanged. Returns the stat after it. */
-    public Stat chown(String path, int uid, int gid) throws FsException {
+    /**
+     * chown, with ids as seen through the overlay; -1 leaves an id unchanged. Returns the stat after it. The real
+     * chown takes setuid, and setgid where group execution is on; {@code unprivileged}: the groups of a caller
+     * without CAP_FSETID, from whom a file outside them loses setgid without group execution as well (see
+     * {@link Privileges}), or null.
+     */
+    public Stat chown(String path, int uid, int gid, Privileges.Groups unprivileged) throws FsException {
         Entry e = writable(path, "chown");
         sys.lchownat(upperFd(), path, ids.storedUid(uid), ids.storedGid(gid));
+        if (unprivileged != null) {
+            Stat before = e.stat();
+            int wanted = Privileges.killed(before.mode(), before.gid(), unprivileged, ids);
+            if (wanted != Privileges.killedByChown(before.mode())) {
+                sys.fchmodat(upperFd(), path, wanted & Linux.PERMISSION_BITS);
+            }
+        }
         return changed(path, e);
     }
 
@@ -176,7 +188,11 @@ public final class Attributes {
         return changed(path, e);
     }
 
-    public void truncate(String path, long size) throws FsException {
+    /**
+     * truncate; {@code unprivileged}: the groups of a caller without CAP_FSETID, from whom setuid and setgid go too
+     * (see {@link Privileges}), or null.
+     */
+    public void truncate(String path, long size, Privileges.Groups unprivileged) throws FsException {
         if (size < 0) {
             throw FsException.of(Errno.EINVAL, "truncate", OverlayPaths.show(path));
         }
@@ -192,6 +208,7 @@ public final class Attributes {
         int fd = sys.openat(upperFd(), path, Linux.O_WRONLY | Linux.O_NOFOLLOW, 0);
         try {
             sys.ftruncate(fd, size);
+            Privileges.kill(sys, fd, unprivileged, ids);
         } finally {
             sys.close(fd);
         }

@@ -71,6 +71,14 @@ public final class Lookup {
      * through the layers once.
      */
     private final AtomicReferenceArray<Entry> recentLowerFiles = new AtomicReferenceArray<>(RECENT_SLOTS);
+    /**
+     * Names that no layer has, as {@link #resolve} last found them, by the same hash: while nothing was invalidated
+     * since (see {@link #isCurrent}), no layer has them yet, and the entry (which carries its parent and any
+     * upper-layer whiteout, as a create needs them) is what a lookup would find, with nothing to stat again. A
+     * name that the kernel looks up and then creates (LOOKUP, then CREATE or MKDIR: each file of an untar) is
+     * searched for through the layers once.
+     */
+    private final AtomicReferenceArray<Entry> recentMisses = new AtomicReferenceArray<>(RECENT_SLOTS);
     private static final int RECENT_SLOTS = 64;
 
     public Lookup(LayerStack stack, WhiteoutCodec whiteouts) {
@@ -125,6 +133,10 @@ public final class Lookup {
             return fresh != null ? fresh : root();
         }
         int slot = path.hashCode() & (RECENT_SLOTS - 1);
+        Entry miss = recentMisses.get(slot);
+        if (miss != null && miss.path().equals(path) && isCurrent(miss)) {
+            return miss;
+        }
         Entry recent = recentLowerFiles.get(slot);
         if (recent != null && recent.path().equals(path) && isCurrent(recent)) {
             // Its attributes are read again (a read without O_NOATIME moves a lower file's atime).
@@ -167,7 +179,9 @@ public final class Lookup {
                 }
             }
             if (slash < 0) {
-                if (e.exists() && !e.isDirectory() && lowerOnly(e)) {
+                if (!e.exists()) {
+                    recentMisses.set(slot, e);
+                } else if (!e.isDirectory() && lowerOnly(e)) {
                     recentLowerFiles.set(slot, e);
                 }
                 return e;

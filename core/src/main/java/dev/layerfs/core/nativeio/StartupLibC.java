@@ -39,5 +39,7 @@ public interface StartupLibC {
 
     int geteuid();
 
+    int getegid();
+
     int faccessat(int dirfd, @In byte[] path, int mode, int flags);
 }

@@ -717,6 +717,10 @@ public final class Syscalls {
         return boot.geteuid();
     }
 
+    public int getegid() {
+        return boot.getegid();
+    }
+
     /** umount2(2); needs CAP_SYS_ADMIN. */
     public void umount(String target) throws FsException {
         check(libc().umount2(c(target), 0), "umount", target);

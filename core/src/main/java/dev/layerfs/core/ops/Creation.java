@@ -6,6 +6,7 @@ import dev.layerfs.core.error.FsException;
 import dev.layerfs.core.inode.InodeNumbers;
 import dev.layerfs.core.lookup.Entry;
 import dev.layerfs.core.lookup.Lookup;
+import dev.layerfs.core.lookup.RealPath;
 import dev.layerfs.core.model.Caller;
 import dev.layerfs.core.model.IdMapping;
 import dev.layerfs.core.model.LayerStack;
@@ -29,6 +30,9 @@ public final class Creation {
     private final IdMapping ids;
     private final boolean opaqueInMerged;
     private final Syscalls sys = Syscalls.get();
+    /** The ids the daemon creates objects with (its effective ones). */
+    private final int daemonUid = sys.geteuid();
+    private final int daemonGid = sys.getegid();
 
     public Creation(LayerStack stack, Lookup lookup, CopyUp copyUp, UpperWriter writer, InodeNumbers inodes,
             IdMapping ids) {
@@ -178,6 +182,12 @@ public final class Creation {
 
     private record Ownership(boolean chown, int uid, int gid, int mode) {}
 
+    /**
+     * Who owns a new object, and its mode. The chown is left out where the real file system gives the object that
+     * owner by itself: the daemon's own ids, in an upper parent directory of the daemon's group (then a new object
+     * gets that group whether it inherits the parent's or takes the daemon's, setgid or {@code grpid} mounts
+     * alike). Root's untar creates every object so: one fchown fewer each.
+     */
     private Ownership ownership(Entry target, Caller caller, int mode, boolean directory) {
         int perms = mode & Linux.PERMISSION_BITS;
         var parent = target.parent().stat();
@@ -188,7 +198,11 @@ public final class Creation {
                 perms |= Linux.S_ISGID;
             }
         }
-        return new Ownership(true, ids.storedUid(caller.uid()), gid, perms);
+        int uid = ids.storedUid(caller.uid());
+        RealPath upperParent = target.parent().top();
+        boolean given = uid == daemonUid && gid == daemonGid && upperParent.isUpper()
+                && upperParent.stat().gid() == daemonGid;
+        return new Ownership(!given, uid, gid, perms);
     }
 
     private void finish(int dirfd, String path, Ownership own, boolean chmod) throws FsException {

@@ -1,5 +1,6 @@
 package dev.layerfs.core.ops;
 
+import dev.layerfs.core.attr.Privileges;
 import dev.layerfs.core.copyup.CopyUp;
 import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
@@ -65,9 +66,13 @@ public final class Open {
 
     /**
      * Opens an existing file (flags without O_CREAT), copying it up first where the flags ask for writing. A file
-     * opened on a lower layer is registered, so that a later copy-up moves it to the upper copy.
+     * opened on a lower layer is registered, so that a later copy-up moves it to the upper copy. With O_TRUNC,
+     * {@code fsetid} says whether the caller holds CAP_FSETID (null: taken from who the caller is, see
+     * {@link Privileges#privileged}); from one without it the file loses setuid and setgid (see
+     * {@link Privileges}), judged with the caller's {@code groups} (null where they are not known).
      */
-    public OpenFile existing(String path, int flags, Caller caller) throws FsException {
+    public OpenFile existing(String path, int flags, Caller caller, Boolean fsetid, Privileges.Groups groups)
+            throws FsException {
         Entry e = lookup.existing(path, "open");
         boolean forWrite = Linux.opensForWrite(flags);
         if (e.isDirectory()) {
@@ -87,8 +92,10 @@ public final class Open {
         RealPath data = e.data();
         int fd = data.isUpper() ? sys.openat(data.layer().fd(), data.path(), real, 0)
                 : sys.openNoAtime(data.layer().fd(), data.path(), real);
-        if ((flags & Linux.O_TRUNC) != 0 && !privileged(caller)) {
-            killPrivileges(fd, e.stat().mode());
+        if ((flags & Linux.O_TRUNC) != 0 && !(fsetid == null ? Privileges.privileged(caller, ids) : fsetid)) {
+            // As the kernel's do_truncate does. Through FUSE with atomic_o_trunc the kernel leaves this to the file
+            // system: the truncation happens inside OPEN and the kernel sends no SETATTR for the mode.
+            Privileges.kill(sys, fd, e.stat(), groups == null ? Privileges.Groups.UNKNOWN : groups, ids);
         }
         OpenFile opened = new OpenFile(path, flags, fd, data.layer());
         if (e.isMetacopy() && !data.isUpper()) {
@@ -110,29 +117,6 @@ public final class Open {
         } catch (FsException failed) {
             LOG.debug("the metadata-only copy of /{} cannot be held: {}", OverlayPaths.show(opened.path()),
                     failed.getMessage());
-        }
-    }
-
-    /**
-     * Whether a caller is taken to hold CAP_FSETID: root, or, with an id mapping, the id that stands for root in
-     * the layers (a container's root, whose capabilities count over the files its namespace maps).
-     */
-    private boolean privileged(Caller caller) {
-        return caller.isRoot() || (!ids.isIdentity() && ids.storedUid(caller.uid()) == 0);
-    }
-
-    /**
-     * An open with O_TRUNC by a caller without CAP_FSETID clears setuid, and setgid where group execution is on,
-     * as the kernel's do_truncate does. Through FUSE with atomic_o_trunc the kernel leaves this to the file system:
-     * the truncation happens inside OPEN and the kernel sends no SETATTR for the mode.
-     */
-    private void killPrivileges(int fd, int mode) throws FsException {
-        int kill = mode & Linux.S_ISUID;
-        if ((mode & Linux.S_ISGID) != 0 && (mode & 0010) != 0) {
-            kill |= Linux.S_ISGID;
-        }
-        if (kill != 0 && (mode & Linux.S_IFMT) == Linux.S_IFREG) {
-            sys.fchmod(fd, mode & 07777 & ~kill);
         }
     }
 }

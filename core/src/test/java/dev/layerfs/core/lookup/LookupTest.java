@@ -12,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.layerfs.core.Overlay;
 import dev.layerfs.core.handle.OpenFile;
+import dev.layerfs.core.model.Caller;
 import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.nativeio.Linux;
 import dev.layerfs.core.nativeio.Stat;
@@ -93,6 +94,26 @@ class LookupTest {
         assertErrno(Errno.ENOENT, () -> ov.getattr("nothing"));
         assertErrno(Errno.ENOENT, () -> ov.getattr("d/nothing"));
         assertErrno(Errno.ENOENT, () -> ov.getattr("nothing/below"));
+    }
+
+    /** A miss is kept for the create that follows it, and no longer than the next change of the layers. */
+    @Test
+    void aMissLastsUntilTheNextChange() throws Exception {
+        fx.l1().dir("d");
+        fx.upper().file("d/src", "moved");
+        Overlay ov = fx.open();
+        assertErrno(Errno.ENOENT, () -> ov.getattr("d/new"));
+        ov.release(ov.open("d/new", Linux.O_CREAT | Linux.O_EXCL | Linux.O_WRONLY, 0640,
+                Caller.ROOT));
+        assertEquals(Linux.S_IFREG | 0640, ov.getattr("d/new").mode());
+        assertErrno(Errno.EEXIST, () -> ov.open("d/new", Linux.O_CREAT | Linux.O_EXCL | Linux.O_WRONLY, 0640,
+                Caller.ROOT));
+        assertErrno(Errno.ENOENT, () -> ov.getattr("d/moved"));
+        ov.rename("d/src", "d/moved", 0);
+        assertEquals("moved", read(ov, "d/moved"));
+        assertErrno(Errno.ENOENT, () -> ov.getattr("d/dir"));
+        ov.mkdir("d/dir", 0755, Caller.ROOT);
+        assertTrue(ov.getattr("d/dir").isDirectory());
     }
 
     @Test
@@ -389,8 +410,8 @@ class LookupTest {
     @Test
     void aMovedDirectoryIsFoundOnlyUnderItsNewName() throws Exception {
         Overlay ov = fx.open();
-        ov.mkdir("u", 0755, dev.layerfs.core.model.Caller.ROOT);
-        ov.mkdir("u/sub", 0755, dev.layerfs.core.model.Caller.ROOT);
+        ov.mkdir("u", 0755, Caller.ROOT);
+        ov.mkdir("u/sub", 0755, Caller.ROOT);
         dev.layerfs.core.testing.OverlayIo.create(ov, "u/sub/f", "f");
         ov.getattr("u/sub/f");
         ov.rename("u", "v", 0);
@@ -401,8 +422,8 @@ class LookupTest {
     @Test
     void exchangedDirectoriesSwapTheirContentForLookups() throws Exception {
         Overlay ov = fx.open();
-        ov.mkdir("x", 0755, dev.layerfs.core.model.Caller.ROOT);
-        ov.mkdir("y", 0755, dev.layerfs.core.model.Caller.ROOT);
+        ov.mkdir("x", 0755, Caller.ROOT);
+        ov.mkdir("y", 0755, Caller.ROOT);
         dev.layerfs.core.testing.OverlayIo.create(ov, "x/in_x", "x");
         dev.layerfs.core.testing.OverlayIo.create(ov, "y/in_y", "y");
         ov.getattr("x/in_x");
@@ -420,7 +441,7 @@ class LookupTest {
         ov.getattr("p/d/old");
         ov.unlink("p/d/old");
         ov.rmdir("p/d");
-        ov.mkdir("p/d", 0755, dev.layerfs.core.model.Caller.ROOT);
+        ov.mkdir("p/d", 0755, Caller.ROOT);
         assertErrno(Errno.ENOENT, () -> ov.getattr("p/d/old"));
         assertEquals(List.of(), names(ov, "p/d"));
     }
@@ -488,7 +509,7 @@ class LookupTest {
                 ov.unlink("f" + i);
                 ov.fstat(open);
                 ov.release(open);
-                ov.symlink("target", "s" + i, dev.layerfs.core.model.Caller.ROOT);
+                ov.symlink("target", "s" + i, Caller.ROOT);
                 assertEquals(fx.upper().stat("s" + i).ino(), ov.getattr("s" + i).ino(), "s" + i);
             }
         }

@@ -1,5 +1,6 @@
 package dev.layerfs.fuse.kernel;
 
+import dev.layerfs.core.attr.Privileges;
 import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
 import dev.layerfs.core.handle.HandleTable;
@@ -329,6 +330,12 @@ final class Dispatcher {
                 Request.Write wr = r.write();
                 FileHandle h = file(wr.fh());
                 int written = fs.write(h.file(), r.writeData(), wr.offset());
+                if ((wr.writeFlags() & FuseAbi.WRITE_KILL_SUIDGID) != 0) {
+                    // HANDLE_KILLPRIV_V2: the writer lacks CAP_FSETID. A file passed through is written by the
+                    // kernel with the daemon's credentials, and never reaches here: the kernel's own check before
+                    // the write sends a SETATTR asking for nothing, answered as chown(path, -1, -1) (setattr).
+                    fs.killPrivileges(h.file(), CallerGroups.of(r));
+                }
                 othersStale(h.node());
                 yield w.written(r.unique, written);
             }
@@ -549,9 +556,13 @@ final class Dispatcher {
         Stat after = null;
         int made = 0;
         if (!changes && nameless == null) {
-            // A SETATTR that changes nothing (chown(-1, -1)) still copies the object up, as the kernel
-            // overlay's setattr does for any change asked: the engine's chown to (-1, -1) is exactly that.
-            after = fs.chown(path(n), -1, -1);
+            // A SETATTR that changes nothing still copies the object up, as the kernel overlay's setattr does for
+            // any change asked: the engine's chown to (-1, -1) is exactly that. It comes from chown(path, -1, -1),
+            // and, with HANDLE_KILLPRIV_V2, from the kernel's check before a write by a caller without
+            // CAP_FSETID of a file with setuid or setgid (or by anyone of a file with security.capability, whose
+            // removal comes first as a REMOVEXATTR): the real chown takes setuid, and setgid where group execution
+            // is on, as both want, except that a writer holding CAP_FSETID keeps them on the kernel overlay.
+            after = fs.chown(path(n), -1, -1, unprivileged(r));
             made++;
         }
         if (s.has(SetattrValid.MODE)) {
@@ -568,16 +579,23 @@ final class Dispatcher {
             if (nameless != null) {
                 fs.fchown(nameless, uid, gid);
             } else {
-                after = fs.chown(path(n), uid, gid);
+                after = fs.chown(path(n), uid, gid, unprivileged(r));
             }
             made++;
         }
         if (s.has(SetattrValid.SIZE)) {
             made++;
+            // HANDLE_KILLPRIV_V2: a truncate by a caller without CAP_FSETID takes setuid and setgid too. A chown's
+            // KILL_SUIDGID is the real chown's to honour: it takes them whoever makes it.
+            Privileges.Groups kill = s.has(SetattrValid.KILL_SUIDGID) ? CallerGroups.of(r) : null;
             if (fh >= 0 || nameless != null) {
-                fs.ftruncate(fh >= 0 ? file(fh).file() : nameless, s.size());
+                OpenFile f = fh >= 0 ? file(fh).file() : nameless;
+                fs.ftruncate(f, s.size());
+                if (kill != null) {
+                    fs.killPrivileges(f, kill);
+                }
             } else {
-                fs.truncate(path(n), s.size());
+                fs.truncate(path(n), s.size(), kill);
             }
         }
         if (s.has(SetattrValid.ATIME) || s.has(SetattrValid.MTIME)) {
@@ -728,9 +746,31 @@ final class Dispatcher {
 
     private ByteBuffer open(Request r, ReplyWriter w) throws FsException, Refused {
         Node n = node(r);
-        OpenFile f = fs.open(path(n), r.openFlags() & ~(O_CREAT | O_EXCL | O_NOCTTY), 0, caller(r));
+        OpenFile f = fs.open(path(n), r.openFlags() & ~(O_CREAT | O_EXCL | O_NOCTTY), 0, caller(r),
+                fsetid(r.openOpenFlags()), CallerGroups.of(r));
         Opened o = opened(n, f);
         return w.open(r.unique, o.fh(), o.flags(), o.backingId());
+    }
+
+    /**
+     * Whether the caller of an OPEN or CREATE holds CAP_FSETID (which keeps setuid and setgid through O_TRUNC):
+     * with HANDLE_KILLPRIV_V2 the kernel says so (FUSE_OPEN_KILL_SUIDGID where it does not); null without it, and
+     * the engine judges by who the caller is.
+     */
+    private Boolean fsetid(int openFlags) {
+        InitNegotiation i = init;
+        if (i == null || !i.has(FuseAbi.InitFlags.HANDLE_KILLPRIV_V2)) {
+            return null;
+        }
+        return (openFlags & FuseAbi.OPEN_KILL_SUIDGID) == 0;
+    }
+
+    /**
+     * The groups of a chown's caller where it is taken to lack CAP_FSETID (the kernel does not say for a chown):
+     * a file outside them loses setgid without group execution as well (see {@link Privileges}); else null.
+     */
+    private Privileges.Groups unprivileged(Request r) {
+        return fs.privileged(caller(r)) ? null : CallerGroups.of(r);
     }
 
     /** An open file registered: its handle, the FOPEN_* flags and the backing id its reply carries. */
@@ -812,7 +852,8 @@ final class Dispatcher {
         Request.Create c = r.create();
         String name = r.name(0);
         String path = childPath(parent, name);
-        OpenFile f = fs.open(path, c.flags() | O_CREAT, c.mode() & 07777, caller(r));
+        OpenFile f = fs.open(path, c.flags() | O_CREAT, c.mode() & 07777, caller(r), fsetid(c.openFlags()),
+                CallerGroups.of(r));
         Stat st;
         try {
             st = fs.fstat(f);

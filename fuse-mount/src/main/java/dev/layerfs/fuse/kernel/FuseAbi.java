@@ -358,6 +358,8 @@ final class FuseAbi {
         static final int WRITEBACK_CACHE = 1 << 16;
         static final int PARALLEL_DIROPS = 1 << 18;
         static final int HANDLE_KILLPRIV = 1 << 19;
+        /** The daemon kills suid, sgid and security.capability at a write, a truncate and a chown. */
+        static final int HANDLE_KILLPRIV_V2 = 1 << 28;
         static final int POSIX_ACL = 1 << 20;
         static final int MAX_PAGES = 1 << 22;
         static final int CACHE_SYMLINKS = 1 << 23;
@@ -385,6 +387,7 @@ final class FuseAbi {
         static final int MAX_PAGES = 28;
         static final int CACHE_DIR = 28;
         static final int CACHE_SYMLINKS = 28;
+        static final int HANDLE_KILLPRIV_V2 = 33;
         static final int PASSTHROUGH = 40;
 
         private FlagMinor() {}
@@ -418,6 +421,11 @@ final class FuseAbi {
 
         private SetattrValid() {}
     }
+
+    /** fuse_write_in.write_flags: the writer lacks CAP_FSETID, so the write kills suid and sgid (KILLPRIV_V2). */
+    static final int WRITE_KILL_SUIDGID = 1 << 2;
+    /** fuse_open_in.open_flags, fuse_create_in.open_flags: as WRITE_KILL_SUIDGID, for an O_TRUNC open. */
+    static final int OPEN_KILL_SUIDGID = 1 << 0;
 
     /** fuse_getattr_in.getattr_flags: fh is valid. */
     static final int GETATTR_FH = 1 << 0;

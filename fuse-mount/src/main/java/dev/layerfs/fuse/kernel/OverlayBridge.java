@@ -1,6 +1,7 @@
 package dev.layerfs.fuse.kernel;
 
 import dev.layerfs.core.Overlay;
+import dev.layerfs.core.attr.Privileges;
 import dev.layerfs.core.bytes.ByteString;
 import dev.layerfs.core.error.FsException;
 import dev.layerfs.core.handle.OpenFile;
@@ -147,8 +148,24 @@ final class OverlayBridge {
         return overlay.utimens(engine(path), atime, mtime);
     }
 
-    void truncate(String path, long size) throws FsException {
-        overlay.truncate(engine(path), size);
+    /** @param unprivileged the groups of a caller without CAP_FSETID, or null (see Overlay#truncate) */
+    void truncate(String path, long size, Privileges.Groups unprivileged) throws FsException {
+        overlay.truncate(engine(path), size, unprivileged);
+    }
+
+    /** setuid and setgid go from a file written or truncated through {@code f} (see Overlay#killPrivileges). */
+    void killPrivileges(OpenFile f, Privileges.Groups unprivileged) throws FsException {
+        overlay.killPrivileges(f, unprivileged);
+    }
+
+    /** @param unprivileged the groups of a caller without CAP_FSETID, or null (see Overlay#chown) */
+    Stat chown(String path, int uid, int gid, Privileges.Groups unprivileged) throws FsException {
+        return overlay.chown(engine(path), uid, gid, unprivileged);
+    }
+
+    /** Whether a caller is taken to hold CAP_FSETID where the kernel does not say. */
+    boolean privileged(Caller caller) {
+        return overlay.privileged(caller);
     }
 
     void fchmod(OpenFile f, int mode) throws FsException {
@@ -218,8 +235,13 @@ final class OverlayBridge {
         return overlay.rename(engine(from), engine(to), flags);
     }
 
-    OpenFile open(String path, int flags, int mode, Caller caller) throws FsException {
-        return overlay.open(engine(path), flags, mode, caller);
+    /**
+     * @param fsetid whether the caller holds CAP_FSETID, null where the kernel did not say
+     * @param groups the caller's groups, or null
+     */
+    OpenFile open(String path, int flags, int mode, Caller caller, Boolean fsetid, Privileges.Groups groups)
+            throws FsException {
+        return overlay.open(engine(path), flags, mode, caller, fsetid, groups);
     }
 
     /** Reads into a direct buffer (from its position to its limit) until full or at the end; the bytes read. */

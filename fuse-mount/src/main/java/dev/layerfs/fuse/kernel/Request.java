@@ -247,10 +247,17 @@ final class Request {
         return body(OpenIn.FLAGS);
     }
 
-    record Create(int flags, int mode, int umask) {}
+    /** OPEN: fuse_open_in.open_flags (FUSE_OPEN_KILL_SUIDGID). */
+    int openOpenFlags() {
+        return body(OpenIn.OPEN_FLAGS);
+    }
+
+    /** @param openFlags fuse_create_in.open_flags (FUSE_OPEN_KILL_SUIDGID) */
+    record Create(int flags, int mode, int umask, int openFlags) {}
 
     Create create() {
-        return new Create(body(CreateIn.FLAGS), body(CreateIn.MODE), body(CreateIn.UMASK));
+        return new Create(body(CreateIn.FLAGS), body(CreateIn.MODE), body(CreateIn.UMASK),
+                body(CreateIn.OPEN_FLAGS));
     }
 
     /** READ, READDIR, READDIRPLUS. */
@@ -260,10 +267,12 @@ final class Request {
         return new Read(bodyLong(ReadIn.FH), bodyLong(ReadIn.OFFSET), body(ReadIn.SIZE_));
     }
 
-    record Write(long fh, long offset, int size) {}
+    /** @param writeFlags fuse_write_in.write_flags (FUSE_WRITE_KILL_SUIDGID) */
+    record Write(long fh, long offset, int size, int writeFlags) {}
 
     Write write() {
-        return new Write(bodyLong(WriteIn.FH), bodyLong(WriteIn.OFFSET), body(WriteIn.SIZE_));
+        return new Write(bodyLong(WriteIn.FH), bodyLong(WriteIn.OFFSET), body(WriteIn.SIZE_),
+                body(WriteIn.WRITE_FLAGS));
     }
 
     /** WRITE's data, as a view of the request buffer (valid until the next read). */
@@ -342,6 +351,23 @@ final class Request {
     @Override
     public String toString() {
         return (opcode == null ? "opcode " + rawOpcode : opcode.name()) + " unique " + unique + " node " + nodeId
-                + " len " + length;
+                + " len " + length + detail();
+    }
+
+    /** What -d shows beyond the header: the xattr named, which attributes a SETATTR sets, the kill flags. */
+    private String detail() {
+        if (opcode == null) {
+            return "";
+        }
+        return switch (opcode) {
+            case GETXATTR, SETXATTR, REMOVEXATTR -> " name " + name(0);
+            case SETATTR -> " valid 0x" + Integer.toHexString(body(SetattrIn.VALID));
+            case WRITE -> " write_flags 0x" + Integer.toHexString(body(WriteIn.WRITE_FLAGS));
+            case OPEN -> " flags 0" + Integer.toOctalString(openFlags()) + " open_flags 0x"
+                    + Integer.toHexString(openOpenFlags());
+            case CREATE -> " flags 0" + Integer.toOctalString(body(CreateIn.FLAGS)) + " open_flags 0x"
+                    + Integer.toHexString(body(CreateIn.OPEN_FLAGS));
+            default -> "";
+        };
     }
 }

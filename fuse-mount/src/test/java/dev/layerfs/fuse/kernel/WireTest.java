@@ -174,9 +174,9 @@ class WireTest {
 
     @Test
     void writeDataIsAViewOfTheRequest() {
-        Request r = new Req(16, 1, 2).i64(3).i64(100).i32(5).i32(0).i64(0).i32(0).i32(0)
+        Request r = new Req(16, 1, 2).i64(3).i64(100).i32(5).i32(FuseAbi.WRITE_KILL_SUIDGID).i64(0).i32(0).i32(0)
                 .bytes("hello".getBytes(StandardCharsets.US_ASCII)).parse();
-        assertEquals(new Request.Write(3, 100, 5), r.write());
+        assertEquals(new Request.Write(3, 100, 5, FuseAbi.WRITE_KILL_SUIDGID), r.write());
         ByteBuffer data = r.writeData();
         byte[] got = new byte[data.remaining()];
         data.get(got);
@@ -327,6 +327,8 @@ class WireTest {
         assertTrue(n.has(FuseAbi.InitFlags.ATOMIC_O_TRUNC));
         assertTrue(n.has(FuseAbi.InitFlags.POSIX_ACL));
         assertTrue(n.has(FuseAbi.InitFlags.CACHE_SYMLINKS));
+        assertTrue(n.has(FuseAbi.InitFlags.HANDLE_KILLPRIV_V2));
+        assertTrue(!n.has(FuseAbi.InitFlags.HANDLE_KILLPRIV), "the first version: kills at every write and truncate");
         assertTrue(!n.has(FuseAbi.InitFlags.EXPORT_SUPPORT));
         assertTrue(!n.has(FuseAbi.InitFlags.WRITEBACK_CACHE));
         assertEquals(1 << 20, n.reply().maxWrite());
@@ -339,6 +341,7 @@ class WireTest {
         assertEquals(32 * 4096, old.reply().maxWrite());
         assertTrue(!old.cacheDirectories());
         assertTrue(!old.has(FuseAbi.InitFlags.CACHE_SYMLINKS), "CACHE_SYMLINKS came with 7.28");
+        assertTrue(!old.has(FuseAbi.InitFlags.HANDLE_KILLPRIV_V2), "HANDLE_KILLPRIV_V2 came with 7.33");
         assertTrue(old.has(FuseAbi.InitFlags.POSIX_ACL));
         assertTrue(!InitNegotiation.negotiate(new Request.Init(7, 25, 131072, all, 0), true, 0)
                 .has(FuseAbi.InitFlags.POSIX_ACL), "POSIX_ACL came with 7.26");
