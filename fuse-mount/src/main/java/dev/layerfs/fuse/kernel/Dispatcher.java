@@ -7,6 +7,7 @@ import dev.layerfs.core.handle.HandleTable;
 import dev.layerfs.core.handle.OpenFile;
 import dev.layerfs.core.handle.PinnedFile;
 import dev.layerfs.core.model.Caller;
+import dev.layerfs.core.model.IdMapping;
 import dev.layerfs.core.nativeio.Stat;
 import dev.layerfs.core.nativeio.Timespec;
 import dev.layerfs.fuse.kernel.FuseAbi.OpenFlags;
@@ -43,6 +44,7 @@ final class Dispatcher {
     private static final long MAX_COPY = 1L << 30;
     /** A node id the table no longer has. */
     private static final int ESTALE = Errno.ESTALE.code();
+    private static final int EPERM = Errno.EPERM.code();
     private static final int O_CREAT = 0100;
     private static final int O_EXCL = 0200;
     private static final int O_NOCTTY = 0400;
@@ -562,6 +564,7 @@ final class Dispatcher {
             // CAP_FSETID of a file with setuid or setgid (or by anyone of a file with security.capability, whose
             // removal comes first as a REMOVEXATTR): the real chown takes setuid, and setgid where group execution
             // is on, as both want, except that a writer holding CAP_FSETID keeps them on the kernel overlay.
+            mayTakePrivileges(r, n);
             after = fs.chown(path(n), -1, -1, unprivileged(r));
             made++;
         }
@@ -769,6 +772,31 @@ final class Dispatcher {
      * The groups of a chown's caller where it is taken to lack CAP_FSETID (the kernel does not say for a chown):
      * a file outside them loses setgid without group execution as well (see {@link Privileges}); else null.
      */
+    /**
+     * Refuses, with EPERM, a SETATTR that changes nothing where it would take setuid or setgid from a file that is
+     * not the caller's, the caller being unprivileged and unable to write the file. With HANDLE_KILLPRIV_V2 the
+     * kernel sends such a request for chown(path, -1, -1) and, before a write by a caller without CAP_FSETID, for
+     * its own taking of the bits, and the two cannot be told apart: the kernel overlay refuses the first (taking
+     * them is a change of mode, the owner's alone) and makes the second. Only a caller who may write the file can
+     * be writing it; one who may is taken to be (README, "How layerfs differs").
+     */
+    private void mayTakePrivileges(Request r, Node n) throws FsException, Refused {
+        Caller c = caller(r);
+        if (fs.privileged(c)) {
+            return;
+        }
+        Stat st = fs.stat(path(n));
+        Privileges.Groups groups = CallerGroups.of(r);
+        if (st.uid() == r.uid
+                || Privileges.killed(st.mode(), st.gid(), groups, IdMapping.IDENTITY) == st.mode()) {
+            return;
+        }
+        int bits = groups.contains(st.gid()) ? (st.mode() >> 3) & 7 : st.mode() & 7;
+        if ((bits & 2) == 0) {
+            throw new Refused(EPERM);
+        }
+    }
+
     private Privileges.Groups unprivileged(Request r) {
         return fs.privileged(caller(r)) ? null : CallerGroups.of(r);
     }

@@ -1308,6 +1308,24 @@ class DifferentialFuzzRegressionTest {
     }
 
     /**
+     * Fixed: chown(path, -1, -1) by a user who neither owns a setuid file nor may write it is refused with EPERM
+     * (taking setuid is a change of mode). With HANDLE_KILLPRIV_V2 the kernel sends layerfs a SETATTR that changes
+     * nothing, which layerfs answered as the daemon's own chown(-1, -1), taking the bit. Shrunk by the
+     * differential fuzzer from sequence seed 6120240387938542861 (seed 7710, profile long).
+     */
+    @Test
+    void fuzz_op_lchown_54ef7634d713650d() {
+        Scenario.assertAgree("""
+                lowers 1
+                L1 dir . 0755 0:0 1294393552.417586935
+                L1 file c 0644 0:0 1110623717.014917890 size=3 seed=516621
+                --
+                chmod c 4755
+                as 65534 lchown c -1 -1
+                """);
+    }
+
+    /**
      * The stack lines of a chain of directories in one layer: {@code count} components of {@code len} bytes, the
      * last of {@code lastLen} ('a' and then 'd's), below a sequence directory.
      */
