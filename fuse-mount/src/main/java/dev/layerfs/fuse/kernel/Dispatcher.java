@@ -564,8 +564,11 @@ final class Dispatcher {
             // CAP_FSETID of a file with setuid or setgid (or by anyone of a file with security.capability, whose
             // removal comes first as a REMOVEXATTR): the real chown takes setuid, and setgid where group execution
             // is on, as both want, except that a writer holding CAP_FSETID keeps them on the kernel overlay.
-            mayTakePrivileges(r, n);
-            after = fs.chown(path(n), -1, -1, unprivileged(r));
+            Privileges.Groups unprivileged = unprivileged(r);
+            if (unprivileged != null) {
+                mayTakePrivileges(r.uid, unprivileged, n);
+            }
+            after = fs.chown(path(n), -1, -1, unprivileged);
             made++;
         }
         if (s.has(SetattrValid.MODE)) {
@@ -769,26 +772,16 @@ final class Dispatcher {
     }
 
     /**
-     * The groups of a chown's caller where it is taken to lack CAP_FSETID (the kernel does not say for a chown):
-     * a file outside them loses setgid without group execution as well (see {@link Privileges}); else null.
-     */
-    /**
      * Refuses, with EPERM, a SETATTR that changes nothing where it would take setuid or setgid from a file that is
-     * not the caller's, the caller being unprivileged and unable to write the file. With HANDLE_KILLPRIV_V2 the
-     * kernel sends such a request for chown(path, -1, -1) and, before a write by a caller without CAP_FSETID, for
-     * its own taking of the bits, and the two cannot be told apart: the kernel overlay refuses the first (taking
-     * them is a change of mode, the owner's alone) and makes the second. Only a caller who may write the file can
-     * be writing it; one who may is taken to be (README, "How layerfs differs").
+     * not the caller's, the caller being unprivileged ({@code groups} its groups) and unable to write the file. With
+     * HANDLE_KILLPRIV_V2 the kernel sends such a request for chown(path, -1, -1) and, before a write by a caller
+     * without CAP_FSETID, for its own taking of the bits, and the two cannot be told apart: the kernel overlay
+     * refuses the first (taking them is a change of mode, the owner's alone) and makes the second. Only a caller
+     * who may write the file can be writing it; one who may is taken to be (README, "How layerfs differs").
      */
-    private void mayTakePrivileges(Request r, Node n) throws FsException, Refused {
-        Caller c = caller(r);
-        if (fs.privileged(c)) {
-            return;
-        }
+    private void mayTakePrivileges(int uid, Privileges.Groups groups, Node n) throws FsException, Refused {
         Stat st = fs.stat(path(n));
-        Privileges.Groups groups = CallerGroups.of(r);
-        if (st.uid() == r.uid
-                || Privileges.killed(st.mode(), st.gid(), groups, IdMapping.IDENTITY) == st.mode()) {
+        if (st.uid() == uid || Privileges.killed(st.mode(), st.gid(), groups, IdMapping.IDENTITY) == st.mode()) {
             return;
         }
         int bits = groups.contains(st.gid()) ? (st.mode() >> 3) & 7 : st.mode() & 7;
@@ -797,6 +790,10 @@ final class Dispatcher {
         }
     }
 
+    /**
+     * The groups of a caller taken to lack CAP_FSETID (the kernel does not say for a chown): a file outside them
+     * loses setgid without group execution as well (see {@link Privileges}); null for a privileged caller.
+     */
     private Privileges.Groups unprivileged(Request r) {
         return fs.privileged(caller(r)) ? null : CallerGroups.of(r);
     }
