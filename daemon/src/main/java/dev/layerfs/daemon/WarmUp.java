@@ -16,8 +16,12 @@ import org.slf4j.LoggerFactory;
  * Runs a mount's code before the first real mount needs it. A JVM interprets a method until it has run some
  * hundreds of times and then spends CPU compiling it; without this, the daemon's first podman runs paid for both
  * on the cores the container's own start needs: its first mount some 400 ms of CPU, every later run of the first
- * 20 or 40 some 25 to 32 ms, a third of it compiling, and 17 to 18 ms after this warm-up (which costs about 1.5 s
- * of CPU at start, the first mount's cost among it).
+ * 20 or 40 some 25 to 32 ms, a third of it compiling. The mount's own set-up (the command line, the checks, the
+ * engine's and the session's start) runs once a mount, and much of it is the JDK's code, which C1 compiles only
+ * after some hundreds of calls: so the warm-up is many mounts with little work on each. 60 mounts of one round
+ * each cost about 2 s of CPU at start; over the 20 podman runs after it (rootful, this machine, two sets) the
+ * daemon's CPU was 180-260 ms against 310-320 ms after 10 mounts of 5 rounds, and the mount command took 66-78 ms
+ * in all against 96-107 ms.
  *
  * <p>Before its control socket listens, the daemon listens on a socket of the warm-up's own in the run directory
  * and runs the mount client in its warm-up mode there ({@code layerfs-client --warm-up}, daemon/src/main/c): in a
@@ -34,8 +38,8 @@ final class WarmUp {
 
     /** The mount client, as the launcher names it. */
     static final String CLIENT_PROPERTY = "layerfs.mountClient";
-    static final int MOUNTS = 10;
-    static final int ROUNDS = 5;
+    static final int MOUNTS = 60;
+    static final int ROUNDS = 1;
     private static final long LIMIT_SECONDS = 20;
     /**
      * How long the sessions of the mounts of a client that exited by itself may take to end (it unmounted what it
