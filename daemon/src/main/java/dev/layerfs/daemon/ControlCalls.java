@@ -179,29 +179,49 @@ final class ControlCalls {
         }
     }
 
-    /** A message of at most {@code buf.length} bytes and the descriptors sent with it. */
-    record Received(int length, int[] fds) {}
+    /** The most bytes one {@link #receive} returns. */
+    static final int RECEIVE_MAX = 64 * 1024;
 
-    /** One recvmsg: up to {@code buf.length} bytes, and any descriptors (SCM_RIGHTS) that came with them. */
-    Received receive(int fd, byte[] buf) throws FsException {
-        Pointer data = Memory.allocateDirect(runtime, Math.max(1, buf.length));
-        Pointer iov = Memory.allocateDirect(runtime, 16, true);
-        iov.putPointer(0, data);
-        iov.putLong(8, buf.length);
-        Pointer control = Memory.allocateDirect(runtime, CONTROL_SIZE, true);
-        Pointer msg = Memory.allocateDirect(runtime, MSGHDR_SIZE, true);
-        msg.putPointer(MSG_IOV, iov);
-        msg.putLong(MSG_IOVLEN, 1);
-        msg.putPointer(MSG_CONTROL, control);
-        msg.putLong(MSG_CONTROLLEN, CONTROL_SIZE);
+    /** The bytes of one message and the descriptors sent with them. */
+    record Received(byte[] bytes, int[] fds) {}
+
+    /**
+     * The native memory of recvmsg and poll, allocated once for each thread that receives (the daemon's client
+     * threads are pooled), not at each message: a 64 KiB buffer allocated and freed per message cost a mount
+     * through the daemon page faults and a free in jnr's cleaner thread.
+     */
+    private final class Scratch {
+        final Pointer data = Memory.allocateDirect(runtime, RECEIVE_MAX);
+        final Pointer iov = Memory.allocateDirect(runtime, 16, true);
+        final Pointer control = Memory.allocateDirect(runtime, CONTROL_SIZE, true);
+        final Pointer msg = Memory.allocateDirect(runtime, MSGHDR_SIZE, true);
+        /** struct pollfd: int fd, short events, short revents. */
+        final Pointer pollfd = Memory.allocateDirect(runtime, 8, true);
+
+        Scratch() {
+            iov.putPointer(0, data);
+            iov.putLong(8, RECEIVE_MAX);
+            msg.putPointer(MSG_IOV, iov);
+            msg.putLong(MSG_IOVLEN, 1);
+            msg.putPointer(MSG_CONTROL, control);
+        }
+    }
+
+    private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
+
+    /** One recvmsg: up to {@link #RECEIVE_MAX} bytes, and any descriptors (SCM_RIGHTS) that came with them. */
+    Received receive(int fd) throws FsException {
+        Scratch m = scratch.get();
         long n;
         while (true) {
-            awaitInput(fd);
+            awaitInput(m, fd);
+            // The kernel writes the length of what it put in the control buffer there: set again for each call.
+            m.msg.putLong(MSG_CONTROLLEN, CONTROL_SIZE);
             // The kernel session tells its /dev/fuse descriptors apart from others by the new entries in
             // /proc/self/fd: a descriptor received meanwhile would confuse it. Data is waiting, so this does not
             // block while holding the lock.
             synchronized (KernelSession.descriptorLock()) {
-                n = lib.recvmsg(fd, msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+                n = lib.recvmsg(fd, m.msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
             }
             if (n >= 0) {
                 break;
@@ -211,28 +231,27 @@ final class ControlCalls {
                 throw e;
             }
         }
-        data.get(0, buf, 0, (int) n);
+        byte[] bytes = new byte[(int) n];
+        m.data.get(0, bytes, 0, bytes.length);
         int[] fds = new int[0];
-        long controlLength = msg.getLong(MSG_CONTROLLEN);
-        if (controlLength >= CMSG_DATA && control.getInt(CMSG_LEVEL) == SOL_SOCKET
-                && control.getInt(CMSG_TYPE) == SCM_RIGHTS) {
-            int count = (int) ((control.getLong(0) - CMSG_DATA) / Integer.BYTES);
+        long controlLength = m.msg.getLong(MSG_CONTROLLEN);
+        if (controlLength >= CMSG_DATA && m.control.getInt(CMSG_LEVEL) == SOL_SOCKET
+                && m.control.getInt(CMSG_TYPE) == SCM_RIGHTS) {
+            int count = (int) ((m.control.getLong(0) - CMSG_DATA) / Integer.BYTES);
             fds = new int[count];
             for (int i = 0; i < count; i++) {
-                fds[i] = control.getInt(CMSG_DATA + (long) i * Integer.BYTES);
+                fds[i] = m.control.getInt(CMSG_DATA + (long) i * Integer.BYTES);
             }
         }
-        return new Received((int) n, fds);
+        return new Received(bytes, fds);
     }
 
     /** Waits until the socket has something to read (or has been closed by the peer). */
-    private void awaitInput(int fd) throws FsException {
-        // struct pollfd: int fd, short events, short revents.
-        Pointer pollfd = Memory.allocateDirect(runtime, 8, true);
-        pollfd.putInt(0, fd);
-        pollfd.putShort(4, POLLIN);
+    private void awaitInput(Scratch m, int fd) throws FsException {
+        m.pollfd.putInt(0, fd);
+        m.pollfd.putShort(4, POLLIN);
         while (true) {
-            int r = lib.poll(pollfd, 1, -1);
+            int r = lib.poll(m.pollfd, 1, -1);
             if (r >= 0) {
                 return;
             }

@@ -18,7 +18,6 @@ import java.util.List;
 final class ControlConnection implements AutoCloseable {
     /** The largest frame accepted: a command line with its environment. */
     static final int MAX_FRAME = 1 << 20;
-    private static final int CHUNK = 64 * 1024;
 
     /** A frame's fields and the descriptors that came with it (owned by the receiver). */
     record Frame(List<String> fields, int[] fds) {
@@ -73,21 +72,25 @@ final class ControlConnection implements AutoCloseable {
 
     /** Reads until {@code n} bytes are pending; false at end of stream with none pending. */
     private boolean fill(int n) throws FsException {
-        byte[] buf = new byte[CHUNK];
         while (pending.length < n) {
-            ControlCalls.Received r = calls.receive(fd, buf);
+            ControlCalls.Received r = calls.receive(fd);
             for (int d : r.fds()) {
                 pendingFds.add(d);
             }
-            if (r.length() == 0) {
+            byte[] got = r.bytes();
+            if (got.length == 0) {
                 if (pending.length == 0) {
                     return false;
                 }
                 throw FsException.of(Errno.EPIPE, "read", "control socket");
             }
-            byte[] more = Arrays.copyOf(pending, pending.length + r.length());
-            System.arraycopy(buf, 0, more, pending.length, r.length());
-            pending = more;
+            if (pending.length == 0) {
+                pending = got;
+            } else {
+                byte[] more = Arrays.copyOf(pending, pending.length + got.length);
+                System.arraycopy(got, 0, more, pending.length, got.length);
+                pending = more;
+            }
         }
         return true;
     }
