@@ -1,5 +1,6 @@
 package dev.layerfs.daemon;
 
+import dev.layerfs.core.nativeio.HostAdmin;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -21,15 +22,9 @@ final class HostRoot {
             return false;
         }
         try {
-            return identityMap(Files.readString(UID_MAP, StandardCharsets.US_ASCII));
+            return HostAdmin.identityMap(Files.readString(UID_MAP, StandardCharsets.US_ASCII));
         } catch (IOException e) {
             return true;
         }
-    }
-
-    /** Whether a {@code uid_map}'s text is the initial namespace's: one line mapping all ids to themselves. */
-    static boolean identityMap(String uidMap) {
-        String[] fields = uidMap.trim().split("\\s+");
-        return fields.length == 3 && fields[0].equals("0") && fields[1].equals("0") && fields[2].equals("4294967295");
     }
 }

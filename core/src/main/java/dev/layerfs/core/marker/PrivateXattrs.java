@@ -2,6 +2,7 @@ package dev.layerfs.core.marker;
 
 import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
+import dev.layerfs.core.nativeio.HostAdmin;
 import dev.layerfs.core.nativeio.Syscalls;
 import java.util.List;
 import org.slf4j.Logger;
@@ -11,7 +12,7 @@ import org.slf4j.LoggerFactory;
  * The overlay's own xattrs on real objects (the kernel's {@code overlay.*}): opaque and whiteout markers, origin
  * records, the impure flag. They are written as {@code trusted.overlay.*}, or, where the daemon may not set
  * trusted xattrs (an unprivileged mount), as {@code user.overlay.*}, the kernel's {@code userxattr} form; they
- * are read in either form, trusted first. fuse-overlayfs's {@code user.fuseoverlayfs.*} is private too. The
+ * are read in either form, the form this overlay writes first. fuse-overlayfs's {@code user.fuseoverlayfs.*} is private too. The
  * merged view hides all of these and refuses to set them.
  */
 public final class PrivateXattrs {
@@ -32,7 +33,11 @@ public final class PrivateXattrs {
     public static final String UPPER = "upper";
 
     private final Syscalls sys = Syscalls.get();
-    private volatile boolean trusted = true;
+    /**
+     * Whether markers are written (and first looked for) in the trusted form: from the start only where this
+     * process may set trusted xattrs at all ({@link HostAdmin}), and no longer once the kernel refused one.
+     */
+    private volatile boolean trusted = HostAdmin.able();
 
     /** True for the overlay's private xattrs (a byte string), which the merged view hides and refuses to set. */
     public static boolean isPrivate(String name) {

@@ -3,6 +3,7 @@ package dev.layerfs.fuse.kernel;
 import dev.layerfs.core.Overlay;
 import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
+import dev.layerfs.core.nativeio.HostAdmin;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -49,8 +50,10 @@ public final class KernelSession {
         OverlayBridge bridge = new OverlayBridge(overlay);
         NodeTable nodes = new NodeTable(bridge.stat("").ino(), bridge.indexed());
         Backings backings = new Backings();
-        // Decided here only: with passthrough off INIT asks for none (depth 0).
-        int depth = options.passthrough() == PassthroughMode.OFF ? 0 : StackDepth.of(overlay.stack());
+        // Decided here only: with passthrough off INIT asks for none (depth 0), nor where the kernel would refuse
+        // every backing file (BACKING_OPEN needs CAP_SYS_ADMIN in the initial user namespace: rootless podman).
+        int depth = options.passthrough() == PassthroughMode.OFF || !HostAdmin.able() ? 0
+                : StackDepth.of(overlay.stack());
         return new KernelSession(options, new Dispatcher(bridge, nodes, options.timeoutSeconds(),
                 options.passthrough(), depth, backings), nodes, backings);
     }
