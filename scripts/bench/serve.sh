@@ -12,7 +12,8 @@
 #           after a full GC (jcmd) and RSS before and after
 #   podman  RUNS `podman run --rm IMG true` in a row, rootful, with layerfs through the daemon, layerfs with a
 #           process per mount, and fuse-overlayfs as mount_program; each store fresh, the image a busybox
-#           imported offline; per store the total and the median of one run. layerfs's mount_program is the mount
+#           imported offline; per store the total and the median of one run, and the daemon's runs against
+#           fuse-overlayfs's round by round (median and mean difference). layerfs's mount_program is the mount
 #           client (daemon/target/layerfs-client), the `layerfs` that `make install` installs
 #   rootless  the same, rootless: a temporary user with subuid/subgid ranges (deleted after), /dev/fuse 0666
 #           meanwhile; layerfs through a daemon that LAYERFS_AUTOSTART=1 starts in podman's namespace, layerfs with
@@ -92,6 +93,14 @@ done
 ms() { echo $(( ($2 - $1) / 1000000 )).$(( ($2 - $1) / 100000 % 10 )); }
 median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "median %.1f ms (%.1f..%.1f)", m, a[1], a[NR]}'; }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+# paired A B: the runs of A and of B were interleaved round by round; the differences A - B of each round, their
+# median and mean and the mean's 95% interval (on a shared machine a round's load falls on both alike).
+paired() {
+  paste "$1" "$2" | awk '{print $1 - $2}' | sort -n | awk '{d[NR]=$1; s+=$1} END {
+    n=NR; m=s/n; for (i=1;i<=n;i++) v+=(d[i]-m)^2; se=(n>1)?sqrt(v/(n-1)/n):0
+    md=(n%2)?d[(n+1)/2]:(d[n/2]+d[n/2+1])/2
+    printf "median %+.1f ms, mean %+.1f ms (95%%: %+.1f..%+.1f) a run", md, m, m-1.96*se, m+1.96*se}'
+}
 
 part_ready() {
   echo "== time to a live mount, $n runs each, interleaved (5-layer stack with an upper layer)"
@@ -237,6 +246,7 @@ EOF
     printf '  %-16s %s, %s ms for all %s\n' "$s" "$(median <"$p/times-$s")" \
       "$(awk '{s+=$1} END {printf "%.0f", s}' "$p/times-$s")" "$runs"
   done
+  echo "  daemon - fuse-overlayfs, round by round: $(paired "$p/times-daemon" "$p/times-fuse-overlayfs")"
 }
 
 # The rootless part's user runs podman with this environment (and nothing else of ours).
@@ -308,6 +318,7 @@ part_rootless() {
     printf '  %-16s %s, %s ms for all %s\n' "$s" "$(median <"$r/times-$s")" \
       "$(awk '{s+=$1} END {printf "%.0f", s}' "$r/times-$s")" "$runs"
   done
+  echo "  daemon - fuse-overlayfs, round by round: $(paired "$r/times-daemon" "$r/times-fuse-overlayfs")"
   local daemon_pid
   daemon_pid=$(cat "$r/run/layerfs/layerfs.pid")
   echo "  resident: the daemon (pid $daemon_pid, in podman's namespace) VmRSS $(( $(rss_kib "$daemon_pid") / 1024 )) MiB," \
