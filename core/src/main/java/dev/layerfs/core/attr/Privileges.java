@@ -8,10 +8,11 @@ import dev.layerfs.core.nativeio.Stat;
 import dev.layerfs.core.nativeio.Syscalls;
 
 /**
- * What a write, a truncate, an {@code O_TRUNC} open or a chown by a caller without CAP_FSETID takes from a regular
- * file, as the kernel's {@code setattr_should_drop_suidgid} decides for the kernel overlay: setuid always; setgid
- * where group execution is on, and, without it (where setgid marks mandatory locking), where the caller is not
- * in the file's group. {@code security.capability} is not decided here: the real file system removes it at every
+ * What a write, a truncate, an {@code O_TRUNC} open or a chown by a caller without CAP_FSETID takes from a file, as
+ * the kernel's {@code setattr_should_drop_suidgid} decides for the kernel overlay: setuid always; setgid where
+ * group execution is on, and, without it (where setgid marks mandatory locking), where the caller is not in the
+ * file's group. A chown takes them from any file but a directory (the kernel's {@code chown_common}); only a
+ * regular file is ever written or truncated. {@code security.capability} is not decided here: the real file system removes it at every
  * write, truncate and chown, whoever makes them, the daemon too.
  */
 public final class Privileges {
@@ -35,7 +36,7 @@ public final class Privileges {
      * file's stored group, looked for in {@code groups} as the overlay shows it.
      */
     public static int killed(int mode, int gid, Groups groups, IdMapping ids) {
-        if ((mode & Linux.S_IFMT) != Linux.S_IFREG || groups == null) {
+        if ((mode & Linux.S_IFMT) == Linux.S_IFDIR || groups == null) {
             return mode;
         }
         int kill = mode & Linux.S_ISUID;

@@ -32,9 +32,17 @@ class PrivilegesTest {
     }
 
     @Test
-    void aCallerHoldingFsetidAndOtherObjectsKeepThem() {
+    void aCallerHoldingFsetidAndDirectoriesKeepThem() {
         assertEquals(REG | 06777, killed(REG | 06777, 7, null));
         assertEquals(REG | 01777, killed(REG | 01777, 7, IN_100));
         assertEquals(Linux.S_IFDIR | 02775, killed(Linux.S_IFDIR | 02775, 7, IN_100));
+    }
+
+    @Test
+    void aChownTakesThemFromAnyFileButADirectory() {
+        assertEquals(Linux.S_IFIFO | 0755, killed(Linux.S_IFIFO | 06755, 100, IN_100));
+        assertEquals(Linux.S_IFIFO | 0745, killed(Linux.S_IFIFO | 02745, 7, IN_100), "outside the group");
+        assertEquals(Linux.S_IFIFO | 02745, killed(Linux.S_IFIFO | 02745, 100, IN_100), "in the group");
+        assertEquals(Linux.S_IFCHR | 0644, killed(Linux.S_IFCHR | 04644, 100, IN_100));
     }
 }

@@ -777,7 +777,9 @@ final class Dispatcher {
      * HANDLE_KILLPRIV_V2 the kernel sends such a request for chown(path, -1, -1) and, before a write by a caller
      * without CAP_FSETID, for its own taking of the bits, and the two cannot be told apart: the kernel overlay
      * refuses the first (taking them is a change of mode, the owner's alone) and makes the second. Only a caller
-     * who may write the file can be writing it; one who may is taken to be (README, "How layerfs differs").
+     * who may write a regular file can be writing it; one who may is taken to be (README, "How layerfs differs").
+     * Any other file (a fifo, a device, a socket) is never written through the daemon: there the request is a
+     * chown, refused whoever may write.
      */
     private void mayTakePrivileges(int uid, Privileges.Groups groups, Node n) throws FsException, Refused {
         Stat st = fs.stat(path(n));
@@ -785,7 +787,7 @@ final class Dispatcher {
             return;
         }
         int bits = groups.contains(st.gid()) ? (st.mode() >> 3) & 7 : st.mode() & 7;
-        if ((bits & 2) == 0) {
+        if (!st.isRegularFile() || (bits & 2) == 0) {
             throw new Refused(EPERM);
         }
     }

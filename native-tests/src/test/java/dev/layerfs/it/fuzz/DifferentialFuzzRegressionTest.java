@@ -1326,6 +1326,50 @@ class DifferentialFuzzRegressionTest {
     }
 
     /**
+     * Fixed: chown(path, -1, -1) of a setuid fifo by a user who does not own it is refused with EPERM whatever that
+     * user may write (only a regular file is written through the daemon, so the SETATTR that changes nothing is a
+     * chown there); layerfs took the bit. Shrunk by the differential fuzzer from sequence seed 8981214414815586066
+     * (seed 7711, profile long).
+     */
+    @Test
+    void fuzz_op_chown_7ca3aeecfeb36712() {
+        Scenario.assertAgree("""
+                lowers 1
+                L1 dir . 0755 0:0 1156765200.943589959
+                L1 dir c 0755 0:0 1131541866.717828308
+                --
+                mkfifo c/m 4755
+                rename c/m c/a 0
+                as 65534 chown c/a -1 -1
+                """);
+    }
+
+    /**
+     * The same rule on a fifo its owner chowns: setuid goes, and setgid without group execution where the owner
+     * is outside the file's group, as from a regular file (the kernel's chown takes them from any file but a
+     * directory); a writable fifo of someone else's keeps both and says EPERM.
+     */
+    @Test
+    void chownOfAFifoTakesWhatItTakesFromAFile() {
+        Scenario.assertAgree("""
+                lowers 1
+                L1 dir . 0777 0:0 1156765200.943589959
+                L1 dir c 0777 0:0 1131541866.717828308
+                --
+                mkfifo c/m 0755
+                chown c/m 2000 3000
+                chmod c/m 6755
+                as 2000 chown c/m -1 -1
+                mkfifo c/n 0745
+                chown c/n 2000 3000
+                chmod c/n 2745
+                as 2000 chown c/n -1 -1
+                mkfifo c/w 6777
+                as 2000 chown c/w -1 -1
+                """);
+    }
+
+    /**
      * The stack lines of a chain of directories in one layer: {@code count} components of {@code len} bytes, the
      * last of {@code lastLen} ('a' and then 'd's), below a sequence directory.
      */
