@@ -275,11 +275,20 @@ final class ContainerdHost implements AutoCloseable {
 
     /**
      * {@code ctr snapshot view KEY PARENT}, then labelled as a garbage-collection root (as {@code ctr snapshot
-     * prepare} and {@code commit} label theirs), so that a collection cannot remove it while it is in use.
+     * prepare} and {@code commit} label theirs), so that a collection cannot remove it while it is in use. The view
+     * holds no reference until it is labelled, and a collection containerd schedules after the deletions of earlier
+     * tests can take it in between (seen once, on a loaded machine: the label found no snapshot): then it is made
+     * again, at most three times.
      */
     void view(String snapshotter, String key, String parent) {
-        ContainerHost.ok(snapshots(snapshotter, "view", key, parent));
-        ContainerHost.ok(snapshots(snapshotter, "label", key, "containerd.io/gc.root=test"));
+        for (int attempt = 1; ; attempt++) {
+            ContainerHost.ok(snapshots(snapshotter, "view", key, parent));
+            Sh.Result labelled = snapshots(snapshotter, "label", key, "containerd.io/gc.root=test");
+            if (labelled.exitCode() == 0 || attempt == 3 || !labelled.stderr().contains("not found")) {
+                ContainerHost.ok(labelled);
+                return;
+            }
+        }
     }
 
     /**
