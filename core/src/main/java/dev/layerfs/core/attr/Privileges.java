@@ -12,8 +12,8 @@ import dev.layerfs.core.nativeio.Syscalls;
  * the kernel's {@code setattr_should_drop_suidgid} decides for the kernel overlay: setuid always; setgid where
  * group execution is on, and, without it (where setgid marks mandatory locking), where the caller is not in the
  * file's group. A chown takes them from any file but a directory (the kernel's {@code chown_common}); only a
- * regular file is ever written or truncated. {@code security.capability} is not decided here: the real file system removes it at every
- * write, truncate and chown, whoever makes them, the daemon too.
+ * regular file is ever written or truncated. {@code security.capability} is not decided here: the real file
+ * system removes it at every write, truncate and chown, whoever makes them, the daemon too.
  */
 public final class Privileges {
     private Privileges() {}

@@ -12,8 +12,8 @@ import org.slf4j.LoggerFactory;
  * The overlay's own xattrs on real objects (the kernel's {@code overlay.*}): opaque and whiteout markers, origin
  * records, the impure flag. They are written as {@code trusted.overlay.*}, or, where the daemon may not set
  * trusted xattrs (an unprivileged mount), as {@code user.overlay.*}, the kernel's {@code userxattr} form; they
- * are read in either form, the form this overlay writes first. fuse-overlayfs's {@code user.fuseoverlayfs.*} is private too. The
- * merged view hides all of these and refuses to set them.
+ * are read in either form, the form this overlay writes first. fuse-overlayfs's {@code user.fuseoverlayfs.*} is
+ * private too. The merged view hides all of these and refuses to set them.
  */
 public final class PrivateXattrs {
     private static final Logger LOG = LoggerFactory.getLogger(PrivateXattrs.class);
