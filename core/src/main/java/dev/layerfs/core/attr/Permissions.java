@@ -18,10 +18,24 @@ public final class Permissions {
         if (caller.isRoot()) {
             return (mask & Linux.X_OK) == 0 || st.isDirectory() || (mode & 0111) != 0;
         }
+        return granted(st, caller.uid(), caller.gid() == st.gid(), mask);
+    }
+
+    /**
+     * The same for a caller who is not root, user {@code uid} in {@code groups} (its own and its supplementary
+     * groups, where the transport knows them).
+     */
+    public static boolean allows(Stat st, int uid, Privileges.Groups groups, int mask) {
+        return granted(st, uid, groups.contains(st.gid()), mask);
+    }
+
+    /** The owner's, the group's or the others' bits, whichever class the caller falls in, grant all of mask. */
+    private static boolean granted(Stat st, int uid, boolean inGroup, int mask) {
+        int mode = st.mode();
         int bits;
-        if (caller.uid() == st.uid()) {
+        if (uid == st.uid()) {
             bits = (mode >> 6) & 7;
-        } else if (caller.gid() == st.gid()) {
+        } else if (inGroup) {
             bits = (mode >> 3) & 7;
         } else {
             bits = mode & 7;

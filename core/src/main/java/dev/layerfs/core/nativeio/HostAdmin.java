@@ -20,7 +20,9 @@ public final class HostAdmin {
     private HostAdmin() {}
 
     private static final class Holder {
-        static final boolean ABLE = read();
+        static final String UID_MAP = read("/proc/self/uid_map");
+        static final boolean INITIAL = UID_MAP == null || identityMap(UID_MAP);
+        static final boolean ABLE = readAble();
     }
 
     /** Whether this process holds CAP_SYS_ADMIN in the initial user namespace (see the class comment). */
@@ -28,12 +30,26 @@ public final class HostAdmin {
         return Holder.ABLE;
     }
 
-    private static boolean read() {
+    /** Whether this process is in the initial user namespace (taken to be where its uid_map cannot be read). */
+    public static boolean inInitialUserNamespace() {
+        return Holder.INITIAL;
+    }
+
+    private static boolean readAble() {
+        String status = read("/proc/self/status");
         try {
-            return able(Files.readString(Path.of("/proc/self/status"), StandardCharsets.US_ASCII),
-                    Files.readString(Path.of("/proc/self/uid_map"), StandardCharsets.US_ASCII));
-        } catch (IOException | RuntimeException e) {
+            return Holder.UID_MAP == null || status == null || able(status, Holder.UID_MAP);
+        } catch (RuntimeException e) {
             return true;
+        }
+    }
+
+    /** A small file of /proc, or null where it cannot be read. */
+    private static String read(String path) {
+        try {
+            return Files.readString(Path.of(path), StandardCharsets.US_ASCII);
+        } catch (IOException e) {
+            return null;
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.layerfs.fuse.kernel;
 
+import dev.layerfs.core.attr.Permissions;
 import dev.layerfs.core.attr.Privileges;
 import dev.layerfs.core.error.Errno;
 import dev.layerfs.core.error.FsException;
@@ -8,6 +9,7 @@ import dev.layerfs.core.handle.OpenFile;
 import dev.layerfs.core.handle.PinnedFile;
 import dev.layerfs.core.model.Caller;
 import dev.layerfs.core.model.IdMapping;
+import dev.layerfs.core.nativeio.Linux;
 import dev.layerfs.core.nativeio.Stat;
 import dev.layerfs.core.nativeio.Timespec;
 import dev.layerfs.fuse.kernel.FuseAbi.OpenFlags;
@@ -786,8 +788,7 @@ final class Dispatcher {
         if (st.uid() == uid || Privileges.killed(st.mode(), st.gid(), groups, IdMapping.IDENTITY) == st.mode()) {
             return;
         }
-        int bits = groups.contains(st.gid()) ? (st.mode() >> 3) & 7 : st.mode() & 7;
-        if (!st.isRegularFile() || (bits & 2) == 0) {
+        if (!st.isRegularFile() || !Permissions.allows(st, uid, groups, Linux.W_OK)) {
             throw new Refused(EPERM);
         }
     }
